@@ -1,0 +1,67 @@
+// Command switchyard is the gateway: `switchyard serve` runs it, the other
+// subcommands manage its config and keys.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `switchyard — a self-hosted LLM API gateway
+
+Usage:
+  switchyard serve [--config FILE] [--listen ADDR]   run the gateway
+  switchyard config check FILE                        validate a config file
+  switchyard keys create [--name N] [--kind api|management] [--account ID] [--key PLAINTEXT]
+  switchyard keys list
+  switchyard keys delete HASH
+  switchyard version
+
+Without --config the gateway runs on embedded defaults: SQLite in the working
+directory (or $SWITCHYARD_DATA) and the built-in mock provider unless a
+provider key such as OPENAI_API_KEY is set. The keys commands take --config too.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+}
+
+// run is main without the process: testable, and the only place that reads
+// the environment (through env).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr, env)
+	case "config":
+		err = cmdConfig(args[1:], stdout, env)
+	case "keys":
+		err = cmdKeys(ctx, args[1:], stdout, env)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "switchyard", version)
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "switchyard: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "switchyard:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/server"
+	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+)
+
+func loadConfig(path string, env func(string) (string, bool)) (*config.Config, error) {
+	return config.Load(path, config.Env(env))
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	dsn := cfg.Storage.Database
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, fmt.Errorf("%s: storage.database: PostgreSQL storage is not built into this version yet; use sqlite://PATH", cfg.Source)
+	}
+	st, err := sqlite.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", dsn, err)
+	}
+	return st, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "config file (YAML); default: embedded defaults")
+	listen := fs.String("listen", "", "listen address, overrides $SWITCHYARD_LISTEN and server.listen")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath, env)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	adminKey, demoKey, created, err := admin.Bootstrap(ctx, st, time.Now())
+	if err != nil {
+		return fmt.Errorf("creating the first keys: %w", err)
+	}
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w (set another address with --listen or $SWITCHYARD_LISTEN)", cfg.Server.Listen, err)
+	}
+	base := "http://" + displayAddr(ln.Addr().String()) + "/v1"
+	if created {
+		printWelcome(stdout, base, adminKey, demoKey)
+	}
+	providerNames := make([]string, 0, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		providerNames = append(providerNames, p.Name+" ("+p.Type+")")
+	}
+	log.Info("switchyard listening", slog.String("base_url", base), slog.String("config", cfg.Source),
+		slog.String("database", cfg.Storage.Database), slog.String("providers", strings.Join(providerNames, ", ")), slog.String("version", version))
+
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	runCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go srv.Keys().Run(runCtx, 5*time.Second, func(err error) { log.Warn("key cache refresh failed", slog.String("error", err.Error())) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-runCtx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", slog.Duration("drain_timeout", cfg.Server.DrainTimeout))
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.DrainTimeout)
+	defer cancel()
+	if err := hs.Shutdown(drainCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("drain timeout reached; closing remaining connections", slog.String("error", err.Error()))
+		_ = hs.Close()
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func displayAddr(a string) string {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return a
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func printWelcome(w io.Writer, base, adminKey, demoKey string) {
+	fmt.Fprintf(w, `
+Switchyard is ready. These keys are shown once; only their hashes are stored.
+
+  admin key (management API):  %s
+  demo API key:                %s
+
+Try it:
+
+  curl %s/chat/completions \
+    -H "Authorization: Bearer %s" \
+    -H "Content-Type: application/json" \
+    -d '{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}'
+
+OpenAI SDKs: base_url=%q, api_key=the demo key.
+
+`, adminKey, demoKey, base, demoKey, base)
+}

@@ -1,0 +1,254 @@
+// Package admin is the management API: keys now, accounts and usage with the
+// billing work. Every handler authorizes with the admin key or an account's
+// management key, which is scoped to its own account.
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// API serves the management endpoints.
+type API struct {
+	st   store.Store
+	keys *auth.Cache
+	now  func() time.Time
+}
+
+// New builds the management API.
+func New(st store.Store, keys *auth.Cache, now func() time.Time) *API {
+	return &API{st: st, keys: keys, now: now}
+}
+
+// KeyObject is a key as the API shows it (OpenRouter's field names).
+type KeyObject struct {
+	Hash          string       `json:"hash"`
+	Name          string       `json:"name"`
+	Label         string       `json:"label"`
+	Kind          string       `json:"kind"`
+	AccountID     string       `json:"account_id"`
+	Disabled      bool         `json:"disabled"`
+	Limit         *money.Nanos `json:"limit"`
+	LimitReset    *string      `json:"limit_reset"`
+	ExpiresAt     *time.Time   `json:"expires_at"`
+	AllowedModels []string     `json:"allowed_models"`
+	CreatedAt     time.Time    `json:"created_at"`
+	UpdatedAt     time.Time    `json:"updated_at"`
+}
+
+// ObjectOf renders a stored key.
+func ObjectOf(k *store.Key) KeyObject {
+	o := KeyObject{Hash: k.Hash, Name: k.Name, Label: k.Label, Kind: string(k.Kind), AccountID: k.AccountID,
+		Disabled: k.Disabled, Limit: k.Limit, ExpiresAt: k.ExpiresAt, AllowedModels: k.AllowedModels,
+		CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC()}
+	if k.LimitReset != "" {
+		r := k.LimitReset
+		o.LimitReset = &r
+	}
+	if o.AllowedModels == nil {
+		o.AllowedModels = []string{}
+	}
+	return o
+}
+
+// CreateKeyRequest is POST /keys' body.
+type CreateKeyRequest struct {
+	Name          string       `json:"name"`
+	Kind          string       `json:"kind"` // api (default) | management
+	AccountID     string       `json:"account_id"`
+	Limit         *money.Nanos `json:"limit"`
+	LimitReset    string       `json:"limit_reset"`
+	ExpiresAt     *time.Time   `json:"expires_at"`
+	AllowedModels []string     `json:"allowed_models"`
+	Disabled      bool         `json:"disabled"`
+	// Key adopts an existing plaintext key (migrating from another gateway).
+	Key string `json:"key"`
+}
+
+// NewKey validates a request and makes the key it describes, returning the
+// stored form and the plaintext (shown once). The CLI uses it too.
+func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
+	kind := store.KeyKind(req.Kind)
+	switch kind {
+	case "":
+		kind = store.KindAPI
+	case store.KindAPI, store.KindManagement, store.KindAdmin:
+	default:
+		return nil, "", llm.BadRequest("kind", "'kind' must be \"api\" or \"management\"")
+	}
+	switch req.LimitReset {
+	case "", "daily", "weekly", "monthly":
+	default:
+		return nil, "", llm.BadRequest("limit_reset", "'limit_reset' must be daily, weekly, monthly or null")
+	}
+	if req.Limit != nil && *req.Limit < 0 {
+		return nil, "", llm.BadRequest("limit", "'limit' must be a non-negative amount of USD or null")
+	}
+	plain := req.Key
+	if plain == "" {
+		plain = auth.NewKey()
+	} else if !auth.ValidImported(plain) {
+		return nil, "", llm.BadRequest("key", "an imported 'key' must be 8 to 256 printable characters without spaces")
+	}
+	acct := req.AccountID
+	if acct == "" {
+		acct = store.DefaultAccountID
+	}
+	now = now.UTC()
+	return &store.Key{
+		Hash: auth.Hash(plain), Label: auth.Mask(plain), Name: req.Name, Kind: kind, AccountID: acct,
+		Limit: req.Limit, LimitReset: req.LimitReset, ExpiresAt: req.ExpiresAt, Disabled: req.Disabled,
+		AllowedModels: req.AllowedModels, CreatedAt: now, UpdatedAt: now,
+	}, plain, nil
+}
+
+func (a *API) caller(r *http.Request) (*store.Key, error) {
+	raw := r.Header.Get("Authorization")
+	if len(raw) > 7 && (raw[:7] == "Bearer " || raw[:7] == "bearer ") {
+		raw = raw[7:]
+	}
+	k, err := a.keys.Admin(raw, a.now())
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// CreateKey serves POST /keys → {"data": {...}, "key": "sk-sy-..."}.
+func (a *API) CreateKey(w http.ResponseWriter, r *http.Request) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	var req CreateKeyRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if caller.Kind == store.KindManagement {
+		if req.AccountID != "" && req.AccountID != caller.AccountID {
+			return llm.Forbidden("forbidden", "a management key can only create keys in its own account ("+caller.AccountID+")")
+		}
+		if req.Kind == string(store.KindAdmin) || req.Kind == string(store.KindManagement) {
+			return llm.Forbidden("forbidden", "a management key can only create API keys")
+		}
+		req.AccountID = caller.AccountID
+	}
+	if req.Kind == string(store.KindAdmin) {
+		return llm.BadRequest("kind", "admin keys are created by the switchyard CLI, not the API")
+	}
+	k, plain, err := NewKey(req, a.now())
+	if err != nil {
+		return err
+	}
+	if err := a.st.CreateKey(r.Context(), k); err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return &llm.Error{Kind: llm.KindCaller, Status: http.StatusConflict, Type: "invalid_request_error", Code: "conflict", Param: "key", Message: "that key already exists"}
+		case errors.Is(err, store.ErrNotFound):
+			return llm.BadRequest("account_id", "no account %q", req.AccountID)
+		}
+		return err
+	}
+	a.keys.Put(k)
+	return writeJSON(w, http.StatusCreated, struct {
+		Data KeyObject `json:"data"`
+		Key  string    `json:"key"`
+	}{ObjectOf(k), plain})
+}
+
+// ListKeys serves GET /keys → {"data": [...]}.
+func (a *API) ListKeys(w http.ResponseWriter, r *http.Request) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	keys, err := a.st.ListKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]KeyObject, 0, len(keys))
+	for i := range keys {
+		if caller.Kind == store.KindManagement && keys[i].AccountID != caller.AccountID {
+			continue
+		}
+		out = append(out, ObjectOf(&keys[i]))
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Data []KeyObject `json:"data"`
+	}{out})
+}
+
+// GetKey serves GET /keys/{hash}.
+func (a *API) GetKey(w http.ResponseWriter, r *http.Request, hash string) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	k, ok := a.keys.Lookup(hash)
+	if !ok || (caller.Kind == store.KindManagement && k.AccountID != caller.AccountID) {
+		return llm.NotFound("no key with hash " + hash)
+	}
+	return writeJSON(w, http.StatusOK, struct {
+		Data KeyObject `json:"data"`
+	}{ObjectOf(k)})
+}
+
+// DeleteKey serves DELETE /keys/{hash}.
+func (a *API) DeleteKey(w http.ResponseWriter, r *http.Request, hash string) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	if k, ok := a.keys.Lookup(hash); ok && caller.Kind == store.KindManagement && k.AccountID != caller.AccountID {
+		return llm.NotFound("no key with hash " + hash)
+	}
+	if err := a.st.DeleteKey(r.Context(), hash, a.now().UTC()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return llm.NotFound("no key with hash " + hash)
+		}
+		return err
+	}
+	a.keys.Remove(hash)
+	return writeJSON(w, http.StatusOK, struct {
+		Data struct {
+			Hash    string `json:"hash"`
+			Deleted bool   `json:"deleted"`
+		} `json:"data"`
+	}{Data: struct {
+		Hash    string `json:"hash"`
+		Deleted bool   `json:"deleted"`
+	}{hash, true}})
+}
+
+const maxAdminBody = 1 << 20
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return llm.BadRequest("", "request body is empty; send a JSON object")
+		}
+		return llm.BadRequest("", "invalid request body: %v", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}

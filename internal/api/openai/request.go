@@ -1,0 +1,231 @@
+// Package openai is the OpenAI client dialect: it reads just enough of an
+// OpenAI-format request to route and meter it, rewrites it for an
+// OpenAI-compatible upstream by splicing bytes (never decode + re-encode), and
+// rewrites responses and stream chunks on their way back.
+//
+// It is pure: no I/O, clock or randomness; ids are passed in.
+package openai
+
+import (
+	"strconv"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// Op is an OpenAI operation with a JSON body.
+type Op uint8
+
+const (
+	OpChat Op = iota + 1
+	OpCompletions
+	OpEmbeddings
+)
+
+// Path is the operation's path below the base URL.
+func (o Op) Path() string {
+	switch o {
+	case OpChat:
+		return "/chat/completions"
+	case OpCompletions:
+		return "/completions"
+	case OpEmbeddings:
+		return "/embeddings"
+	}
+	return ""
+}
+
+// span is a byte range [start,end) of a raw JSON value inside the body.
+type span struct{ start, end int }
+
+func (s span) ok() bool { return s.end > s.start }
+
+// Request is what the gateway needs to know of a client request. Offsets
+// point into the body it was scanned from.
+type Request struct {
+	Op                  Op
+	Model               string
+	Stream              bool
+	IncludeUsage        bool  // stream_options.include_usage was true
+	MaxTokens           int64 // max_completion_tokens, else max_tokens; 0 if absent
+	User                string
+	model               span
+	streamOptions       span
+	streamOptionsIsNull bool
+	open                int // offset of the top-level '{'
+}
+
+// bytesToString views b as a string without copying; the body is never
+// mutated while a Request scanned from it is in use.
+func bytesToString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// ScanRequest validates body as JSON and reads the top-level fields the
+// gateway needs, checking their types. Everything else is left untouched.
+func ScanRequest(op Op, body []byte) (*Request, error) {
+	s := bytesToString(body)
+	if !gjson.Valid(s) {
+		return nil, llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
+	}
+	root := gjson.Parse(s)
+	if !root.IsObject() {
+		return nil, llm.BadRequest("", "request body must be a JSON object")
+	}
+	r := &Request{Op: op, open: root.Index}
+	var bad *llm.Error
+	seenMessages, seenPrompt, seenInput := false, false, false
+	root.ForEach(func(key, v gjson.Result) bool {
+		switch key.Str {
+		case "model":
+			if v.Type != gjson.String {
+				bad = llm.BadRequest("model", "'model' must be a string, such as \"gpt-4o\"")
+				return false
+			}
+			r.Model = v.Str
+			r.model = span{v.Index, v.Index + len(v.Raw)}
+		case "stream":
+			switch v.Type {
+			case gjson.True:
+				r.Stream = true
+			case gjson.False, gjson.Null:
+			default:
+				bad = llm.BadRequest("stream", "'stream' must be a boolean")
+				return false
+			}
+		case "stream_options":
+			switch {
+			case v.Type == gjson.Null:
+				r.streamOptionsIsNull = true
+			case v.IsObject():
+			default:
+				bad = llm.BadRequest("stream_options", "'stream_options' must be an object")
+				return false
+			}
+			r.streamOptions = span{v.Index, v.Index + len(v.Raw)}
+			r.IncludeUsage = v.Get("include_usage").Type == gjson.True
+		case "max_tokens", "max_completion_tokens":
+			if v.Type == gjson.Null {
+				return true
+			}
+			if v.Type != gjson.Number || v.Num < 0 || v.Num != float64(int64(v.Num)) {
+				bad = llm.BadRequest(key.Str, "'%s' must be a non-negative integer", key.Str)
+				return false
+			}
+			if key.Str == "max_completion_tokens" || r.MaxTokens == 0 {
+				r.MaxTokens = int64(v.Num)
+			}
+		case "messages":
+			if !v.IsArray() {
+				bad = llm.BadRequest("messages", "'messages' must be an array of {\"role\", \"content\"} objects")
+				return false
+			}
+			seenMessages = len(v.Array()) > 0
+			if !seenMessages {
+				bad = llm.BadRequest("messages", "'messages' must contain at least one message")
+				return false
+			}
+		case "prompt":
+			seenPrompt = v.Type != gjson.Null
+		case "input":
+			seenInput = v.Type != gjson.Null
+		case "user":
+			if v.Type == gjson.String {
+				r.User = v.Str
+			}
+		}
+		return true
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	if r.Model == "" {
+		return nil, llm.BadRequest("model", "you must provide a model parameter, such as \"gpt-4o\" or \"openai/gpt-4o\"")
+	}
+	switch op {
+	case OpChat:
+		if !seenMessages {
+			return nil, llm.BadRequest("messages", "you must provide a 'messages' array, such as [{\"role\": \"user\", \"content\": \"Hello\"}]")
+		}
+	case OpCompletions:
+		if !seenPrompt {
+			return nil, llm.BadRequest("prompt", "you must provide a 'prompt'")
+		}
+	case OpEmbeddings:
+		if !seenInput {
+			return nil, llm.BadRequest("input", "you must provide an 'input' to embed")
+		}
+		if r.Stream {
+			return nil, llm.BadRequest("stream", "embeddings cannot be streamed")
+		}
+	}
+	return r, nil
+}
+
+// UpstreamBody returns the body to send to an OpenAI-compatible upstream:
+// the original bytes with only "model" replaced by upstreamModel and, when
+// streaming, stream_options.include_usage forced on so the gateway always
+// learns the usage it bills. Every other byte is unchanged.
+func (r *Request) UpstreamBody(body []byte, upstreamModel string) []byte {
+	type edit struct {
+		at   span
+		with []byte
+	}
+	var edits [2]edit
+	n := 0
+	if upstreamModel != r.Model {
+		edits[n] = edit{r.model, strconv.AppendQuote(nil, upstreamModel)}
+		n++
+	}
+	if r.Stream && !r.IncludeUsage && r.Op != OpEmbeddings {
+		switch {
+		case !r.streamOptions.ok():
+			// Insert as the first member: after '{', before whatever follows.
+			edits[n] = edit{span{r.open + 1, r.open + 1}, []byte(`"stream_options":{"include_usage":true},`)}
+			if isEmptyObject(body, r.open) {
+				edits[n].with = edits[n].with[:len(edits[n].with)-1]
+			}
+		case r.streamOptionsIsNull:
+			edits[n] = edit{r.streamOptions, []byte(`{"include_usage":true}`)}
+		default:
+			edits[n] = edit{r.streamOptions, setTrue(body[r.streamOptions.start:r.streamOptions.end], "include_usage")}
+		}
+		n++
+	}
+	if n == 0 {
+		return body
+	}
+	if n == 2 && edits[1].at.start < edits[0].at.start {
+		edits[0], edits[1] = edits[1], edits[0]
+	}
+	grow := 0
+	for _, e := range edits[:n] {
+		grow += len(e.with) - (e.at.end - e.at.start)
+	}
+	out := make([]byte, 0, len(body)+grow)
+	prev := 0
+	for _, e := range edits[:n] {
+		out = append(out, body[prev:e.at.start]...)
+		out = append(out, e.with...)
+		prev = e.at.end
+	}
+	return append(out, body[prev:]...)
+}
+
+func isEmptyObject(body []byte, open int) bool {
+	for i := open + 1; i < len(body); i++ {
+		switch body[i] {
+		case ' ', '\t', '\r', '\n':
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,233 @@
+package openai
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// ErrMalformedChunk is returned for a stream event that is not JSON.
+var ErrMalformedChunk = errors.New("upstream sent a malformed stream chunk")
+
+// UpstreamStreamError is an error object the upstream sent inside its stream.
+type UpstreamStreamError struct{ Message string }
+
+func (e *UpstreamStreamError) Error() string { return "upstream stream error: " + e.Message }
+
+// Stream rewrites an OpenAI-format SSE stream chunk by chunk, passing bytes
+// through except for "id", "model" and usage.
+//
+// The gateway always asks the upstream for usage. A client that did not ask
+// for it (stream_options.include_usage) must never see a chunk with an empty
+// "choices" array (code such as chunk.choices[0].delta.content would crash),
+// so for such a client the chunk carrying finish_reason is held back until
+// the usage-only chunk (or [DONE]) arrives, and the usage is merged into it.
+type Stream struct {
+	Rewrite
+	Op               Op
+	Created          int64
+	ClientWantsUsage bool
+
+	Usage        llm.Usage
+	FinishReason string
+	Done         bool // the upstream sent [DONE]
+	Chunks       int  // chunks relayed to the client
+	held         []byte
+}
+
+var (
+	dataPrefix = []byte("data: ")
+	eventEnd   = []byte("\n\n")
+	doneEvent  = []byte("data: [DONE]\n\n")
+)
+
+func appendEvent(out, payload []byte) []byte {
+	out = append(out, dataPrefix...)
+	out = append(out, payload...)
+	return append(out, eventEnd...)
+}
+
+// Event handles one upstream "data:" payload and appends the SSE events the
+// client should receive to out. It returns ErrMalformedChunk or an
+// *UpstreamStreamError when the stream cannot go on.
+func (s *Stream) Event(out, payload []byte) ([]byte, error) {
+	if string(payload) == "[DONE]" {
+		s.Done = true
+		return s.Finish(out), nil
+	}
+	str := bytesToString(payload)
+	if !gjson.Valid(str) {
+		return out, ErrMalformedChunk
+	}
+	root := gjson.Parse(str)
+	if !root.IsObject() {
+		return out, ErrMalformedChunk
+	}
+	var e edits
+	choices, hasFinish, hasUsage := -1, false, false
+	var upstreamErr *UpstreamStreamError
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			e.add(v.Index, v.Index+len(v.Raw), strconv.AppendQuote(nil, s.ID))
+		case "model":
+			if s.Model != "" {
+				e.add(v.Index, v.Index+len(v.Raw), strconv.AppendQuote(nil, s.Model))
+			}
+		case "choices":
+			choices = 0
+			v.ForEach(func(_, c gjson.Result) bool {
+				choices++
+				if fr := c.Get("finish_reason"); fr.Type == gjson.String && fr.Str != "" {
+					hasFinish = true
+					s.FinishReason = fr.Str
+				}
+				return true
+			})
+		case "usage":
+			if v.IsObject() {
+				hasUsage = true
+				s.Usage = ReadUsage(v)
+				if s.Cost != nil {
+					e.add(v.Index, v.Index+len(v.Raw), withCost(v.Raw, s.Cost(s.Usage)))
+				}
+			}
+		case "error":
+			if v.Type != gjson.Null {
+				msg := v.Get("message").Str
+				if msg == "" {
+					msg = v.Raw
+				}
+				upstreamErr = &UpstreamStreamError{Message: msg}
+			}
+		}
+		return true
+	})
+	if upstreamErr != nil {
+		return out, upstreamErr
+	}
+	chunk := e.apply(payload)
+	if !s.ClientWantsUsage {
+		if choices == 0 {
+			// A usage-only chunk (or an empty one, as Azure sends first):
+			// never shown to this client; its usage rides on the held chunk.
+			if hasUsage && s.held != nil {
+				s.held = mergeUsage(s.held, s.usageWithCost())
+				out = appendEvent(out, s.held)
+				s.held = nil
+				s.Chunks++
+			}
+			return out, nil
+		}
+		if hasFinish && !hasUsage {
+			if s.held != nil {
+				out = appendEvent(out, s.held)
+				s.Chunks++
+			}
+			s.held = append(s.held[:0:0], chunk...)
+			return out, nil
+		}
+	}
+	s.Chunks++
+	return appendEvent(out, chunk), nil
+}
+
+// Finish appends what is still held and the final [DONE].
+func (s *Stream) Finish(out []byte) []byte {
+	if s.held != nil {
+		if s.Usage.Present {
+			s.held = mergeUsage(s.held, s.usageWithCost())
+		}
+		out = appendEvent(out, s.held)
+		s.held = nil
+		s.Chunks++
+	}
+	return append(out, doneEvent...)
+}
+
+// Complete reports whether the upstream finished the answer (a finish_reason
+// was seen), even if it closed without [DONE].
+func (s *Stream) Complete() bool { return s.Done || s.FinishReason != "" }
+
+// Fail appends the error chunk that ends a stream which broke after its first
+// byte (no silent truncation), then [DONE].
+func (s *Stream) Fail(out []byte, e *llm.Error) []byte {
+	if s.held != nil { // the answer was complete; only the trailer was lost
+		return s.Finish(out)
+	}
+	b := make([]byte, 0, 256)
+	b = append(b, `{"id":`...)
+	b = strconv.AppendQuote(b, s.ID)
+	if s.Op == OpCompletions {
+		b = append(b, `,"object":"text_completion","created":`...)
+	} else {
+		b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	}
+	b = strconv.AppendInt(b, s.Created, 10)
+	b = append(b, `,"model":`...)
+	b = strconv.AppendQuote(b, s.Model)
+	if s.Op == OpCompletions {
+		b = append(b, `,"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"error"}]`...)
+	} else {
+		b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":"error"}]`...)
+	}
+	if s.Usage.Present {
+		b = append(b, `,"usage":`...)
+		b = append(b, s.usageWithCost()...)
+	}
+	b = append(b, `,"error":`...)
+	b = AppendErrorObject(b, e)
+	b = append(b, '}')
+	s.FinishReason = "error"
+	return append(appendEvent(out, b), doneEvent...)
+}
+
+func (s *Stream) usageWithCost() []byte {
+	u := s.Usage
+	b := make([]byte, 0, 128)
+	b = append(b, `{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, u.PromptTokens, 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, u.CompletionTokens, 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, u.TotalTokens, 10)
+	if u.CachedTokens > 0 {
+		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+		b = strconv.AppendInt(b, u.CachedTokens, 10)
+		b = append(b, '}')
+	}
+	if u.ReasoningTokens > 0 {
+		b = append(b, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		b = strconv.AppendInt(b, u.ReasoningTokens, 10)
+		b = append(b, '}')
+	}
+	if s.Cost != nil {
+		b = append(b, `,"cost":`...)
+		b = s.Cost(u).AppendJSON(b)
+	}
+	return append(b, '}')
+}
+
+// mergeUsage sets chunk's top-level "usage" to usage.
+func mergeUsage(chunk, usage []byte) []byte {
+	if u := gjson.GetBytes(chunk, "usage"); u.Exists() {
+		var e edits
+		e.add(u.Index, u.Index+len(u.Raw), usage)
+		return e.apply(chunk)
+	}
+	end := len(chunk) - 1
+	for end >= 0 && chunk[end] != '}' {
+		end--
+	}
+	if end < 0 {
+		return chunk
+	}
+	out := make([]byte, 0, len(chunk)+len(usage)+10)
+	out = append(out, chunk[:end]...)
+	out = append(out, `,"usage":`...)
+	out = append(out, usage...)
+	return append(out, chunk[end:]...)
+}

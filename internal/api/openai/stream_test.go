@@ -1,0 +1,196 @@
+package openai
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/money"
+)
+
+// feed runs upstream payloads through a Stream and returns the client's SSE.
+func feed(t *testing.T, s *Stream, payloads ...string) (string, error) {
+	t.Helper()
+	var out []byte
+	for _, p := range payloads {
+		var err error
+		out, err = s.Event(out, []byte(p))
+		if err != nil {
+			return string(out), err
+		}
+	}
+	return string(out), nil
+}
+
+// events splits client SSE into data payloads.
+func events(sse string) []string {
+	var out []string
+	for _, ev := range strings.Split(sse, "\n\n") {
+		if strings.HasPrefix(ev, "data: ") {
+			out = append(out, strings.TrimPrefix(ev, "data: "))
+		}
+	}
+	return out
+}
+
+func flatCost(u llm.Usage) money.Nanos { return money.Nanos(u.TotalTokens * 1000) }
+
+const (
+	c1    = `{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}`
+	cFin  = `{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`
+	cUse  = `{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024","choices":[],"usage":{"prompt_tokens":8,"completion_tokens":2,"total_tokens":10}}`
+	cDSFi = `{"id":"x","object":"chat.completion.chunk","created":1,"model":"deepseek-chat","choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":13,"completion_tokens":10,"total_tokens":23}}`
+)
+
+func TestStreamWithoutIncludeUsageNeverSendsEmptyChoices(t *testing.T) {
+	s := &Stream{Rewrite: Rewrite{ID: "gen-1", Model: "gpt-4o", Cost: flatCost}, Op: OpChat}
+	out, err := feed(t, s, c1, cFin, cUse, "[DONE]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := events(out)
+	if len(evs) != 3 || evs[2] != "[DONE]" {
+		t.Fatalf("events = %q", evs)
+	}
+	for _, e := range evs[:2] {
+		var c struct {
+			ID, Model string
+			Choices   []json.RawMessage
+		}
+		if err := json.Unmarshal([]byte(e), &c); err != nil {
+			t.Fatalf("chunk %s: %v", e, err)
+		}
+		if len(c.Choices) == 0 {
+			t.Fatalf("client that did not ask for usage got a chunk with empty choices: %s", e)
+		}
+		if c.ID != "gen-1" || c.Model != "gpt-4o" {
+			t.Fatalf("id/model not rewritten: %s", e)
+		}
+	}
+	var fin struct {
+		Choices []struct{ FinishReason string `json:"finish_reason"` }
+		Usage   struct {
+			TotalTokens int64   `json:"total_tokens"`
+			Cost        float64 `json:"cost"`
+		}
+	}
+	_ = json.Unmarshal([]byte(evs[1]), &fin)
+	if fin.Choices[0].FinishReason != "stop" || fin.Usage.TotalTokens != 10 || fin.Usage.Cost != 0.00001 {
+		t.Fatalf("usage should ride on the finish chunk with its cost: %s", evs[1])
+	}
+	if s.Usage.PromptTokens != 8 || s.Usage.CompletionTokens != 2 {
+		t.Fatalf("metered usage = %+v", s.Usage)
+	}
+}
+
+func TestStreamWithIncludeUsagePassesUsageChunk(t *testing.T) {
+	s := &Stream{Rewrite: Rewrite{ID: "gen-2", Model: "gpt-4o", Cost: flatCost}, Op: OpChat, ClientWantsUsage: true}
+	out, _ := feed(t, s, c1, cFin, cUse, "[DONE]")
+	evs := events(out)
+	if len(evs) != 4 {
+		t.Fatalf("events = %q", evs)
+	}
+	if !strings.Contains(evs[2], `"choices":[]`) || !strings.Contains(evs[2], `"cost":0.00001`) || !strings.Contains(evs[2], `"id":"gen-2"`) {
+		t.Fatalf("usage chunk = %s", evs[2])
+	}
+	// Bytes other than id, model and usage pass through untouched.
+	want := strings.Replace(strings.Replace(c1, `"chatcmpl-up"`, `"gen-2"`, 1), `"gpt-4o-2024"`, `"gpt-4o"`, 1)
+	if evs[0] != want {
+		t.Fatalf("first chunk\n got %s\nwant %s", evs[0], want)
+	}
+}
+
+func TestStreamUsageOnFinishChunkPassesThrough(t *testing.T) {
+	s := &Stream{Rewrite: Rewrite{ID: "gen-3", Model: "deepseek:deepseek-chat", Cost: flatCost}, Op: OpChat}
+	out, _ := feed(t, s, c1, cDSFi, "[DONE]")
+	evs := events(out)
+	if len(evs) != 3 || !strings.Contains(evs[1], `"total_tokens":23,"cost":0.000023}`) {
+		t.Fatalf("events = %q", evs)
+	}
+}
+
+func TestStreamEndsWithoutDoneAfterFinishIsComplete(t *testing.T) {
+	s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m"}, Op: OpChat}
+	out, _ := feed(t, s, c1, cFin)
+	if !s.Complete() {
+		t.Fatal("a finish_reason means the answer is complete")
+	}
+	out = string(s.Finish([]byte(out)))
+	if evs := events(out); len(evs) != 3 || evs[2] != "[DONE]" {
+		t.Fatalf("events = %q", evs)
+	}
+}
+
+func TestStreamFailEmitsErrorChunkThenDone(t *testing.T) {
+	s := &Stream{Rewrite: Rewrite{ID: "gen-4", Model: "m"}, Op: OpChat, Created: 7}
+	out, _ := feed(t, s, c1)
+	out = string(s.Fail([]byte(out), llm.UpstreamError("provider 'p' ended the stream before the answer was complete", nil)))
+	evs := events(out)
+	if len(evs) != 3 || evs[2] != "[DONE]" {
+		t.Fatalf("events = %q", evs)
+	}
+	var c struct {
+		ID      string
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+		}
+		Error struct{ Message, Code string }
+	}
+	if err := json.Unmarshal([]byte(evs[1]), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != "gen-4" || len(c.Choices) != 1 || c.Choices[0].FinishReason != "error" || c.Error.Code != "upstream_error" || c.Error.Message == "" {
+		t.Fatalf("error chunk = %s", evs[1])
+	}
+}
+
+func TestStreamErrorsFromUpstream(t *testing.T) {
+	s := &Stream{Rewrite: Rewrite{ID: "g"}, Op: OpChat}
+	if _, err := feed(t, s, `{not json`); !errors.Is(err, ErrMalformedChunk) {
+		t.Fatalf("err = %v, want ErrMalformedChunk", err)
+	}
+	var ue *UpstreamStreamError
+	if _, err := feed(t, s, `{"error":{"message":"overloaded"}}`); !errors.As(err, &ue) || ue.Message != "overloaded" {
+		t.Fatalf("err = %v, want upstream error", err)
+	}
+}
+
+func TestRewriteResponse(t *testing.T) {
+	body := `{"id":"chatcmpl-abc","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6,"prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":0}},"system_fingerprint":"fp"}`
+	rw := Rewrite{ID: "gen-5", Model: "gpt-4o", Cost: func(llm.Usage) money.Nanos { return 750 }}
+	out, u, ok := rw.RewriteResponse([]byte(body))
+	if !ok {
+		t.Fatal("not ok")
+	}
+	want := strings.NewReplacer(`"chatcmpl-abc"`, `"gen-5"`, `"gpt-4o-2024-08-06"`, `"gpt-4o"`, `"reasoning_tokens":0}}`, `"reasoning_tokens":0},"cost":0.00000075}`).Replace(body)
+	if string(out) != want {
+		t.Fatalf("\n got %s\nwant %s", out, want)
+	}
+	if u.PromptTokens != 5 || u.CompletionTokens != 1 || u.CachedTokens != 2 || !u.Present {
+		t.Fatalf("usage = %+v", u)
+	}
+	if _, _, ok := rw.RewriteResponse([]byte(`<html>`)); ok {
+		t.Fatal("a non-JSON upstream body must be reported")
+	}
+}
+
+func FuzzStreamEvent(f *testing.F) {
+	for _, s := range []string{c1, cFin, cUse, cDSFi, "[DONE]", `{"error":1}`, `{"choices":[{"finish_reason":"stop"}],"usage":null}`} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte, wants bool) {
+		s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: wants}
+		out, err := s.Event(nil, payload)
+		if err != nil {
+			return
+		}
+		out = s.Finish(out)
+		for _, ev := range events(string(out)) {
+			if ev != "[DONE]" && !json.Valid([]byte(ev)) {
+				t.Fatalf("payload %q produced invalid chunk %q", payload, ev)
+			}
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"sync"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Cache holds every live key by hash. Reads are lock-free (sync.Map is
+// built for read-mostly maps) so requests of different keys never contend.
+type Cache struct {
+	st        store.Store
+	keys      sync.Map // hash -> *store.Key (immutable once stored)
+	adminHash string   // hash of server.admin_key from config, if any
+
+	mu    sync.Mutex
+	since time.Time // newest UpdatedAt seen
+}
+
+// NewCache loads every live key from st. adminKey (may be empty) is an extra
+// admin credential from the config file.
+func NewCache(ctx context.Context, st store.Store, adminKey string) (*Cache, error) {
+	c := &Cache{st: st}
+	if adminKey != "" {
+		c.adminHash = Hash(adminKey)
+	}
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		c.Put(&keys[i])
+	}
+	return c, nil
+}
+
+// Put records k (after the store accepted it); a deleted key is removed.
+func (c *Cache) Put(k *store.Key) {
+	c.mu.Lock()
+	if k.UpdatedAt.After(c.since) {
+		c.since = k.UpdatedAt
+	}
+	c.mu.Unlock()
+	if k.DeletedAt != nil {
+		c.keys.Delete(k.Hash)
+		return
+	}
+	cp := *k
+	c.keys.Store(k.Hash, &cp)
+}
+
+// Remove forgets a key (after the store deleted it).
+func (c *Cache) Remove(hash string) { c.keys.Delete(hash) }
+
+// Lookup returns the live key with this hash.
+func (c *Cache) Lookup(hash string) (*store.Key, bool) {
+	v, ok := c.keys.Load(hash)
+	if !ok {
+		return nil, false
+	}
+	return v.(*store.Key), true
+}
+
+// Refresh applies changes other instances wrote to the store.
+func (c *Cache) Refresh(ctx context.Context) error {
+	c.mu.Lock()
+	since := c.since
+	c.mu.Unlock()
+	// Re-read a small window back: a writer may commit with an UpdatedAt
+	// slightly older than one already seen.
+	changed, err := c.st.KeysChangedSince(ctx, since.Add(-2*time.Second))
+	if err != nil {
+		return err
+	}
+	for i := range changed {
+		c.Put(&changed[i])
+	}
+	return nil
+}
+
+// Run refreshes every interval until ctx ends.
+func (c *Cache) Run(ctx context.Context, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := c.Refresh(ctx); err != nil && onErr != nil && ctx.Err() == nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+// Identify finds the key for a presented credential (raw, as sent). It
+// checks existence only; see Caller and Admin for what the key may do.
+func (c *Cache) Identify(raw string) (*store.Key, *llm.Error) {
+	if raw == "" {
+		return nil, llm.InvalidAPIKey(Explain(raw))
+	}
+	h := Hash(raw)
+	if k, ok := c.Lookup(h); ok {
+		return k, nil
+	}
+	if c.adminHash != "" && subtle.ConstantTimeCompare([]byte(h), []byte(c.adminHash)) == 1 {
+		return &store.Key{Hash: h, Label: Mask(raw), Name: "admin (config)", Kind: store.KindAdmin, AccountID: store.DefaultAccountID}, nil
+	}
+	return nil, llm.InvalidAPIKey(Explain(raw))
+}
+
+// Caller authorizes a credential to call models.
+func (c *Cache) Caller(raw string, now time.Time) (*store.Key, *llm.Error) {
+	k, err := c.Identify(raw)
+	if err != nil {
+		return nil, err
+	}
+	if k.Kind == store.KindManagement {
+		return nil, llm.Forbidden("forbidden", "key "+k.Label+" is a management key: it manages keys and reads usage but cannot call models; use an API key")
+	}
+	return k, Usable(k, now)
+}
+
+// Admin authorizes a credential for the management API. Management keys
+// pass too; callers scope them to their account.
+func (c *Cache) Admin(raw string, now time.Time) (*store.Key, *llm.Error) {
+	k, err := c.Identify(raw)
+	if err != nil {
+		return nil, err
+	}
+	if k.Kind != store.KindAdmin && k.Kind != store.KindManagement {
+		return nil, llm.Forbidden("forbidden", "this endpoint needs the admin key or a management key; key "+k.Label+" is an API key")
+	}
+	return k, Usable(k, now)
+}
+
+// Usable reports why k may not be used now, or nil.
+func Usable(k *store.Key, now time.Time) *llm.Error {
+	if k.Disabled {
+		return llm.Forbidden("key_disabled", "key "+k.Label+" is disabled; an operator can re-enable it")
+	}
+	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return llm.Forbidden("key_expired", "key "+k.Label+" expired at "+k.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}

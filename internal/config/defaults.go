@@ -1,0 +1,165 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Defaults for values the file leaves out. A zero value means "left out":
+// writing 0 for a number or duration that has a default gets the default.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultMaxBodyBytes = 32 << 20
+	DefaultDrainTimeout = 30 * time.Second
+	DefaultSSEKeepAlive = 15 * time.Second
+	DefaultTimeout      = 600 * time.Second
+	DefaultUnpriced     = "free"
+	DefaultMockWords    = 12
+)
+
+// defaultBaseURLs are the public endpoints of the provider types that have
+// one; azure has none (each resource has its own) and mock needs none.
+var defaultBaseURLs = map[string]string{
+	"openai":    "https://api.openai.com/v1",
+	"anthropic": "https://api.anthropic.com",
+	"gemini":    "https://generativelanguage.googleapis.com",
+}
+
+// envProviders are the providers the standard *_API_KEY variables create,
+// in the order their pattern entries join the catalogue: openrouter's
+// catch-all "*" comes last so every more specific pattern is tried first.
+var envProviders = []struct {
+	name, typ, prefix, baseURL string
+	patterns                   []string
+}{
+	{"openai", "openai", "OPENAI", "", []string{"gpt-*", "chatgpt-*", "o1*", "o3*", "o4*", "text-embedding-*"}},
+	{"anthropic", "anthropic", "ANTHROPIC", "", []string{"claude-*"}},
+	{"gemini", "gemini", "GEMINI", "", []string{"gemini-*"}},
+	{"deepseek", "openai", "DEEPSEEK", "https://api.deepseek.com/v1", []string{"deepseek-*"}},
+	{"openrouter", "openai", "OPENROUTER", "https://openrouter.ai/api/v1", []string{"*"}},
+}
+
+// envPrefix returns the variable prefix (OPENAI for OPENAI_API_KEY) of an
+// environment-derived provider.
+func envPrefix(name string) string {
+	for _, e := range envProviders {
+		if e.name == name {
+			return e.prefix
+		}
+	}
+	return strings.ToUpper(name)
+}
+
+// complete adds what the file did not say: providers from the environment,
+// the zero-config mock, and defaults. It reports whether $SWITCHYARD_LISTEN
+// replaced server.listen. This and Parse's ${VAR} expansion are the only
+// readers of env.
+func (c *Config) complete(env Env) (listenFromEnv bool) {
+	c.addEnvProviders(env)
+	if len(c.Providers) == 0 {
+		// Nothing configured at all: serve every model name from the
+		// simulated provider so a bare `switchyard serve` answers requests.
+		c.Providers = append(c.Providers, Provider{Name: "mock", Type: "mock"})
+		c.addPattern("*", "mock")
+	}
+
+	s := &c.Server
+	if s.Listen == "" {
+		s.Listen = DefaultListen
+	}
+	if v, ok := env("SWITCHYARD_LISTEN"); ok && v != "" {
+		s.Listen, listenFromEnv = v, true
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.DrainTimeout == 0 {
+		s.DrainTimeout = DefaultDrainTimeout
+	}
+	if s.SSEKeepAlive == 0 {
+		s.SSEKeepAlive = DefaultSSEKeepAlive
+	}
+	if c.Storage.Database == "" {
+		dir := "."
+		if v, ok := env("SWITCHYARD_DATA"); ok && v != "" {
+			dir = v
+		}
+		c.Storage.Database = "sqlite://" + strings.TrimRight(dir, "/") + "/switchyard.db"
+	}
+	if c.Billing.Unpriced == "" {
+		c.Billing.Unpriced = DefaultUnpriced
+	}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if p.Timeout == 0 {
+			p.Timeout = DefaultTimeout
+		}
+		if p.BaseURL == "" {
+			p.BaseURL = defaultBaseURLs[p.Type]
+		}
+		if p.Type == "mock" && p.Mock.Words == 0 {
+			p.Mock.Words = DefaultMockWords
+		}
+	}
+	for i := range c.Models {
+		for j := range c.Models[i].Routes {
+			if r := &c.Models[i].Routes[j]; r.Weight == 0 {
+				r.Weight = 1
+			}
+		}
+	}
+	return listenFromEnv
+}
+
+// addEnvProviders adds a provider for each standard *_API_KEY variable whose
+// name the file does not already use, with pattern entries for its model
+// families unless the catalogue already routes to it.
+func (c *Config) addEnvProviders(env Env) {
+	for _, e := range envProviders {
+		key, _ := env(e.prefix + "_API_KEY")
+		if key == "" {
+			continue
+		}
+		if _, exists := c.Provider(e.name); exists {
+			continue
+		}
+		base := e.baseURL
+		if v, _ := env(e.prefix + "_BASE_URL"); v != "" {
+			base = v
+		}
+		c.Providers = append(c.Providers, Provider{Name: e.name, Type: e.typ, BaseURL: base, APIKey: Secret(key), FromEnv: true})
+		if c.routesTo(e.name) {
+			continue
+		}
+		for _, id := range e.patterns {
+			c.addPattern(id, e.name)
+		}
+	}
+}
+
+func (c *Config) routesTo(provider string) bool {
+	for _, m := range c.Models {
+		for _, r := range m.Routes {
+			if r.Provider == provider {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// addPattern appends a catalogue entry routing id to provider, unless the
+// catalogue already has that name (the file's entry wins).
+func (c *Config) addPattern(id, provider string) {
+	for _, m := range c.Models {
+		if m.ID == id {
+			return
+		}
+		for _, a := range m.Aliases {
+			if a == id {
+				return
+			}
+		}
+	}
+	c.Models = append(c.Models, Model{ID: id, Routes: []Route{{Provider: provider, Weight: 1}}})
+}

@@ -1,0 +1,168 @@
+// Package config turns a YAML file and the environment into a validated Config.
+//
+// The lifecycle is strict decode (unknown keys are errors) → ${VAR} interpolation
+// → defaults → Validate, which reports every problem at once with its path.
+// The environment is read in exactly one place: the Env passed to Load.
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/money"
+)
+
+// Config is the whole gateway configuration.
+type Config struct {
+	// Source names where the config came from: a file path, or "(defaults)".
+	Source    string     `yaml:"-"`
+	Server    Server     `yaml:"server"`
+	Storage   Storage    `yaml:"storage"`
+	Billing   Billing    `yaml:"billing"`
+	Providers []Provider `yaml:"providers"`
+	Models    []Model    `yaml:"models"`
+}
+
+// Server is the HTTP front.
+type Server struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:8080
+	// AdminKey, when set, is an admin key accepted in addition to the one
+	// generated on first start.
+	AdminKey     Secret        `yaml:"admin_key"`
+	MaxBodyBytes int64         `yaml:"max_body_bytes"` // default 32 MiB
+	DrainTimeout time.Duration `yaml:"drain_timeout"`  // default 30s
+	// SSEKeepAlive is the longest upstream silence before the gateway sends a
+	// ": keep-alive" comment to a streaming client. Default 15s.
+	SSEKeepAlive time.Duration `yaml:"sse_keepalive"`
+}
+
+// Storage says where state lives.
+type Storage struct {
+	// Database is sqlite://PATH or postgres://... Default sqlite://$SWITCHYARD_DATA/switchyard.db,
+	// or sqlite://./switchyard.db.
+	Database string `yaml:"database"`
+	Redis    string `yaml:"redis"`
+}
+
+// Billing holds gateway-wide pricing policy.
+type Billing struct {
+	// Unpriced is "free" (default) or "reject": what to do with a model that has no price.
+	Unpriced string `yaml:"unpriced"`
+}
+
+// Provider is one upstream account at one base URL.
+type Provider struct {
+	Name    string `yaml:"name"`
+	Type    string `yaml:"type"` // openai | anthropic | gemini | azure | mock
+	BaseURL string `yaml:"base_url"`
+	APIKey  Secret `yaml:"api_key"`
+	// Timeout bounds a whole upstream call. Default 600s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Headers are extra headers sent with every upstream request (OpenRouter's
+	// HTTP-Referer, an org id). Values may use ${VAR}.
+	Headers map[string]string `yaml:"headers"`
+	// Models are upstream model ids this provider exposes by name in GET /models
+	// (as "NAME/MODEL"), in addition to the catalogue.
+	Models []string `yaml:"models"`
+	// APIVersion is Azure's api-version query parameter.
+	APIVersion string `yaml:"api_version"`
+	// Mock tunes the built-in simulated model (type mock only).
+	Mock MockOptions `yaml:"mock"`
+	// FromEnv is true for providers created from *_API_KEY variables.
+	FromEnv bool `yaml:"-"`
+}
+
+// MockOptions tunes the simulated model.
+type MockOptions struct {
+	Latency    time.Duration `yaml:"latency"`     // delay before the first byte
+	ChunkDelay time.Duration `yaml:"chunk_delay"` // delay between stream chunks
+	Words      int           `yaml:"words"`       // words in an answer when max_tokens is not smaller; default 12
+}
+
+// Model is one public catalogue entry. ID may be a pattern with '*' ("gpt-*", "*").
+type Model struct {
+	ID              string   `yaml:"id"`
+	Aliases         []string `yaml:"aliases"`
+	OwnedBy         string   `yaml:"owned_by"`
+	ContextLength   int      `yaml:"context_length"`
+	MaxOutputTokens int      `yaml:"max_output_tokens"`
+	Pricing         *Pricing `yaml:"pricing"`
+	Routes          []Route  `yaml:"routes"`
+	Fallbacks       []string `yaml:"fallbacks"`
+}
+
+// Pricing is USD per 1M tokens, held exactly.
+type Pricing struct {
+	Prompt       money.Nanos `yaml:"prompt"`
+	Completion   money.Nanos `yaml:"completion"`
+	CachedPrompt money.Nanos `yaml:"cached_prompt"`
+	CacheWrite   money.Nanos `yaml:"cache_write"`
+}
+
+// Route sends a catalogue model to one provider.
+type Route struct {
+	Provider string `yaml:"provider"`
+	// Model is the upstream model id; empty means the requested name.
+	Model    string        `yaml:"model"`
+	Weight   int           `yaml:"weight"`   // default 1
+	Priority int           `yaml:"priority"` // lower first; default 0
+	Timeout  time.Duration `yaml:"timeout"`
+}
+
+// Secret is a credential. It prints redacted so it cannot leak through logs,
+// errors or %v; Reveal returns the value for the one place that sends it.
+type Secret string
+
+// Reveal returns the secret's value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalJSON redacts.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// MarshalYAML redacts, so a config dumped back to YAML carries no credential.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// LogValue redacts for log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Format redacts under every verb (%s, %q, %x, %d...), not only the ones
+// that consult String and GoString.
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		io.WriteString(f, strconv.Quote(s.String()))
+		return
+	}
+	io.WriteString(f, s.String())
+}
+
+// IsPattern reports whether the entry's id is a pattern ("gpt-*", "*") that
+// routes every matching name rather than one exact name.
+func (m *Model) IsPattern() bool { return strings.Contains(m.ID, "*") }
+
+// Provider returns the provider called name.
+func (c *Config) Provider(name string) (*Provider, bool) {
+	for i := range c.Providers {
+		if c.Providers[i].Name == name {
+			return &c.Providers[i], true
+		}
+	}
+	return nil, false
+}
+
+// ProviderTypes lists the provider types the config language knows.
+var ProviderTypes = []string{"openai", "anthropic", "gemini", "azure", "mock"}

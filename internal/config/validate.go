@@ -1,0 +1,447 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// providerName is what a provider may be called: ':' and '/' split
+// "PROVIDER:MODEL" and "PROVIDER/MODEL", so they cannot appear in it.
+var providerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Validate checks the whole config and reports every problem it finds, each
+// with its path and a fix. It returns a *ValidationError, or nil.
+// It does not apply defaults: Load and Parse do that before calling it.
+func (c *Config) Validate() error {
+	v := &validator{}
+	v.server(&c.Server)
+	v.storage(&c.Storage)
+	v.billing(&c.Billing)
+	names := v.providers(c.Providers)
+	v.models(c.Models, names)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &ValidationError{Source: c.Source, Problems: v.problems}
+}
+
+type validator struct {
+	problems []Problem
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) server(s *Server) {
+	host, port, err := net.SplitHostPort(s.Listen)
+	switch {
+	case err != nil:
+		v.add("server.listen", "%q is not host:port; write e.g. \"127.0.0.1:8080\", \":8080\" or \"[::1]:8080\"", s.Listen)
+	case !validPort(port):
+		v.add("server.listen", "port %q is not a number from 0 to 65535; write e.g. \"%s:8080\"", port, host)
+	}
+	if s.MaxBodyBytes <= 0 {
+		v.add("server.max_body_bytes", "must be a positive number of bytes, got %d; leave it out for the default %d (32 MiB)", s.MaxBodyBytes, DefaultMaxBodyBytes)
+	}
+	if s.DrainTimeout < 0 {
+		v.add("server.drain_timeout", "cannot be negative (%s); leave it out for the default %s", s.DrainTimeout, DefaultDrainTimeout)
+	}
+	if s.SSEKeepAlive < 0 {
+		v.add("server.sse_keepalive", "cannot be negative (%s); leave it out for the default %s", s.SSEKeepAlive, DefaultSSEKeepAlive)
+	}
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535 && p == strconv.Itoa(n)
+}
+
+// storage never echoes a URL: it may hold a database password.
+func (v *validator) storage(s *Storage) {
+	scheme, rest, ok := strings.Cut(s.Database, "://")
+	switch {
+	case !ok:
+		v.add("storage.database", "not a database URL; write sqlite://PATH (e.g. sqlite://./switchyard.db) or postgres://USER:PASSWORD@HOST:5432/DB")
+	case scheme != "sqlite" && scheme != "postgres" && scheme != "postgresql":
+		v.add("storage.database", "unsupported database scheme %q; use sqlite://PATH or postgres://USER:PASSWORD@HOST:5432/DB", scheme)
+	case rest == "" || rest == "/":
+		if scheme == "sqlite" {
+			v.add("storage.database", "sqlite:// needs a file path; write e.g. sqlite://./switchyard.db")
+		} else {
+			v.add("storage.database", "%s:// needs a host and database; write e.g. postgres://USER:PASSWORD@HOST:5432/DB", scheme)
+		}
+	}
+	if s.Redis != "" {
+		u, err := url.Parse(s.Redis)
+		switch {
+		case err != nil:
+			v.add("storage.redis", "not a valid URL; write e.g. redis://127.0.0.1:6379/0, or leave it empty for no Redis")
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			v.add("storage.redis", "unsupported scheme %q; write redis://HOST:6379/0 (rediss:// for TLS), or leave it empty for no Redis", u.Scheme)
+		case u.Scheme != "unix" && u.Host == "":
+			v.add("storage.redis", "has no host; write e.g. redis://127.0.0.1:6379/0")
+		}
+	}
+}
+
+func (v *validator) billing(b *Billing) {
+	if b.Unpriced != "free" && b.Unpriced != "reject" {
+		v.add("billing.unpriced", "must be \"free\" (serve unpriced models at no charge) or \"reject\" (refuse them), got %q", b.Unpriced)
+	}
+}
+
+// providers checks each provider and returns the set of names defined.
+func (v *validator) providers(ps []Provider) map[string]bool {
+	first := map[string]int{}
+	for i := range ps {
+		p := &ps[i]
+		at := fmt.Sprintf("providers[%d]", i)
+		switch {
+		case p.Name == "":
+			v.add(at+".name", "a provider needs a name (it is PROVIDER in \"PROVIDER/model\"); add e.g. name: %s", suggestName(p.Type))
+		case !providerName.MatchString(p.Name):
+			v.add(at+".name", "provider name %q may hold only letters, digits, '.', '_' and '-', starting with a letter or digit ('/' and ':' separate provider from model in requests); rename it, e.g. %q", p.Name, suggestName(p.Name))
+		default:
+			if j, dup := first[p.Name]; dup {
+				v.add(at+".name", "duplicate provider name %q (also providers[%d].name); give each provider its own name", p.Name, j)
+			} else {
+				first[p.Name] = i
+			}
+		}
+		v.provider(p, at)
+	}
+	names := make(map[string]bool, len(first))
+	for n := range first {
+		names[n] = true
+	}
+	return names
+}
+
+func (v *validator) provider(p *Provider, at string) {
+	known := false
+	for _, t := range ProviderTypes {
+		known = known || p.Type == t
+	}
+	switch {
+	case p.Type == "":
+		v.add(at+".type", "a provider needs a type; use one of %s", strings.Join(ProviderTypes, ", "))
+	case !known:
+		msg := fmt.Sprintf("unknown provider type %q; use one of %s", p.Type, strings.Join(ProviderTypes, ", "))
+		if s := closest(p.Type, ProviderTypes); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		v.add(at+".type", "%s", msg)
+	}
+	fromEnv := ""
+	if p.FromEnv {
+		fromEnv = fmt.Sprintf(" (the value comes from $%s_BASE_URL)", envPrefix(p.Name))
+	}
+
+	var host string
+	if p.Type != "mock" {
+		if p.BaseURL == "" {
+			if p.Type == "azure" {
+				v.add(at+".base_url", "an azure provider needs base_url, its resource endpoint; add e.g. base_url: \"https://my-resource.openai.azure.com\"")
+			} else if known {
+				v.add(at+".base_url", "a %s provider needs base_url; add e.g. base_url: \"https://api.example.com/v1\"", p.Type)
+			}
+		} else if h, msg := checkBaseURL(p.BaseURL); msg != "" {
+			v.add(at+".base_url", "%s%s", msg, fromEnv)
+		} else {
+			host = h
+		}
+	}
+
+	if p.APIKey == "" {
+		keyVar := envVarName(p.Name) + "_API_KEY"
+		switch p.Type {
+		case "anthropic", "gemini", "azure":
+			v.add(at+".api_key", "a %s provider needs api_key; add api_key: \"${%s}\" and export %s", p.Type, keyVar, keyVar)
+		case "openai":
+			if !isLocalHost(host) && host != "" {
+				v.add(at+".api_key", "an openai provider needs api_key unless base_url is a local server (localhost); add api_key: \"${%s}\" and export %s", keyVar, keyVar)
+			}
+		}
+	}
+	if p.Type == "azure" && p.APIVersion == "" {
+		v.add(at+".api_version", "an azure provider needs api_version (Azure's api-version query parameter); add e.g. api_version: \"2024-10-21\"")
+	}
+	if p.Timeout < 0 {
+		v.add(at+".timeout", "cannot be negative (%s); leave it out for the default %s", p.Timeout, DefaultTimeout)
+	}
+	for _, k := range sortedKeys(p.Headers) {
+		hp := at + ".headers" + mapKeyPath(k)
+		if !isToken(k) {
+			v.add(hp, "%q is not a valid HTTP header name; use letters, digits and '-'", k)
+		}
+		if strings.ContainsAny(p.Headers[k], "\r\n\x00") {
+			v.add(hp, "header value contains a line break or NUL; remove it (check the variable it comes from)")
+		}
+	}
+	for j, m := range p.Models {
+		if strings.TrimSpace(m) == "" {
+			v.add(fmt.Sprintf("%s.models[%d]", at, j), "empty model id; remove it or write the upstream model id")
+		}
+	}
+	if p.Type == "mock" {
+		mp := at + ".mock"
+		if p.Mock.Latency < 0 {
+			v.add(mp+".latency", "cannot be negative (%s)", p.Mock.Latency)
+		}
+		if p.Mock.ChunkDelay < 0 {
+			v.add(mp+".chunk_delay", "cannot be negative (%s)", p.Mock.ChunkDelay)
+		}
+		if p.Mock.Words < 0 {
+			v.add(mp+".words", "cannot be negative (%d); leave it out for the default %d", p.Mock.Words, DefaultMockWords)
+		}
+	} else if known && p.Mock != (MockOptions{}) {
+		v.add(at+".mock", "mock options only apply to type mock; remove them")
+	}
+}
+
+// checkBaseURL returns the host of an absolute http(s) URL, or a message
+// saying what is wrong. It never quotes the URL, which may carry userinfo.
+func checkBaseURL(s string) (host, msg string) {
+	const fix = "; write an absolute URL like \"https://api.example.com/v1\""
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", "not a valid URL" + fix
+	case u.Scheme != "http" && u.Scheme != "https":
+		if u.Scheme == "" {
+			return "", "has no scheme" + fix
+		}
+		return "", fmt.Sprintf("scheme %q is not http or https%s", u.Scheme, fix)
+	case u.Hostname() == "":
+		return "", "has no host" + fix
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", "must not have a query or fragment (paths are appended to it)" + fix
+	}
+	return u.Hostname(), ""
+}
+
+// isLocalHost reports whether host is this machine: where Ollama, vLLM or
+// llama.cpp servers run without a key.
+func isLocalHost(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// envVarName turns a provider name into the stem of its variables:
+// "azure-east" → "AZURE_EAST".
+func envVarName(name string) string {
+	if name == "" {
+		return "PROVIDER"
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// suggestName makes a valid provider name out of s.
+func suggestName(s string) string {
+	out := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			return r
+		}
+		return '-'
+	}, s)
+	out = strings.TrimLeft(out, "._-")
+	if out == "" {
+		return "my-provider"
+	}
+	return out
+}
+
+func (v *validator) models(ms []Model, providers map[string]bool) {
+	defined := sortedKeys(providers)
+	listDefined := "none are defined; add one under providers"
+	if len(defined) > 0 {
+		listDefined = "defined providers: " + strings.Join(defined, ", ")
+	}
+
+	// Every id and alias names one entry: the first to use a name owns it.
+	owner := map[string]string{}
+	var patterns []string
+	claim := func(name, path string) {
+		if prev, dup := owner[name]; dup {
+			kind := "model id"
+			if strings.Contains(path, ".aliases[") {
+				kind = "alias"
+			}
+			v.add(path, "duplicate %s %q (already used by %s); remove one or rename it", kind, name, prev)
+			return
+		}
+		owner[name] = path
+	}
+	for i := range ms {
+		m := &ms[i]
+		at := fmt.Sprintf("models[%d]", i)
+		switch {
+		case m.ID == "":
+			v.add(at+".id", "a catalogue entry needs an id, the model name clients send; add e.g. id: gpt-4o")
+		case strings.ContainsAny(m.ID, " \t\r\n"):
+			v.add(at+".id", "model id %q contains whitespace; remove it", m.ID)
+		default:
+			claim(m.ID, at+".id")
+			if m.IsPattern() {
+				patterns = append(patterns, m.ID)
+			}
+		}
+		for j, a := range m.Aliases {
+			ap := fmt.Sprintf("%s.aliases[%d]", at, j)
+			switch {
+			case a == "":
+				v.add(ap, "empty alias; remove it")
+			case strings.Contains(a, "*"):
+				v.add(ap, "alias %q is a pattern; aliases are exact names, so make a separate entry with id: %q", a, a)
+			default:
+				claim(a, ap)
+			}
+		}
+	}
+
+	resolvable := func(name string) bool {
+		for _, n := range []string{name, strings.TrimSuffix(strings.TrimSuffix(name, ":nitro"), ":floor")} {
+			if _, ok := owner[n]; ok {
+				return true
+			}
+			if i := strings.IndexAny(n, "/:"); i > 0 && providers[n[:i]] {
+				return true
+			}
+			for _, p := range patterns {
+				if matchPattern(p, n) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+
+	for i := range ms {
+		m := &ms[i]
+		at := fmt.Sprintf("models[%d]", i)
+		if m.ContextLength < 0 {
+			v.add(at+".context_length", "cannot be negative (%d); leave it out if unknown", m.ContextLength)
+		}
+		if m.MaxOutputTokens < 0 {
+			v.add(at+".max_output_tokens", "cannot be negative (%d); leave it out if unknown", m.MaxOutputTokens)
+		}
+		if len(m.Routes) == 0 && !m.IsPattern() && m.ID != "" {
+			v.add(at+".routes", "model %q has no routes; add at least one, e.g. routes: [{provider: NAME, model: UPSTREAM_ID}]", m.ID)
+		}
+		for j := range m.Routes {
+			r := &m.Routes[j]
+			rp := fmt.Sprintf("%s.routes[%d]", at, j)
+			switch {
+			case r.Provider == "":
+				v.add(rp+".provider", "a route needs a provider; %s", listDefined)
+			case !providers[r.Provider]:
+				msg := fmt.Sprintf("unknown provider %q; define it under providers, or use one of the %s", r.Provider, listDefined)
+				if len(defined) == 0 {
+					msg = fmt.Sprintf("unknown provider %q; %s", r.Provider, listDefined)
+				}
+				if s := closest(r.Provider, defined); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				v.add(rp+".provider", "%s", msg)
+			}
+			if r.Weight < 0 {
+				v.add(rp+".weight", "cannot be negative (%d); use a positive share of traffic (default 1)", r.Weight)
+			}
+			if r.Priority < 0 {
+				v.add(rp+".priority", "cannot be negative (%d); 0 is tried first, then 1, 2...", r.Priority)
+			}
+			if r.Timeout < 0 {
+				v.add(rp+".timeout", "cannot be negative (%s); leave it out to use the provider's timeout", r.Timeout)
+			}
+		}
+		for j, f := range m.Fallbacks {
+			fp := fmt.Sprintf("%s.fallbacks[%d]", at, j)
+			switch {
+			case f == "":
+				v.add(fp, "empty fallback; remove it")
+			case f == m.ID || contains(m.Aliases, f):
+				v.add(fp, "model %q falls back to itself; name a different model", f)
+			case !resolvable(f):
+				v.add(fp, "fallback %q is not a model in the catalogue; use a model id or alias defined under models, or PROVIDER/MODEL", f)
+			}
+		}
+		if pr := m.Pricing; pr != nil {
+			for _, f := range []struct {
+				name string
+				val  int64
+			}{{"prompt", int64(pr.Prompt)}, {"completion", int64(pr.Completion)}, {"cached_prompt", int64(pr.CachedPrompt)}, {"cache_write", int64(pr.CacheWrite)}} {
+				if f.val < 0 {
+					v.add(at+".pricing."+f.name, "a price cannot be negative; write US dollars per 1M tokens, e.g. 2.50")
+				}
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// matchPattern reports whether name matches pattern, where '*' matches any
+// run of characters (including none) and every other byte matches itself.
+func matchPattern(pattern, name string) bool {
+	// Iterative glob with single-star backtracking: linear in practice and
+	// never exponential, whatever the pattern.
+	p, n := 0, 0
+	star, mark := -1, 0
+	for n < len(name) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, n
+			p++
+		case p < len(pattern) && pattern[p] == name[n]:
+			p++
+			n++
+		case star >= 0:
+			p = star + 1
+			mark++
+			n = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
+}

@@ -1,0 +1,372 @@
+package mock
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// chatRequest is the part of CreateChatCompletionRequest the mock reads.
+// n and every sampling parameter are accepted and ignored.
+type chatRequest struct {
+	Model         string        `json:"model"`
+	Messages      []chatMessage `json:"messages"`
+	Stream        bool          `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+	MaxTokens           int             `json:"max_tokens"`
+	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	Tools               []chatTool      `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
+}
+
+type chatMessage struct {
+	Role    string          `json:"role"`
+	Content json.RawMessage `json:"content"`
+}
+
+type chatTool struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name       string          `json:"name"`
+		Parameters json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+// contentText returns the text of a message's content: a string, or the
+// "text" of each part of an array of parts joined by newlines (image, audio
+// and file parts carry no text and count for nothing). null and an absent
+// content are empty.
+func contentText(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	case '[':
+		var parts []struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(raw, &parts); err != nil {
+			return "", err
+		}
+		switch len(parts) {
+		case 0:
+			return "", nil
+		case 1:
+			return parts[0].Text, nil
+		}
+		var b []byte
+		for i, p := range parts {
+			if i > 0 && p.Text != "" && len(b) > 0 {
+				b = append(b, '\n')
+			}
+			b = append(b, p.Text...)
+		}
+		return string(b), nil
+	case 'n':
+		if string(raw) == "null" {
+			return "", nil
+		}
+	}
+	return "", errors.New("content must be a string or an array of content parts")
+}
+
+// toolCall is the function call the mock makes instead of answering in text.
+type toolCall struct {
+	name      string
+	arguments string
+}
+
+// chooseTool decides whether the reply is a tool call. It returns ok false
+// for a text reply, and an error for a tool_choice the mock cannot honour
+// (OpenAI rejects those with a 400 too).
+func chooseTool(tools []chatTool, choice json.RawMessage, lastRole string) (toolCall, bool, error) {
+	if len(tools) == 0 {
+		return toolCall{}, false, nil
+	}
+	mode, forced := "auto", ""
+	if len(choice) > 0 && string(choice) != "null" {
+		if choice[0] == '"' {
+			if err := json.Unmarshal(choice, &mode); err != nil {
+				return toolCall{}, false, err
+			}
+		} else {
+			var c struct {
+				Type     string `json:"type"`
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+				AllowedTools struct {
+					Mode  string     `json:"mode"`
+					Tools []chatTool `json:"tools"`
+				} `json:"allowed_tools"`
+			}
+			if err := json.Unmarshal(choice, &c); err != nil {
+				return toolCall{}, false, errors.New("tool_choice must be a string or an object: " + err.Error())
+			}
+			switch c.Type {
+			case "function":
+				mode, forced = "required", c.Function.Name
+			case "allowed_tools":
+				mode = c.AllowedTools.Mode
+				if t := firstFunction(c.AllowedTools.Tools); t != nil {
+					forced = t.Function.Name
+				}
+			default:
+				// Custom (free-form) tools are not simulated: answer in text.
+				return toolCall{}, false, nil
+			}
+		}
+	}
+	switch mode {
+	case "none":
+		return toolCall{}, false, nil
+	case "auto":
+		// A model that has just been given a tool's result answers with it.
+		if lastRole == "tool" {
+			return toolCall{}, false, nil
+		}
+	case "required":
+	default:
+		return toolCall{}, false, errors.New("tool_choice must be none, auto, required or a named function, not " + strconv.Quote(mode))
+	}
+	t := firstFunction(tools)
+	if forced != "" {
+		t = nil
+		for i := range tools {
+			if f := tools[i].Function; f != nil && f.Name == forced {
+				t = &tools[i]
+				break
+			}
+		}
+		if t == nil {
+			return toolCall{}, false, errors.New("tool_choice names function " + strconv.Quote(forced) + ", which is not in tools")
+		}
+	}
+	if t == nil {
+		return toolCall{}, false, nil // only custom tools: nothing to call
+	}
+	return toolCall{name: t.Function.Name, arguments: mockArguments(t.Function.Parameters)}, true, nil
+}
+
+func firstFunction(tools []chatTool) *chatTool {
+	for i := range tools {
+		if f := tools[i].Function; f != nil && f.Name != "" {
+			return &tools[i]
+		}
+	}
+	return nil
+}
+
+// mockArguments returns a JSON object with every required property of the
+// JSON Schema params set to "mock": the least a caller's validator accepts.
+func mockArguments(params json.RawMessage) string {
+	var schema struct {
+		Required []string `json:"required"`
+	}
+	// Schemas that do not parse, or are not objects, have no required
+	// properties as far as the mock is concerned.
+	_ = json.Unmarshal(params, &schema)
+	b := []byte{'{'}
+	for i, name := range schema.Required {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, name)
+		b = append(b, `:"mock"`...)
+	}
+	return string(append(b, '}'))
+}
+
+// argumentPieces cuts a tool call's arguments into the pieces that stream
+// deltas carry: 4 bytes as a rule, smaller for short arguments so that there
+// are at least three pieces whenever there are three bytes, and never inside
+// a UTF-8 sequence, since each piece is sent as a JSON string of its own.
+func argumentPieces(args string) []string {
+	size := 4
+	if len(args) < 3*size {
+		size = max(1, len(args)/3)
+	}
+	pieces := make([]string, 0, len(args)/size+1)
+	for len(args) > 0 {
+		n := min(size, len(args))
+		for n < len(args) && !utf8.RuneStart(args[n]) {
+			n++
+		}
+		pieces = append(pieces, args[:n])
+		args = args[n:]
+	}
+	return pieces
+}
+
+func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
+	bp := getBuf()
+	defer putBuf(bp)
+	body, ok := readRequest(w, r, bp)
+	if !ok {
+		return
+	}
+	var req chatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		badJSON(w, err)
+		return
+	}
+	if req.Model == "" {
+		writeError(w, http.StatusBadRequest, "you must provide a model parameter", "")
+		return
+	}
+	if len(req.Messages) == 0 {
+		writeError(w, http.StatusBadRequest, "Missing required parameter: 'messages'.", "")
+		return
+	}
+	prompt, user, lastRole := 0, "", ""
+	for i, m := range req.Messages {
+		text, err := contentText(m.Content)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "Invalid 'messages["+strconv.Itoa(i)+"].content': "+err.Error(), "")
+			return
+		}
+		prompt += countWords(text) + 4
+		if m.Role == "user" {
+			user = text
+		}
+		lastRole = m.Role
+	}
+	call, isCall, err := chooseTool(req.Tools, req.ToolChoice, lastRole)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid 'tool_choice': "+err.Error(), "")
+		return
+	}
+	if !sleep(r.Context(), h.o.Latency) {
+		return
+	}
+
+	c := chatReply{
+		id:      h.nextID(),
+		created: h.now().Unix(),
+		model:   req.Model,
+		usage:   usage{prompt: prompt},
+	}
+	if isCall {
+		c.call = &call
+		c.argPieces = argumentPieces(call.arguments)
+		// A tool call is priced like text: one token per streamed piece,
+		// the same count whether or not the call is streamed.
+		c.usage.completion = len(c.argPieces)
+	} else {
+		c.answer = h.makeAnswer(user, maxTokens(req.MaxTokens, req.MaxCompletionTokens))
+		c.usage.completion = c.answer.tokens()
+	}
+	buf := (*bp)[:0]
+	if req.Stream {
+		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+		*bp = h.streamChat(w, r, &c, h.o.usagePlan(includeUsage), buf)
+		return
+	}
+	buf = c.appendJSON(buf, !h.o.OmitUsage)
+	*bp = buf
+	writeJSON(w, buf)
+}
+
+// chatReply is everything needed to render one chat completion, whole or
+// streamed.
+type chatReply struct {
+	id        uint64
+	created   int64
+	model     string
+	answer    answer
+	call      *toolCall
+	argPieces []string
+	usage     usage
+}
+
+const toolCallID = "call_mock_0"
+
+func (c *chatReply) appendJSON(b []byte, withUsage bool) []byte {
+	b = append(b, `{"id":"chatcmpl-mock-`...)
+	b = strconv.AppendUint(b, c.id, 10)
+	b = append(b, `","object":"chat.completion","created":`...)
+	b = strconv.AppendInt(b, c.created, 10)
+	b = append(b, `,"model":`...)
+	b = appendString(b, c.model)
+	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
+	finish := c.answer.finish
+	if c.call != nil {
+		b = append(b, `null,"refusal":null,"tool_calls":[{"id":"`+toolCallID+`","type":"function","function":{"name":`...)
+		b = appendString(b, c.call.name)
+		b = append(b, `,"arguments":`...)
+		b = appendString(b, c.call.arguments)
+		b = append(b, `}}]`...)
+		finish = "tool_calls"
+	} else {
+		b = appendString(b, c.answer.text)
+		b = append(b, `,"refusal":null`...)
+	}
+	b = append(b, `},"logprobs":null,"finish_reason":"`...)
+	b = append(b, finish...)
+	b = append(b, `"}]`...)
+	if withUsage {
+		b = append(b, `,"usage":`...)
+		b = appendUsage(b, c.usage)
+	}
+	return append(b, '}', '\n')
+}
+
+// streamChat writes the reply as chat.completion.chunk events and returns the
+// buffer it built them in, for the pool.
+func (h *handler) streamChat(w http.ResponseWriter, r *http.Request, c *chatReply, up usagePlan, buf []byte) []byte {
+	s := newSSEWriter(r.Context(), w, h.o.ChunkDelay)
+	k := newChunks(buf, "chatcmpl-mock-", "chat.completion.chunk", c.id, c.created, c.model, up, c.usage)
+
+	const choice = `{"index":0,"delta":`
+	var finish string
+	if c.call != nil {
+		finish = "tool_calls"
+		k.open()
+		k.buf = append(k.buf, choice+`{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"`+toolCallID+`","type":"function","function":{"name":`...)
+		k.buf = appendString(k.buf, c.call.name)
+		k.buf = append(k.buf, `,"arguments":""}}],"refusal":null}`...)
+		if !s.send(k.closeChoice("", false)) {
+			return k.buf
+		}
+		for _, p := range c.argPieces {
+			k.open()
+			k.buf = append(k.buf, choice+`{"tool_calls":[{"index":0,"function":{"arguments":`...)
+			k.buf = appendString(k.buf, p)
+			k.buf = append(k.buf, "}}]}"...)
+			if !s.send(k.closeChoice("", false)) {
+				return k.buf
+			}
+		}
+	} else {
+		finish = c.answer.finish
+		k.open()
+		k.buf = append(k.buf, choice+`{"role":"assistant","content":"","refusal":null}`...)
+		if !s.send(k.closeChoice("", false)) {
+			return k.buf
+		}
+		for i := range c.answer.tokens() {
+			k.open()
+			k.buf = append(k.buf, choice+`{"content":`...)
+			k.buf = appendString(k.buf, c.answer.piece(i))
+			k.buf = append(k.buf, '}')
+			if !s.send(k.closeChoice("", false)) {
+				return k.buf
+			}
+		}
+	}
+	k.open()
+	k.buf = append(k.buf, choice+"{}"...)
+	if !s.send(k.closeChoice(finish, up.onFinish)) {
+		return k.buf
+	}
+	k.finishStream(s)
+	return k.buf
+}

@@ -1,0 +1,161 @@
+// Package provider holds the upstreams the gateway sends requests to: one
+// Provider per configured provider, built by the registry from its type.
+//
+// A Provider knows its base URL, credential scheme and transport; it does not
+// know the request pipeline (package relay) or translation (the codecs).
+package provider
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+)
+
+// Format is the wire format an upstream speaks.
+type Format uint8
+
+const (
+	FormatOpenAI Format = iota + 1
+)
+
+// Provider is one upstream at one base URL with one credential.
+type Provider struct {
+	Name    string
+	Type    string
+	Format  Format
+	BaseURL string // without a trailing slash
+	Timeout time.Duration
+	Models  []string // exposed by name in GET /models
+
+	client  *http.Client
+	secret  string
+	auth    func(h http.Header, secret string)
+	headers http.Header
+}
+
+// Builder makes a Provider from its config and the shared transport.
+type Builder func(cfg *config.Provider, shared http.RoundTripper) (*Provider, error)
+
+// Registry maps a provider type to its builder. It is the one place that
+// lists the built-in types; adding a provider is one package plus one line.
+func Registry() map[string]Builder {
+	return map[string]Builder{
+		"openai": newOpenAI,
+		"mock":   newMock,
+	}
+}
+
+// Build makes every configured provider. A type the config language knows
+// but this binary has no adapter for is an error for a provider from the
+// file, and is skipped (reported in skipped) for one derived from the environment.
+func Build(cfg *config.Config, shared http.RoundTripper) (ps map[string]*Provider, skipped []string, err error) {
+	reg := Registry()
+	ps = make(map[string]*Provider, len(cfg.Providers))
+	for i := range cfg.Providers {
+		pc := &cfg.Providers[i]
+		b, ok := reg[pc.Type]
+		if !ok {
+			if pc.FromEnv {
+				skipped = append(skipped, pc.Name)
+				continue
+			}
+			types := make([]string, 0, len(reg))
+			for t := range reg {
+				types = append(types, t)
+			}
+			sort.Strings(types)
+			return nil, nil, fmt.Errorf("%s: providers[%d] (%s): type %q is not built into this version of switchyard; use one of %s",
+				cfg.Source, i, pc.Name, pc.Type, strings.Join(types, ", "))
+		}
+		p, err := b(pc, shared)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: providers[%d] (%s): %w", cfg.Source, i, pc.Name, err)
+		}
+		ps[pc.Name] = p
+	}
+	return ps, skipped, nil
+}
+
+// NewTransport is the transport shared by every network upstream: pooled
+// keep-alive connections sized for a gateway, HTTP/2 where offered.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2048,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// NewRequest builds a POST of body to path below the base URL, with the
+// provider's credential and configured headers and nothing from the client.
+func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.BaseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	for k, v := range p.headers {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/json")
+	if stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	h.Set("User-Agent", "switchyard")
+	if requestID != "" {
+		h.Set("X-Request-Id", requestID)
+	}
+	if p.auth != nil && p.secret != "" {
+		p.auth(h, p.secret)
+	}
+	return req, nil
+}
+
+// Get builds a GET of path below the base URL with the provider's credential.
+func (p *Provider) Get(ctx context.Context, path string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.BaseURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range p.headers {
+		req.Header[k] = v
+	}
+	if p.auth != nil && p.secret != "" {
+		p.auth(req.Header, p.secret)
+	}
+	return req, nil
+}
+
+// Do sends req with the provider's transport.
+func (p *Provider) Do(req *http.Request) (*http.Response, error) { return p.client.Do(req) }
+
+// Scrub removes the provider's credential from text that came back from the
+// upstream (an error message), so it can never be echoed to a client.
+func (p *Provider) Scrub(s string) string {
+	if p.secret == "" || len(p.secret) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, p.secret, "[redacted]")
+}
+
+func headersOf(cfg *config.Provider) http.Header {
+	h := make(http.Header, len(cfg.Headers))
+	for k, v := range cfg.Headers {
+		h.Set(k, v)
+	}
+	return h
+}

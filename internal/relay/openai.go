@@ -1,0 +1,336 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/billing"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/sse"
+)
+
+// OpenAI returns the handler for an OpenAI-format operation.
+func (rl *Relay) OpenAI(op oa.Op) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error { return rl.serveOpenAI(op, w, r) }
+}
+
+func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (err error) {
+	start := rl.Now()
+	key, err := rl.Authenticate(r)
+	if err != nil {
+		return err
+	}
+	body, err := rl.readBody(r)
+	if err != nil {
+		return err
+	}
+	req, err := oa.ScanRequest(op, body)
+	if err != nil {
+		return err
+	}
+	res, err := rl.Resolver.Resolve(req.Model)
+	if err != nil {
+		return err
+	}
+	if e := allowed(key, res); e != nil {
+		return e
+	}
+	t, p, err := rl.pick(res)
+	if err != nil {
+		return err
+	}
+
+	g := &Generation{
+		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"),
+		KeyHash: key.Hash, AccountID: key.AccountID,
+		Model: req.Model, Provider: p.Name, UpstreamModel: t.Model,
+		Streamed: req.Stream, Origin: referer(r), Title: title(r), CreatedAt: start,
+	}
+	defer func() { rl.finish(r.Context(), g, start, err) }()
+
+	ctx, cancel := context.WithTimeout(r.Context(), timeout(t, p))
+	defer cancel()
+	ureq, err := p.NewRequest(ctx, op.Path(), req.UpstreamBody(body, t.Model), req.Stream, g.RequestID)
+	if err != nil {
+		return llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+	}
+	resp, err := p.Do(ureq)
+	if err != nil {
+		if clientGone(r) {
+			g.Cancelled = true
+			return nil
+		}
+		return transportError(p, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return statusError(p, resp)
+	}
+
+	rw := oa.Rewrite{ID: g.ID, Model: req.Model, Cost: pricer(res)}
+	if req.Stream {
+		return rl.relayStream(w, r, resp, p, g, rw, req, start)
+	}
+	return rl.relayJSON(w, r, resp, p, g, rw)
+}
+
+// pricer prices usage for the resolved model (free when it has no price).
+func pricer(res *routing.Resolution) oa.CostFunc {
+	var pr *config.Pricing
+	if res.Entry != nil {
+		pr = res.Entry.Pricing
+	}
+	return func(u llm.Usage) money.Nanos { return billing.Cost(u, pr) }
+}
+
+func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, g *Generation, rw oa.Rewrite) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
+	if err != nil {
+		if clientGone(r) {
+			g.Cancelled = true
+			return nil
+		}
+		return transportError(p, err)
+	}
+	out, usage, ok := rw.RewriteResponse(raw)
+	if !ok {
+		return llm.UpstreamError("provider '"+p.Name+"' returned a malformed response (not a JSON object)", nil)
+	}
+	g.Usage = usage
+	g.Cost = int64(rw.Cost(usage))
+	g.FinishReason = gjson.GetBytes(out, "choices.0.finish_reason").String()
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(out); err != nil {
+		g.Cancelled = true
+	}
+	g.Status = http.StatusOK
+	return nil
+}
+
+// relayStream passes an OpenAI-format SSE stream to the client chunk by
+// chunk, flushing each. Response headers are committed with the first event,
+// so a failure before any event can still be answered as a plain HTTP error.
+func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, g *Generation, rw oa.Rewrite, req *oa.Request, start time.Time) error {
+	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
+		msg, _, _, _ := oa.ParseUpstreamError(raw)
+		return llm.UpstreamError("provider '"+p.Name+"' answered a streaming request without a stream: "+p.Scrub(msg), nil)
+	}
+	g.Status = http.StatusOK
+	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: start.Unix(), ClientWantsUsage: req.IncludeUsage}
+	cw := newClientStream(w, rl.keepAlive)
+	defer cw.close()
+
+	rd := sse.NewReader(resp.Body, 16<<10)
+	out := make([]byte, 0, 4096)
+	for {
+		data, err := rd.Next()
+		if err != nil {
+			switch {
+			case clientGone(r):
+				g.Cancelled = true
+			case err == io.EOF && s.Complete():
+				cw.write(s.Finish(out[:0]))
+			case !cw.started():
+				return streamFailure(p, err)
+			default:
+				e := streamFailure(p, err)
+				g.ErrorCode = e.Code
+				cw.write(s.Fail(out[:0], e))
+			}
+			break
+		}
+		out, err = s.Event(out[:0], data)
+		if err != nil {
+			e := streamFailure(p, err)
+			if !cw.started() && len(out) == 0 {
+				return e
+			}
+			g.ErrorCode = e.Code
+			out = s.Fail(out, e)
+		}
+		if len(out) > 0 {
+			if !cw.started() {
+				g.TimeToFirst = rl.Now().Sub(start)
+			}
+			if !cw.write(out) {
+				g.Cancelled = true
+				break
+			}
+		}
+		if s.Done || err != nil {
+			break
+		}
+	}
+	g.Usage = s.Usage
+	g.FinishReason = s.FinishReason
+	if s.Usage.Present && rw.Cost != nil {
+		g.Cost = int64(rw.Cost(s.Usage))
+	}
+	return nil
+}
+
+// streamFailure classifies why an upstream stream could not go on.
+func streamFailure(p *provider.Provider, err error) *llm.Error {
+	var ue *oa.UpstreamStreamError
+	switch {
+	case errors.As(err, &ue):
+		return llm.UpstreamError("provider '"+p.Name+"' reported an error mid-stream: "+p.Scrub(ue.Message), nil)
+	case errors.Is(err, oa.ErrMalformedChunk):
+		return llm.UpstreamError("provider '"+p.Name+"' sent a malformed stream chunk", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return llm.UpstreamTimeout("provider '"+p.Name+"' did not finish within "+p.Timeout.String(), err)
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
+		return llm.UpstreamError("provider '"+p.Name+"' ended the stream before the answer was complete", err)
+	default:
+		return llm.UpstreamError("the stream from provider '"+p.Name+"' broke", err)
+	}
+}
+
+// clientStream writes SSE to the client. A timer sends ": keep-alive"
+// comments during long upstream silences; the mutex keeps its writes from
+// interleaving with the relay's.
+type clientStream struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	every time.Duration
+	mu    sync.Mutex
+	timer *time.Timer
+	begun bool
+	done  bool
+	dead  bool
+}
+
+var keepAliveComment = []byte(": keep-alive\n\n")
+
+func newClientStream(w http.ResponseWriter, every time.Duration) *clientStream {
+	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every}
+	if every > 0 {
+		cs.timer = time.AfterFunc(every, cs.keepAlive)
+	}
+	return cs
+}
+
+func (cs *clientStream) keepAlive() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.done || cs.dead {
+		return
+	}
+	cs.writeLocked(keepAliveComment)
+	cs.timer.Reset(cs.every)
+}
+
+func (cs *clientStream) started() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.begun
+}
+
+// write sends b and flushes; false means the client is gone.
+func (cs *clientStream) write(b []byte) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	ok := cs.writeLocked(b)
+	if cs.timer != nil && ok {
+		cs.timer.Reset(cs.every)
+	}
+	return ok
+}
+
+func (cs *clientStream) writeLocked(b []byte) bool {
+	if cs.dead {
+		return false
+	}
+	if !cs.begun {
+		h := cs.w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no") // tell nginx-style proxies not to buffer
+		cs.w.WriteHeader(http.StatusOK)
+		cs.begun = true
+	}
+	if _, err := cs.w.Write(b); err != nil {
+		cs.dead = true
+		return false
+	}
+	if err := cs.rc.Flush(); err != nil {
+		cs.dead = true
+		return false
+	}
+	return true
+}
+
+func (cs *clientStream) close() {
+	if cs.timer != nil {
+		cs.timer.Stop()
+	}
+	cs.mu.Lock()
+	cs.done = true
+	cs.mu.Unlock()
+}
+
+func (rl *Relay) finish(ctx context.Context, g *Generation, start time.Time, err error) {
+	g.Latency = rl.Now().Sub(start)
+	if err != nil {
+		e := llm.AsError(err)
+		g.Status, g.ErrorCode = e.Status, e.Code
+		g.Cost = 0 // failed requests are not charged
+	}
+	if g.Cancelled && g.Status == 0 {
+		g.Status = 499 // client closed the request
+	}
+	if rl.Recorder != nil {
+		rl.Recorder.Record(g)
+	}
+	rl.Log.LogAttrs(ctx, slog.LevelInfo, "generation",
+		slog.String("request_id", g.RequestID), slog.String("id", g.ID),
+		slog.String("model", g.Model), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),
+		slog.Int("status", g.Status), slog.String("error", g.ErrorCode), slog.Bool("stream", g.Streamed), slog.Bool("cancelled", g.Cancelled),
+		slog.Int64("prompt_tokens", g.Usage.PromptTokens), slog.Int64("completion_tokens", g.Usage.CompletionTokens),
+		slog.Duration("latency", g.Latency))
+}
+
+func referer(r *http.Request) string {
+	if v := r.Header.Get("HTTP-Referer"); v != "" {
+		return v
+	}
+	return r.Header.Get("Referer")
+}
+
+func title(r *http.Request) string {
+	if v := r.Header.Get("X-Title"); v != "" {
+		return v
+	}
+	return r.Header.Get("X-OpenRouter-Title")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && equalFoldASCII(s[:len(prefix)], prefix)
+}
+
+func equalFoldASCII(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i]|0x20, b[i]|0x20
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,177 @@
+// Package relay is the request pipeline, and the only package that knows its
+// order: decode the client's dialect → authenticate → resolve the route →
+// encode for the upstream → send → relay the answer → meter → record.
+// Every step it calls does one thing and knows nothing of the others.
+package relay
+
+import (
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Generation is what one authenticated request produced; the ledger records it.
+type Generation struct {
+	ID            string
+	RequestID     string
+	KeyHash       string
+	AccountID     string
+	Model         string // as requested
+	Provider      string
+	UpstreamModel string
+	Usage         llm.Usage
+	Cost          int64 // nano-USD
+	Status        int
+	ErrorCode     string
+	FinishReason  string
+	Streamed      bool
+	Cancelled     bool
+	Latency       time.Duration
+	TimeToFirst   time.Duration // streams: until the first chunk reached the client
+	Origin, Title string        // HTTP-Referer and X-Title
+	CreatedAt     time.Time
+}
+
+// Recorder receives every finished generation. It must not block.
+type Recorder interface {
+	Record(g *Generation)
+}
+
+// Deps are what the relay is built from.
+type Deps struct {
+	Keys      *auth.Cache
+	Resolver  *routing.Resolver
+	Providers map[string]*provider.Provider
+	Config    *config.Config
+	Recorder  Recorder // may be nil
+	Log       *slog.Logger
+	Now       func() time.Time
+	NewID     func() string // generation ids, "gen-…"
+}
+
+// Relay serves the client-facing model endpoints.
+type Relay struct {
+	Deps
+	maxBody   int64
+	keepAlive time.Duration
+}
+
+// New builds a relay.
+func New(d Deps) *Relay {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, keepAlive: d.Config.Server.SSEKeepAlive}
+}
+
+// bearer returns the credential of an OpenAI-style request, untrimmed
+// beyond the single space after "Bearer" so stray whitespace can be named.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if k := r.Header.Get("X-Api-Key"); k != "" {
+			return k
+		}
+		return r.Header.Get("Api-Key") // Azure-style clients
+	}
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return h[7:]
+	}
+	return h
+}
+
+// Authenticate finds the calling key for a model call.
+func (rl *Relay) Authenticate(r *http.Request) (*store.Key, error) {
+	k, err := rl.Keys.Caller(bearer(r), rl.Now())
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// readBody reads at most the configured limit; more is a 413.
+func (rl *Relay) readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength > rl.maxBody {
+		return nil, llm.TooLarge(rl.maxBody)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, rl.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if asMaxBytes(err, &mbe) {
+			return nil, llm.TooLarge(rl.maxBody)
+		}
+		return nil, llm.BadRequest("", "could not read the request body: %v", err)
+	}
+	return body, nil
+}
+
+// allowed checks a key's model allow-list (names or patterns).
+func allowed(k *store.Key, res *routing.Resolution) *llm.Error {
+	if len(k.AllowedModels) == 0 {
+		return nil
+	}
+	for _, m := range k.AllowedModels {
+		if routing.Match(m, res.Requested) || (res.Entry != nil && routing.Match(m, res.Entry.ID)) {
+			return nil
+		}
+	}
+	return llm.Forbidden("model_not_allowed", "key "+k.Label+" may not use model '"+res.Requested+"'; it may use: "+strings.Join(k.AllowedModels, ", "))
+}
+
+// pick chooses a target: the lowest priority group, weighted random within it.
+// (Failover across targets comes with the routing work; see docs.)
+func (rl *Relay) pick(res *routing.Resolution) (*routing.Target, *provider.Provider, error) {
+	ts := res.Targets
+	if len(ts) == 0 {
+		return nil, nil, llm.NoAvailableProvider("model '" + res.Requested + "' has no routes")
+	}
+	end := 1
+	for end < len(ts) && ts[end].Priority == ts[0].Priority {
+		end++
+	}
+	group := ts[:end]
+	t := &group[0]
+	if len(group) > 1 {
+		total := 0
+		for i := range group {
+			total += group[i].Weight
+		}
+		n := rand.IntN(total)
+		for i := range group {
+			if n < group[i].Weight {
+				t = &group[i]
+				break
+			}
+			n -= group[i].Weight
+		}
+	}
+	p, ok := rl.Providers[t.Provider]
+	if !ok {
+		return nil, nil, llm.NoAvailableProvider("provider '" + t.Provider + "' for model '" + res.Requested + "' is not available in this gateway")
+	}
+	return t, p, nil
+}
+
+// timeout is the route's timeout if set, else the provider's.
+func timeout(t *routing.Target, p *provider.Provider) time.Duration {
+	if t.Route != nil && t.Route.Timeout > 0 {
+		return t.Route.Timeout
+	}
+	return p.Timeout
+}
+
+// clientGone reports whether the client cancelled (as opposed to our timeout).
+func clientGone(r *http.Request) bool { return r.Context().Err() != nil }

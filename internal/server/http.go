@@ -1,0 +1,127 @@
+package server
+
+import (
+	"crypto/rand"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// handlerFunc is every endpoint's shape: it returns an error and one adapter
+// (writeError) renders it, so no handler writes an error body itself.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP is the front door: request id, panic safety, path
+// normalisation, dispatch, error rendering.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reqID := requestID(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", reqID)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", slog.String("request_id", reqID), slog.Any("panic", v))
+			s.writeError(w, reqID, llm.AsError(nil))
+		}
+	}()
+	h := s.route(r)
+	if err := h(w, r); err != nil {
+		s.writeError(w, reqID, llm.AsError(err))
+	}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, reqID string, e *llm.Error) {
+	if e.Kind == llm.KindGateway && e.Cause != nil {
+		s.log.Error("gateway error", slog.String("request_id", reqID), slog.String("error", e.Cause.Error()))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter != "" {
+		h.Set("Retry-After", e.RetryAfter)
+	}
+	// OpenAI SDKs read this header to decide whether to retry; the gateway
+	// says no for errors a retry cannot fix.
+	if e.Status < 500 && e.Status != http.StatusTooManyRequests {
+		h.Set("X-Should-Retry", "false")
+	}
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(oa.AppendErrorEnvelope(make([]byte, 0, 256), e, reqID))
+}
+
+// cleanPath collapses repeated slashes and drops a trailing one, so that
+// base URLs written as ".../v1/" (giving "/v1//chat/completions") work.
+func cleanPath(p string) string {
+	if !strings.Contains(p, "//") && (len(p) <= 1 || p[len(p)-1] != '/') {
+		return p
+	}
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && len(b) > 0 && b[len(b)-1] == '/' {
+			continue
+		}
+		b = append(b, p[i])
+	}
+	if len(b) > 1 && b[len(b)-1] == '/' {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+// stripPrefix removes the API prefix (/api/v1 or /v1). Paths without one are
+// served too: some clients are configured with the bare host as base URL.
+func stripPrefix(p string) string {
+	for _, pre := range []string{"/api/v1", "/v1"} {
+		if p == pre {
+			return "/"
+		}
+		if strings.HasPrefix(p, pre+"/") {
+			return p[len(pre):]
+		}
+	}
+	return p
+}
+
+const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+// newID returns prefix + 24 random base36 characters.
+func newID(prefix string) string {
+	var buf [24]byte
+	_, _ = rand.Read(buf[:])
+	b := make([]byte, len(prefix), len(prefix)+len(buf))
+	copy(b, prefix)
+	for _, c := range buf {
+		b = append(b, idAlphabet[int(c)%len(idAlphabet)])
+	}
+	return string(b)
+}
+
+// requestID keeps a client's X-Request-Id when it is sane, else makes one.
+func requestID(client string) string {
+	if n := len(client); n > 0 && n <= 128 {
+		ok := true
+		for i := 0; i < n; i++ {
+			if c := client[i]; c <= ' ' || c > '~' {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return client
+		}
+	}
+	return newID("req-")
+}
+
+func notFound(_ http.ResponseWriter, r *http.Request) error {
+	return llm.NotFound("Unknown route " + r.Method + " " + r.URL.Path + ". This gateway serves the OpenAI API: set the base URL to http://HOST:PORT/v1 " +
+		"(also accepted: /v1/ with a trailing slash, /api/v1, or full paths such as /v1/chat/completions and /v1/models for curl).")
+}
+
+func methodNotAllowed(r *http.Request, allow string) error {
+	return &llm.Error{Kind: llm.KindCaller, Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
+		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow}
+}

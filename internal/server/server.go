@@ -1,0 +1,164 @@
+// Package server is the composition root: it builds every part of the
+// gateway from a Config and mounts the HTTP routes. It holds no logic of
+// its own beyond dispatch.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/relay"
+	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// Server is the assembled gateway.
+type Server struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	keys      *auth.Cache
+	relay     *relay.Relay
+	catalogue *relay.Catalogue
+	admin     *admin.API
+	routes    map[string]handlerFunc
+}
+
+// Options are what New needs besides the config.
+type Options struct {
+	Store store.Store
+	Log   *slog.Logger
+	// Transport for network upstreams; nil means provider.NewTransport().
+	Transport http.RoundTripper
+	Now       func() time.Time
+	Version   string
+}
+
+// New builds the gateway. The key cache is loaded here, once; nothing on
+// the request path reads the store.
+func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Transport == nil {
+		o.Transport = provider.NewTransport()
+	}
+	providers, skipped, err := provider.Build(cfg, o.Transport)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range skipped {
+		o.Log.Warn("provider from environment skipped: its type is not built into this version", slog.String("provider", name))
+	}
+	keys, err := auth.NewCache(ctx, o.Store, cfg.Server.AdminKey.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("loading keys: %w", err)
+	}
+	res := routing.New(cfg)
+	models := make(map[string][]string, len(providers))
+	for name, p := range providers {
+		models[name] = p.Models
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       o.Log,
+		keys:      keys,
+		catalogue: relay.NewCatalogue(cfg, res, models, o.Now().Unix()),
+		relay: relay.New(relay.Deps{
+			Keys: keys, Resolver: res, Providers: providers, Config: cfg, Log: o.Log, Now: o.Now,
+			NewID: func() string { return newID("gen-") },
+		}),
+		admin: admin.New(o.Store, keys, o.Now),
+	}
+	s.routes = map[string]handlerFunc{
+		"POST /chat/completions": s.relay.OpenAI(oa.OpChat),
+		"POST /completions":      s.relay.OpenAI(oa.OpCompletions),
+		"POST /embeddings":       s.relay.OpenAI(oa.OpEmbeddings),
+		"GET /models":            s.checkKey(s.catalogue.List),
+		"GET /keys":              s.admin.ListKeys,
+		"POST /keys":             s.admin.CreateKey,
+		"GET /healthz":           health,
+		"GET /":                  s.index,
+	}
+	return s, nil
+}
+
+// Keys exposes the key cache (for its refresh loop).
+func (s *Server) Keys() *auth.Cache { return s.keys }
+
+// route picks the handler for a request.
+func (s *Server) route(r *http.Request) handlerFunc {
+	p := stripPrefix(cleanPath(r.URL.Path))
+	if h, ok := s.routes[r.Method+" "+p]; ok {
+		return h
+	}
+	// Routes with a parameter. Model ids may contain '/' and ':'.
+	switch {
+	case strings.HasPrefix(p, "/models/"):
+		id := p[len("/models/"):]
+		if r.Method != http.MethodGet {
+			return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET") }
+		}
+		return s.checkKey(func(w http.ResponseWriter, r *http.Request) error { return s.catalogue.Get(w, r, id) })
+	case strings.HasPrefix(p, "/keys/"):
+		hash := p[len("/keys/"):]
+		switch r.Method {
+		case http.MethodGet:
+			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.GetKey(w, r, hash) }
+		case http.MethodDelete:
+			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.DeleteKey(w, r, hash) }
+		}
+		return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET or DELETE") }
+	}
+	for _, known := range []string{"/chat/completions", "/completions", "/embeddings", "/models", "/keys"} {
+		if p == known {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				allow := "POST"
+				if known == "/models" {
+					allow = "GET"
+				} else if known == "/keys" {
+					allow = "GET or POST"
+				}
+				return methodNotAllowed(r, allow)
+			}
+		}
+	}
+	return notFound
+}
+
+// checkKey lets the model list be read without a key (it is public, like
+// OpenRouter's), but a key that is sent must be valid: "curl /v1/models" with
+// the key is how users test their setup, and a bad key must fail there.
+func (s *Server) checkKey(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "" {
+			if _, err := s.relay.Authenticate(r); err != nil {
+				return err
+			}
+		}
+		return h(w, r)
+	}
+}
+
+func health(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}`))
+	return nil
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"name":"switchyard","api_base":"/v1","docs":"GET /v1/models lists models; POST /v1/chat/completions with Authorization: Bearer sk-sy-..."}`))
+	return nil
+}

@@ -1,0 +1,286 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_reset,
+	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at`
+
+// CreateKey inserts k. It returns store.ErrConflict if a key with k.Hash
+// exists, even deleted, and an error wrapping store.ErrNotFound if
+// k.AccountID names no account. An empty AccountID means
+// store.DefaultAccountID; a zero CreatedAt or UpdatedAt means now. On
+// success k holds the stored AccountID, CreatedAt and UpdatedAt.
+//
+// An UpdatedAt left zero is also made later than that of every key already
+// stored, so that a KeysChangedSince poller never misses a change committed
+// after its last read. An explicit UpdatedAt (imports, tests) is stored as
+// given.
+func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
+	if err := validateKey(k); err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	accountID := k.AccountID
+	if accountID == "" {
+		accountID = store.DefaultAccountID
+	}
+	models := k.AllowedModels
+	if models == nil {
+		models = []string{}
+	}
+	modelsJSON, err := json.Marshal(models)
+	if err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	var limit sql.NullInt64
+	if k.Limit != nil {
+		limit = sql.NullInt64{Int64: int64(*k.Limit), Valid: true}
+	}
+	var expires sql.NullInt64
+	if k.ExpiresAt != nil {
+		n, err := unixNanos(*k.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("create key: expires_at: %w", err)
+		}
+		expires = sql.NullInt64{Int64: n, Valid: true}
+	}
+	now := db.now()
+	created, err := unixNanos(orNow(k.CreatedAt, now))
+	if err != nil {
+		return fmt.Errorf("create key: created_at: %w", err)
+	}
+	updated, err := unixNanos(orNow(k.UpdatedAt, now))
+	if err != nil {
+		return fmt.Errorf("create key: updated_at: %w", err)
+	}
+
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_keys WHERE hash = ?`, k.Hash).Scan(&n); err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("create key %s: %w", k.Hash, store.ErrConflict)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE id = ?`, accountID).Scan(&n); err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("create key: account %q: %w", accountID, store.ErrNotFound)
+	}
+	if k.UpdatedAt.IsZero() {
+		if updated, err = nextUpdatedAt(ctx, tx, updated); err != nil {
+			return fmt.Errorf("create key: %w", err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
+		expires, k.Disabled, string(modelsJSON), created, updated)
+	if err != nil {
+		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+			return fmt.Errorf("create key %s: %w", k.Hash, store.ErrConflict)
+		}
+		return fmt.Errorf("create key: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	k.AccountID = accountID
+	k.CreatedAt = fromUnixNanos(created)
+	k.UpdatedAt = fromUnixNanos(updated)
+	return nil
+}
+
+// ListKeys returns every key not deleted, oldest first.
+func (db *DB) ListKeys(ctx context.Context) ([]store.Key, error) {
+	keys, err := db.queryKeys(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE deleted_at IS NULL ORDER BY created_at, rowid`)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	return keys, nil
+}
+
+// KeysChangedSince returns every key, deleted ones included, whose UpdatedAt
+// is after t, in UpdatedAt order. A poller should pass the largest UpdatedAt
+// it has seen (not its own clock): changes are stamped later than every key
+// already stored, so none committed after a read is missed.
+func (db *DB) KeysChangedSince(ctx context.Context, t time.Time) ([]store.Key, error) {
+	if t.After(maxTime) {
+		return nil, nil
+	}
+	query := `SELECT ` + keyColumns + ` FROM api_keys WHERE updated_at > ? ORDER BY updated_at, rowid`
+	since := int64(math.MinInt64)
+	if t.Before(minTime) {
+		// Every stored time is after t, even one of exactly math.MinInt64.
+		query = `SELECT ` + keyColumns + ` FROM api_keys WHERE updated_at >= ? ORDER BY updated_at, rowid`
+	} else {
+		since = t.UnixNano()
+	}
+	keys, err := db.queryKeys(ctx, query, since)
+	if err != nil {
+		return nil, fmt.Errorf("keys changed since %s: %w", t.Format(time.RFC3339Nano), err)
+	}
+	return keys, nil
+}
+
+// DeleteKey marks the key deleted at at (now if zero) and makes its
+// UpdatedAt later than that of every other key, so that KeysChangedSince
+// reports the delete. It returns store.ErrNotFound if the key is absent or
+// already deleted.
+func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
+	deleted, err := unixNanos(orNow(at, db.now()))
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	defer tx.Rollback()
+	updated, err := nextUpdatedAt(ctx, tx, deleted)
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET deleted_at = ?, updated_at = ?
+		WHERE hash = ? AND deleted_at IS NULL`, deleted, updated, hash)
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete key %s: %w", hash, store.ErrNotFound)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("delete key: %w", err)
+	}
+	return nil
+}
+
+// nextUpdatedAt returns the updated_at to stamp a change with: at, or later
+// if some key already has an updated_at at or after at. Run in a write
+// transaction, it makes updated_at grow in commit order, across processes
+// too (SQLite has one writer), whatever the clocks do.
+func nextUpdatedAt(ctx context.Context, tx *sql.Tx, at int64) (int64, error) {
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(updated_at) FROM api_keys`).Scan(&last); err != nil {
+		return 0, err
+	}
+	if last.Valid && last.Int64 >= at && last.Int64 < math.MaxInt64 {
+		return last.Int64 + 1, nil
+	}
+	return at, nil
+}
+
+func (db *DB) queryKeys(ctx context.Context, query string, args ...any) ([]store.Key, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []store.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
+}
+
+// scanKey reads a row of keyColumns.
+func scanKey(rows *sql.Rows) (store.Key, error) {
+	var (
+		k                         store.Key
+		kind, models              string
+		limit, expires, deletedAt sql.NullInt64
+		created, updated          int64
+	)
+	err := rows.Scan(&k.Hash, &k.Label, &k.Name, &kind, &k.AccountID, &limit, &k.LimitReset,
+		&expires, &k.Disabled, &models, &created, &updated, &deletedAt)
+	if err != nil {
+		return store.Key{}, err
+	}
+	k.Kind = store.KeyKind(kind)
+	if limit.Valid {
+		l := money.Nanos(limit.Int64)
+		k.Limit = &l
+	}
+	k.ExpiresAt = nullTime(expires)
+	if err := json.Unmarshal([]byte(models), &k.AllowedModels); err != nil {
+		return store.Key{}, fmt.Errorf("key %s: allowed_models: %w", k.Hash, err)
+	}
+	if len(k.AllowedModels) == 0 {
+		k.AllowedModels = nil
+	}
+	k.CreatedAt = fromUnixNanos(created)
+	k.UpdatedAt = fromUnixNanos(updated)
+	k.DeletedAt = nullTime(deletedAt)
+	return k, nil
+}
+
+// validateKey checks what the schema cannot, or cannot say clearly.
+func validateKey(k *store.Key) error {
+	if !isSHA256Hex(k.Hash) {
+		// Also keeps a plaintext key passed by mistake out of the database.
+		return errors.New("hash is not a lowercase hex SHA-256")
+	}
+	switch k.Kind {
+	case store.KindAPI, store.KindManagement, store.KindAdmin:
+	default:
+		return fmt.Errorf("unknown key kind %q", k.Kind)
+	}
+	switch k.LimitReset {
+	case "", "daily", "weekly", "monthly":
+	default:
+		return fmt.Errorf("unknown limit reset %q", k.LimitReset)
+	}
+	return nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t
+}
+
+// isConstraint reports whether err is SQLite's extended result code code.
+func isConstraint(err error, code int) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == code
+}

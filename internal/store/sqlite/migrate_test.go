@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func TestReopenAppliesNoMigrationTwice(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reopen.db")
+	ctx := context.Background()
+	first, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := appliedRows(t, first.r)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 1 || before[0].version != 1 {
+		t.Fatalf("schema_migrations after first open = %+v, want version 1 only", before)
+	}
+
+	second := openTest(t, path)
+	if after := appliedRows(t, second.r); !reflect.DeepEqual(after, before) {
+		t.Errorf("schema_migrations after reopen = %+v, want unchanged %+v", after, before)
+	}
+	var accounts int
+	if err := second.r.QueryRow(`SELECT count(*) FROM accounts`).Scan(&accounts); err != nil || accounts != 1 {
+		t.Errorf("accounts after reopen: %d, %v; want the default account once", accounts, err)
+	}
+}
+
+func TestNewerDatabaseIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "newer.db")
+	ctx := context.Background()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(ctx, path)
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a database migrated by a newer binary succeeded")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "9999") || !strings.Contains(msg, "up to 1") {
+		t.Errorf("error %q does not name the database's version 9999 and the binary's 1", msg)
+	}
+}
+
+func TestMigrateAppliesOnlyNewVersionsInOrder(t *testing.T) {
+	ctx := context.Background()
+	w, err := openPool(pragmaDSN(":memory:", true, false), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	clock := func() time.Time { return at(0) }
+
+	v1 := fstest.MapFS{
+		"migrations/0001_a.sql": {Data: []byte(`CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);`)},
+	}
+	if err := migrate(ctx, w, v1, clock); err != nil {
+		t.Fatalf("migrate v1: %v", err)
+	}
+	// 0001 would fail if run again (the table exists); 0003 needs 0002's table.
+	v3 := fstest.MapFS{
+		"migrations/0001_a.sql": v1["migrations/0001_a.sql"],
+		"migrations/0003_c.sql": {Data: []byte(`INSERT INTO b VALUES (3);`)},
+		"migrations/0002_b.sql": {Data: []byte(`CREATE TABLE b (x INTEGER);`)},
+	}
+	if err := migrate(ctx, w, v3, clock); err != nil {
+		t.Fatalf("migrate v3: %v", err)
+	}
+	var versions []int
+	for _, r := range appliedRows(t, w) {
+		versions = append(versions, r.version)
+	}
+	if want := []int{1, 2, 3}; !reflect.DeepEqual(versions, want) {
+		t.Errorf("applied versions = %v, want %v", versions, want)
+	}
+	var n int
+	if err := w.QueryRow(`SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("rows = %d, %v; want 2", n, err)
+	}
+}
+
+func TestFailedMigrationLeavesNoTrace(t *testing.T) {
+	ctx := context.Background()
+	w, err := openPool(pragmaDSN(":memory:", true, false), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	bad := fstest.MapFS{
+		"migrations/0001_half.sql": {Data: []byte(`CREATE TABLE half (x INTEGER); SELECT * FROM missing;`)},
+	}
+	err = migrate(ctx, w, bad, func() time.Time { return at(0) })
+	if err == nil || !strings.Contains(err.Error(), "0001_half.sql") {
+		t.Fatalf("migrate = %v, want an error naming 0001_half.sql", err)
+	}
+	var n int
+	if err := w.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'half'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("table of the failed migration: count %d, %v; want rolled back", n, err)
+	}
+	if rows := appliedRows(t, w); len(rows) != 0 {
+		t.Errorf("schema_migrations = %+v, want empty", rows)
+	}
+}
+
+func TestLoadMigrationsRejectsBadFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		fsys fstest.MapFS
+	}{
+		{name: "no number", fsys: fstest.MapFS{"migrations/init.sql": {}}},
+		{name: "short number", fsys: fstest.MapFS{"migrations/1_init.sql": {}}},
+		{name: "version zero", fsys: fstest.MapFS{"migrations/0000_init.sql": {}}},
+		{name: "same version twice", fsys: fstest.MapFS{
+			"migrations/0001_a.sql": {},
+			"migrations/0001_b.sql": {},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := loadMigrations(tt.fsys); err == nil {
+				t.Error("loadMigrations succeeded")
+			}
+		})
+	}
+}
+
+func TestEmbeddedMigrationsLoad(t *testing.T) {
+	ms, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("migration %s has version %d, want %d: versions are 1, 2, 3, ...", m.name, m.version, i+1)
+		}
+	}
+}
+
+type appliedRow struct {
+	version   int
+	appliedAt int64
+}
+
+func appliedRows(t *testing.T, db *sql.DB) []appliedRow {
+	t.Helper()
+	rows, err := db.Query(`SELECT version, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []appliedRow
+	for rows.Next() {
+		var r appliedRow
+		if err := rows.Scan(&r.version, &r.appliedAt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,86 @@
+// Package store defines the persistent state of the gateway and the interface
+// every backend (store/sqlite, later store/postgres) implements.
+//
+// Nothing on the request path calls a Store: keys are served from an in-memory
+// cache (package auth) and writes that the request path causes are batched.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/money"
+)
+
+// ErrNotFound is returned when a row does not exist (or was deleted).
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a unique value (a key hash) already exists.
+var ErrConflict = errors.New("already exists")
+
+// DefaultAccountID is the unmetered account that holds keys created without one.
+const DefaultAccountID = "acct-default"
+
+// KeyKind says what a key may do.
+type KeyKind string
+
+const (
+	// KindAPI keys call models.
+	KindAPI KeyKind = "api"
+	// KindManagement keys manage one account's keys and read its usage; they cannot call models.
+	KindManagement KeyKind = "management"
+	// KindAdmin keys can do everything on the management API.
+	KindAdmin KeyKind = "admin"
+)
+
+// Key is an API key as stored: never the plaintext, only its SHA-256.
+type Key struct {
+	Hash      string  // lowercase hex SHA-256 of the full key; the key's id in URLs
+	Label     string  // masked form for display, e.g. "sk-sy-ab…f3"
+	Name      string  // operator-given name
+	Kind      KeyKind // api | management | admin
+	AccountID string
+	// Limit is the key's spending limit in nano-USD; nil means none.
+	Limit *money.Nanos
+	// LimitReset is "", "daily", "weekly" or "monthly".
+	LimitReset    string
+	ExpiresAt     *time.Time
+	Disabled      bool
+	AllowedModels []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	// DeletedAt is set on deleted keys (they are kept so that ledger rows stay
+	// attributable, and so that caches of other instances learn of the delete).
+	DeletedAt *time.Time
+}
+
+// Account holds credits; Credits nil means unmetered (usage recorded, no balance enforced).
+type Account struct {
+	ID        string
+	Name      string
+	Credits   *money.Nanos
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Store is the persistent state. Implementations are safe for concurrent use.
+type Store interface {
+	// CreateKey inserts k; ErrConflict if the hash exists (even deleted).
+	CreateKey(ctx context.Context, k *Key) error
+	// ListKeys returns every key not deleted, oldest first.
+	ListKeys(ctx context.Context) ([]Key, error)
+	// KeysChangedSince returns every key (deleted ones included) whose
+	// UpdatedAt is after t; it is how a key cache stays coherent with writes
+	// made by other gateway instances.
+	KeysChangedSince(ctx context.Context, t time.Time) ([]Key, error)
+	// DeleteKey marks a key deleted; ErrNotFound if absent or already deleted.
+	DeleteKey(ctx context.Context, hash string, at time.Time) error
+
+	// Meta reads a small named value ("" and no error if unset).
+	Meta(ctx context.Context, name string) (string, error)
+	// SetMeta writes a small named value.
+	SetMeta(ctx context.Context, name, value string) error
+
+	Close() error
+}
