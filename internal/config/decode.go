@@ -97,11 +97,21 @@ func raw(n *yaml.Node) string {
 	return strconv.Quote(s)
 }
 
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+// spend takes one value from the budget, reporting once when it runs out.
+func (d *decoder) spend(n *yaml.Node, path string) bool {
 	if d.budget--; d.budget < 0 {
 		if d.budget == -1 {
-			d.add(path, n.Line, "the document expands to more than %d values (nested aliases?); simplify it", maxNodes)
+			// Past the problem cap too: this is the one that explains the rest.
+			d.problems = append(d.problems, Problem{Path: path, Line: n.Line,
+				Message: fmt.Sprintf("the document expands to more than %d values (nested aliases?); simplify it", maxNodes)})
 		}
+		return false
+	}
+	return true
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if !d.spend(n, path) {
 		return
 	}
 	if n.Kind == yaml.AliasNode {
@@ -200,7 +210,11 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	dur, err := time.ParseDuration(s)
 	if err != nil {
 		if _, ierr := strconv.ParseInt(s, 10, 64); ierr == nil && s != "0" {
-			d.add(path, n.Line, "duration %s has no unit; write e.g. %q or %q", raw(n), s+"s", "10m")
+			example := "30s"
+			if s == n.Value { // suggest from the file's own text, never from an expanded value
+				example = s + "s"
+			}
+			d.add(path, n.Line, "duration %s has no unit; write e.g. %q or %q", raw(n), example, "10m")
 		} else {
 			d.add(path, n.Line, "expected a duration, got %s; write e.g. \"30s\", \"1m30s\" or \"500ms\"", raw(n))
 		}
@@ -363,7 +377,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) ([]pair, bool) {
 
 // merge returns the pairs a merge key's value contributes: one mapping, or a list of them.
 func (d *decoder) merge(n *yaml.Node, path string) []pair {
-	if d.budget--; d.budget < 0 {
+	if !d.spend(n, path) {
 		return nil
 	}
 	if n.Kind == yaml.AliasNode {

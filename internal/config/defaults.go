@@ -11,10 +11,12 @@ const (
 	DefaultListen       = "127.0.0.1:8080"
 	DefaultMaxBodyBytes = 32 << 20
 	DefaultDrainTimeout = 30 * time.Second
-	DefaultSSEKeepAlive = 15 * time.Second
-	DefaultTimeout      = 600 * time.Second
-	DefaultUnpriced     = "free"
-	DefaultMockWords    = 12
+	// DefaultAzureAPIVersion is used when an azure provider names none.
+	DefaultAzureAPIVersion = "2024-10-21"
+	DefaultSSEKeepAlive    = 15 * time.Second
+	DefaultTimeout         = 600 * time.Second
+	DefaultUnpriced        = "free"
+	DefaultMockWords       = 12
 )
 
 // defaultBaseURLs are the public endpoints of the provider types that have
@@ -96,6 +98,10 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 		}
 		if p.BaseURL == "" {
 			p.BaseURL = defaultBaseURLs[p.Type]
+		}
+		if p.Type == "azure" && p.APIVersion == "" {
+			// Azure OpenAI's current GA data-plane version; SPEC §1's example omits it.
+			p.APIVersion = DefaultAzureAPIVersion
 		}
 		if p.Type == "mock" && p.Mock.Words == 0 {
 			p.Mock.Words = DefaultMockWords

@@ -8,6 +8,8 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -65,7 +67,11 @@ func Parse(data []byte, source string, env Env) (*Config, error) {
 
 	listenFromEnv := cfg.complete(env)
 
-	problems := d.problems
+	problems := slices.Clone(d.problems)
+	if d.budget < 0 {
+		// The decode stopped part way: what it left is not worth validating.
+		return nil, &ValidationError{Source: source, Problems: cfg.scrub(problems)}
+	}
 	if err := cfg.Validate(); err != nil {
 		for _, p := range err.(*ValidationError).Problems {
 			if coveredBy(p.Path, d.problems) {
@@ -82,12 +88,32 @@ func Parse(data []byte, source string, env Env) (*Config, error) {
 	if len(problems) == 0 {
 		return cfg, nil
 	}
+	problems = cfg.scrub(problems)
 	for i := range problems {
-		if problems[i].Line == 0 {
+		if problems[i].Line == 0 && !cfg.fromEnv(problems[i].Path, listenFromEnv) {
 			problems[i].Line = d.lineOf(problems[i].Path)
 		}
 	}
+	// File order reads best; problems with no line (from the environment) go last.
+	sort.SliceStable(problems, func(i, j int) bool {
+		li, lj := problems[i].Line, problems[j].Line
+		return li != 0 && (lj == 0 || li < lj)
+	})
 	return nil, &ValidationError{Source: source, Problems: problems}
+}
+
+// fromEnv reports whether the value at path came from the environment rather
+// than the file, so no line of the file should be blamed for it.
+func (c *Config) fromEnv(path string, listenFromEnv bool) bool {
+	if listenFromEnv && path == "server.listen" {
+		return true
+	}
+	for i := range c.Providers {
+		if c.Providers[i].FromEnv && within(path, fmt.Sprintf("providers[%d]", i)) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseYAML returns the root value node of the one document in data, nil for
@@ -132,10 +158,12 @@ func syntaxProblem(err error) *Problem {
 	return p
 }
 
-// coveredBy reports whether path equals, or lies inside, the path of one of problems.
+// coveredBy reports whether path equals, or lies inside, the path of one of
+// problems. A problem with no path (the whole file) covers nothing: a file
+// that is not a mapping decodes to an empty config, which validates cleanly.
 func coveredBy(path string, problems []Problem) bool {
 	for _, q := range problems {
-		if within(path, q.Path) {
+		if q.Path != "" && within(path, q.Path) {
 			return true
 		}
 	}

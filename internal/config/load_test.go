@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,13 +116,16 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 		{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "sk-openai-1", Timeout: 600 * time.Second},
 		{Name: "claude", Type: "anthropic", BaseURL: "https://api.anthropic.com", APIKey: "sk-ant-1", Timeout: 600 * time.Second},
 		{Name: "azure-east", Type: "azure", BaseURL: "https://my-resource.openai.azure.com", APIKey: "az-1", APIVersion: "2024-10-21", Timeout: 600 * time.Second},
+		// ANTHROPIC_API_KEY is set and no provider in the file is called
+		// "anthropic" (it is "claude"), so the variable adds one.
+		{Name: "anthropic", Type: "anthropic", BaseURL: "https://api.anthropic.com", APIKey: "sk-ant-1", Timeout: 600 * time.Second, FromEnv: true},
 	}
 	if !reflect.DeepEqual(cfg.Providers, wantProviders) {
 		t.Errorf("Providers =\n%+v\nwant\n%+v", cfg.Providers, wantProviders)
 	}
 
-	// The file routes to openai and claude's name is taken by the file, so the
-	// env keys add no providers and no pattern entries.
+	// OPENAI_API_KEY adds nothing: the file has a provider called openai.
+	// The env-derived anthropic provider gets its pattern after the file's models.
 	wantModels := []Model{
 		{
 			ID:            "gpt-4o",
@@ -135,6 +139,7 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 			Fallbacks: []string{"gpt-4o-mini"},
 		},
 		{ID: "gpt-4o-mini", Routes: []Route{{Provider: "openai", Weight: 1}}},
+		{ID: "claude-*", Routes: []Route{{Provider: "anthropic", Weight: 1}}},
 	}
 	if !reflect.DeepEqual(cfg.Models, wantModels) {
 		t.Errorf("Models =\n%+v\nwant\n%+v", cfg.Models, wantModels)
@@ -146,11 +151,12 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 
 // The example as printed in SPEC §1 omits azure's api_version and the model
 // its fallback names; validation points at exactly those two lines.
-func TestSpecExampleVerbatimNeedsAPIVersionAndFallbackTarget(t *testing.T) {
+// SPEC §1's example parses as printed except for its fallback to a model it
+// never defines: an undefined fallback is a typo the operator must hear of.
+func TestSpecExampleVerbatimNeedsFallbackTarget(t *testing.T) {
 	got := problems(t, specExample, specEnv)
 	want := []Problem{
-		{Path: "providers[2].api_version", Line: 18},
-		{Path: "models[0].fallbacks[0]", Line: 31},
+		{Path: "models[0].fallbacks[0]", Line: 30},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("problems = %v, want paths %v", got, want)
@@ -174,7 +180,7 @@ func TestPricesParseExactly(t *testing.T) {
 		{name: "sub-cent", price: "0.075", want: 75_000_000},
 		{name: "nine decimals", price: "0.000000001", want: 1},
 		{name: "leading dot", price: ".5", want: 500_000_000},
-		{name: "from env", price: "${PRICE}", want: 3_000_000_000},
+		{name: "from env", price: `"${PRICE}"`, want: 3_000_000_000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,8 +294,8 @@ func TestSwitchyardDataAndListen(t *testing.T) {
 	}
 
 	t.Run("bad listen env is blamed on the variable", func(t *testing.T) {
-		ps := problems(t, "", map[string]string{"SWITCHYARD_LISTEN": "8080"})
-		if len(ps) != 1 || ps[0].Path != "server.listen" || !strings.Contains(ps[0].Message, "$SWITCHYARD_LISTEN") {
+		ps := problems(t, "server:\n  listen: \":1\"\n", map[string]string{"SWITCHYARD_LISTEN": "8080"})
+		if len(ps) != 1 || ps[0].Path != "server.listen" || !strings.Contains(ps[0].Message, "$SWITCHYARD_LISTEN") || ps[0].Line != 0 {
 			t.Errorf("problems = %v", ps)
 		}
 	})
@@ -378,27 +384,47 @@ models:
 		}
 	})
 	t.Run("alias bomb is bounded", func(t *testing.T) {
+		// Go types stop nesting at models[].routes[], but aliases still
+		// multiply: 400 models sharing 400 routes is 160,000 values.
+		refs := func(name string, n int) string {
+			return strings.TrimSuffix(strings.Repeat("*"+name+", ", n), ", ")
+		}
+		src := "providers: [&r {name: m, type: mock}]\n" +
+			"x: &rs [" + refs("r", 400) + "]\n" +
+			"models: [&m {id: a, routes: *rs}, " + refs("m", 399) + "]\n"
+		start := time.Now()
+		ps := problems(t, src, nil)
+		if len(ps) > maxProblems+2 {
+			t.Errorf("%d problems, want at most %d", len(ps), maxProblems+2)
+		}
+		if last := ps[len(ps)-1]; !strings.Contains(last.Message, "expands to more than 100000 values") {
+			t.Errorf("last problem = %v, want the limit named", last)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %s", d)
+		}
+	})
+	t.Run("merge bomb is bounded", func(t *testing.T) {
 		var b strings.Builder
-		b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
-		for i := 1; i < 9; i++ {
-			b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [")
+		b.WriteString("providers:\n  - &a0 {name: x, type: mock}\n")
+		for i := 1; i < 12; i++ {
+			fmt.Fprintf(&b, "  - &a%d {<<: [", i)
 			for j := 0; j < 10; j++ {
 				if j > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteString("*a" + string(rune('0'+i-1)))
+				fmt.Fprintf(&b, "*a%d", i-1)
 			}
-			b.WriteString("]\n")
+			b.WriteString("]}\n")
 		}
-		b.WriteString("models: [{id: m, aliases: *a8}]\n")
 		ps := problems(t, b.String(), nil)
-		if len(ps) > maxProblems+1 {
-			t.Errorf("%d problems, want at most %d", len(ps), maxProblems+1)
+		if last := ps[len(ps)-1]; !strings.Contains(last.Message, "expands to more than 100000 values") {
+			t.Errorf("problems = %v, want the limit named last", ps)
 		}
 	})
 	t.Run("two documents", func(t *testing.T) {
 		ps := problems(t, "server: {}\n---\nserver: {}\n", nil)
-		if len(ps) != 1 || ps[0].Line != 3 || !strings.Contains(ps[0].Message, "second YAML document") {
+		if len(ps) != 1 || ps[0].Line != 2 || !strings.Contains(ps[0].Message, "second YAML document") {
 			t.Errorf("problems = %v", ps)
 		}
 	})
@@ -441,5 +467,15 @@ func TestProviderLookup(t *testing.T) {
 	}
 	if _, ok := cfg.Provider("c"); ok {
 		t.Error("Provider(c) found")
+	}
+}
+
+func TestAzureAPIVersionDefaults(t *testing.T) {
+	cfg, err := Parse([]byte(`providers: [{name: az, type: azure, api_key: k, base_url: "https://r.openai.azure.com"}]`), "t.yaml", MapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Providers[0].APIVersion != DefaultAzureAPIVersion {
+		t.Fatalf("api_version = %q", cfg.Providers[0].APIVersion)
 	}
 }

@@ -1,7 +1,9 @@
 // Package config turns a YAML file and the environment into a validated Config.
 //
-// The lifecycle is strict decode (unknown keys are errors) → ${VAR} interpolation
-// → defaults → Validate, which reports every problem at once with its path.
+// The lifecycle is strict decode (unknown keys are errors) with ${VAR}
+// interpolation → providers from the standard *_API_KEY variables (or the
+// built-in mock when there are none at all) → defaults → Validate, which
+// reports every problem at once with its path and line.
 // The environment is read in exactly one place: the Env passed to Load.
 package config
 

@@ -26,7 +26,31 @@ func (c *Config) Validate() error {
 	if len(v.problems) == 0 {
 		return nil
 	}
-	return &ValidationError{Source: c.Source, Problems: v.problems}
+	return &ValidationError{Source: c.Source, Problems: c.scrub(v.problems)}
+}
+
+// scrub replaces every secret of c that occurs in a message. Messages quote
+// values to be useful (a listen address, a scheme), and a value may have
+// come from a ${VAR} that also feeds a credential.
+func (c *Config) scrub(ps []Problem) []Problem {
+	var secrets []string
+	add := func(s Secret) {
+		// Shorter values are not real credentials, and replacing them would
+		// garble messages.
+		if len(s) >= 4 {
+			secrets = append(secrets, s.Reveal())
+		}
+	}
+	add(c.Server.AdminKey)
+	for i := range c.Providers {
+		add(c.Providers[i].APIKey)
+	}
+	for i := range ps {
+		for _, s := range secrets {
+			ps[i].Message = strings.ReplaceAll(ps[i].Message, s, "[redacted]")
+		}
+	}
+	return ps
 }
 
 type validator struct {
@@ -146,9 +170,9 @@ func (v *validator) provider(p *Provider, at string) {
 	if p.Type != "mock" {
 		if p.BaseURL == "" {
 			if p.Type == "azure" {
-				v.add(at+".base_url", "an azure provider needs base_url, its resource endpoint; add e.g. base_url: \"https://my-resource.openai.azure.com\"")
+				v.add(at+".base_url", "type azure needs base_url, the resource endpoint; add e.g. base_url: \"https://my-resource.openai.azure.com\"")
 			} else if known {
-				v.add(at+".base_url", "a %s provider needs base_url; add e.g. base_url: \"https://api.example.com/v1\"", p.Type)
+				v.add(at+".base_url", "type %s needs base_url; add e.g. base_url: \"https://api.example.com/v1\"", p.Type)
 			}
 		} else if h, msg := checkBaseURL(p.BaseURL); msg != "" {
 			v.add(at+".base_url", "%s%s", msg, fromEnv)
@@ -161,15 +185,12 @@ func (v *validator) provider(p *Provider, at string) {
 		keyVar := envVarName(p.Name) + "_API_KEY"
 		switch p.Type {
 		case "anthropic", "gemini", "azure":
-			v.add(at+".api_key", "a %s provider needs api_key; add api_key: \"${%s}\" and export %s", p.Type, keyVar, keyVar)
+			v.add(at+".api_key", "type %s needs api_key; add api_key: \"${%s}\" and export %s", p.Type, keyVar, keyVar)
 		case "openai":
 			if !isLocalHost(host) && host != "" {
-				v.add(at+".api_key", "an openai provider needs api_key unless base_url is a local server (localhost); add api_key: \"${%s}\" and export %s", keyVar, keyVar)
+				v.add(at+".api_key", "type openai needs api_key unless base_url is a local server (localhost); add api_key: \"${%s}\" and export %s", keyVar, keyVar)
 			}
 		}
-	}
-	if p.Type == "azure" && p.APIVersion == "" {
-		v.add(at+".api_version", "an azure provider needs api_version (Azure's api-version query parameter); add e.g. api_version: \"2024-10-21\"")
 	}
 	if p.Timeout < 0 {
 		v.add(at+".timeout", "cannot be negative (%s); leave it out for the default %s", p.Timeout, DefaultTimeout)

@@ -36,11 +36,10 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "base url no host", src: "providers: [{name: x, type: anthropic, api_key: k, base_url: \"https:///v1\"}]", path: "providers[0].base_url", want: []string{"has no host"}},
 		{name: "base url malformed", src: "providers: [{name: x, type: gemini, api_key: k, base_url: \"http://[::1\"}]", path: "providers[0].base_url", want: []string{"not a valid URL"}},
 		{name: "openai needs key", src: "providers: [{name: oai, type: openai}]", path: "providers[0].api_key", want: []string{"needs api_key unless base_url is a local server", `api_key: "${OAI_API_KEY}"`}},
-		{name: "anthropic needs key", src: "providers: [{name: claude, type: anthropic}]", path: "providers[0].api_key", want: []string{"anthropic provider needs api_key", "${CLAUDE_API_KEY}"}},
-		{name: "gemini needs key", src: "providers: [{name: g, type: gemini}]", path: "providers[0].api_key", want: []string{"gemini provider needs api_key"}},
-		{name: "azure needs key", src: "providers: [{name: az, type: azure, base_url: \"https://r.openai.azure.com\", api_version: v}]", path: "providers[0].api_key", want: []string{"azure provider needs api_key"}},
-		{name: "azure needs base url", src: "providers: [{name: az, type: azure, api_key: k, api_version: v}]", path: "providers[0].base_url", want: []string{"azure provider needs base_url", "https://my-resource.openai.azure.com"}},
-		{name: "azure needs api version", src: "providers: [{name: az, type: azure, api_key: k, base_url: \"https://r.openai.azure.com\"}]", path: "providers[0].api_version", want: []string{"needs api_version", `api_version: "2024-10-21"`}},
+		{name: "anthropic needs key", src: "providers: [{name: claude, type: anthropic}]", path: "providers[0].api_key", want: []string{"type anthropic needs api_key", "${CLAUDE_API_KEY}"}},
+		{name: "gemini needs key", src: "providers: [{name: g, type: gemini}]", path: "providers[0].api_key", want: []string{"type gemini needs api_key"}},
+		{name: "azure needs key", src: "providers: [{name: az, type: azure, base_url: \"https://r.openai.azure.com\", api_version: v}]", path: "providers[0].api_key", want: []string{"type azure needs api_key"}},
+		{name: "azure needs base url", src: "providers: [{name: az, type: azure, api_key: k, api_version: v}]", path: "providers[0].base_url", want: []string{"type azure needs base_url", "https://my-resource.openai.azure.com"}},
 		{name: "negative timeout", src: "providers: [{name: m, type: mock, timeout: -1s}]", path: "providers[0].timeout", want: []string{"cannot be negative", "default 10m0s"}},
 		{name: "timeout without unit", src: "providers: [{name: m, type: mock, timeout: 600}]", path: "providers[0].timeout", want: []string{`duration "600" has no unit; write e.g. "600s"`}},
 		{name: "bad header name", src: "providers: [{name: m, type: mock, headers: {\"Bad Header\": v}}]", path: `providers[0].headers["Bad Header"]`, want: []string{"not a valid HTTP header name"}},
@@ -80,7 +79,7 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "empty api key variable", src: "providers: [{name: openai, type: openai, api_key: \"${OPENAI_API_KEY}\"}]", env: map[string]string{"OPENAI_API_KEY": ""}, path: "providers[0].api_key", want: []string{"environment variable OPENAI_API_KEY is set but empty", "export the key or remove the provider"}},
 		{name: "unterminated reference", src: "server: {listen: \"${ADDR\"}", path: "server.listen", want: []string{`"${ADDR" is not a valid variable reference`, "$${ for a literal ${"}},
 		{name: "bad variable name", src: "server: {listen: \"${1X}\"}", path: "server.listen", want: []string{`"${1X}" is not a valid variable reference`}},
-		{name: "bad env base url", src: "", env: map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "localhost:8000"}, path: "providers[0].base_url", want: []string{"(the value comes from $OPENAI_BASE_URL)"}},
+		{name: "bad env base url", src: "providers: [{name: m, type: mock}]", env: map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "localhost:8000"}, path: "providers[1].base_url", want: []string{"(the value comes from $OPENAI_BASE_URL)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +88,9 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 				t.Fatalf("got %d problems, want 1:\n%v", len(ps), ps)
 			}
 			p := ps[0]
+			if strings.HasPrefix(tt.name, "bad env") && p.Line != 0 {
+				t.Errorf("line = %d, want 0 for a value from the environment", p.Line)
+			}
 			if p.Path != tt.path {
 				t.Errorf("path = %q, want %q (%s)", p.Path, tt.path, p.Message)
 			}
@@ -154,15 +156,15 @@ models:
 		path string
 		line int
 	}{
-		{"providers[0].api_key", 6},    // decode: the variable is not set
-		{"models[1].colour", 15},       // decode: unknown key
-		{"server.listen", 2},           // validation, in config order
-		{"providers[0].type", 5},       //
-		{"providers[1].name", 7},       // duplicate
-		{"providers[1].base_url", 9},   //
-		{"providers[1].api_key", 7},    // anthropic needs a key: no such line, so the provider's
+		{"server.listen", 2},
+		{"providers[0].type", 5},
+		{"providers[0].api_key", 6}, // the variable is not set; no "required" on top
+		{"providers[1].name", 7},    // duplicate
+		{"providers[1].api_key", 7}, // anthropic needs a key: not in the file, so the provider's line
+		{"providers[1].base_url", 9},
 		{"models[0].routes[0].provider", 12},
 		{"models[1].id", 13},
+		{"models[1].colour", 15}, // unknown key
 	}
 	if len(verr.Problems) != len(want) {
 		t.Fatalf("got %d problems, want %d:\n%v", len(verr.Problems), len(want), err)
@@ -173,7 +175,7 @@ models:
 		}
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "switchyard.yaml: 9 problems:\n  providers[0].api_key: environment variable OPENAI_API_KEY is not set; export it or remove the provider (line 6)\n") {
+	if !strings.HasPrefix(msg, "switchyard.yaml: 9 problems:\n  server.listen: \"nope\" is not host:port; write e.g. \"127.0.0.1:8080\", \":8080\" or \"[::1]:8080\" (line 2)\n  providers[0].type: unknown provider type \"opnai\"; use one of openai, anthropic, gemini, azure, mock (did you mean \"openai\"?) (line 5)\n  providers[0].api_key: environment variable OPENAI_API_KEY is not set; export it or remove the provider (line 6)\n") {
 		t.Errorf("Error() =\n%s", msg)
 	}
 	if strings.Count(msg, "\n  ") != 9 {

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -24,8 +25,57 @@ type chatRequest struct {
 }
 
 type chatMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role    string         `json:"role"`
+	Content messageContent `json:"content"`
+}
+
+// messageContent is the text of a message's content: a string, or the
+// "text" of each part of an array of parts joined by newlines (image, audio
+// and file parts carry no text and count for nothing). null and an absent
+// content are empty.
+type messageContent struct{ text string }
+
+var errContent = errors.New("message content must be a string or an array of content parts")
+
+func (c *messageContent) UnmarshalJSON(b []byte) error {
+	switch b[0] {
+	case '"':
+		// Most prompts have no escapes: take the bytes between the quotes
+		// instead of running the decoder a second time. The outer decoder
+		// has already checked that b is a well-formed string.
+		if bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b) {
+			c.text = string(b[1 : len(b)-1])
+			return nil
+		}
+		return json.Unmarshal(b, &c.text)
+	case '[':
+		var parts []struct {
+			Text string `json:"text"`
+		}
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return errContent
+		}
+		if len(parts) == 1 {
+			c.text = parts[0].Text
+			return nil
+		}
+		var t []byte
+		for _, p := range parts {
+			if p.Text == "" {
+				continue
+			}
+			if len(t) > 0 {
+				t = append(t, '\n')
+			}
+			t = append(t, p.Text...)
+		}
+		c.text = string(t)
+		return nil
+	case 'n': // null
+		c.text = ""
+		return nil
+	}
+	return errContent
 }
 
 type chatTool struct {
@@ -34,48 +84,6 @@ type chatTool struct {
 		Name       string          `json:"name"`
 		Parameters json.RawMessage `json:"parameters"`
 	} `json:"function"`
-}
-
-// contentText returns the text of a message's content: a string, or the
-// "text" of each part of an array of parts joined by newlines (image, audio
-// and file parts carry no text and count for nothing). null and an absent
-// content are empty.
-func contentText(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 {
-		return "", nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
-	case '[':
-		var parts []struct {
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(raw, &parts); err != nil {
-			return "", err
-		}
-		switch len(parts) {
-		case 0:
-			return "", nil
-		case 1:
-			return parts[0].Text, nil
-		}
-		var b []byte
-		for i, p := range parts {
-			if i > 0 && p.Text != "" && len(b) > 0 {
-				b = append(b, '\n')
-			}
-			b = append(b, p.Text...)
-		}
-		return string(b), nil
-	case 'n':
-		if string(raw) == "null" {
-			return "", nil
-		}
-	}
-	return "", errors.New("content must be a string or an array of content parts")
 }
 
 // toolCall is the function call the mock makes instead of answering in text.
@@ -192,7 +200,7 @@ func mockArguments(params json.RawMessage) string {
 func argumentPieces(args string) []string {
 	size := 4
 	if len(args) < 3*size {
-		size = max(1, len(args)/3)
+		size = max(1, (len(args)+2)/3)
 	}
 	pieces := make([]string, 0, len(args)/size+1)
 	for len(args) > 0 {
@@ -227,15 +235,10 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prompt, user, lastRole := 0, "", ""
-	for i, m := range req.Messages {
-		text, err := contentText(m.Content)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "Invalid 'messages["+strconv.Itoa(i)+"].content': "+err.Error(), "")
-			return
-		}
-		prompt += countWords(text) + 4
+	for _, m := range req.Messages {
+		prompt += countWords(m.Content.text) + 4
 		if m.Role == "user" {
-			user = text
+			user = m.Content.text
 		}
 		lastRole = m.Role
 	}

@@ -136,10 +136,15 @@ func testHandler(o Options) http.Handler {
 // recorded response.
 func serve(t *testing.T, o Options, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	return serveWith(t, testHandler(o), method, path, body)
+}
+
+func serveWith(t *testing.T, h http.Handler, method, path, body string) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
-	testHandler(o).ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	return rec
 }
 

@@ -46,31 +46,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		header: make(http.Header),
 		pw:     pw,
 		ready:  make(chan struct{}),
-		failed: make(chan struct{}),
 	}
-	// The pipe is closed once: with EOF when the handler returns, with its
-	// panic, or with the context's error when the caller goes away, whichever
-	// comes first. A later close must not replace the first error, or a
-	// reader could take a cancelled stream for a complete one.
-	var closeOnce sync.Once
-	closePipe := func(err error) { closeOnce.Do(func() { pw.CloseWithError(err) }) }
-	context.AfterFunc(ctx, func() { closePipe(ctx.Err()) })
+	context.AfterFunc(ctx, func() { rw.closePipe(ctx.Err()) })
 
 	sreq := serverRequest(ctx, req)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				err := panicError(p)
-				closePipe(err)
+				rw.closePipe(err)
 				if !rw.wroteHeader {
 					rw.err = err
-					close(rw.failed)
+					close(rw.ready)
 				}
 			} else {
 				// A handler that wrote nothing has answered 200 with an
 				// empty body, as with net/http.
 				rw.WriteHeader(http.StatusOK)
-				closePipe(nil)
+				// A handler that returned because the caller went away has
+				// not finished its response: the reader must not see EOF.
+				rw.closePipe(ctx.Err())
 			}
 			cancel()
 			closeBody(req)
@@ -80,8 +75,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	select {
 	case <-rw.ready:
-	case <-rw.failed:
-		return nil, rw.err
+		if rw.err != nil {
+			return nil, rw.err
+		}
 	case <-req.Context().Done():
 		return nil, req.Context().Err()
 	}
@@ -157,17 +153,25 @@ func (b readOnlyBody) Read(p []byte) (int, error) { return b.r.Read(p) }
 func (readOnlyBody) Close() error                 { return nil }
 
 // responseWriter is the handler's side of the pipe. Only the handler's
-// goroutine touches it, except for the fields RoundTrip reads after ready or
-// failed is closed.
+// goroutine touches it, except for closePipe and the fields RoundTrip reads
+// after ready is closed.
 type responseWriter struct {
 	header      http.Header
 	sent        http.Header // header as of WriteHeader, what the client sees
 	status      int
 	wroteHeader bool
 	pw          *io.PipeWriter
-	ready       chan struct{} // closed when the headers are sent
-	failed      chan struct{} // closed when the handler panicked before that
-	err         error
+	closeOnce   sync.Once
+	ready       chan struct{} // closed when the headers are sent or err is set
+	err         error         // the handler panicked before sending headers
+}
+
+// closePipe ends the body: with EOF (err nil) when the handler returns, with
+// its panic, or with the context's error when the caller goes away,
+// whichever comes first. A later close must not replace the first error, or
+// a reader could take a cancelled stream for a complete one.
+func (w *responseWriter) closePipe(err error) {
+	w.closeOnce.Do(func() { w.pw.CloseWithError(err) })
 }
 
 var _ http.Flusher = (*responseWriter)(nil)

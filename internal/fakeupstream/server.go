@@ -1,0 +1,322 @@
+package fakeupstream
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Behavior is how the fake answers one request. Zero value = a normal, fast answer.
+//
+// Faults apply in this order: FirstByteDelay, then DropBeforeHeaders, then
+// Status, then MalformedJSON or DropAfterChunks on an otherwise normal
+// answer.
+type Behavior struct {
+	Status     int    // non-zero and != 200: reply with this status and an OpenAI error envelope
+	ErrorType  string // envelope "type" (default "invalid_request_error" for 4xx, "server_error" for 5xx)
+	ErrorCode  string // envelope "code" (default null)
+	Message    string // envelope message (default "fake upstream error <status>")
+	RetryAfter string // Retry-After header with Status (e.g. 429, "2")
+
+	FirstByteDelay time.Duration // sleep before headers (ctx-aware)
+	ChunkDelay     time.Duration // between stream chunks (passed to the mock)
+	// DropAfterChunks aborts a stream's connection after this many SSE events
+	// (no [DONE], no terminating chunk); 0 = off. A stream with fewer events
+	// ends normally, and a whole (non-stream) response is never cut.
+	DropAfterChunks   int
+	DropBeforeHeaders bool // abort the connection before any response bytes
+	// MalformedJSON answers 200 with an invalid JSON body (non-stream), or
+	// sends a `data: {not json` event after the first event of a stream and
+	// then goes on with the stream. The bad event does not count towards
+	// DropAfterChunks.
+	MalformedJSON bool
+
+	Reply              string // answer text
+	Words              int
+	UsageInFinishChunk bool
+	OmitUsage          bool
+}
+
+// Options configures a Server.
+type Options struct {
+	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" get 401 (OpenAI envelope, code "invalid_api_key")
+	Models  []string // for GET /v1/models (default ["gpt-4o","gpt-4o-mini","fake-model"])
+	Default Behavior
+}
+
+// Request is one request as the fake received it.
+type Request struct {
+	Method, Path, RawQuery string
+	Header                 http.Header
+	Body                   []byte
+	ReceivedAt             time.Time
+	Canceled               bool // the client went away (context cancelled) before the fake finished answering
+	CanceledAt             time.Time
+}
+
+// Server is a fake provider listening on loopback.
+type Server struct {
+	URL string // e.g. http://127.0.0.1:PORT ; OpenAI base URL is URL+"/v1"
+
+	srv       *httptest.Server
+	apiKey    string
+	models    []string
+	dialects  []dialect
+	ids       atomic.Uint64
+	nextID    func() uint64
+	stop      context.CancelFunc // ends the context of every request in flight
+	closeOnce sync.Once
+
+	mu      sync.Mutex
+	def     Behavior
+	queue   []Behavior
+	reqs    []*Request
+	changed chan struct{} // closed and replaced whenever reqs changes
+}
+
+// New starts a fake listening on 127.0.0.1 at a free port.
+func New(o Options) *Server {
+	s := &Server{
+		apiKey:  o.APIKey,
+		models:  slices.Clone(o.Models),
+		def:     o.Default,
+		changed: make(chan struct{}),
+	}
+	if len(s.models) == 0 {
+		s.models = []string{"gpt-4o", "gpt-4o-mini", "fake-model"}
+	}
+	s.nextID = func() uint64 { return s.ids.Add(1) }
+	// The dialects are tried in order and OpenAI, the last, takes whatever
+	// the others do not claim (its mock answers unknown paths with a 404).
+	s.dialects = []dialect{openAI{}}
+
+	base, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// Every request context derives from base, so Close can end requests
+	// that are sleeping in a delay instead of waiting them out.
+	s.srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server. Requests in flight are cancelled and their
+// connections closed, so Close does not wait for slow answers.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.stop()
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	})
+}
+
+// SetDefault sets the behaviour of requests that find no queued behaviour.
+func (s *Server) SetDefault(b Behavior) {
+	s.mu.Lock()
+	s.def = b
+	s.mu.Unlock()
+}
+
+// Enqueue queues one-shot behaviours used by the next requests, in order,
+// before the default. Requests refused for a bad API key do not use one.
+func (s *Server) Enqueue(b ...Behavior) {
+	s.mu.Lock()
+	s.queue = append(s.queue, b...)
+	s.mu.Unlock()
+}
+
+func (s *Server) next() Behavior {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return s.def
+	}
+	b := s.queue[0]
+	s.queue = s.queue[1:]
+	return b
+}
+
+// Requests returns copies of the recorded requests, in arrival order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.reqs))
+	for i, r := range s.reqs {
+		out[i] = r.clone()
+	}
+	return out
+}
+
+// Last returns a copy of the last recorded request, or the zero Request.
+func (s *Server) Last() Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.reqs) == 0 {
+		return Request{}
+	}
+	return s.reqs[len(s.reqs)-1].clone()
+}
+
+func (r *Request) clone() Request {
+	c := *r
+	c.Header = r.Header.Clone()
+	c.Body = bytes.Clone(r.Body)
+	return c
+}
+
+// Reset forgets recorded requests and queued behaviours. The default
+// behaviour stays. Requests in flight during Reset are not recorded again.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.reqs = nil
+	s.queue = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// WaitCanceled reports whether the n-th request (0-based) is recorded as
+// cancelled by its client, waiting up to timeout for that to happen.
+func (s *Server) WaitCanceled(n int, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		done := n >= 0 && n < len(s.reqs) && s.reqs[n].Canceled
+		changed := s.changed
+		s.mu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return false
+		}
+	}
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) record(r *Request) {
+	s.mu.Lock()
+	s.reqs = append(s.reqs, r)
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+func (s *Server) markCanceled(r *Request) {
+	s.mu.Lock()
+	if !r.Canceled {
+		r.Canceled = true
+		r.CanceledAt = time.Now()
+		s.notifyLocked()
+	}
+	s.mu.Unlock()
+}
+
+// serve is the core: record, authenticate, pick the behaviour, inject the
+// faults, and leave the normal answer to the request's dialect.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rec := &Request{
+		Method:     r.Method,
+		Path:       r.URL.Path,
+		RawQuery:   r.URL.RawQuery,
+		Header:     r.Header.Clone(),
+		ReceivedAt: time.Now(),
+	}
+	body, err := io.ReadAll(r.Body)
+	rec.Body = body
+	s.record(rec)
+	if err != nil {
+		// The client went away while sending the body.
+		s.markCanceled(rec)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
+	// A request cancelled before serve returns was abandoned by its client.
+	// stop runs before serve returns, and before a deliberate abort
+	// unwinds, so neither the server's own cancel on return nor a dropped
+	// connection counts as the client going away.
+	stop := context.AfterFunc(r.Context(), func() { s.markCanceled(rec) })
+	defer stop()
+
+	d := s.dialectFor(r)
+	if s.apiKey != "" && d.apiKey(r) != s.apiKey {
+		d.writeAuthError(w)
+		return
+	}
+	b := s.next()
+
+	if !sleep(r.Context(), b.FirstByteDelay) {
+		return
+	}
+	if b.DropBeforeHeaders {
+		// net/http closes the connection without writing anything and
+		// without logging: the client sees the connection end.
+		panic(http.ErrAbortHandler)
+	}
+	if b.Status != 0 && b.Status != http.StatusOK {
+		if b.RetryAfter != "" {
+			w.Header().Set("Retry-After", b.RetryAfter)
+		}
+		msg := b.Message
+		if msg == "" {
+			msg = "fake upstream error " + itoa(b.Status)
+		}
+		d.writeError(w, b.Status, b.ErrorType, b.ErrorCode, msg)
+		return
+	}
+	stream := d.isStream(r, body)
+	if b.MalformedJSON && !stream {
+		d.writeMalformed(w)
+		return
+	}
+	fw := &faultWriter{ResponseWriter: w, dropAfter: b.DropAfterChunks}
+	if b.MalformedJSON {
+		fw.inject = d.malformedEvent()
+	}
+	d.answer(fw, r, b, s.models, s.nextID)
+	if fw.dropped {
+		// Send what the client was meant to get, then cut the connection:
+		// without the chunked terminator, its read ends in an unexpected
+		// EOF.
+		fw.Flush()
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) dialectFor(r *http.Request) dialect {
+	for _, d := range s.dialects[:len(s.dialects)-1] {
+		if d.matches(r) {
+			return d
+		}
+	}
+	return s.dialects[len(s.dialects)-1]
+}
+
+// sleep waits d or until ctx is done, and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
