@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,15 +102,18 @@ func (c *Cache) Run(ctx context.Context, every time.Duration, onErr func(error))
 // Identify finds the key for a presented credential (raw, as sent). It
 // checks existence only; see Caller and Admin for what the key may do.
 func (c *Cache) Identify(raw string) (*store.Key, *llm.Error) {
-	if raw == "" {
+	// Outer whitespace from a sloppy copy cannot turn a wrong key into a
+	// right one, so it is forgiven; the 401 for a wrong key still names it.
+	key := strings.TrimSpace(raw)
+	if key == "" {
 		return nil, llm.InvalidAPIKey(Explain(raw))
 	}
-	h := Hash(raw)
+	h := Hash(key)
 	if k, ok := c.Lookup(h); ok {
 		return k, nil
 	}
 	if c.adminHash != "" && subtle.ConstantTimeCompare([]byte(h), []byte(c.adminHash)) == 1 {
-		return &store.Key{Hash: h, Label: Mask(raw), Name: "admin (config)", Kind: store.KindAdmin, AccountID: store.DefaultAccountID}, nil
+		return &store.Key{Hash: h, Label: Mask(key), Name: "admin (config)", Kind: store.KindAdmin, AccountID: store.DefaultAccountID}, nil
 	}
 	return nil, llm.InvalidAPIKey(Explain(raw))
 }

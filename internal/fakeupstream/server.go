@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,8 +78,16 @@ type Server struct {
 	mu      sync.Mutex
 	def     Behavior
 	queue   []Behavior
-	reqs    []*Request
+	reqs    []*record
 	changed chan struct{} // closed and replaced whenever reqs changes
+}
+
+// record is a Request as the server keeps it while it may still change.
+type record struct {
+	req Request
+	// finished is set when the fake has answered with the client still
+	// there; a cancellation seen after that is not the client giving up.
+	finished bool
 }
 
 // New starts a fake listening on 127.0.0.1 at a free port.
@@ -150,7 +159,7 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.reqs))
 	for i, r := range s.reqs {
-		out[i] = r.clone()
+		out[i] = r.req.clone()
 	}
 	return out
 }
@@ -162,7 +171,7 @@ func (s *Server) Last() Request {
 	if len(s.reqs) == 0 {
 		return Request{}
 	}
-	return s.reqs[len(s.reqs)-1].clone()
+	return s.reqs[len(s.reqs)-1].req.clone()
 }
 
 func (r *Request) clone() Request {
@@ -189,7 +198,7 @@ func (s *Server) WaitCanceled(n int, timeout time.Duration) bool {
 	defer t.Stop()
 	for {
 		s.mu.Lock()
-		done := n >= 0 && n < len(s.reqs) && s.reqs[n].Canceled
+		done := n >= 0 && n < len(s.reqs) && s.reqs[n].req.Canceled
 		changed := s.changed
 		s.mu.Unlock()
 		if done {
@@ -208,35 +217,41 @@ func (s *Server) notifyLocked() {
 	s.changed = make(chan struct{})
 }
 
-func (s *Server) record(r *Request) {
+func (s *Server) record(r *record) {
 	s.mu.Lock()
 	s.reqs = append(s.reqs, r)
 	s.notifyLocked()
 	s.mu.Unlock()
 }
 
-func (s *Server) markCanceled(r *Request) {
+func (s *Server) markCanceled(r *record) {
 	s.mu.Lock()
-	if !r.Canceled {
-		r.Canceled = true
-		r.CanceledAt = time.Now()
+	if !r.finished && !r.req.Canceled {
+		r.req.Canceled = true
+		r.req.CanceledAt = time.Now()
 		s.notifyLocked()
 	}
+	s.mu.Unlock()
+}
+
+func (s *Server) markFinished(r *record) {
+	s.mu.Lock()
+	r.finished = true
 	s.mu.Unlock()
 }
 
 // serve is the core: record, authenticate, pick the behaviour, inject the
 // faults, and leave the normal answer to the request's dialect.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	rec := &Request{
+	rec := &record{req: Request{
 		Method:     r.Method,
 		Path:       r.URL.Path,
 		RawQuery:   r.URL.RawQuery,
 		Header:     r.Header.Clone(),
 		ReceivedAt: time.Now(),
-	}
+	}}
 	body, err := io.ReadAll(r.Body)
-	rec.Body = body
+	rec.req.Body = body
 	s.record(rec)
 	if err != nil {
 		// The client went away while sending the body.
@@ -245,12 +260,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	// A request cancelled before serve returns was abandoned by its client.
-	// stop runs before serve returns, and before a deliberate abort
-	// unwinds, so neither the server's own cancel on return nor a dropped
-	// connection counts as the client going away.
+	// A request whose context ends before serve returns was abandoned by
+	// its client; the AfterFunc records that as it happens, while the
+	// answer may still be sleeping. On the way out the outcome is settled
+	// under the lock: the AfterFunc's goroutine may not have started yet
+	// when the answer returns because of the cancellation, and a
+	// cancellation that comes after a complete answer (the server's own,
+	// or a client closing once it has read [DONE]) must not count. A
+	// deliberate abort unwinds through here too, with the context still
+	// live: the fake dropped that connection, not the client.
 	stop := context.AfterFunc(r.Context(), func() { s.markCanceled(rec) })
-	defer stop()
+	defer func() {
+		stop()
+		if r.Context().Err() != nil {
+			s.markCanceled(rec)
+		} else {
+			s.markFinished(rec)
+		}
+	}()
 
 	d := s.dialectFor(r)
 	if s.apiKey != "" && d.apiKey(r) != s.apiKey {
@@ -273,7 +300,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		msg := b.Message
 		if msg == "" {
-			msg = "fake upstream error " + itoa(b.Status)
+			msg = "fake upstream error " + strconv.Itoa(b.Status)
 		}
 		d.writeError(w, b.Status, b.ErrorType, b.ErrorCode, msg)
 		return

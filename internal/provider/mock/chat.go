@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -123,7 +124,7 @@ func chooseTool(tools []chatTool, choice json.RawMessage, lastRole string) (tool
 			case "function":
 				mode, forced = "required", c.Function.Name
 			case "allowed_tools":
-				mode = c.AllowedTools.Mode
+				mode = cmp.Or(c.AllowedTools.Mode, "auto")
 				if t := firstFunction(c.AllowedTools.Tools); t != nil {
 					forced = t.Function.Name
 				}

@@ -1,0 +1,171 @@
+// Package e2e drives the whole gateway over real HTTP: official SDKs as the
+// client, the in-repo fake upstream as the provider, both on loopback.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/fakeupstream"
+	"github.com/switchyard-gw/switchyard/internal/server"
+	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+)
+
+// upstreamKey is the provider credential the gateway holds; tests check it
+// reaches the upstream and never the client, and the client's never upstream.
+const upstreamKey = "sk-upstream-SECRET-0123456789"
+
+// gateway is a running Switchyard in front of one fake provider.
+type gateway struct {
+	URL      string // http://127.0.0.1:PORT
+	Key      string // an API key
+	AdminKey string
+	Up       *fakeupstream.Server
+	Logs     *syncBuffer
+}
+
+// baseConfig routes the catalogue to the fake provider named "fake":
+// gpt-4o (priced, aliased), any "fake-*" by pattern, everything else by "*".
+const baseConfig = `
+server:
+  sse_keepalive: ${KEEPALIVE:-15s}
+  max_body_bytes: 1048576
+providers:
+  - name: fake
+    type: openai
+    base_url: ${FAKE_URL}/v1
+    api_key: ${FAKE_KEY}
+    timeout: ${FAKE_TIMEOUT:-10s}
+    models: [fake-listed]
+models:
+  - id: gpt-4o
+    aliases: ["openai/gpt-4o"]
+    context_length: 128000
+    pricing: { prompt: 2.50, completion: 10.00, cached_prompt: 1.25 }
+    routes:
+      - { provider: fake, model: gpt-4o-2024-08-06 }
+  - id: "fake-*"
+    routes: [{ provider: fake }]
+  - id: "*"
+    routes: [{ provider: fake }]
+`
+
+type opts struct {
+	env  map[string]string
+	yaml string
+	up   fakeupstream.Options
+}
+
+func start(t *testing.T, o opts) *gateway {
+	t.Helper()
+	if o.up.APIKey == "" {
+		o.up.APIKey = upstreamKey
+	}
+	up := fakeupstream.New(o.up)
+	t.Cleanup(up.Close)
+	env := map[string]string{"FAKE_URL": up.URL, "FAKE_KEY": upstreamKey}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	y := o.yaml
+	if y == "" {
+		y = baseConfig
+	}
+	cfg, err := config.Parse([]byte(y), "e2e.yaml", config.MapEnv(env))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, "sqlite://"+t.TempDir()+"/e2e.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	adminKey, key, _, err := admin.Bootstrap(ctx, st, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &gateway{URL: hs.URL, Key: key, AdminKey: adminKey, Up: up, Logs: logs}
+}
+
+// client is the official OpenAI Go SDK pointed at the gateway, with its
+// automatic retries off so each test sees exactly one attempt.
+func (g *gateway) client(extra ...option.RequestOption) *openai.Client {
+	o := append([]option.RequestOption{
+		option.WithBaseURL(g.URL + "/v1"),
+		option.WithAPIKey(g.Key),
+		option.WithMaxRetries(0),
+	}, extra...)
+	c := openai.NewClient(o...)
+	return &c
+}
+
+// post sends a raw request; the caller closes the body.
+func (g *gateway) post(t *testing.T, path, key, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, r io.Reader) string {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// syncBuffer collects logs written from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+type (
+	fakeOpts     = fakeupstream.Options
+	fakeBehavior = fakeupstream.Behavior
+)

@@ -1,0 +1,94 @@
+package fakeupstream
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/provider/mock"
+)
+
+// openAI is the OpenAI wire format (base URL URL+"/v1"). Normal answers are
+// the mock provider's, so the fake and the built-in model cannot drift apart.
+type openAI struct{}
+
+func (openAI) matches(r *http.Request) bool {
+	return r.URL.Path == "/v1" || strings.HasPrefix(r.URL.Path, "/v1/")
+}
+
+func (openAI) apiKey(r *http.Request) string {
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return ""
+	}
+	return key
+}
+
+// envelope is OpenAI's ErrorResponse. param is always null: the fake does
+// not point at fields; code is null unless a behaviour sets one.
+type envelope struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
+func (openAI) writeError(w http.ResponseWriter, status int, typ, code, message string) {
+	var e envelope
+	e.Error.Message = message
+	e.Error.Type = typ
+	if typ == "" {
+		e.Error.Type = "invalid_request_error"
+		if status >= 500 {
+			e.Error.Type = "server_error"
+		}
+	}
+	if code != "" {
+		e.Error.Code = &code
+	}
+	b, _ := json.Marshal(e)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func (o openAI) writeAuthError(w http.ResponseWriter) {
+	o.writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key",
+		"Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.")
+}
+
+func (openAI) isStream(r *http.Request, body []byte) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	var req struct {
+		Stream bool `json:"stream"`
+	}
+	// A body that does not parse is not a stream; the mock will say why.
+	_ = json.Unmarshal(body, &req)
+	return req.Stream
+}
+
+func (openAI) writeMalformed(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(`{"id":"chatcmpl-fake","object":"chat.completion","choices":[{not json`))
+}
+
+func (openAI) malformedEvent() []byte { return []byte("data: {not json\n\n") }
+
+func (openAI) answer(w http.ResponseWriter, r *http.Request, b Behavior, models []string, nextID func() uint64) {
+	mock.NewHandler(mock.Options{
+		ChunkDelay:         b.ChunkDelay,
+		Words:              b.Words,
+		Reply:              b.Reply,
+		UsageInFinishChunk: b.UsageInFinishChunk,
+		OmitUsage:          b.OmitUsage,
+		Models:             models,
+		Now:                time.Now,
+		NextID:             nextID,
+	}).ServeHTTP(w, r)
+}
