@@ -101,7 +101,7 @@ models: [{id: gpt-4o, routes: [{provider: fake}]}]
 
 func TestBadKeyThroughSDK(t *testing.T) {
 	g := start(t, opts{})
-	c := g.client(option.WithAPIKey(" "+g.Key+" "))
+	c := g.client(option.WithAPIKey(" " + g.Key + " "))
 	_, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("hi")})
 	// Go's HTTP stack trims the header value, so a key with outer spaces still
 	// works; a key that is wrong fails with 401 and the SDK's typed error.

@@ -70,8 +70,10 @@ func TestStreamWithoutIncludeUsageNeverSendsEmptyChoices(t *testing.T) {
 		}
 	}
 	var fin struct {
-		Choices []struct{ FinishReason string `json:"finish_reason"` }
-		Usage   struct {
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+		}
+		Usage struct {
 			TotalTokens int64   `json:"total_tokens"`
 			Cost        float64 `json:"cost"`
 		}
