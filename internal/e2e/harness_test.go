@@ -76,7 +76,15 @@ func start(t *testing.T, o opts) *gateway {
 	}
 	up := fakeupstream.New(o.up)
 	t.Cleanup(up.Close)
-	env := map[string]string{"FAKE_URL": up.URL, "FAKE_KEY": upstreamKey}
+	g := startWith(t, o, up.URL)
+	g.Up = up
+	return g
+}
+
+// startWith starts a gateway whose provider "fake" is at upURL.
+func startWith(t testing.TB, o opts, upURL string) *gateway {
+	t.Helper()
+	env := map[string]string{"FAKE_URL": upURL, "FAKE_KEY": upstreamKey}
 	for k, v := range o.env {
 		env[k] = v
 	}
@@ -106,7 +114,7 @@ func start(t *testing.T, o opts) *gateway {
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &gateway{URL: hs.URL, Key: key, AdminKey: adminKey, Up: up, Logs: logs}
+	return &gateway{URL: hs.URL, Key: key, AdminKey: adminKey, Logs: logs}
 }
 
 // client is the official OpenAI Go SDK pointed at the gateway, with its

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 
@@ -44,9 +45,22 @@ var (
 	doneEvent  = []byte("data: [DONE]\n\n")
 )
 
+// appendEvent frames payload as one SSE event. An upstream may spread one
+// event's JSON over several "data:" lines, which the reader joins with '\n';
+// forwarded as is, a blank line inside would end the event early. Payloads
+// here are validated JSON, where a raw newline can only be insignificant
+// whitespace (JSON strings cannot hold one), so dropping it is safe.
 func appendEvent(out, payload []byte) []byte {
 	out = append(out, dataPrefix...)
-	out = append(out, payload...)
+	if bytes.IndexByte(payload, '\n') < 0 && bytes.IndexByte(payload, '\r') < 0 {
+		out = append(out, payload...)
+	} else {
+		for _, c := range payload {
+			if c != '\n' && c != '\r' {
+				out = append(out, c)
+			}
+		}
+	}
 	return append(out, eventEnd...)
 }
 
