@@ -3,6 +3,7 @@ package fakeupstream
 import (
 	"bytes"
 	"context"
+	"github.com/switchyard-gw/switchyard/internal/provider/mock"
 	"io"
 	"net"
 	"net/http"
@@ -286,7 +287,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	b := s.next()
 
-	if !sleep(r.Context(), b.FirstByteDelay) {
+	if !mock.Sleep(r.Context(), b.FirstByteDelay) {
 		return
 	}
 	if b.DropBeforeHeaders {
@@ -331,19 +332,4 @@ func (s *Server) dialectFor(r *http.Request) dialect {
 		}
 	}
 	return s.dialects[len(s.dialects)-1]
-}
-
-// sleep waits d or until ctx is done, and reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

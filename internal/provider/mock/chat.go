@@ -218,17 +218,8 @@ func argumentPieces(args string) []string {
 func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 	bp := getBuf()
 	defer putBuf(bp)
-	body, ok := readRequest(w, r, bp)
-	if !ok {
-		return
-	}
 	var req chatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		badJSON(w, err)
-		return
-	}
-	if req.Model == "" {
-		writeError(w, http.StatusBadRequest, "you must provide a model parameter", "")
+	if !decodeRequest(w, r, bp, &req) {
 		return
 	}
 	if len(req.Messages) == 0 {
@@ -248,7 +239,7 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid 'tool_choice': "+err.Error(), "")
 		return
 	}
-	if !sleep(r.Context(), h.o.Latency) {
+	if !Sleep(r.Context(), h.o.Latency) {
 		return
 	}
 
@@ -374,3 +365,5 @@ func (h *handler) streamChat(w http.ResponseWriter, r *http.Request, c *chatRepl
 	k.finishStream(s)
 	return k.buf
 }
+
+func (r *chatRequest) model() string { return r.Model }

@@ -94,17 +94,8 @@ var errShape = errors.New("must be a string, an array of strings, an array of to
 func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 	bp := getBuf()
 	defer putBuf(bp)
-	body, ok := readRequest(w, r, bp)
-	if !ok {
-		return
-	}
 	var req completionRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		badJSON(w, err)
-		return
-	}
-	if req.Model == "" {
-		writeError(w, http.StatusBadRequest, "you must provide a model parameter", "")
+	if !decodeRequest(w, r, bp, &req) {
 		return
 	}
 	prompts, err := decodeInputs(req.Prompt)
@@ -120,7 +111,7 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 			user = p.text
 		}
 	}
-	if !sleep(r.Context(), h.o.Latency) {
+	if !Sleep(r.Context(), h.o.Latency) {
 		return
 	}
 	a := h.makeAnswer(user, req.MaxTokens)
@@ -173,3 +164,5 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 	*bp = buf
 	writeJSON(w, buf)
 }
+
+func (r *completionRequest) model() string { return r.Model }

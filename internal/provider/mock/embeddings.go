@@ -73,17 +73,8 @@ func embed(v []float32, seed uint64) {
 func (h *handler) embeddings(w http.ResponseWriter, r *http.Request) {
 	bp := getBuf()
 	defer putBuf(bp)
-	body, ok := readRequest(w, r, bp)
-	if !ok {
-		return
-	}
 	var req embeddingRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		badJSON(w, err)
-		return
-	}
-	if req.Model == "" {
-		writeError(w, http.StatusBadRequest, "you must provide a model parameter", "")
+	if !decodeRequest(w, r, bp, &req) {
 		return
 	}
 	inputs, err := decodeInputs(req.Input)
@@ -118,7 +109,7 @@ func (h *handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid 'encoding_format': it must be float or base64.", "")
 		return
 	}
-	if !sleep(r.Context(), h.o.Latency) {
+	if !Sleep(r.Context(), h.o.Latency) {
 		return
 	}
 
@@ -173,3 +164,5 @@ func (h *handler) embeddings(w http.ResponseWriter, r *http.Request) {
 	*bp = buf
 	writeJSON(w, buf)
 }
+
+func (r *embeddingRequest) model() string { return r.Model }

@@ -3,6 +3,7 @@ package mock
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -205,8 +206,30 @@ func badJSON(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusBadRequest, "We could not parse the JSON body of your request: "+err.Error(), "")
 }
 
-// sleep waits d or until ctx is done, and reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
+// modelRequest is what every JSON endpoint's request has.
+type modelRequest interface{ model() string }
+
+// decodeRequest reads and decodes a request body into req and checks that it
+// names a model; on failure it has answered the client and returns false.
+func decodeRequest(w http.ResponseWriter, r *http.Request, bp *[]byte, req modelRequest) bool {
+	body, ok := readRequest(w, r, bp)
+	if !ok {
+		return false
+	}
+	if err := json.Unmarshal(body, req); err != nil {
+		badJSON(w, err)
+		return false
+	}
+	if req.model() == "" {
+		writeError(w, http.StatusBadRequest, "you must provide a model parameter", "")
+		return false
+	}
+	return true
+}
+
+// Sleep waits d or until ctx is done, and reports whether ctx is still live.
+// The fake upstream paces its faults with it too.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}

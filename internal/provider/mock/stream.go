@@ -52,7 +52,7 @@ func (s *sseWriter) send(event []byte) bool {
 	if s.dead {
 		return false
 	}
-	if s.sent > 0 && !sleep(s.ctx, s.delay) {
+	if s.sent > 0 && !Sleep(s.ctx, s.delay) {
 		s.dead = true
 		return false
 	}
