@@ -17,7 +17,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/server"
-	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 )
 
@@ -25,7 +24,7 @@ func loadConfig(path string, env func(string) (string, bool)) (*config.Config, e
 	return config.Load(path, config.Env(env))
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config) (admin.Store, error) {
 	dsn := cfg.Storage.Database
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return nil, fmt.Errorf("%s: storage.database: PostgreSQL storage is not built into this version yet; use sqlite://PATH", cfg.Source)
@@ -107,6 +106,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err := hs.Shutdown(drainCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("drain timeout reached; closing remaining connections", slog.String("error", err.Error()))
 		_ = hs.Close()
+	}
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelFlush()
+	if err := srv.Close(flushCtx); err != nil {
+		return fmt.Errorf("writing the last ledger records: %w", err)
 	}
 	log.Info("stopped")
 	return nil

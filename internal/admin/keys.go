@@ -11,21 +11,35 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// API serves the management endpoints.
+// Store is the persistence the management API uses.
+type Store interface {
+	store.Store
+	store.Billing
+}
+
+// Generations finds generation records not yet written to the store.
+type Generations interface {
+	Pending(id string) (*store.Generation, bool)
+}
+
+// API serves the management endpoints and the key's own account endpoints.
 type API struct {
-	st   store.Store
-	keys *auth.Cache
-	now  func() time.Time
+	st      Store
+	keys    *auth.Cache
+	acct    *billing.Accountant
+	pending Generations
+	now     func() time.Time
 }
 
 // New builds the management API.
-func New(st store.Store, keys *auth.Cache, now func() time.Time) *API {
-	return &API{st: st, keys: keys, now: now}
+func New(st Store, keys *auth.Cache, acct *billing.Accountant, pending Generations, now func() time.Time) *API {
+	return &API{st: st, keys: keys, acct: acct, pending: pending, now: now}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).
@@ -40,8 +54,25 @@ type KeyObject struct {
 	LimitReset    *string      `json:"limit_reset"`
 	ExpiresAt     *time.Time   `json:"expires_at"`
 	AllowedModels []string     `json:"allowed_models"`
-	CreatedAt     time.Time    `json:"created_at"`
-	UpdatedAt     time.Time    `json:"updated_at"`
+	// Usage is all-time spend; LimitRemaining what the current limit period leaves.
+	Usage          money.Nanos  `json:"usage"`
+	LimitRemaining *money.Nanos `json:"limit_remaining"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+}
+
+// object renders a key with its spend from the accountant.
+func (a *API) object(k *store.Key) KeyObject {
+	o := ObjectOf(k)
+	if a.acct != nil {
+		st := a.acct.Key(k)
+		o.Usage = st.TotalUsage
+		if k.Limit != nil {
+			left := max(*k.Limit-st.PeriodUsage-st.Reserved, 0)
+			o.LimitRemaining = &left
+		}
+	}
+	return o
 }
 
 // ObjectOf renders a stored key.
@@ -161,7 +192,7 @@ func (a *API) CreateKey(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, struct {
 		Data KeyObject `json:"data"`
 		Key  string    `json:"key"`
-	}{ObjectOf(k), plain})
+	}{a.object(k), plain})
 }
 
 // ListKeys serves GET /keys → {"data": [...]}.
@@ -179,7 +210,7 @@ func (a *API) ListKeys(w http.ResponseWriter, r *http.Request) error {
 		if caller.Kind == store.KindManagement && keys[i].AccountID != caller.AccountID {
 			continue
 		}
-		out = append(out, ObjectOf(&keys[i]))
+		out = append(out, a.object(&keys[i]))
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		Data []KeyObject `json:"data"`
@@ -196,9 +227,7 @@ func (a *API) GetKey(w http.ResponseWriter, r *http.Request, hash string) error 
 	if !ok || (caller.Kind == store.KindManagement && k.AccountID != caller.AccountID) {
 		return llm.NotFound("no key with hash " + hash)
 	}
-	return writeJSON(w, http.StatusOK, struct {
-		Data KeyObject `json:"data"`
-	}{ObjectOf(k)})
+	return writeJSON(w, http.StatusOK, dataOf(a.object(k)))
 }
 
 // DeleteKey serves DELETE /keys/{hash}.
@@ -217,15 +246,7 @@ func (a *API) DeleteKey(w http.ResponseWriter, r *http.Request, hash string) err
 		return err
 	}
 	a.keys.Remove(hash)
-	return writeJSON(w, http.StatusOK, struct {
-		Data struct {
-			Hash    string `json:"hash"`
-			Deleted bool   `json:"deleted"`
-		} `json:"data"`
-	}{Data: struct {
-		Hash    string `json:"hash"`
-		Deleted bool   `json:"deleted"`
-	}{hash, true}})
+	return writeJSON(w, http.StatusOK, dataOf(map[string]any{"hash": hash, "deleted": true}))
 }
 
 const maxAdminBody = 1 << 20

@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/fakeupstream"
 	"github.com/switchyard-gw/switchyard/internal/server"
+	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 )
 
@@ -35,6 +36,17 @@ type gateway struct {
 	AdminKey string
 	Up       *fakeupstream.Server
 	Logs     *syncBuffer
+	Store    *sqlite.DB
+	DBPath   string
+	srv      *server.Server
+}
+
+// flush writes every queued ledger record, as a graceful shutdown does.
+func (g *gateway) flush(t testing.TB) {
+	t.Helper()
+	if err := g.srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // baseConfig routes the catalogue to the fake provider named "fake":
@@ -97,7 +109,8 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 		t.Fatalf("config: %v", err)
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, "sqlite://"+t.TempDir()+"/e2e.db")
+	dbPath := t.TempDir() + "/e2e.db"
+	st, err := sqlite.Open(ctx, "sqlite://"+dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +121,14 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log})
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, LedgerInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &gateway{URL: hs.URL, Key: key, AdminKey: adminKey, Logs: logs}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	return &gateway{URL: hs.URL, Key: key, AdminKey: adminKey, Logs: logs, Store: st, DBPath: dbPath, srv: srv}
 }
 
 // client is the official OpenAI Go SDK pointed at the gateway, with its
@@ -177,3 +191,7 @@ type (
 	fakeOpts     = fakeupstream.Options
 	fakeBehavior = fakeupstream.Behavior
 )
+
+func storeUsageQuery(acct string) store.UsageQuery {
+	return store.UsageQuery{AccountID: acct, GroupBy: "model"}
+}

@@ -13,13 +13,11 @@ import (
 	"github.com/tidwall/gjson"
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
-	"github.com/switchyard-gw/switchyard/internal/billing"
-	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/provider"
-	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/sse"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // OpenAI returns the handler for an OpenAI-format operation.
@@ -33,14 +31,21 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 	if err != nil {
 		return err
 	}
-	body, err := rl.readBody(r)
+	// From here on every outcome is one generation record.
+	c := &call{op: op, start: start, gen: store.Generation{
+		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"), KeyHash: key.Hash, AccountID: key.AccountID,
+		Origin: referer(r), AppTitle: title(r), CreatedAt: start, Attempts: "[]",
+	}}
+	defer func() { rl.finish(r.Context(), c, err) }()
+
+	if c.body, err = rl.readBody(r); err != nil {
+		return err
+	}
+	req, err := oa.ScanRequest(op, c.body)
 	if err != nil {
 		return err
 	}
-	req, err := oa.ScanRequest(op, body)
-	if err != nil {
-		return err
-	}
+	c.gen.Model, c.gen.Streamed = req.Model, req.Stream
 	res, err := rl.Resolver.Resolve(req.Model)
 	if err != nil {
 		return err
@@ -52,25 +57,26 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 	if err != nil {
 		return err
 	}
-
-	g := &Generation{
-		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"),
-		KeyHash: key.Hash, AccountID: key.AccountID,
-		Model: req.Model, Provider: p.Name, UpstreamModel: t.Model,
-		Streamed: req.Stream, Origin: referer(r), Title: title(r), CreatedAt: start,
+	c.gen.Provider, c.gen.UpstreamModel = p.Name, t.Model
+	if c.price, err = rl.price(res); err != nil {
+		return err
 	}
-	defer func() { rl.finish(r.Context(), g, start, err) }()
+	if rl.Accountant != nil {
+		if c.res, err = rl.Accountant.Reserve(key, rl.estimate(c, req, res)); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), timeout(t, p))
 	defer cancel()
-	ureq, err := p.NewRequest(ctx, op.Path(), req.UpstreamBody(body, t.Model), req.Stream, g.RequestID)
+	ureq, err := p.NewRequest(ctx, op.Path(), req.UpstreamBody(c.body, t.Model), req.Stream, c.gen.RequestID)
 	if err != nil {
 		return llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
 	}
 	resp, err := p.Do(ureq)
 	if err != nil {
 		if clientGone(r) {
-			g.Cancelled = true
+			c.gen.Cancelled = true
 			return nil
 		}
 		return transportError(p, err)
@@ -80,27 +86,18 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 		return statusError(p, resp)
 	}
 
-	rw := oa.Rewrite{ID: g.ID, Model: req.Model, Cost: pricer(res)}
+	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
-		return rl.relayStream(w, r, resp, p, g, rw, req, start)
+		return rl.relayStream(w, r, resp, p, c, rw, req)
 	}
-	return rl.relayJSON(w, r, resp, p, g, rw)
+	return rl.relayJSON(w, r, resp, p, c, rw)
 }
 
-// pricer prices usage for the resolved model (free when it has no price).
-func pricer(res *routing.Resolution) oa.CostFunc {
-	var pr *config.Pricing
-	if res.Entry != nil {
-		pr = res.Entry.Pricing
-	}
-	return func(u llm.Usage) money.Nanos { return billing.Cost(u, pr) }
-}
-
-func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, g *Generation, rw oa.Rewrite) error {
+func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite) error {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
 	if err != nil {
 		if clientGone(r) {
-			g.Cancelled = true
+			c.gen.Cancelled = true
 			return nil
 		}
 		return transportError(p, err)
@@ -109,31 +106,39 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 	if !ok {
 		return llm.UpstreamError("provider '"+p.Name+"' returned a malformed response (not a JSON object)", nil)
 	}
-	g.Usage = usage
-	g.Cost = int64(rw.Cost(usage))
-	g.FinishReason = gjson.GetBytes(out, "choices.0.finish_reason").String()
+	c.usage, c.produced = usage, true
+	first := gjson.GetBytes(out, "choices.0")
+	c.gen.FinishReason = first.Get("finish_reason").String()
+	if !usage.Present {
+		c.text = append(c.text, first.Get("message.content").String()...)
+		c.text = append(c.text, first.Get("text").String()...)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(out); err != nil {
-		g.Cancelled = true
+		c.gen.Cancelled = true
 	}
-	g.Status = http.StatusOK
+	c.gen.Status = http.StatusOK
 	return nil
 }
 
 // relayStream passes an OpenAI-format SSE stream to the client chunk by
 // chunk, flushing each. Response headers are committed with the first event,
 // so a failure before any event can still be answered as a plain HTTP error.
-func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, g *Generation, rw oa.Rewrite, req *oa.Request, start time.Time) error {
+func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request) error {
 	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
 		msg, _, _, _ := oa.ParseUpstreamError(raw)
 		return llm.UpstreamError("provider '"+p.Name+"' answered a streaming request without a stream: "+p.Scrub(msg), nil)
 	}
-	g.Status = http.StatusOK
-	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: start.Unix(), ClientWantsUsage: req.IncludeUsage}
+	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
+	defer func() {
+		c.usage, c.text = s.Usage, s.Text
+		c.produced = c.produced || s.Chunks > 0
+		c.gen.FinishReason = s.FinishReason
+	}()
 	cw := newClientStream(w, rl.keepAlive)
 	defer cw.close()
 
@@ -144,14 +149,14 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 		if err != nil {
 			switch {
 			case clientGone(r):
-				g.Cancelled = true
+				c.gen.Cancelled = true
 			case err == io.EOF && s.Complete():
 				cw.write(s.Finish(out[:0]))
 			case !cw.started():
 				return streamFailure(p, err)
 			default:
 				e := streamFailure(p, err)
-				g.ErrorCode = e.Code
+				c.gen.ErrorCode = e.Code
 				cw.write(s.Fail(out[:0], e))
 			}
 			break
@@ -162,26 +167,22 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 			if !cw.started() && len(out) == 0 {
 				return e
 			}
-			g.ErrorCode = e.Code
+			c.gen.ErrorCode = e.Code
 			out = s.Fail(out, e)
 		}
 		if len(out) > 0 {
 			if !cw.started() {
-				g.TimeToFirst = rl.Now().Sub(start)
+				c.gen.TimeToFirst = rl.Now().Sub(c.start)
+				c.gen.Status = http.StatusOK
 			}
 			if !cw.write(out) {
-				g.Cancelled = true
+				c.gen.Cancelled = true
 				break
 			}
 		}
 		if s.Done || err != nil {
 			break
 		}
-	}
-	g.Usage = s.Usage
-	g.FinishReason = s.FinishReason
-	if s.Usage.Present && rw.Cost != nil {
-		g.Cost = int64(rw.Cost(s.Usage))
 	}
 	return nil
 }
@@ -286,25 +287,42 @@ func (cs *clientStream) close() {
 	cs.mu.Unlock()
 }
 
-func (rl *Relay) finish(ctx context.Context, g *Generation, start time.Time, err error) {
-	g.Latency = rl.Now().Sub(start)
+func (rl *Relay) finish(ctx context.Context, c *call, err error) {
+	g := &c.gen
+	g.Latency = rl.Now().Sub(c.start)
+	if g.TimeToFirst > 0 {
+		g.GenerationTime = g.Latency - g.TimeToFirst
+	}
 	if err != nil {
 		e := llm.AsError(err)
 		g.Status, g.ErrorCode = e.Status, e.Code
-		g.Cost = 0 // failed requests are not charged
 	}
 	if g.Cancelled && g.Status == 0 {
-		g.Status = 499 // client closed the request
+		g.Status = 499 // the client went away before any answer
 	}
+	// Charge only what was produced: failed requests and empty completions
+	// are free; a cancelled or broken stream pays for what it delivered.
+	var cost money.Nanos
+	if c.produced && err == nil {
+		if !c.usage.Present {
+			c.usage = rl.estimateUsage(c)
+		}
+		cost = c.cost(c.usage)
+	}
+	u := c.usage
+	g.TokensPrompt, g.TokensCompletion, g.TokensCached, g.TokensReasoning = u.PromptTokens, u.CompletionTokens, u.CachedTokens, u.ReasoningTokens
+	g.UsageEstimated = u.Estimated
+	g.Cost = cost
+	charge := c.res.Settle(cost, g.ID) // releases the rest; nil-safe, exactly once
 	if rl.Recorder != nil {
-		rl.Recorder.Record(g)
+		rl.Recorder.Record(g, charge)
 	}
 	rl.Log.LogAttrs(ctx, slog.LevelInfo, "generation",
 		slog.String("request_id", g.RequestID), slog.String("id", g.ID),
 		slog.String("model", g.Model), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),
 		slog.Int("status", g.Status), slog.String("error", g.ErrorCode), slog.Bool("stream", g.Streamed), slog.Bool("cancelled", g.Cancelled),
-		slog.Int64("prompt_tokens", g.Usage.PromptTokens), slog.Int64("completion_tokens", g.Usage.CompletionTokens),
-		slog.Duration("latency", g.Latency))
+		slog.Int64("prompt_tokens", u.PromptTokens), slog.Int64("completion_tokens", u.CompletionTokens), slog.Bool("estimated", u.Estimated),
+		slog.String("cost", cost.String()), slog.Duration("latency", g.Latency))
 }
 
 func referer(r *http.Request) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -20,43 +21,31 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// Generation is what one authenticated request produced; the ledger records it.
-type Generation struct {
-	ID            string
-	RequestID     string
-	KeyHash       string
-	AccountID     string
-	Model         string // as requested
-	Provider      string
-	UpstreamModel string
-	Usage         llm.Usage
-	Cost          int64 // nano-USD
-	Status        int
-	ErrorCode     string
-	FinishReason  string
-	Streamed      bool
-	Cancelled     bool
-	Latency       time.Duration
-	TimeToFirst   time.Duration // streams: until the first chunk reached the client
-	Origin, Title string        // HTTP-Referer and X-Title
-	CreatedAt     time.Time
+// Recorder receives every finished generation with its charge (nil when
+// nothing was charged). It must not wait on a database.
+type Recorder interface {
+	Record(g *store.Generation, c *store.Charge)
 }
 
-// Recorder receives every finished generation. It must not block.
-type Recorder interface {
-	Record(g *Generation)
+// Estimator counts tokens when an upstream reports no usage.
+type Estimator interface {
+	ChatPrompt(model string, body []byte) int
+	Prompt(model string, raw []byte) int
+	Count(model, text string) int
 }
 
 // Deps are what the relay is built from.
 type Deps struct {
-	Keys      *auth.Cache
-	Resolver  *routing.Resolver
-	Providers map[string]*provider.Provider
-	Config    *config.Config
-	Recorder  Recorder // may be nil
-	Log       *slog.Logger
-	Now       func() time.Time
-	NewID     func() string // generation ids, "gen-…"
+	Keys       *auth.Cache
+	Resolver   *routing.Resolver
+	Providers  map[string]*provider.Provider
+	Config     *config.Config
+	Recorder   Recorder            // may be nil
+	Accountant *billing.Accountant // may be nil: nothing is reserved or charged
+	Estimator  Estimator           // may be nil: a byte-length heuristic is used
+	Log        *slog.Logger
+	Now        func() time.Time
+	NewID      func() string // generation ids, "gen-…"
 }
 
 // Relay serves the client-facing model endpoints.

@@ -14,11 +14,12 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/relay"
 	"github.com/switchyard-gw/switchyard/internal/routing"
-	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // Server is the assembled gateway.
@@ -29,17 +30,23 @@ type Server struct {
 	relay     *relay.Relay
 	catalogue *relay.Catalogue
 	admin     *admin.API
+	ledger    *ledger.Writer
 	routes    map[string]handlerFunc
 }
 
 // Options are what New needs besides the config.
 type Options struct {
-	Store store.Store
+	Store admin.Store
 	Log   *slog.Logger
 	// Transport for network upstreams; nil means provider.NewTransport().
 	Transport http.RoundTripper
 	Now       func() time.Time
 	Version   string
+	// Estimator counts tokens when an upstream reports no usage; nil uses a
+	// byte-length heuristic.
+	Estimator relay.Estimator
+	// LedgerInterval is the ledger writer's batch interval (default 200ms).
+	LedgerInterval time.Duration
 }
 
 // New builds the gateway. The key cache is loaded here, once; nothing on
@@ -65,6 +72,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading keys: %w", err)
 	}
+	balances, usages, err := o.Store.LoadBalances(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading balances: %w", err)
+	}
+	acct := billing.NewAccountant(o.Now, balances, usages)
+	lw := ledger.New(o.Store, ledger.Options{Interval: o.LedgerInterval, Log: o.Log})
 	res := routing.New(cfg)
 	models := make(map[string][]string, len(providers))
 	for name, p := range providers {
@@ -77,9 +90,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		catalogue: relay.NewCatalogue(cfg, res, models, o.Now().Unix()),
 		relay: relay.New(relay.Deps{
 			Keys: keys, Resolver: res, Providers: providers, Config: cfg, Log: o.Log, Now: o.Now,
-			NewID: func() string { return newID("gen-") },
+			NewID:    func() string { return newID("gen-") },
+			Recorder: lw, Accountant: acct, Estimator: o.Estimator,
 		}),
-		admin: admin.New(o.Store, keys, o.Now),
+		admin:  admin.New(o.Store, keys, acct, lw, o.Now),
+		ledger: lw,
 	}
 	s.routes = map[string]handlerFunc{
 		"POST /chat/completions": s.relay.OpenAI(oa.OpChat),
@@ -88,11 +103,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		"GET /models":            s.checkKey(s.catalogue.List),
 		"GET /keys":              s.admin.ListKeys,
 		"POST /keys":             s.admin.CreateKey,
+		"GET /key":               s.admin.Key,
+		"GET /credits":           s.admin.Credits,
+		"GET /generation":        s.admin.Generation,
+		"GET /accounts":          s.admin.ListAccounts,
+		"POST /accounts":         s.admin.CreateAccount,
+		"GET /usage":             s.admin.Usage,
 		"GET /healthz":           health,
 		"GET /":                  s.index,
 	}
 	return s, nil
 }
+
+// Close writes every queued ledger record. Call it after the HTTP server has
+// drained, so that no request records after it.
+func (s *Server) Close(ctx context.Context) error { return s.ledger.Close(ctx) }
 
 // Keys exposes the key cache (for its refresh loop).
 func (s *Server) Keys() *auth.Cache { return s.keys }
@@ -116,10 +141,23 @@ func (s *Server) route(r *http.Request) handlerFunc {
 		switch r.Method {
 		case http.MethodGet:
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.GetKey(w, r, hash) }
+		case http.MethodPatch:
+			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.PatchKey(w, r, hash) }
 		case http.MethodDelete:
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.DeleteKey(w, r, hash) }
 		}
-		return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET or DELETE") }
+		return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET, PATCH or DELETE") }
+	case strings.HasPrefix(p, "/accounts/"):
+		id, sub, _ := strings.Cut(p[len("/accounts/"):], "/")
+		switch {
+		case sub == "credits" && r.Method == http.MethodPost:
+			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.TopUp(w, r, id) }
+		case sub == "" && r.Method == http.MethodGet:
+			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.GetAccount(w, r, id) }
+		case sub == "" && r.Method == http.MethodPatch:
+			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.PatchAccount(w, r, id) }
+		}
+		return notFound
 	}
 	for _, known := range []string{"/chat/completions", "/completions", "/embeddings", "/models", "/keys"} {
 		if p == known {

@@ -31,6 +31,10 @@ type Stream struct {
 	Op               Op
 	Created          int64
 	ClientWantsUsage bool
+	// CollectText gathers the answer's text in Text, so that usage can be
+	// estimated if the upstream never reports it.
+	CollectText bool
+	Text        []byte
 
 	Usage        llm.Usage
 	FinishReason string
@@ -95,6 +99,9 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 			choices = 0
 			v.ForEach(func(_, c gjson.Result) bool {
 				choices++
+				if s.CollectText {
+					s.collect(c)
+				}
 				if fr := c.Get("finish_reason"); fr.Type == gjson.String && fr.Str != "" {
 					hasFinish = true
 					s.FinishReason = fr.Str
@@ -244,4 +251,30 @@ func mergeUsage(chunk, usage []byte) []byte {
 	out = append(out, `,"usage":`...)
 	out = append(out, usage...)
 	return append(out, chunk[end:]...)
+}
+
+// collect appends a choice's generated text: content (chat or legacy),
+// reasoning, and tool-call arguments.
+func (s *Stream) collect(choice gjson.Result) {
+	if t := choice.Get("text"); t.Type == gjson.String {
+		s.Text = append(s.Text, t.Str...)
+	}
+	d := choice.Get("delta")
+	if !d.Exists() {
+		return
+	}
+	d.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "content", "reasoning_content", "reasoning":
+			if v.Type == gjson.String {
+				s.Text = append(s.Text, v.Str...)
+			}
+		case "tool_calls":
+			v.ForEach(func(_, tc gjson.Result) bool {
+				s.Text = append(s.Text, tc.Get("function.arguments").Str...)
+				return true
+			})
+		}
+		return true
+	})
 }

@@ -37,25 +37,9 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	if accountID == "" {
 		accountID = store.DefaultAccountID
 	}
-	models := k.AllowedModels
-	if models == nil {
-		models = []string{}
-	}
-	modelsJSON, err := json.Marshal(models)
+	limit, expires, modelsJSON, err := mutableKeyValues(k)
 	if err != nil {
 		return fmt.Errorf("create key: %w", err)
-	}
-	var limit sql.NullInt64
-	if k.Limit != nil {
-		limit = sql.NullInt64{Int64: int64(*k.Limit), Valid: true}
-	}
-	var expires sql.NullInt64
-	if k.ExpiresAt != nil {
-		n, err := unixNanos(*k.ExpiresAt)
-		if err != nil {
-			return fmt.Errorf("create key: expires_at: %w", err)
-		}
-		expires = sql.NullInt64{Int64: n, Valid: true}
 	}
 	now := db.now()
 	created, err := unixNanos(orNow(k.CreatedAt, now))
@@ -93,7 +77,7 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
 		k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
-		expires, k.Disabled, string(modelsJSON), created, updated)
+		expires, k.Disabled, modelsJSON, created, updated)
 	if err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return fmt.Errorf("create key %s: %w", k.Hash, store.ErrConflict)
@@ -178,6 +162,79 @@ func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
 	return nil
 }
 
+// UpdateKey writes the mutable fields of k (name, limit, limit_reset,
+// expires_at, disabled, allowed_models) and, like DeleteKey, stamps it with
+// an UpdatedAt later than that of every other key, so that KeysChangedSince
+// reports the change; k.UpdatedAt is set to it. It returns store.ErrNotFound
+// if the key is absent or deleted. The key's usage is left alone: the
+// accountant moves a key into a new limit period by itself.
+func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
+	if !isSHA256Hex(k.Hash) {
+		return fmt.Errorf("update key: hash is not a lowercase hex SHA-256")
+	}
+	if err := validateLimitReset(k.LimitReset); err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	limit, expires, modelsJSON, err := mutableKeyValues(k)
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	now, err := unixNanos(db.now())
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	defer tx.Rollback()
+	updated, err := nextUpdatedAt(ctx, tx, now)
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = ?, limit_nanos = ?, limit_reset = ?,
+		expires_at = ?, disabled = ?, allowed_models = ?, updated_at = ?
+		WHERE hash = ? AND deleted_at IS NULL`,
+		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash)
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update key %s: %w", k.Hash, store.ErrNotFound)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	k.UpdatedAt = fromUnixNanos(updated)
+	return nil
+}
+
+// mutableKeyValues returns the stored form of the columns UpdateKey writes
+// that need converting: limit_nanos, expires_at and allowed_models.
+func mutableKeyValues(k *store.Key) (limit, expires sql.NullInt64, modelsJSON string, err error) {
+	limit = nullNanos(k.Limit)
+	if k.ExpiresAt != nil {
+		n, err := unixNanos(*k.ExpiresAt)
+		if err != nil {
+			return limit, expires, "", fmt.Errorf("expires_at: %w", err)
+		}
+		expires = sql.NullInt64{Int64: n, Valid: true}
+	}
+	models := k.AllowedModels
+	if models == nil {
+		models = []string{}
+	}
+	b, err := json.Marshal(models)
+	if err != nil {
+		return limit, expires, "", err
+	}
+	return limit, expires, string(b), nil
+}
+
 // nextUpdatedAt returns the updated_at to stamp a change with: at, or later
 // if some key already has an updated_at at or after at. Run in a write
 // transaction, it makes updated_at grow in commit order, across processes
@@ -252,12 +309,15 @@ func validateKey(k *store.Key) error {
 	default:
 		return fmt.Errorf("unknown key kind %q", k.Kind)
 	}
-	switch k.LimitReset {
+	return validateLimitReset(k.LimitReset)
+}
+
+func validateLimitReset(reset string) error {
+	switch reset {
 	case "", "daily", "weekly", "monthly":
-	default:
-		return fmt.Errorf("unknown limit reset %q", k.LimitReset)
+		return nil
 	}
-	return nil
+	return fmt.Errorf("unknown limit reset %q", reset)
 }
 
 func isSHA256Hex(s string) bool {

@@ -385,3 +385,117 @@ func hashes(keys []store.Key) []string {
 	}
 	return hs
 }
+
+func TestUpdateKeyRoundTripsAndIsReportedChanged(t *testing.T) {
+	backends(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		k := newKey("sk-sy-update")
+		k.Name = "before"
+		k.CreatedAt, k.UpdatedAt = at(1), at(1)
+		if err := db.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		other := newKey("sk-sy-other")
+		other.UpdatedAt = at(int64(time.Hour)) // later than the clock below
+		if err := db.CreateKey(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		// The clock stands still, behind the latest updated_at: every
+		// update must still be stamped after every earlier change.
+		db.now = func() time.Time { return at(5) }
+
+		limit := money.Nanos(1_000_000_000)
+		expires := at(int64(30 * 24 * time.Hour)).Add(3)
+		want := *k
+		want.Name = "after"
+		want.Limit = &limit
+		want.LimitReset = "weekly"
+		want.ExpiresAt = &expires
+		want.Disabled = true
+		want.AllowedModels = []string{"openai/gpt-4o"}
+		// Fields UpdateKey must not touch, set to wrong values.
+		want.Label, want.Kind = "tampered", store.KindAdmin
+		seen := other.UpdatedAt
+		for i := range 3 {
+			upd := want
+			if err := db.UpdateKey(ctx, &upd); err != nil {
+				t.Fatalf("UpdateKey #%d: %v", i, err)
+			}
+			if !upd.UpdatedAt.After(seen) {
+				t.Fatalf("UpdateKey #%d: UpdatedAt %v is not after %v", i, upd.UpdatedAt, seen)
+			}
+			changed, err := db.KeysChangedSince(ctx, seen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(changed) != 1 || changed[0].Hash != k.Hash {
+				t.Fatalf("KeysChangedSince(last seen) = %+v, want the updated key only", changed)
+			}
+			got := changed[0]
+			exp := want
+			exp.Label, exp.Kind, exp.UpdatedAt = k.Label, k.Kind, upd.UpdatedAt
+			if !reflect.DeepEqual(got, exp) {
+				t.Errorf("stored key = %+v\nwant %+v", got, exp)
+			}
+			seen = upd.UpdatedAt
+		}
+
+		// Clearing the optional fields stores "none" again.
+		cleared := *k
+		if err := db.UpdateKey(ctx, &cleared); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := db.ListKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range keys {
+			if g.Hash == k.Hash && (g.Limit != nil || g.ExpiresAt != nil || g.AllowedModels != nil || g.Disabled || g.Name != k.Name) {
+				t.Errorf("after clearing: %+v", g)
+			}
+		}
+	})
+}
+
+func TestUpdateKeyErrors(t *testing.T) {
+	backends(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		deleted := newKey("sk-sy-deleted")
+		if err := db.CreateKey(ctx, deleted); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteKey(ctx, deleted.Hash, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		live := newKey("sk-sy-live")
+		if err := db.CreateKey(ctx, live); err != nil {
+			t.Fatal(err)
+		}
+		badReset := *live
+		badReset.LimitReset = "hourly"
+		tests := []struct {
+			name     string
+			key      *store.Key
+			notFound bool
+		}{
+			{name: "absent", key: newKey("sk-sy-absent"), notFound: true},
+			{name: "deleted", key: deleted, notFound: true},
+			{name: "plaintext instead of hash", key: &store.Key{Hash: "sk-sy-plaintext"}},
+			{name: "unknown limit reset", key: &badReset},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				err := db.UpdateKey(ctx, tt.key)
+				if err == nil {
+					t.Fatal("UpdateKey succeeded")
+				}
+				if errors.Is(err, store.ErrNotFound) != tt.notFound {
+					t.Errorf("UpdateKey = %v, want not found: %v", err, tt.notFound)
+				}
+			})
+		}
+		if keys, _ := db.ListKeys(ctx); len(keys) != 1 || keys[0].LimitReset != "" {
+			t.Errorf("keys after failed updates = %+v", keys)
+		}
+	})
+}

@@ -52,7 +52,10 @@ type DB struct {
 	now func() time.Time
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store   = (*DB)(nil)
+	_ store.Billing = (*DB)(nil)
+)
 
 const (
 	// busyTimeoutMS is how long a connection waits for another process's

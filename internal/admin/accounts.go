@@ -1,0 +1,255 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// AccountObject is an account as the API shows it. Amounts are USD.
+type AccountObject struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Credits   *money.Nanos `json:"credits"` // null: unmetered
+	Usage     money.Nanos  `json:"usage"`
+	Balance   *money.Nanos `json:"balance"` // credits − usage − held for requests in flight; null when unmetered
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+func (a *API) accountObject(ac *store.Account) AccountObject {
+	o := AccountObject{ID: ac.ID, Name: ac.Name, Credits: ac.Credits, CreatedAt: ac.CreatedAt.UTC(), UpdatedAt: ac.UpdatedAt.UTC()}
+	st := a.acct.Account(ac.ID)
+	o.Usage = st.Spent
+	if ac.Credits != nil {
+		b := *ac.Credits - st.Spent - st.Reserved
+		o.Balance = &b
+	}
+	return o
+}
+
+// optionalAmount distinguishes an absent field from an explicit null.
+type optionalAmount struct {
+	set   bool
+	value *money.Nanos
+}
+
+func (o *optionalAmount) UnmarshalJSON(b []byte) error {
+	o.set = true
+	if string(b) == "null" {
+		o.value = nil
+		return nil
+	}
+	var n money.Nanos
+	if err := n.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	o.value = &n
+	return nil
+}
+
+// CreateAccount serves POST /accounts {"name", "credits"} (admin only).
+func (a *API) CreateAccount(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.adminOnly(r); err != nil {
+		return err
+	}
+	var req struct {
+		Name    string         `json:"name"`
+		Credits optionalAmount `json:"credits"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Name == "" {
+		return llm.BadRequest("name", "an account needs a 'name'")
+	}
+	if req.Credits.value != nil && *req.Credits.value < 0 {
+		return llm.BadRequest("credits", "'credits' must be a non-negative amount of USD, or null for an unmetered account")
+	}
+	now := a.now().UTC()
+	ac := &store.Account{ID: newAccountID(), Name: req.Name, Credits: req.Credits.value, CreatedAt: now, UpdatedAt: now}
+	if err := a.st.CreateAccount(r.Context(), ac); err != nil {
+		return err
+	}
+	a.acct.SetAccount(ac.ID, ac.Credits)
+	return writeJSON(w, http.StatusCreated, dataOf(a.accountObject(ac)))
+}
+
+// ListAccounts serves GET /accounts (admin: all; management key: its own).
+func (a *API) ListAccounts(w http.ResponseWriter, r *http.Request) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	accts, err := a.st.ListAccounts(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]AccountObject, 0, len(accts))
+	for i := range accts {
+		if caller.Kind == store.KindManagement && accts[i].ID != caller.AccountID {
+			continue
+		}
+		out = append(out, a.accountObject(&accts[i]))
+	}
+	return writeJSON(w, http.StatusOK, dataOf(out))
+}
+
+// GetAccount serves GET /accounts/{id}.
+func (a *API) GetAccount(w http.ResponseWriter, r *http.Request, id string) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	if caller.Kind == store.KindManagement && id != caller.AccountID {
+		return llm.NotFound("no account " + id)
+	}
+	ac, err := a.st.GetAccount(r.Context(), id)
+	if err != nil {
+		return notFoundAs(err, "no account "+id)
+	}
+	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
+}
+
+// PatchAccount serves PATCH /accounts/{id} {"name", "credits"}: credits null
+// makes the account unmetered, a number makes it prepaid with that total.
+func (a *API) PatchAccount(w http.ResponseWriter, r *http.Request, id string) error {
+	if _, err := a.adminOnly(r); err != nil {
+		return err
+	}
+	var req struct {
+		Name    *string        `json:"name"`
+		Credits optionalAmount `json:"credits"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	ac, err := a.st.GetAccount(r.Context(), id)
+	if err != nil {
+		return notFoundAs(err, "no account "+id)
+	}
+	if req.Name != nil {
+		ac.Name = *req.Name
+	}
+	if req.Credits.set {
+		if req.Credits.value != nil && *req.Credits.value < 0 {
+			return llm.BadRequest("credits", "'credits' must be a non-negative amount of USD, or null for an unmetered account")
+		}
+		ac.Credits = req.Credits.value
+	}
+	ac.UpdatedAt = a.now().UTC()
+	if err := a.st.UpdateAccount(r.Context(), ac); err != nil {
+		return err
+	}
+	a.acct.SetAccount(ac.ID, ac.Credits)
+	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
+}
+
+// TopUp serves POST /accounts/{id}/credits {"amount", "memo"} (admin only).
+func (a *API) TopUp(w http.ResponseWriter, r *http.Request, id string) error {
+	if _, err := a.adminOnly(r); err != nil {
+		return err
+	}
+	var req struct {
+		Amount *money.Nanos `json:"amount"`
+		Memo   string       `json:"memo"`
+	}
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Amount == nil || *req.Amount == 0 {
+		return llm.BadRequest("amount", "'amount' (USD) is required and must not be zero; a negative amount corrects a top-up")
+	}
+	ac, err := a.st.TopUp(r.Context(), id, *req.Amount, req.Memo, a.now().UTC())
+	if err != nil {
+		return notFoundAs(err, "no account "+id)
+	}
+	a.acct.SetAccount(ac.ID, ac.Credits)
+	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
+}
+
+// Usage serves GET /usage?from=&to=&group_by= (admin: all accounts, or
+// ?account_id=; management key: its account).
+func (a *API) Usage(w http.ResponseWriter, r *http.Request) error {
+	caller, err := a.caller(r)
+	if err != nil {
+		return err
+	}
+	q := store.UsageQuery{GroupBy: r.URL.Query().Get("group_by"), AccountID: r.URL.Query().Get("account_id")}
+	if q.GroupBy == "" {
+		q.GroupBy = "day"
+	}
+	switch q.GroupBy {
+	case "day", "model", "key", "provider":
+	default:
+		return llm.BadRequest("group_by", "'group_by' must be day, model, key or provider")
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if v := r.URL.Query().Get(f.name); v != "" {
+			t, err := parseDay(v)
+			if err != nil {
+				return llm.BadRequest(f.name, "'%s' must be a date (2026-01-31) or an RFC 3339 time", f.name)
+			}
+			*f.dst = t
+		}
+	}
+	if caller.Kind == store.KindManagement {
+		q.AccountID = caller.AccountID
+	}
+	rows, err := a.st.Usage(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		Group            string      `json:"group"`
+		Requests         int64       `json:"requests"`
+		TokensPrompt     int64       `json:"tokens_prompt"`
+		TokensCompletion int64       `json:"tokens_completion"`
+		Cost             money.Nanos `json:"cost"`
+	}
+	out := make([]row, 0, len(rows))
+	for _, x := range rows {
+		out = append(out, row{x.Group, x.Requests, x.TokensPrompt, x.TokensCompletion, x.Cost})
+	}
+	return writeJSON(w, http.StatusOK, dataOf(out))
+}
+
+func parseDay(v string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, v)
+}
+
+func (a *API) adminOnly(r *http.Request) (*store.Key, error) {
+	k, err := a.caller(r)
+	if err != nil {
+		return nil, err
+	}
+	if k.Kind != store.KindAdmin {
+		return nil, llm.Forbidden("forbidden", "only the admin key can do this")
+	}
+	return k, nil
+}
+
+func notFoundAs(err error, msg string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return llm.NotFound(msg)
+	}
+	return err
+}
+
+func dataOf(v any) any {
+	return struct {
+		Data any `json:"data"`
+	}{v}
+}
+
+func newAccountID() string { return "acct-" + randomID(20) }

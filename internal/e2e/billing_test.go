@@ -1,0 +1,294 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/switchyard-gw/switchyard/internal/money"
+)
+
+// sdkCost reads usage.cost from a raw response.
+func sdkCost(t *testing.T, raw string) money.Nanos {
+	t.Helper()
+	var v struct {
+		Usage struct {
+			Cost money.Nanos `json:"cost"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Usage.Cost
+}
+
+func TestCostIsCataloguePriceTimesUpstreamTokensExactly(t *testing.T) {
+	g := start(t, opts{})
+	resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("price me")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gpt-4o: $2.50 / $10.00 per 1M tokens = 2500 / 10000 nano-dollars per token.
+	want := money.Nanos(resp.Usage.PromptTokens*2500 + resp.Usage.CompletionTokens*10000)
+	if got := sdkCost(t, resp.RawJSON()); got != want {
+		t.Fatalf("usage.cost = %s, want %s", got, want)
+	}
+	// The same figure is what the ledger recorded and the key was charged.
+	st, out := g.admin(t, "GET", "/api/v1/generation?id="+resp.ID, g.Key, "")
+	if st != 200 {
+		t.Fatalf("generation: %d %v", st, out)
+	}
+	data := out["data"].(map[string]any)
+	if data["total_cost"] != want.String() && toJSON(data["total_cost"]) != want.String() {
+		t.Fatalf("recorded total_cost %v, want %s", data["total_cost"], want)
+	}
+	if int64(data["tokens_prompt"].(float64)) != resp.Usage.PromptTokens || data["provider_name"] != "fake" || data["model"] != "gpt-4o" {
+		t.Fatalf("generation = %v", data)
+	}
+	g.flush(t)
+	if gen, err := g.Store.GetGeneration(context.Background(), resp.ID); err != nil || gen.Cost != want {
+		t.Fatalf("stored generation: %+v, %v", gen, err)
+	}
+}
+
+func TestAppAttributionRecorded(t *testing.T) {
+	g := start(t, opts{})
+	resp, err := g.client(option.WithHeader("HTTP-Referer", "https://myapp.example"), option.WithHeader("X-Title", "My App")).
+		Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out := g.admin(t, "GET", "/api/v1/generation?id="+resp.ID, g.Key, "")
+	d := out["data"].(map[string]any)
+	if d["origin"] != "https://myapp.example" || d["app_title"] != "My App" {
+		t.Fatalf("generation = %v", d)
+	}
+}
+
+// newAccount creates a prepaid account and an API key in it.
+func (g *gateway) newAccount(t *testing.T, credits string, keyBody string) (acct, key string) {
+	t.Helper()
+	st, out := g.admin(t, "POST", "/api/v1/accounts", g.AdminKey, `{"name":"customer","credits":`+credits+`}`)
+	if st != 201 {
+		t.Fatalf("create account: %d %v", st, out)
+	}
+	acct = out["data"].(map[string]any)["id"].(string)
+	if keyBody == "" {
+		keyBody = "{}"
+	}
+	keyBody = strings.Replace(keyBody, "{", `{"account_id":"`+acct+`",`, 1)
+	keyBody = strings.Replace(keyBody, ",}", "}", 1)
+	st, out = g.admin(t, "POST", "/api/v1/keys", g.AdminKey, keyBody)
+	if st != 201 {
+		t.Fatalf("create key: %d %v", st, out)
+	}
+	return acct, out["key"].(string)
+}
+
+func TestAccountTopUpAndInsufficientCredit(t *testing.T) {
+	g := start(t, opts{})
+	acct, key := g.newAccount(t, "0", "")
+	err := chatErr(g, key, "gpt-4o")
+	wantAPIError(t, err, 402, "insufficient_quota")
+	if !strings.Contains(apiMessage(err), "account "+acct) {
+		t.Fatalf("402 should name the account: %v", err)
+	}
+	if st, out := g.admin(t, "POST", "/api/v1/accounts/"+acct+"/credits", g.AdminKey, `{"amount": 5, "memo": "invoice 42"}`); st != 200 || toJSON(out["data"].(map[string]any)["credits"]) != "5" {
+		t.Fatalf("top-up: %d %v", st, out)
+	}
+	if err := chatErr(g, key, "gpt-4o"); err != nil {
+		t.Fatal(err)
+	}
+	// GET /credits and GET /key from the key itself.
+	_, cr := g.admin(t, "GET", "/api/v1/credits", key, "")
+	d := cr["data"].(map[string]any)
+	if toJSON(d["total_credits"]) != "5" || d["total_usage"].(float64) <= 0 {
+		t.Fatalf("credits = %v", d)
+	}
+	_, kr := g.admin(t, "GET", "/api/v1/key", key, "")
+	if kd := kr["data"].(map[string]any); kd["usage"].(float64) != d["total_usage"].(float64) {
+		t.Fatalf("key usage %v != account usage %v", kd["usage"], d["total_usage"])
+	}
+}
+
+func TestKeyLimit402SaysAffordableOutputTokens(t *testing.T) {
+	g := start(t, opts{})
+	_, key := g.newAccount(t, "null", `{"limit": 0.001}`)
+	// Worst case: max_tokens 4096 at $10/M = $0.04 > $0.001.
+	err := chatErr(g, key, "gpt-4o")
+	wantAPIError(t, err, 402, "insufficient_quota")
+	if msg := apiMessage(err); !strings.Contains(msg, "limit") || !strings.Contains(msg, "output tokens") {
+		t.Fatalf("message: %v", err)
+	}
+	// A request that fits (small max_tokens) passes.
+	_, err = g.client(option.WithAPIKey(key)).Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "gpt-4o", Messages: userMsg("hi"), MaxTokens: openai.Int(20),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyLimitUnderConcurrency(t *testing.T) {
+	g := start(t, opts{up: fakeOpts{Default: fakeBehavior{FirstByteDelay: 20 * time.Millisecond}}})
+	_, key := g.newAccount(t, "null", `{"limit": 0.01}`)
+	usage, maxCost := hammer(t, g, key)
+	g.flush(t)
+	_, kr := g.admin(t, "GET", "/api/v1/key", key, "")
+	_ = json.Unmarshal([]byte(toJSON(kr["data"].(map[string]any)["usage"])), &usage)
+	limit, _ := money.ParseUSD("0.01")
+	if usage > limit+maxCost || usage == 0 {
+		t.Fatalf("key spent %s with a %s limit (one request costs up to %s)", usage, limit, maxCost)
+	}
+}
+
+func TestAccountCreditsUnderConcurrency(t *testing.T) {
+	g := start(t, opts{up: fakeOpts{Default: fakeBehavior{FirstByteDelay: 20 * time.Millisecond}}})
+	acct, key := g.newAccount(t, "0.01", "")
+	_, maxCost := hammer(t, g, key)
+	g.flush(t)
+	_, out := g.admin(t, "GET", "/api/v1/accounts/"+acct, g.AdminKey, "")
+	var a struct {
+		Usage   money.Nanos `json:"usage"`
+		Balance money.Nanos `json:"balance"`
+	}
+	_ = json.Unmarshal([]byte(toJSON(out["data"])), &a)
+	if a.Balance < -maxCost || a.Usage == 0 {
+		t.Fatalf("balance went to %s (one request costs up to %s)", a.Balance, maxCost)
+	}
+}
+
+// hammer sends 100 concurrent requests with key and returns the largest
+// single cost seen.
+func hammer(t *testing.T, g *gateway, key string) (money.Nanos, money.Nanos) {
+	c := g.client(option.WithAPIKey(key))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var maxCost money.Nanos
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("go"), MaxTokens: openai.Int(100)})
+			if err == nil {
+				cost := sdkCost(t, resp.RawJSON())
+				mu.Lock()
+				maxCost = max(maxCost, cost)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return 0, maxCost
+}
+
+func TestCreditsSpentEqualRecordedCostsAfterMixedLoad(t *testing.T) {
+	g := start(t, opts{env: map[string]string{"FAKE_TIMEOUT": "2s"}})
+	acct, key := g.newAccount(t, "100", "")
+	c := g.client(option.WithAPIKey(key))
+	var wg sync.WaitGroup
+	behaviors := []fakeBehavior{
+		{},                              // success
+		{Status: 500},                   // upstream failure: free
+		{DropAfterChunks: 3, Words: 20}, // stream cut after first byte: partial charge
+		{ChunkDelay: 30 * time.Millisecond, Words: 30}, // client disconnects mid-stream
+		{OmitUsage: true, Words: 5},                    // no usage: estimated
+		{Status: 429, RetryAfter: "1"},
+	}
+	for round := 0; round < 5; round++ {
+		for i, b := range behaviors {
+			g.Up.Enqueue(b)
+			stream := i >= 2
+			disconnect := i == 3
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if !stream {
+					_, _ = c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("load")})
+					return
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				s := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("load")})
+				n := 0
+				for s.Next() {
+					if n++; disconnect && n == 3 {
+						cancel()
+					}
+				}
+			}()
+			wg.Wait() // one at a time keeps behaviours matched to requests
+		}
+	}
+	g.flush(t)
+	var total money.Nanos
+	rows, err := g.Store.Usage(context.Background(), storeUsageQuery(acct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		total += r.Cost
+	}
+	st, out := g.admin(t, "GET", "/api/v1/accounts/"+acct, g.AdminKey, "")
+	if st != 200 {
+		t.Fatal(out)
+	}
+	var a struct {
+		Usage   money.Nanos `json:"usage"`
+		Balance money.Nanos `json:"balance"`
+	}
+	_ = json.Unmarshal([]byte(toJSON(out["data"])), &a)
+	if a.Usage != total || total == 0 {
+		t.Fatalf("account spent %s, recorded costs sum to %s", a.Usage, total)
+	}
+	// Nothing is left reserved: balance = credits − spent exactly.
+	if hundred, _ := money.ParseUSD("100"); a.Balance != hundred-a.Usage {
+		t.Fatalf("balance %s != 100 − %s: a reservation is still held", a.Balance, a.Usage)
+	}
+	// And after a restart the persisted balance agrees (LoadBalances).
+	bals, _, err := g.Store.LoadBalances(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bals {
+		if b.ID == acct && b.Spent != total {
+			t.Fatalf("persisted spent %s != %s", b.Spent, total)
+		}
+	}
+}
+
+func TestDatabaseHoldsNoPlaintextKey(t *testing.T) {
+	g := start(t, opts{})
+	if err := chatErr(g, g.Key, "gpt-4o"); err != nil {
+		t.Fatal(err)
+	}
+	g.flush(t)
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(g.DBPath + suffix)
+		if err != nil {
+			continue
+		}
+		for _, k := range []string{g.Key, g.AdminKey, upstreamKey} {
+			if strings.Contains(string(b), k) {
+				t.Fatalf("%s%s contains a plaintext key", g.DBPath, suffix)
+			}
+		}
+	}
+}
+
+// apiMessage is the gateway's error message inside an SDK error.
+func apiMessage(err error) string {
+	var e *openai.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return ""
+}
