@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -27,22 +28,98 @@ func cmdConfig(args []string, stdout io.Writer, env func(string) (string, bool))
 	return nil
 }
 
+// parseInterspersed parses flags that may come before, between or after the
+// positional arguments (`keys disable HASH --json`, `accounts topup ID 5
+// --memo M`), which flag.FlagSet.Parse alone stops at. It returns the
+// positional arguments. Everything after "--" is positional, and so is an
+// argument such as "-5" that is a number rather than a flag, so that a
+// negative amount reaches the command's own check.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if a := args[0]; len(a) > 1 && a[0] == '-' && a != "--" {
+			if _, err := money.ParseUSD(a); err == nil {
+				pos = append(pos, a)
+				args = args[1:]
+				continue
+			}
+		}
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+	return pos, nil
+}
+
+// keyCacheNote is what a key command tells about a running gateway: its key
+// cache polls the store every 5 seconds (serve.go).
+const keyCacheNote = "a running gateway picks the change up within 5 seconds"
+
 func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
 	if len(args) == 0 {
-		return errors.New("usage: switchyard keys create|list|delete [--config FILE] ...")
+		return errors.New("usage: switchyard keys create|list|disable|enable|delete [--config FILE] ...")
 	}
 	sub := args[0]
+	switch sub {
+	case "create", "list", "delete", "disable", "enable":
+	default:
+		// Checked before the store is opened, so a typo creates no database.
+		return fmt.Errorf("unknown keys command %q; use create, list, delete, disable or enable", sub)
+	}
+	switch sub {
+	case "create", "list", "disable", "enable", "delete":
+	default:
+		return fmt.Errorf("unknown keys command %q; use create, list, disable, enable or delete", sub)
+	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	cfgPath := fs.String("config", "", "config file (for storage.database)")
-	name := fs.String("name", "", "key name")
-	kind := fs.String("kind", "api", "api or management")
-	account := fs.String("account", "", "account id (default: the default account)")
-	plaintext := fs.String("key", "", "adopt this existing plaintext key instead of generating one")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	var (
+		req                          admin.CreateKeyRequest
+		limit, expires, allowedModel string
+	)
+	if sub == "create" {
+		fs.StringVar(&req.Name, "name", "", "key name")
+		fs.StringVar(&req.Kind, "kind", "api", "api or management")
+		fs.StringVar(&req.AccountID, "account", "", "account id (default: the default account)")
+		fs.StringVar(&req.Key, "key", "", "adopt this existing plaintext key instead of generating one")
+		fs.StringVar(&limit, "limit", "", "spending limit in USD (default: none)")
+		fs.StringVar(&req.LimitReset, "limit-reset", "", "when the limit resets: daily, weekly or monthly (midnight UTC; default: never)")
+		fs.StringVar(&expires, "expires", "", "expiry time, RFC 3339 (2026-12-31T23:59:59Z)")
+		fs.StringVar(&allowedModel, "allowed-models", "", "comma-separated models the key may call (default: all)")
+	}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		return err
 	}
+	var hash string
+	switch sub {
+	case "create", "list":
+		if len(pos) != 0 {
+			return fmt.Errorf("usage: switchyard keys %s takes no arguments besides flags; got %q", sub, pos)
+		}
+	default:
+		if len(pos) != 1 {
+			return fmt.Errorf("usage: switchyard keys %s HASH", sub)
+		}
+		hash = strings.ToLower(strings.TrimSpace(pos[0]))
+	}
+	if sub == "create" {
+		if err := keyRequestFlags(&req, limit, expires, allowedModel); err != nil {
+			return err
+		}
+	}
+
 	cfg, err := loadConfig(*cfgPath, env)
 	if err != nil {
 		return err
@@ -56,11 +133,14 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	switch sub {
 	case "create":
 		// The CLI runs with the database owner's rights, so unlike the API it may mint admin keys.
-		k, plain, err := admin.NewKey(admin.CreateKeyRequest{Name: *name, Kind: *kind, AccountID: *account, Key: *plaintext}, time.Now())
+		k, plain, err := admin.NewKey(req, time.Now())
 		if err != nil {
 			return err
 		}
 		if err := st.CreateKey(ctx, k); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no account %q; create it with `switchyard accounts create` or list them with `switchyard accounts list`", req.AccountID)
+			}
 			return fmt.Errorf("creating key: %w", err)
 		}
 		if *asJSON {
@@ -85,11 +165,16 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", k.Hash, k.Label, k.Kind, k.Name, k.AccountID, k.Disabled, k.CreatedAt.UTC().Format(time.RFC3339))
 		}
 		return tw.Flush()
-	case "delete":
-		if fs.NArg() != 1 {
-			return errors.New("usage: switchyard keys delete HASH")
+	case "disable", "enable":
+		k, err := setKeyDisabled(ctx, st, hash, sub == "disable")
+		if err != nil {
+			return err
 		}
-		hash := strings.TrimSpace(fs.Arg(0))
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"data": admin.ObjectOf(k)})
+		}
+		fmt.Fprintf(stdout, "%sd key %s (%s)\n", sub, hash, keyCacheNote)
+	case "delete":
 		if err := st.DeleteKey(ctx, hash, time.Now().UTC()); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return fmt.Errorf("no key with hash %s", hash)
@@ -97,8 +182,65 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted key %s (a running gateway stops accepting it within seconds)\n", hash)
-	default:
-		return fmt.Errorf("unknown keys command %q; use create, list or delete", sub)
 	}
 	return nil
+}
+
+// keyRequestFlags puts the text of keys create's limit, expiry and model
+// flags into req, checking each.
+func keyRequestFlags(req *admin.CreateKeyRequest, limit, expires, allowedModels string) error {
+	if limit != "" {
+		n, err := money.ParseUSD(limit)
+		if err != nil {
+			return fmt.Errorf("--limit %q: %v; write USD such as 10 or 2.50", limit, err)
+		}
+		if n < 0 {
+			return fmt.Errorf("--limit %q: a limit cannot be negative", limit)
+		}
+		req.Limit = &n
+	}
+	switch req.LimitReset {
+	case "", "daily", "weekly", "monthly":
+	default:
+		return fmt.Errorf("--limit-reset %q: must be daily, weekly or monthly", req.LimitReset)
+	}
+	if expires != "" {
+		t, err := time.Parse(time.RFC3339, expires)
+		if err != nil {
+			return fmt.Errorf("--expires %q: not an RFC 3339 time such as 2026-12-31T23:59:59Z", expires)
+		}
+		t = t.UTC()
+		req.ExpiresAt = &t
+	}
+	if allowedModels != "" {
+		for _, m := range strings.Split(allowedModels, ",") {
+			if m = strings.TrimSpace(m); m != "" {
+				req.AllowedModels = append(req.AllowedModels, m)
+			}
+		}
+	}
+	return nil
+}
+
+// setKeyDisabled turns a key off or back on; every other field is kept.
+func setKeyDisabled(ctx context.Context, st admin.Store, hash string, disabled bool) (*store.Key, error) {
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range keys {
+		if keys[i].Hash != hash {
+			continue
+		}
+		k := &keys[i]
+		k.Disabled = disabled
+		if err := st.UpdateKey(ctx, k); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("no key with hash %s", hash)
+			}
+			return nil, err
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("no key with hash %s (see `switchyard keys list`)", hash)
 }

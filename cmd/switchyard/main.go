@@ -20,13 +20,21 @@ Usage:
   switchyard serve [--config FILE] [--listen ADDR]   run the gateway
   switchyard config check FILE                        validate a config file
   switchyard keys create [--name N] [--kind api|management] [--account ID] [--key PLAINTEXT]
+                         [--limit USD] [--limit-reset daily|weekly|monthly]
+                         [--expires RFC3339] [--allowed-models a,b]
   switchyard keys list
-  switchyard keys delete HASH
+  switchyard keys disable|enable|delete HASH
+  switchyard accounts create --name N [--credits USD|--unmetered]
+  switchyard accounts list
+  switchyard accounts topup ID AMOUNT [--memo M]
+  switchyard accounts set ID --credits USD|--unmetered
   switchyard version
 
 Without --config the gateway runs on embedded defaults: SQLite in the working
 directory (or $SWITCHYARD_DATA) and the built-in mock provider unless a
-provider key such as OPENAI_API_KEY is set. The keys commands take --config too.
+provider key such as OPENAI_API_KEY is set. The keys and accounts commands
+take --config and --json too; they work on the database directly. A running
+gateway sees key changes within 5 seconds, account changes only after a restart.
 `
 
 func main() {
@@ -48,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		err = cmdConfig(args[1:], stdout, env)
 	case "keys":
 		err = cmdKeys(ctx, args[1:], stdout, env)
+	case "accounts":
+		err = cmdAccounts(ctx, args[1:], stdout, env)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchyard", version)
 	case "help", "--help", "-h":

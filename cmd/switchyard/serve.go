@@ -11,13 +11,16 @@ import (
 	"net/http"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
 
 func loadConfig(path string, env func(string) (string, bool)) (*config.Config, error) {
@@ -59,17 +62,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	defer st.Close()
 
+	// Listen before creating the first keys: keys made by a start that then
+	// fails would be stored but never shown.
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w (set another address with --listen or $SWITCHYARD_LISTEN)", cfg.Server.Listen, err)
+	}
+	defer ln.Close()
 	adminKey, demoKey, created, err := admin.Bootstrap(ctx, st, time.Now())
 	if err != nil {
 		return fmt.Errorf("creating the first keys: %w", err)
 	}
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version})
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version, Estimator: tokens.New()})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w (set another address with --listen or $SWITCHYARD_LISTEN)", cfg.Server.Listen, err)
 	}
 	base := "http://" + displayAddr(ln.Addr().String()) + "/v1"
 	if created {
@@ -91,7 +97,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	runCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	go srv.Keys().Run(runCtx, 5*time.Second, func(err error) { log.Warn("key cache refresh failed", slog.String("error", err.Error())) })
+	// Background loops use the store; wait for them before it closes.
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	bg.Go(func() {
+		srv.Keys().Run(runCtx, 5*time.Second, func(err error) { log.Warn("key cache refresh failed", slog.String("error", err.Error())) })
+	})
+	bg.Go(func() { ledger.Prune(runCtx, st, cfg.Storage.RetentionDays, time.Hour, time.Now, log) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -253,3 +253,7 @@ func dataOf(v any) any {
 }
 
 func newAccountID() string { return "acct-" + randomID(20) }
+
+// NewAccountID returns a fresh account id, "acct-" and 20 random
+// characters, as POST /accounts makes them; the CLI creates accounts with it.
+func NewAccountID() string { return newAccountID() }

@@ -48,6 +48,9 @@ type Storage struct {
 	// or sqlite://./switchyard.db.
 	Database string `yaml:"database"`
 	Redis    string `yaml:"redis"`
+	// RetentionDays keeps raw generation records this many days; 0 keeps
+	// them forever. Usage rollups and ledger entries are always kept.
+	RetentionDays int `yaml:"retention_days"`
 }
 
 // Billing holds gateway-wide pricing policy.

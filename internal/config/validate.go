@@ -87,6 +87,9 @@ func validPort(p string) bool {
 
 // storage never echoes a URL: it may hold a database password.
 func (v *validator) storage(s *Storage) {
+	if s.RetentionDays < 0 {
+		v.add("storage.retention_days", "must be a number of days ≥ 0 (0 keeps generation records forever), got %d", s.RetentionDays)
+	}
 	scheme, rest, ok := strings.Cut(s.Database, "://")
 	switch {
 	case !ok:

@@ -292,3 +292,42 @@ func apiMessage(err error) string {
 	}
 	return ""
 }
+
+func TestMissingUsageIsEstimatedWithTheTokenizer(t *testing.T) {
+	g := start(t, opts{up: fakeOpts{Default: fakeBehavior{OmitUsage: true, Reply: "hello world"}}})
+	resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("Hello")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out := g.admin(t, "GET", "/api/v1/generation?id="+resp.ID, g.Key, "")
+	d := out["data"].(map[string]any)
+	// o200k_base: "hello world" is 2 tokens; one user message "Hello" is
+	// 3 + 1 (role) + 1 + 3 (priming) = 8 prompt tokens.
+	if d["usage_estimated"] != true || d["tokens_completion"].(float64) != 2 || d["tokens_prompt"].(float64) != 8 {
+		t.Fatalf("generation = %v", d)
+	}
+	if want := money.Nanos(8*2500 + 2*10000).String(); toJSON(d["total_cost"]) != want {
+		t.Fatalf("total_cost %v, want %s", d["total_cost"], want)
+	}
+}
+
+func TestCancelledStreamIsRecordedAndChargedForWhatWasSent(t *testing.T) {
+	g := start(t, opts{up: fakeOpts{Default: fakeBehavior{ChunkDelay: 30 * time.Millisecond, Words: 40}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := g.client().Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("long")})
+	var id string
+	for n := 0; s.Next(); n++ {
+		id = s.Current().ID
+		if n == 4 {
+			cancel()
+		}
+	}
+	g.Up.WaitCanceled(0, time.Second)
+	time.Sleep(50 * time.Millisecond) // the gateway finishes its record after noticing
+	_, out := g.admin(t, "GET", "/api/v1/generation?id="+id, g.Key, "")
+	d, _ := out["data"].(map[string]any)
+	if d == nil || d["cancelled"] != true || d["usage_estimated"] != true || d["total_cost"].(float64) <= 0 || d["tokens_completion"].(float64) >= 40 {
+		t.Fatalf("generation = %v", out)
+	}
+}

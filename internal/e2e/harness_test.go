@@ -23,7 +23,11 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/store"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
+
+// counter is shared: its encodings load once per process.
+var counter = tokens.New()
 
 // upstreamKey is the provider credential the gateway holds; tests check it
 // reaches the upstream and never the client, and the client's never upstream.
@@ -121,7 +125,7 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, LedgerInterval: 20 * time.Millisecond})
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, LedgerInterval: 20 * time.Millisecond, Estimator: counter})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,7 +152,9 @@ func replayWithCurl(t *testing.T, curl string, g *gateway, req seedRequest, key 
 	t.Helper()
 	dir := t.TempDir()
 	bodyOut, headerOut := filepath.Join(dir, "response.body"), filepath.Join(dir, "response.headers")
-	args := []string{"-sS", "--noproxy", "*", "--max-time", "20",
+	// -q (first) ignores any ~/.curlrc; --noproxy keeps a proxy from the
+	// environment off loopback.
+	args := []string{"-q", "-sS", "--noproxy", "*", "--max-time", "20",
 		"--request", req.method, "-o", bodyOut, "-D", headerOut, "-w", "%{http_code}"}
 	if req.body != nil {
 		if req.stream(t) {

@@ -50,8 +50,8 @@ type Writer struct {
 
 // Stats are counters for metrics and tests.
 type Stats struct {
-	Written, Batches, Failures int64
-	LastFlush                  time.Duration
+	Written, Batches, Failures, DeadLetters int64
+	LastFlush                               time.Duration
 }
 
 // New starts a writer; Close stops it.
@@ -167,16 +167,37 @@ func batchOf(items []item) *store.Batch {
 	return b
 }
 
-// flush writes one batch, retrying until it succeeds: a record is never
-// dropped. Writes are idempotent (a generation or charge already stored is
-// skipped), so a retry after an unclear failure is safe.
+// flush writes one batch. Writes are idempotent (a generation or charge
+// already stored is skipped), so retrying after an unclear failure is safe.
+// A batch that keeps failing is written record by record, so that one
+// record the store refuses for good (a constraint it breaks) cannot stall
+// every record behind it: such a record is logged in full as a dead letter,
+// to be replayed by hand, and dropped from the queue.
 func (w *Writer) flush(items []item) {
 	if len(items) == 0 {
 		return
 	}
+	if w.write(items, 3) {
+		return
+	}
+	for i := range items {
+		if !w.write(items[i:i+1], 3) {
+			it := items[i]
+			w.o.Log.Error("ledger dead letter: record could not be written",
+				slog.Any("generation", *it.g), slog.Any("charge", it.c))
+			w.mu.Lock()
+			w.stats.DeadLetters++
+			delete(w.pending, it.g.ID)
+			w.mu.Unlock()
+		}
+	}
+}
+
+// write tries a batch up to tries times with backoff.
+func (w *Writer) write(items []item, tries int) bool {
 	b := batchOf(items)
 	backoff := 50 * time.Millisecond
-	for {
+	for try := 1; ; try++ {
 		start := time.Now()
 		err := w.st.WriteBatch(context.Background(), b)
 		w.mu.Lock()
@@ -188,12 +209,15 @@ func (w *Writer) flush(items []item) {
 				delete(w.pending, it.g.ID)
 			}
 			w.mu.Unlock()
-			return
+			return true
 		}
 		w.stats.Failures++
 		w.mu.Unlock()
-		w.o.Log.Error("ledger batch failed; retrying", slog.Int("records", len(items)), slog.String("error", err.Error()))
+		w.o.Log.Error("ledger batch failed", slog.Int("records", len(items)), slog.Int("try", try), slog.String("error", err.Error()))
+		if try == tries {
+			return false
+		}
 		time.Sleep(backoff)
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, 2*time.Second)
 	}
 }

@@ -87,7 +87,11 @@ func (c *Counter) Err() error {
 	return c.err
 }
 
-// Count returns the number of tokens in text for the named model.
+// Count returns the number of tokens in text for the named model. It is
+// tiktoken's count, except that a run of over 512 bytes with no space or
+// letter boundary in it (a long unpunctuated CJK run, a wall of one
+// character) is cut every 512 bytes to bound the encoder's quadratic cost,
+// which may change the count by about a token per cut.
 func (c *Counter) Count(model, text string) int {
 	return c.counter(model)(text)
 }

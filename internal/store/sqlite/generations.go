@@ -39,11 +39,11 @@ func (db *DB) GetGeneration(ctx context.Context, id string) (*store.Generation, 
 	return &g, nil
 }
 
-// pruneChunk is how many generations one transaction of PruneGenerations
-// deletes. Pruning months of records at once would hold the write lock for
-// seconds, and the ledger writer waits for it; in chunks, its batches
-// interleave.
-const pruneChunk = 5000
+// defaultPruneChunk is how many generations one transaction of
+// PruneGenerations deletes. Pruning months of records at once would hold the
+// write lock for seconds, and the ledger writer waits for it; in chunks of a
+// few milliseconds each, its batches interleave.
+const defaultPruneChunk = 5000
 
 // PruneGenerations deletes the generations created before before and
 // returns how many. Usage rollups and ledger entries stay. It deletes in
@@ -66,7 +66,7 @@ func (db *DB) PruneGenerations(ctx context.Context, before time.Time) (int64, er
 	}
 	var total int64
 	for {
-		res, err := db.w.ExecContext(ctx, query, cutoff, pruneChunk)
+		res, err := db.w.ExecContext(ctx, query, cutoff, db.pruneChunk)
 		if err != nil {
 			return total, fmt.Errorf("prune generations: %w", err)
 		}
@@ -75,7 +75,7 @@ func (db *DB) PruneGenerations(ctx context.Context, before time.Time) (int64, er
 			return total, fmt.Errorf("prune generations: %w", err)
 		}
 		total += n
-		if n < pruneChunk {
+		if n < int64(db.pruneChunk) {
 			return total, nil
 		}
 	}

@@ -518,9 +518,10 @@ func TestPruneGenerationsKeepsRollupsAndLedger(t *testing.T) {
 	backends(t, func(t *testing.T, db *DB) {
 		f := newBillingFixture(t, db)
 		ctx := context.Background()
+		db.pruneChunk = 4
 		var b store.Batch
-		// More than one chunk before the cutoff.
-		const old, recent = pruneChunk + 7, 3
+		// Several chunks before the cutoff, the last one partial.
+		const old, recent = 4*3 + 2, 3
 		for i := range old + recent {
 			created := at(int64(i) * int64(time.Second))
 			g := gen(fmt.Sprintf("gen-%d", i), f.keyA, acctPrepaid, "m", "p", created, 1, 1, 10)

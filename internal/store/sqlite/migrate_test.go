@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 func TestReopenAppliesNoMigrationTwice(t *testing.T) {
@@ -187,4 +190,47 @@ func appliedRows(t *testing.T, db *sql.DB) []appliedRow {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestMigration0002UpgradesABillingDatabase upgrades a database of schema 1
+// that has a charge recorded: the key's total usage is backfilled from the
+// ledger, and the charge cannot be recorded twice afterwards.
+func TestMigration0002UpgradesABillingDatabase(t *testing.T) {
+	ctx := context.Background()
+	w, err := openPool(pragmaDSN(":memory:", true, false), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	clock := func() time.Time { return at(0) }
+	v1, err := fs.ReadFile(migrationFiles, "migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, w, fstest.MapFS{"migrations/0001_init.sql": {Data: v1}}, clock); err != nil {
+		t.Fatalf("migrate to 1: %v", err)
+	}
+	hash := hashOf("sk-sy-old")
+	for _, q := range []string{
+		`INSERT INTO api_keys (hash, label, kind, account_id, created_at, updated_at) VALUES ('` + hash + `', 'l', 'api', 'acct-default', 0, 0)`,
+		`INSERT INTO ledger_entries (account_id, key_hash, kind, amount_nanos, generation_id, created_at) VALUES ('acct-default', '` + hash + `', 'charge', -700, 'gen-1', 0)`,
+		`INSERT INTO ledger_entries (account_id, key_hash, kind, amount_nanos, generation_id, created_at) VALUES ('acct-default', '` + hash + `', 'charge', -50, 'gen-2', 0)`,
+	} {
+		if _, err := w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrate(ctx, w, migrationFiles, clock); err != nil {
+		t.Fatalf("migrate to latest: %v", err)
+	}
+	var total int64
+	if err := w.QueryRow(`SELECT total_usage_nanos FROM api_keys WHERE hash = ?`, hash).Scan(&total); err != nil || total != 750 {
+		t.Errorf("total_usage_nanos = %d, %v; want 750 from the ledger", total, err)
+	}
+	_, err = w.Exec(`INSERT INTO ledger_entries (account_id, kind, amount_nanos, generation_id, created_at) VALUES ('acct-default', 'charge', -1, 'gen-1', 0)`)
+	if !isConstraint(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		t.Errorf("a second charge of gen-1: %v, want a unique constraint error", err)
+	}
 }

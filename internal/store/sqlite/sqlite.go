@@ -50,6 +50,9 @@ type DB struct {
 
 	// now is the clock for timestamps the caller did not supply.
 	now func() time.Time
+	// pruneChunk is how many generations one transaction of
+	// PruneGenerations deletes.
+	pruneChunk int
 }
 
 var (
@@ -79,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{now: time.Now}
+	db := &DB{now: time.Now, pruneChunk: defaultPruneChunk}
 	if memory {
 		// Every connection to ":memory:" is a database of its own, so one
 		// connection serves reads and writes alike and must never be closed.
