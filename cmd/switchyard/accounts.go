@@ -259,14 +259,17 @@ func listAccounts(ctx context.Context, st admin.Store, stdout io.Writer, asJSON 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tCREDITS\tUSAGE\tBALANCE\tCREATED")
 	for _, o := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, usdOr(o.Credits, "unmetered"), "$"+o.Usage.String(), usdOr(o.Balance, "-"), o.CreatedAt.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.ID, o.Name, usdOr(o.Credits, "unmetered"), usdOr(&o.Usage, ""), usdOr(o.Balance, "-"), o.CreatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }
 
 func usdOr(n *money.Nanos, none string) string {
-	if n == nil {
+	switch {
+	case n == nil:
 		return none
+	case *n < 0: // an overrun: a balance may end one request below zero
+		return "-$" + (-*n).String()
 	}
 	return "$" + n.String()
 }
@@ -281,7 +284,7 @@ func printAccount(stdout io.Writer, asJSON bool, o admin.AccountObject, done, no
 		}{o, note}
 		return json.NewEncoder(stdout).Encode(v)
 	}
-	fmt.Fprintf(stdout, "%s: credits %s, usage $%s, balance %s\n", done, usdOr(o.Credits, "unmetered"), o.Usage, usdOr(o.Balance, "-"))
+	fmt.Fprintf(stdout, "%s: credits %s, usage %s, balance %s\n", done, usdOr(o.Credits, "unmetered"), usdOr(&o.Usage, ""), usdOr(o.Balance, "-"))
 	if note != "" {
 		fmt.Fprintln(stdout, "warning:", note)
 	}

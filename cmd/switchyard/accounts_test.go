@@ -161,6 +161,11 @@ func TestAccountsCreateListTopUpSetRoundTrip(t *testing.T) {
 	if a := accts[id]; a.Usage != *usdOf(t, "1.25") || !sameCredits(a.Balance, usdOf(t, "5.75")) {
 		t.Fatalf("after spending $1.25 of $7: usage %s, balance %v", a.Usage, a.Balance)
 	}
+	// Credits set below the spend leave a negative balance, shown as such.
+	code, stdout, stderr = runSwitchyard(t, env, "accounts", "set", id, "--credits", "1")
+	if code != 0 || !strings.Contains(stdout, "usage $1.25, balance -$0.25") {
+		t.Fatalf("accounts set --credits 1 after spending $1.25: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 // spendThroughLedger writes one generation and its charge to the database in dir, as the

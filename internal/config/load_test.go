@@ -479,3 +479,17 @@ func TestAzureAPIVersionDefaults(t *testing.T) {
 		t.Fatalf("api_version = %q", cfg.Providers[0].APIVersion)
 	}
 }
+
+func TestProviderDefaultPricing(t *testing.T) {
+	cfg, err := Parse([]byte("providers: [{name: ds, type: openai, api_key: k, pricing: {prompt: 0.27, completion: 1.10}}]"), "t.yaml", MapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Providers[0].Pricing; p == nil || p.Prompt != 270_000_000 || p.Completion != 1_100_000_000 {
+		t.Fatalf("pricing = %+v", p)
+	}
+	_, err = Parse([]byte("providers: [{name: ds, type: openai, api_key: k, pricing: {prompt: -1}}]"), "t.yaml", MapEnv(nil))
+	if err == nil || !strings.Contains(err.Error(), "providers[0].pricing.prompt") {
+		t.Fatalf("negative provider price: %v", err)
+	}
+}

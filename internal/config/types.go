@@ -77,6 +77,9 @@ type Provider struct {
 	APIVersion string `yaml:"api_version"`
 	// Mock tunes the built-in simulated model (type mock only).
 	Mock MockOptions `yaml:"mock"`
+	// Pricing is the default price of models served by this provider that
+	// have no catalogue price of their own (PROVIDER/MODEL names, patterns).
+	Pricing *Pricing `yaml:"pricing"`
 	// FromEnv is true for providers created from *_API_KEY variables.
 	FromEnv bool `yaml:"-"`
 }

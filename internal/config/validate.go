@@ -150,6 +150,7 @@ func (v *validator) providers(ps []Provider) map[string]bool {
 }
 
 func (v *validator) provider(p *Provider, at string) {
+	v.pricing(at, p.Pricing)
 	known := false
 	for _, t := range ProviderTypes {
 		known = known || p.Type == t
@@ -419,15 +420,21 @@ func (v *validator) models(ms []Model, providers map[string]bool) {
 				v.add(fp, "fallback %q is not a model in the catalogue; use a model id or alias defined under models, or PROVIDER/MODEL", f)
 			}
 		}
-		if pr := m.Pricing; pr != nil {
-			for _, f := range []struct {
-				name string
-				val  int64
-			}{{"prompt", int64(pr.Prompt)}, {"completion", int64(pr.Completion)}, {"cached_prompt", int64(pr.CachedPrompt)}, {"cache_write", int64(pr.CacheWrite)}} {
-				if f.val < 0 {
-					v.add(at+".pricing."+f.name, "a price cannot be negative; write US dollars per 1M tokens, e.g. 2.50")
-				}
-			}
+		v.pricing(at, m.Pricing)
+	}
+}
+
+// pricing checks a price block at path at (nil is fine: unpriced).
+func (v *validator) pricing(at string, pr *Pricing) {
+	if pr == nil {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		val  int64
+	}{{"prompt", int64(pr.Prompt)}, {"completion", int64(pr.Completion)}, {"cached_prompt", int64(pr.CachedPrompt)}, {"cache_write", int64(pr.CacheWrite)}} {
+		if f.val < 0 {
+			v.add(at+".pricing."+f.name, "a price cannot be negative; write US dollars per 1M tokens, e.g. 2.50")
 		}
 	}
 }

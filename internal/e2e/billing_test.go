@@ -331,3 +331,16 @@ func TestCancelledStreamIsRecordedAndChargedForWhatWasSent(t *testing.T) {
 		t.Fatalf("generation = %v", out)
 	}
 }
+
+func TestProviderDefaultPriceAppliesToUncataloguedNames(t *testing.T) {
+	g := start(t, opts{})
+	resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "fake:some-model", Messages: userMsg("hi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The provider's default: $1 / $2 per 1M tokens.
+	want := money.Nanos(resp.Usage.PromptTokens*1000 + resp.Usage.CompletionTokens*2000)
+	if got := sdkCost(t, resp.RawJSON()); got != want || want == 0 {
+		t.Fatalf("usage.cost = %s, want %s", got, want)
+	}
+}

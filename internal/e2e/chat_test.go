@@ -321,8 +321,8 @@ func TestModelsList(t *testing.T) {
 	if !ok || !strings.Contains(gpt, `"context_length":128000`) || !strings.Contains(gpt, `"prompt":"0.0000025"`) || !strings.Contains(gpt, `"completion":"0.00001"`) {
 		t.Fatalf("gpt-4o entry = %s", gpt)
 	}
-	if _, ok := ids["fake-listed"]; !ok {
-		t.Fatalf("provider-exposed model missing: %v", ids)
+	if m, ok := ids["fake-listed"]; !ok || !strings.Contains(m, `"prompt":"0.000001"`) {
+		t.Fatalf("provider-exposed model missing or without the provider's default price: %v", ids)
 	}
 	m, err := g.client().Models.Get(context.Background(), "openai/gpt-4o")
 	if err != nil || m.ID != "openai/gpt-4o" {

@@ -66,6 +66,7 @@ providers:
     api_key: ${FAKE_KEY}
     timeout: ${FAKE_TIMEOUT:-10s}
     models: [fake-listed]
+    pricing: { prompt: 1.00, completion: 2.00 }   # default for names without a catalogue price
 models:
   - id: gpt-4o
     aliases: ["openai/gpt-4o"]

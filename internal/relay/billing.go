@@ -37,11 +37,15 @@ func (c *call) cost(u llm.Usage) money.Nanos {
 	return billing.Cost(u, c.price)
 }
 
-// price finds the model's price; an unpriced model is free unless the
-// config says billing.unpriced: reject.
-func (rl *Relay) price(res *routing.Resolution) (*config.Pricing, error) {
+// price finds the model's price: the catalogue entry's, else the serving
+// provider's default. An unpriced model is free unless the config says
+// billing.unpriced: reject.
+func (rl *Relay) price(res *routing.Resolution, provider string) (*config.Pricing, error) {
 	if res.Entry != nil && res.Entry.Pricing != nil {
 		return res.Entry.Pricing, nil
+	}
+	if pc, ok := rl.Config.Provider(provider); ok && pc.Pricing != nil {
+		return pc.Pricing, nil
 	}
 	if rl.Config.Billing.Unpriced == "reject" {
 		return nil, llm.Forbidden("model_not_allowed", "model '"+res.Requested+"' has no price on this gateway, and the gateway refuses unpriced models (billing.unpriced: reject)")

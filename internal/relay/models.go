@@ -72,10 +72,13 @@ func NewCatalogue(cfg *config.Config, res *routing.Resolver, providerModels map[
 				}
 				obj := c.entryObject(id, r.Entry)
 				obj.OwnedBy = p.Name
+				if r.Entry == nil || r.Entry.Pricing == nil {
+					obj.Pricing = c.price(p.Pricing)
+				}
 				add(obj)
 				continue
 			}
-			add(&ModelObject{ID: id, Object: "model", Created: created, OwnedBy: p.Name, Pricing: c.price(nil)})
+			add(&ModelObject{ID: id, Object: "model", Created: created, OwnedBy: p.Name, Pricing: c.price(p.Pricing)})
 		}
 	}
 	type list struct {

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,7 +37,14 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"), KeyHash: key.Hash, AccountID: key.AccountID,
 		Origin: referer(r), AppTitle: title(r), CreatedAt: start, Attempts: "[]",
 	}}
-	defer func() { rl.finish(r.Context(), c, err) }()
+	defer func() {
+		if v := recover(); v != nil {
+			// Record and release before the server's recovery answers 500.
+			rl.finish(r.Context(), c, llm.AsError(fmt.Errorf("panic: %v", v)))
+			panic(v)
+		}
+		rl.finish(r.Context(), c, err)
+	}()
 
 	if c.body, err = rl.readBody(r); err != nil {
 		return err
@@ -58,7 +66,7 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 		return err
 	}
 	c.gen.Provider, c.gen.UpstreamModel = p.Name, t.Model
-	if c.price, err = rl.price(res); err != nil {
+	if c.price, err = rl.price(res, p.Name); err != nil {
 		return err
 	}
 	if rl.Accountant != nil {
