@@ -100,9 +100,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	// Background loops use the store; wait for them before it closes.
 	var bg sync.WaitGroup
 	defer bg.Wait()
-	bg.Go(func() {
-		srv.Keys().Run(runCtx, 5*time.Second, func(err error) { log.Warn("key cache refresh failed", slog.String("error", err.Error())) })
-	})
+	bg.Go(func() { srv.Refresh(runCtx, 5*time.Second) })
 	bg.Go(func() { ledger.Prune(runCtx, st, cfg.Storage.RetentionDays, time.Hour, time.Now, log) })
 
 	errc := make(chan error, 1)

@@ -161,8 +161,8 @@ func (a *API) TopUp(w http.ResponseWriter, r *http.Request, id string) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if req.Amount == nil || *req.Amount == 0 {
-		return llm.BadRequest("amount", "'amount' (USD) is required and must not be zero; a negative amount corrects a top-up")
+	if req.Amount == nil || *req.Amount <= 0 {
+		return llm.BadRequest("amount", "'amount' (USD) is required and must be positive; to correct an account's credits, PATCH /accounts/{id} with the right \"credits\" total")
 	}
 	ac, err := a.st.TopUp(r.Context(), id, *req.Amount, req.Memo, a.now().UTC())
 	if err != nil {

@@ -67,9 +67,12 @@ func (a *Accountant) account(id string) *account {
 	if v, ok := a.accounts.Load(id); ok {
 		return v.(*account)
 	}
-	// An account created elsewhere (another instance, the CLI) before this
-	// process saw it: unmetered until SetAccount says otherwise.
-	v, _ := a.accounts.LoadOrStore(id, &account{})
+	// An account created elsewhere (the CLI, another instance) that this
+	// process has not seen yet: treated as prepaid with nothing left until
+	// SyncAccounts learns its credits (within seconds). Failing closed means
+	// a new customer waits a moment; failing open would let it spend freely.
+	zero := money.Nanos(0)
+	v, _ := a.accounts.LoadOrStore(id, &account{credits: &zero})
 	return v.(*account)
 }
 
@@ -88,6 +91,15 @@ func (a *Accountant) SetAccount(id string, credits *money.Nanos) {
 	ac.mu.Lock()
 	ac.credits = clone(credits)
 	ac.mu.Unlock()
+}
+
+// SyncAccounts applies the credits stored for every account. Credits change
+// only by top-ups and edits (the ledger writer changes spent, which this
+// process owns), so the stored value is the truth for them.
+func (a *Accountant) SyncAccounts(list []store.Account) {
+	for i := range list {
+		a.SetAccount(list[i].ID, list[i].Credits)
+	}
 }
 
 // PeriodStart is the start of the limit period containing t for a reset

@@ -24,7 +24,7 @@ func isQuota(err error) bool          { e, ok := err.(*llm.Error); return ok && 
 
 func TestKeyLimitHoldsUnderConcurrency(t *testing.T) {
 	clk := newClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
-	a := NewAccountant(clk.now, nil, nil)
+	a := NewAccountant(clk.now, []store.AccountBalance{{ID: "acct"}}, nil)
 	limit := nanos("1")
 	k := &store.Key{Hash: "k", Label: "sk-sy-ab…cd", AccountID: "acct", Limit: &limit}
 	// 100 concurrent requests, each reserving $0.05 and costing $0.04: at
@@ -81,7 +81,7 @@ func TestAccountCreditsHoldUnderConcurrencyAcrossKeys(t *testing.T) {
 }
 
 func TestQuotaMessageSaysWhichLimitAndAffordableTokens(t *testing.T) {
-	a := NewAccountant(time.Now, []store.AccountBalance{{ID: "acct", Credits: ptr(nanos("0.001"))}}, nil)
+	a := NewAccountant(time.Now, []store.AccountBalance{{ID: "acct", Credits: ptr(nanos("0.001"))}, {ID: "other"}}, nil)
 	k := &store.Key{Hash: "k", Label: "sk-sy-ab…cd", AccountID: "acct"}
 	e := Estimate{Amount: nanos("0.05"), PromptCost: nanos("0.0001"), PerMOutput: nanos("10"), PromptTokens: 40, MaxTokens: 4096}
 	_, err := a.Reserve(k, e)
@@ -114,7 +114,7 @@ func TestLimitResets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.reset, func(t *testing.T) {
 			clk := newClock(time.Date(2026, 11, 22, 23, 0, 0, 0, time.UTC))
-			a := NewAccountant(clk.now, nil, nil)
+			a := NewAccountant(clk.now, []store.AccountBalance{{ID: "a"}}, nil)
 			limit := nanos("1")
 			k := &store.Key{Hash: "k", AccountID: "a", Limit: &limit, LimitReset: tt.reset}
 			r, err := a.Reserve(k, est(nanos("1")))
@@ -162,7 +162,7 @@ func TestSettleIsExactlyOnce(t *testing.T) {
 }
 
 func TestUnmeteredAccountNeverRefuses(t *testing.T) {
-	a := NewAccountant(time.Now, nil, nil)
+	a := NewAccountant(time.Now, []store.AccountBalance{{ID: store.DefaultAccountID}}, nil)
 	k := &store.Key{Hash: "k", AccountID: store.DefaultAccountID}
 	r, err := a.Reserve(k, est(nanos("1000")))
 	if err != nil {
@@ -171,5 +171,21 @@ func TestUnmeteredAccountNeverRefuses(t *testing.T) {
 	r.Settle(nanos("3"), "g")
 	if st := a.Account(store.DefaultAccountID); st.Spent != nanos("3") || st.Credits != nil {
 		t.Fatalf("unmetered account = %+v", st)
+	}
+}
+
+func TestUnseenAccountFailsClosedUntilSynced(t *testing.T) {
+	a := NewAccountant(time.Now, nil, nil)
+	k := &store.Key{Hash: "k", AccountID: "acct-new"}
+	if _, err := a.Reserve(k, est(1)); !isQuota(err) {
+		t.Fatalf("an account this process has not seen must not spend freely: %v", err)
+	}
+	a.SyncAccounts([]store.Account{{ID: "acct-new", Credits: ptr(nanos("1"))}})
+	if _, err := a.Reserve(k, est(1)); err != nil {
+		t.Fatalf("after sync: %v", err)
+	}
+	a.SyncAccounts([]store.Account{{ID: "acct-new"}}) // switched to unmetered
+	if _, err := a.Reserve(k, est(nanos("5"))); err != nil {
+		t.Fatalf("unmetered after sync: %v", err)
 	}
 }

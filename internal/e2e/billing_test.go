@@ -13,7 +13,9 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // sdkCost reads usage.cost from a raw response.
@@ -342,5 +344,49 @@ func TestProviderDefaultPriceAppliesToUncataloguedNames(t *testing.T) {
 	want := money.Nanos(resp.Usage.PromptTokens*1000 + resp.Usage.CompletionTokens*2000)
 	if got := sdkCost(t, resp.RawJSON()); got != want || want == 0 {
 		t.Fatalf("usage.cost = %s, want %s", got, want)
+	}
+}
+
+func TestAccountsCreatedOutsideTheGatewayAreEnforcedAfterRefresh(t *testing.T) {
+	g := start(t, opts{})
+	ctx := context.Background()
+	zero := money.Nanos(0)
+	// What `switchyard accounts create --credits 0` and `keys create --account` do.
+	if err := g.Store.CreateAccount(ctx, &store.Account{ID: "acct-cli", Name: "cli", Credits: &zero, CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	k, plain, err := admin.NewKey(admin.CreateKeyRequest{AccountID: "acct-cli"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Store.CreateKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go g.srv.Refresh(rctx, 10*time.Millisecond)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := chatErr(g, plain, "gpt-4o")
+		var e *openai.Error
+		if errors.As(err, &e) && e.StatusCode == 402 {
+			break // known, prepaid with $0: refused
+		}
+		if err == nil {
+			t.Fatal("a $0 prepaid account created outside the gateway was allowed to spend")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key never became usable: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := g.Store.TopUp(ctx, "acct-cli", money.PerDollar, "cli top-up", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for chatErr(g, plain, "gpt-4o") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a top-up made outside the gateway was never seen")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

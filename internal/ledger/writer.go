@@ -169,27 +169,40 @@ func batchOf(items []item) *store.Batch {
 
 // flush writes one batch. Writes are idempotent (a generation or charge
 // already stored is skipped), so retrying after an unclear failure is safe.
-// A batch that keeps failing is written record by record, so that one
-// record the store refuses for good (a constraint it breaks) cannot stall
-// every record behind it: such a record is logged in full as a dead letter,
-// to be replayed by hand, and dropped from the queue.
+//
+// A batch that keeps failing is tried record by record. If the store itself
+// is down (an empty batch cannot commit either), the whole batch is retried
+// until it comes back: requests wait on a full queue meanwhile and nothing is
+// dropped. Records the store refuses while it is up break a constraint and
+// never will be written: each is logged in full as a dead letter, to be
+// replayed by hand, and dropped, so it cannot stall every record behind it.
 func (w *Writer) flush(items []item) {
 	if len(items) == 0 {
 		return
 	}
-	if w.write(items, 3) {
-		return
-	}
-	for i := range items {
-		if !w.write(items[i:i+1], 3) {
-			it := items[i]
-			w.o.Log.Error("ledger dead letter: record could not be written",
-				slog.Any("generation", *it.g), slog.Any("charge", it.c))
-			w.mu.Lock()
-			w.stats.DeadLetters++
-			delete(w.pending, it.g.ID)
-			w.mu.Unlock()
+	pause := 100 * time.Millisecond
+	for !w.write(items, 3) {
+		var failed []item
+		for i := range items {
+			if !w.write(items[i:i+1], 1) {
+				failed = append(failed, items[i])
+			}
 		}
+		// Every record failed: a store that is down, or records that are
+		// all bad? An empty batch commits only if the store is up.
+		if len(failed) < len(items) || w.st.WriteBatch(context.Background(), &store.Batch{}) == nil {
+			for _, it := range failed {
+				w.o.Log.Error("ledger dead letter: record could not be written",
+					slog.Any("generation", *it.g), slog.Any("charge", it.c))
+				w.mu.Lock()
+				w.stats.DeadLetters++
+				delete(w.pending, it.g.ID)
+				w.mu.Unlock()
+			}
+			return
+		}
+		time.Sleep(pause)
+		pause = min(pause*2, 5*time.Second)
 	}
 }
 

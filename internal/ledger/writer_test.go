@@ -126,6 +126,12 @@ func TestUnwritableRecordDoesNotStallTheLedger(t *testing.T) {
 	w.Record(gen(0, now), nil)
 	w.Record(bad, nil)
 	w.Record(gen(2, now), nil)
+	_ = w.Close(context.Background())
+	// A bad record alone in its batch must not look like a store outage.
+	w = New(db, Options{Interval: time.Hour})
+	bad2 := gen(3, now)
+	bad2.AccountID = "acct-does-not-exist"
+	w.Record(bad2, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := w.Close(ctx); err != nil {
@@ -137,6 +143,6 @@ func TestUnwritableRecordDoesNotStallTheLedger(t *testing.T) {
 		}
 	}
 	if st := w.Stats(); st.DeadLetters != 1 {
-		t.Fatalf("dead letters = %d, want 1", st.DeadLetters)
+		t.Fatalf("dead letters = %d, want 1 (the lone bad record)", st.DeadLetters)
 	}
 }

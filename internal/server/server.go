@@ -31,6 +31,8 @@ type Server struct {
 	catalogue *relay.Catalogue
 	admin     *admin.API
 	ledger    *ledger.Writer
+	store     admin.Store
+	acct      *billing.Accountant
 	routes    map[string]handlerFunc
 }
 
@@ -95,6 +97,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}),
 		admin:  admin.New(o.Store, keys, acct, lw, o.Now),
 		ledger: lw,
+		store:  o.Store,
+		acct:   acct,
 	}
 	s.routes = map[string]handlerFunc{
 		"POST /chat/completions": s.relay.OpenAI(oa.OpChat),
@@ -118,6 +122,28 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 // Close writes every queued ledger record. Call it after the HTTP server has
 // drained, so that no request records after it.
 func (s *Server) Close(ctx context.Context) error { return s.ledger.Close(ctx) }
+
+// Refresh applies changes other processes (the CLI, other instances) made
+// to keys and to accounts' credits, every interval until ctx ends.
+func (s *Server) Refresh(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.keys.Refresh(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("key refresh failed", slog.String("error", err.Error()))
+		}
+		if accts, err := s.store.ListAccounts(ctx); err == nil {
+			s.acct.SyncAccounts(accts)
+		} else if ctx.Err() == nil {
+			s.log.Warn("account refresh failed", slog.String("error", err.Error()))
+		}
+	}
+}
 
 // Keys exposes the key cache (for its refresh loop).
 func (s *Server) Keys() *auth.Cache { return s.keys }
