@@ -230,6 +230,10 @@ func TestCreditsSpentEqualRecordedCostsAfterMixedLoad(t *testing.T) {
 			wg.Wait() // one at a time keeps behaviours matched to requests
 		}
 	}
+	// A client that hung up returns before the gateway notices; the
+	// property is that once every request has ended nothing stays held.
+	// (A reservation that leaked would never clear and fail here.)
+	waitNothingHeld(t, g, acct)
 	g.flush(t)
 	var total money.Nanos
 	rows, err := g.Store.Usage(context.Background(), storeUsageQuery(acct))
@@ -388,5 +392,26 @@ func TestAccountsCreatedOutsideTheGatewayAreEnforcedAfterRefresh(t *testing.T) {
 			t.Fatal("a top-up made outside the gateway was never seen")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitNothingHeld waits until the account's balance is exactly credits −
+// usage, i.e. no request holds a reservation any more.
+func waitNothingHeld(t *testing.T, g *gateway, acct string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, out := g.admin(t, "GET", "/api/v1/accounts/"+acct, g.AdminKey, "")
+		var a struct {
+			Credits, Usage, Balance money.Nanos
+		}
+		_ = json.Unmarshal([]byte(toJSON(out["data"])), &a)
+		if a.Balance == a.Credits-a.Usage {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a reservation is still held 5 s after the last request: balance %s, credits %s, usage %s", a.Balance, a.Credits, a.Usage)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
