@@ -2,8 +2,8 @@ package admin
 
 import (
 	"crypto/rand"
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -14,14 +14,7 @@ import (
 // These endpoints answer the calling key about itself (OpenRouter's shapes).
 
 func (a *API) self(r *http.Request) (*store.Key, error) {
-	raw := r.Header.Get("Authorization")
-	if len(raw) > 7 && strings.EqualFold(raw[:7], "bearer ") {
-		raw = raw[7:]
-	}
-	if raw == "" {
-		raw = r.Header.Get("X-Api-Key")
-	}
-	k, err := a.keys.Identify(raw)
+	k, err := a.keys.Identify(auth.Credential(r))
 	if err != nil {
 		return nil, err
 	}

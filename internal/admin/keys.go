@@ -142,11 +142,7 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 }
 
 func (a *API) caller(r *http.Request) (*store.Key, error) {
-	raw := r.Header.Get("Authorization")
-	if len(raw) > 7 && (raw[:7] == "Bearer " || raw[:7] == "bearer ") {
-		raw = raw[7:]
-	}
-	k, err := a.keys.Admin(raw, a.now())
+	k, err := a.keys.Admin(auth.Credential(r), a.now())
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -83,22 +84,6 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes every interval until ctx ends.
-func (c *Cache) Run(ctx context.Context, every time.Duration, onErr func(error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := c.Refresh(ctx); err != nil && onErr != nil && ctx.Err() == nil {
-				onErr(err)
-			}
-		}
-	}
-}
-
 // Identify finds the key for a presented credential (raw, as sent). It
 // checks existence only; see Caller and Admin for what the key may do.
 func (c *Cache) Identify(raw string) (*store.Key, *llm.Error) {
@@ -152,4 +137,22 @@ func Usable(k *store.Key, now time.Time) *llm.Error {
 		return llm.Forbidden("key_expired", "key "+k.Label+" expired at "+k.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// Credential returns the key a request presents: "Authorization: Bearer …"
+// (OpenAI SDKs), else "x-api-key" (Anthropic SDKs), else "api-key"
+// (Azure-style clients). Only the single space after "Bearer" is removed, so
+// stray whitespace around the key can still be named in a 401.
+func Credential(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if k := r.Header.Get("X-Api-Key"); k != "" {
+			return k
+		}
+		return r.Header.Get("Api-Key")
+	}
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return h[7:]
+	}
+	return h
 }

@@ -66,25 +66,9 @@ func New(d Deps) *Relay {
 	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, keepAlive: d.Config.Server.SSEKeepAlive}
 }
 
-// bearer returns the credential of an OpenAI-style request, untrimmed
-// beyond the single space after "Bearer" so stray whitespace can be named.
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		if k := r.Header.Get("X-Api-Key"); k != "" {
-			return k
-		}
-		return r.Header.Get("Api-Key") // Azure-style clients
-	}
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return h[7:]
-	}
-	return h
-}
-
 // Authenticate finds the calling key for a model call.
 func (rl *Relay) Authenticate(r *http.Request) (*store.Key, error) {
-	k, err := rl.Keys.Caller(bearer(r), rl.Now())
+	k, err := rl.Keys.Caller(auth.Credential(r), rl.Now())
 	if err != nil {
 		return nil, err
 	}
