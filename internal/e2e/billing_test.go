@@ -415,3 +415,61 @@ func waitNothingHeld(t *testing.T, g *gateway, acct string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestUnpricedRejectRefusesModelsWithoutAPrice(t *testing.T) {
+	g := start(t, opts{yaml: `
+billing: { unpriced: reject }
+providers: [{name: fake, type: openai, base_url: "${FAKE_URL}/v1", api_key: "${FAKE_KEY}"}]
+models:
+  - { id: gpt-4o, pricing: { prompt: 2.5, completion: 10 }, routes: [{provider: fake}] }
+  - { id: "*", routes: [{provider: fake}] }
+`})
+	if err := chatErr(g, g.Key, "gpt-4o"); err != nil {
+		t.Fatalf("priced model refused: %v", err)
+	}
+	wantAPIError(t, chatErr(g, g.Key, "free-for-all"), 403, "model_not_allowed")
+}
+
+func TestPatchKeyAndUsageReport(t *testing.T) {
+	g := start(t, opts{})
+	st, out := g.admin(t, "POST", "/api/v1/keys", g.AdminKey, `{"name":"p"}`)
+	if st != 201 {
+		t.Fatal(out)
+	}
+	key, hash := out["key"].(string), out["data"].(map[string]any)["hash"].(string)
+	if err := chatErr(g, key, "gpt-4o"); err != nil {
+		t.Fatal(err)
+	}
+	if st, out = g.admin(t, "PATCH", "/api/v1/keys/"+hash, g.AdminKey, `{"disabled": true, "name": "renamed"}`); st != 200 || out["data"].(map[string]any)["name"] != "renamed" {
+		t.Fatalf("patch: %d %v", st, out)
+	}
+	wantAPIError(t, chatErr(g, key, "gpt-4o"), 403, "key_disabled")
+	if st, _ = g.admin(t, "PATCH", "/api/v1/keys/"+hash, g.AdminKey, `{"disabled": false, "limit": 0}`); st != 200 {
+		t.Fatalf("patch back: %d", st)
+	}
+	wantAPIError(t, chatErr(g, key, "gpt-4o"), 402, "insufficient_quota")
+	if st, _ = g.admin(t, "PATCH", "/api/v1/keys/"+hash, g.AdminKey, `{"limit": null}`); st != 200 {
+		t.Fatal("clearing the limit failed")
+	}
+	if err := chatErr(g, key, "fake-x"); err != nil {
+		t.Fatal(err)
+	}
+	g.flush(t)
+	st, out = g.admin(t, "GET", "/api/v1/usage?group_by=model", g.AdminKey, "")
+	if st != 200 {
+		t.Fatalf("usage: %d %v", st, out)
+	}
+	byModel := map[string]float64{}
+	for _, r := range out["data"].([]any) {
+		row := r.(map[string]any)
+		byModel[row["group"].(string)] = row["requests"].(float64)
+	}
+	// Records are kept for requests that passed authentication: the gpt-4o
+	// success and its 402 (a disabled key does not authenticate), and fake-x.
+	if byModel["gpt-4o"] != 2 || byModel["fake-x"] != 1 {
+		t.Fatalf("usage by model = %v", byModel)
+	}
+	if st, _ := g.admin(t, "GET", "/api/v1/usage?group_by=colour", g.AdminKey, ""); st != 400 {
+		t.Fatalf("bad group_by: %d", st)
+	}
+}
