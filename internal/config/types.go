@@ -67,6 +67,14 @@ type Provider struct {
 	APIKey  Secret `yaml:"api_key"`
 	// Timeout bounds a whole upstream call. Default 600s.
 	Timeout time.Duration `yaml:"timeout"`
+	// ConnectTimeout bounds dialing the upstream (default 10s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// FirstByteTimeout bounds the wait for the answer to start: response
+	// headers, and for streams the first event. 0: only Timeout applies.
+	// Past it the request fails over to the next route.
+	FirstByteTimeout time.Duration `yaml:"first_byte_timeout"`
+	// IdleTimeout bounds the silence between two stream events. 0: none.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// Headers are extra headers sent with every upstream request (OpenRouter's
 	// HTTP-Referer, an org id). Values may use ${VAR}.
 	Headers map[string]string `yaml:"headers"`
@@ -101,6 +109,9 @@ type Model struct {
 	Pricing         *Pricing `yaml:"pricing"`
 	Routes          []Route  `yaml:"routes"`
 	Fallbacks       []string `yaml:"fallbacks"`
+	// Strategy picks among routes of equal priority: weighted (default),
+	// least-latency (EWMA of time to first byte) or least-busy (in flight).
+	Strategy string `yaml:"strategy"`
 }
 
 // Pricing is USD per 1M tokens, held exactly.
@@ -119,6 +130,9 @@ type Route struct {
 	Weight   int           `yaml:"weight"`   // default 1
 	Priority int           `yaml:"priority"` // lower first; default 0
 	Timeout  time.Duration `yaml:"timeout"`
+	// FirstByteTimeout and IdleTimeout override the provider's for this route.
+	FirstByteTimeout time.Duration `yaml:"first_byte_timeout"`
+	IdleTimeout      time.Duration `yaml:"idle_timeout"`
 }
 
 // Secret is a credential. It prints redacted so it cannot leak through logs,

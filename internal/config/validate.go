@@ -421,6 +421,11 @@ func (v *validator) models(ms []Model, providers map[string]bool) {
 			}
 		}
 		v.pricing(at, m.Pricing)
+		switch m.Strategy {
+		case "", "weighted", "least-latency", "least-busy":
+		default:
+			v.add(at+".strategy", "unknown strategy %q; use weighted, least-latency or least-busy", m.Strategy)
+		}
 	}
 }
 

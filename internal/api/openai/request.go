@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
@@ -45,12 +46,20 @@ func (s span) ok() bool { return s.end > s.start }
 // Request is what the gateway needs to know of a client request. Offsets
 // point into the body it was scanned from.
 type Request struct {
-	Op                  Op
-	Model               string
-	Stream              bool
-	IncludeUsage        bool  // stream_options.include_usage was true
-	MaxTokens           int64 // max_completion_tokens, else max_tokens; 0 if absent
-	User                string
+	Op           Op
+	Model        string
+	Stream       bool
+	IncludeUsage bool  // stream_options.include_usage was true
+	MaxTokens    int64 // max_completion_tokens, else max_tokens; 0 if absent
+	User         string
+	SessionID    string // not from the body: the relay sets it from X-Session-Id
+	// Models and Provider are OpenRouter's routing fields: fallback model
+	// names and the raw "provider" preferences object. They are for the
+	// gateway and are removed from the body sent upstream (OpenAI refuses
+	// arguments it does not know).
+	Models              []string
+	Provider            []byte
+	strip               bool // "models" or "provider" present: removed upstream
 	model               span
 	streamOptions       span
 	streamOptionsIsNull bool
@@ -138,6 +147,32 @@ func ScanRequest(op Op, body []byte) (*Request, error) {
 			if v.Type == gjson.String {
 				r.User = v.Str
 			}
+		case "models":
+			if v.Type == gjson.Null {
+				r.strip = true
+				return true
+			}
+			if !v.IsArray() {
+				bad = llm.BadRequest("models", "'models' must be an array of model names to fall back to")
+				return false
+			}
+			for _, m := range v.Array() {
+				if m.Type != gjson.String {
+					bad = llm.BadRequest("models", "'models' must be an array of model names to fall back to")
+					return false
+				}
+				r.Models = append(r.Models, m.Str)
+			}
+			r.strip = true
+		case "provider":
+			if v.Type != gjson.Null && !v.IsObject() {
+				bad = llm.BadRequest("provider", "'provider' must be an object of routing preferences (order, only, ignore, allow_fallbacks, sort)")
+				return false
+			}
+			if v.IsObject() {
+				r.Provider = []byte(v.Raw)
+			}
+			r.strip = true
 		}
 		return true
 	})
@@ -176,40 +211,50 @@ func (r *Request) UpstreamBody(body []byte, upstreamModel string) []byte {
 		at   span
 		with []byte
 	}
-	var edits [2]edit
-	n := 0
+	if r.strip {
+		// Rare (OpenRouter routing fields): delete them from a copy, then
+		// splice the copy as usual.
+		clean := append([]byte(nil), body...)
+		for _, k := range []string{"models", "provider"} {
+			for gjson.GetBytes(clean, k).Exists() {
+				var err error
+				if clean, err = sjson.DeleteBytes(clean, k); err != nil {
+					break
+				}
+			}
+		}
+		if r2, err := ScanRequest(r.Op, clean); err == nil && !r2.strip {
+			return r2.UpstreamBody(clean, upstreamModel)
+		}
+	}
+	edits := make([]edit, 0, 2)
 	if upstreamModel != r.Model {
-		edits[n] = edit{r.model, strconv.AppendQuote(nil, upstreamModel)}
-		n++
+		edits = append(edits, edit{r.model, strconv.AppendQuote(nil, upstreamModel)})
 	}
 	if r.Stream && !r.IncludeUsage && r.Op != OpEmbeddings {
 		switch {
 		case !r.streamOptions.ok():
 			// Insert as the first member: after '{', before whatever follows.
-			edits[n] = edit{span{r.open + 1, r.open + 1}, []byte(`"stream_options":{"include_usage":true},`)}
+			with := []byte(`"stream_options":{"include_usage":true},`)
 			if isEmptyObject(body, r.open) {
-				edits[n].with = edits[n].with[:len(edits[n].with)-1]
+				with = with[:len(with)-1]
 			}
+			edits = append(edits, edit{span{r.open + 1, r.open + 1}, with})
 		case r.streamOptionsIsNull:
-			edits[n] = edit{r.streamOptions, []byte(`{"include_usage":true}`)}
+			edits = append(edits, edit{r.streamOptions, []byte(`{"include_usage":true}`)})
 		default:
-			edits[n] = edit{r.streamOptions, setTrue(body[r.streamOptions.start:r.streamOptions.end], "include_usage")}
+			edits = append(edits, edit{r.streamOptions, setTrue(body[r.streamOptions.start:r.streamOptions.end], "include_usage")})
 		}
-		n++
 	}
-	if n == 0 {
+	if len(edits) == 0 {
 		return body
 	}
-	if n == 2 && edits[1].at.start < edits[0].at.start {
+	if len(edits) == 2 && edits[1].at.start < edits[0].at.start {
 		edits[0], edits[1] = edits[1], edits[0]
 	}
-	grow := 0
-	for _, e := range edits[:n] {
-		grow += len(e.with) - (e.at.end - e.at.start)
-	}
-	out := make([]byte, 0, len(body)+grow)
+	out := make([]byte, 0, len(body)+64)
 	prev := 0
-	for _, e := range edits[:n] {
+	for _, e := range edits {
 		out = append(out, body[prev:e.at.start]...)
 		out = append(out, e.with...)
 		prev = e.at.end

@@ -125,3 +125,36 @@ func FuzzScanRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestRoutingFieldsAreReadAndNotSentUpstream(t *testing.T) {
+	tests := []struct{ name, body string }{
+		{"middle", `{"model":"a","models":["b","c"],"messages":[{}],"provider":{"order":["x"],"sort":"price"},"temperature":1}`},
+		{"last", `{"model":"a","messages":[{}], "models" : ["b","c"] , "provider": {"order":["x"],"sort":"price"}}`},
+		{"first", `{"provider":{"order":["x"],"sort":"price"},"models":["b","c"],"model":"a","messages":[{}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ScanRequest(OpChat, []byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Models) != 2 || r.Models[1] != "c" || !strings.Contains(string(r.Provider), `"sort":"price"`) {
+				t.Fatalf("models %v provider %s", r.Models, r.Provider)
+			}
+			out := r.UpstreamBody([]byte(tt.body), "z")
+			var m map[string]any
+			if err := json.Unmarshal(out, &m); err != nil {
+				t.Fatalf("invalid upstream body %s: %v", out, err)
+			}
+			if _, ok := m["models"]; ok {
+				t.Fatalf("models sent upstream: %s", out)
+			}
+			if _, ok := m["provider"]; ok {
+				t.Fatalf("provider sent upstream: %s", out)
+			}
+			if m["model"] != "z" || m["messages"] == nil {
+				t.Fatalf("upstream body %s", out)
+			}
+		})
+	}
+}
