@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -73,7 +74,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return fmt.Errorf("creating the first keys: %w", err)
 	}
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version, Estimator: tokens.New()})
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version, Estimator: tokens.New(),
+		ConfigPath: *cfgPath, Env: withListen(config.Env(env), *listen)})
 	if err != nil {
 		return err
 	}
@@ -102,6 +104,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	defer bg.Wait()
 	bg.Go(func() { srv.Refresh(runCtx, 5*time.Second) })
 	bg.Go(func() { ledger.Prune(runCtx, st, cfg.Storage.RetentionDays, time.Hour, time.Now, log) })
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	bg.Go(func() { reloadOnHangup(runCtx, hup, srv, log) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -124,6 +130,43 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// reloadOnHangup reloads the config on every SIGHUP until ctx ends. A bad
+// config is logged and the running one stays.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, srv *server.Server, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		res, err := srv.ReloadFromSource(ctx)
+		if err != nil {
+			log.Error("config reload on SIGHUP rejected; the running config stays", slog.String("error", err.Error()))
+			continue
+		}
+		log.Info("config reloaded on SIGHUP", slog.String("config", res.Source),
+			slog.Int("providers", res.Providers), slog.Int("models", res.Models))
+	}
+}
+
+// withListen is env as a reload sees it. --listen outranks the file and
+// $SWITCHYARD_LISTEN; a reload reads both again and must see the flag too,
+// or the address would read as a change of server.listen and be refused.
+func withListen(env config.Env, listen string) config.Env {
+	if listen == "" {
+		return env
+	}
+	return func(name string) (string, bool) {
+		if name == "SWITCHYARD_LISTEN" {
+			return listen, true
+		}
+		if env == nil {
+			return "", false
+		}
+		return env(name)
+	}
 }
 
 func displayAddr(a string) string {

@@ -22,14 +22,16 @@ func newMock(cfg *config.Provider, _ http.RoundTripper) (*Provider, error) {
 		Models:     models,
 	})
 	return &Provider{
-		Name:    cfg.Name,
-		Type:    cfg.Type,
-		Format:  FormatOpenAI,
-		BaseURL: "http://mock.invalid/v1",
-		Timeout: cfg.Timeout,
-		Models:  models,
-		client:  &http.Client{Transport: mock.NewTransport(h)},
-		headers: headersOf(cfg),
+		Name:             cfg.Name,
+		Type:             cfg.Type,
+		Format:           FormatOpenAI,
+		BaseURL:          "http://mock.invalid/v1",
+		Timeout:          cfg.Timeout,
+		FirstByteTimeout: cfg.FirstByteTimeout,
+		IdleTimeout:      cfg.IdleTimeout,
+		Models:           models,
+		client:           &http.Client{Transport: mock.NewTransport(h)},
+		headers:          headersOf(cfg),
 	}, nil
 }
 

@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 )
@@ -12,19 +14,33 @@ import (
 // /chat/completions under its base URL with a Bearer key.
 func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error) {
 	return &Provider{
-		Name:    cfg.Name,
-		Type:    cfg.Type,
-		Format:  FormatOpenAI,
-		BaseURL: strings.TrimRight(cfg.BaseURL, "/"),
-		Timeout: cfg.Timeout,
-		Models:  cfg.Models,
-		client:  &http.Client{Transport: shared, CheckRedirect: noRedirect},
-		secret:  cfg.APIKey.Reveal(),
-		auth:    func(h http.Header, s string) { h.Set("Authorization", "Bearer "+s) },
-		headers: headersOf(cfg),
+		Name:             cfg.Name,
+		Type:             cfg.Type,
+		Format:           FormatOpenAI,
+		BaseURL:          strings.TrimRight(cfg.BaseURL, "/"),
+		Timeout:          cfg.Timeout,
+		FirstByteTimeout: cfg.FirstByteTimeout,
+		IdleTimeout:      cfg.IdleTimeout,
+		Models:           cfg.Models,
+		client:           &http.Client{Transport: transportFor(cfg, shared), CheckRedirect: noRedirect},
+		secret:           cfg.APIKey.Reveal(),
+		auth:             func(h http.Header, s string) { h.Set("Authorization", "Bearer "+s) },
+		headers:          headersOf(cfg),
 	}, nil
 }
 
 // noRedirect stops the client from following redirects: a redirect would
 // resend the provider's credential to wherever the upstream points.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// transportFor is the shared transport, or for a provider with its own
+// connect_timeout a clone of it that dials with that timeout.
+func transportFor(cfg *config.Provider, shared http.RoundTripper) http.RoundTripper {
+	t, ok := shared.(*http.Transport)
+	if cfg.ConnectTimeout <= 0 || !ok {
+		return shared
+	}
+	c := t.Clone()
+	c.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	return c
+}

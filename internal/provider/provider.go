@@ -32,7 +32,10 @@ type Provider struct {
 	Format  Format
 	BaseURL string // without a trailing slash
 	Timeout time.Duration
-	Models  []string // exposed by name in GET /models
+	// FirstByteTimeout and IdleTimeout: see config.Provider.
+	FirstByteTimeout time.Duration
+	IdleTimeout      time.Duration
+	Models           []string // exposed by name in GET /models
 
 	client  *http.Client
 	secret  string

@@ -19,6 +19,7 @@ import (
 type call struct {
 	op       oa.Op
 	start    time.Time
+	key      *store.Key
 	gen      store.Generation
 	body     []byte
 	price    *config.Pricing // nil: free

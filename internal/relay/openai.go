@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -33,7 +34,7 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 		return err
 	}
 	// From here on every outcome is one generation record.
-	c := &call{op: op, start: start, gen: store.Generation{
+	c := &call{op: op, start: start, key: key, gen: store.Generation{
 		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"), KeyHash: key.Hash, AccountID: key.AccountID,
 		Origin: referer(r), AppTitle: title(r), CreatedAt: start, Attempts: "[]",
 	}}
@@ -53,6 +54,7 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 	if err != nil {
 		return err
 	}
+	req.SessionID = r.Header.Get("X-Session-Id")
 	c.gen.Model, c.gen.Streamed = req.Model, req.Stream
 	res, err := rl.Resolver.Resolve(req.Model)
 	if err != nil {
@@ -61,44 +63,123 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 	if e := allowed(key, res); e != nil {
 		return e
 	}
-	t, p, err := rl.pick(res)
+	cands, err := rl.candidates(res, req)
 	if err != nil {
 		return err
 	}
-	c.gen.Provider, c.gen.UpstreamModel = p.Name, t.Model
-	if c.price, err = rl.price(res, p.Name); err != nil {
-		return err
+	return rl.failover(w, r, c, req, res, cands)
+}
+
+// failover tries candidates in order until one answers. Only failures
+// before the first byte reached the client move on: relayStream answers a
+// later failure in-stream and returns nil.
+func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, res *routing.Resolution, cands []candidate) error {
+	var attempts []attemptRecord
+	defer func() { c.gen.Attempts = attemptsJSON(attempts) }()
+	var last *llm.Error
+	tried := 0
+	for _, cd := range cands {
+		if tried == maxAttempts || clientGone(r) {
+			break
+		}
+		p, ok := rl.Providers[cd.t.Provider]
+		if !ok {
+			continue
+		}
+		id := routing.RouteID(cd.t)
+		now := rl.Now()
+		if rl.cool.active(id, now) {
+			attempts = append(attempts, attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "skipped", Error: "retry_after"})
+			continue
+		}
+		release := func(routing.Outcome, time.Duration, time.Duration) {}
+		if rl.Health != nil {
+			rel, ok := rl.Health.Acquire(id)
+			if !ok {
+				attempts = append(attempts, attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "skipped", Error: "unavailable"})
+				continue
+			}
+			release = rel
+		}
+		tried++
+		ttfb, status, e := rl.attempt(w, r, c, req, cd, p)
+		dur := rl.Now().Sub(now)
+		o := outcome(e, status)
+		if c.gen.Cancelled {
+			o = routing.Neutral
+		}
+		release(o, ttfb, dur)
+		rec := attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "ok", Status: status, DurationMs: dur.Milliseconds()}
+		if e == nil {
+			attempts = append(attempts, rec)
+			return nil
+		}
+		rec.Outcome, rec.Error = "error", e.Code
+		attempts = append(attempts, rec)
+		if status == http.StatusTooManyRequests {
+			if until, ok := retryAfter(e.RetryAfter, now); ok {
+				rl.cool.set(id, until)
+			}
+		}
+		if !retryable(e) && o != routing.AuthFailure {
+			return e
+		}
+		last = e
 	}
+	if last != nil {
+		return last
+	}
+	if clientGone(r) {
+		c.gen.Cancelled = true
+		return nil
+	}
+	return llm.NoAvailableProvider("every route for model '" + res.Requested + "' is cooling down or disabled; try again shortly")
+}
+
+// attempt sends the request on one route and relays the answer. It returns
+// the time to first byte, the upstream's HTTP status (0 if none) and the
+// failure, if any.
+func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider) (time.Duration, int, *llm.Error) {
+	c.gen.Provider, c.gen.UpstreamModel = p.Name, cd.t.Model
+	price, err := rl.price(cd.res, p.Name)
+	if err != nil {
+		return 0, 0, llm.AsError(err)
+	}
+	c.price = price
 	if rl.Accountant != nil {
-		if c.res, err = rl.Accountant.Reserve(key, rl.estimate(c, req, res)); err != nil {
-			return err
+		c.res.Release() // a previous attempt's hold; nil-safe
+		if c.res, err = rl.Accountant.Reserve(c.key, rl.estimate(c, req, cd.res)); err != nil {
+			return 0, 0, llm.AsError(err)
 		}
 	}
-
-	ctx, cancel := context.WithTimeout(r.Context(), timeout(t, p))
-	defer cancel()
-	ureq, err := p.NewRequest(ctx, op.Path(), req.UpstreamBody(c.body, t.Model), req.Stream, c.gen.RequestID)
+	at := newAttemptCtx(r.Context(), timeout(&cd.t, p), firstByteTimeout(&cd.t, p), idleTimeout(&cd.t, p), rl.Now)
+	defer at.cancel()
+	ureq, err := p.NewRequest(at.ctx, req.Op.Path(), req.UpstreamBody(c.body, cd.t.Model), req.Stream, c.gen.RequestID)
 	if err != nil {
-		return llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+		return 0, 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
 	}
 	resp, err := p.Do(ureq)
 	if err != nil {
 		if clientGone(r) {
 			c.gen.Cancelled = true
-			return nil
+			return 0, 0, nil
 		}
-		return transportError(p, err)
+		return 0, 0, at.explain(p, transportError(p, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return statusError(p, resp)
+		return at.sinceStart(), resp.StatusCode, statusError(p, resp)
 	}
-
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
-		return rl.relayStream(w, r, resp, p, c, rw, req)
+		e := rl.relayStream(w, r, resp, p, c, rw, req, at)
+		return at.ttfb, resp.StatusCode, e
 	}
-	return rl.relayJSON(w, r, resp, p, c, rw)
+	at.firstByte() // for a whole answer, the headers are the first byte
+	if e := rl.relayJSON(w, r, resp, p, c, rw); e != nil {
+		return at.ttfb, resp.StatusCode, at.explain(p, llm.AsError(e))
+	}
+	return at.ttfb, resp.StatusCode, nil
 }
 
 func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite) error {
@@ -135,12 +216,13 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 // relayStream passes an OpenAI-format SSE stream to the client chunk by
 // chunk, flushing each. Response headers are committed with the first event,
 // so a failure before any event can still be answered as a plain HTTP error.
-func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request) error {
+func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx) *llm.Error {
 	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
 		msg, _, _, _ := oa.ParseUpstreamError(raw)
 		return llm.UpstreamError("provider '"+p.Name+"' answered a streaming request without a stream: "+p.Scrub(msg), nil)
 	}
+	var e *llm.Error
 	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
 	defer func() {
 		c.usage, c.text = s.Usage, s.Text
@@ -161,17 +243,18 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 			case err == io.EOF && s.Complete():
 				cw.write(s.Finish(out[:0]))
 			case !cw.started():
-				return streamFailure(p, err)
+				return at.explain(p, streamFailure(p, err))
 			default:
-				e := streamFailure(p, err)
+				e = at.explain(p, streamFailure(p, err))
 				c.gen.ErrorCode = e.Code
 				cw.write(s.Fail(out[:0], e))
 			}
 			break
 		}
+		at.event()
 		out, err = s.Event(out[:0], data)
 		if err != nil {
-			e := streamFailure(p, err)
+			e = streamFailure(p, err)
 			if !cw.started() && len(out) == 0 {
 				return e
 			}
@@ -180,6 +263,7 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 		}
 		if len(out) > 0 {
 			if !cw.started() {
+				at.firstByte()
 				c.gen.TimeToFirst = rl.Now().Sub(c.start)
 				c.gen.Status = http.StatusOK
 			}

@@ -43,9 +43,12 @@ type Deps struct {
 	Recorder   Recorder            // may be nil
 	Accountant *billing.Accountant // may be nil: nothing is reserved or charged
 	Estimator  Estimator           // may be nil: a byte-length heuristic is used
-	Log        *slog.Logger
-	Now        func() time.Time
-	NewID      func() string // generation ids, "gen-…"
+	// Health tracks routes (circuit breakers, latency); shared across
+	// config reloads. May be nil: every route is always tried.
+	Health *routing.Health
+	Log    *slog.Logger
+	Now    func() time.Time
+	NewID  func() string // generation ids, "gen-…"
 }
 
 // Relay serves the client-facing model endpoints.
@@ -53,6 +56,7 @@ type Relay struct {
 	Deps
 	maxBody   int64
 	keepAlive time.Duration
+	cool      coolingOff
 }
 
 // New builds a relay.
@@ -136,14 +140,6 @@ func (rl *Relay) pick(res *routing.Resolution) (*routing.Target, *provider.Provi
 		return nil, nil, llm.NoAvailableProvider("provider '" + t.Provider + "' for model '" + res.Requested + "' is not available in this gateway")
 	}
 	return t, p, nil
-}
-
-// timeout is the route's timeout if set, else the provider's.
-func timeout(t *routing.Target, p *provider.Provider) time.Duration {
-	if t.Route != nil && t.Route.Timeout > 0 {
-		return t.Route.Timeout
-	}
-	return p.Timeout
 }
 
 // clientGone reports whether the client cancelled (as opposed to our timeout).

@@ -28,7 +28,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, reqID, llm.AsError(nil))
 		}
 	}()
-	h := s.route(r)
+	// One load per request: the request runs on this snapshot to its end,
+	// whatever reloads happen meanwhile.
+	h := s.route(s.current(), r)
 	if err := h(w, r); err != nil {
 		s.writeError(w, reqID, llm.AsError(err))
 	}

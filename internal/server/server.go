@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
@@ -24,16 +26,23 @@ import (
 
 // Server is the assembled gateway.
 type Server struct {
-	cfg       *config.Config
+	// cur is the config in effect and everything built from it; see snapshot.
+	cur      atomic.Pointer[snapshot]
+	reloadMu sync.Mutex
+	// Where the config came from, for ReloadFromSource.
+	configPath string
+	env        config.Env
+
 	log       *slog.Logger
+	now       func() time.Time
+	transport http.RoundTripper
+	created   int64 // the catalogue's "created", kept across reloads
 	keys      *auth.Cache
-	relay     *relay.Relay
-	catalogue *relay.Catalogue
 	admin     *admin.API
 	ledger    *ledger.Writer
 	store     admin.Store
 	acct      *billing.Accountant
-	routes    map[string]handlerFunc
+	routes    map[string]handlerFunc // endpoints that do not depend on the config
 }
 
 // Options are what New needs besides the config.
@@ -49,6 +58,10 @@ type Options struct {
 	Estimator relay.Estimator
 	// LedgerInterval is the ledger writer's batch interval (default 200ms).
 	LedgerInterval time.Duration
+	// ConfigPath and Env are what cfg was loaded from; ReloadFromSource
+	// loads them again. An empty ConfigPath means the environment alone.
+	ConfigPath string
+	Env        config.Env
 }
 
 // New builds the gateway. The key cache is loaded here, once; nothing on
@@ -63,12 +76,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if o.Transport == nil {
 		o.Transport = provider.NewTransport()
 	}
-	providers, skipped, err := provider.Build(cfg, o.Transport)
+	providers, err := buildProviders(cfg, o.Transport, o.Log)
 	if err != nil {
 		return nil, err
-	}
-	for _, name := range skipped {
-		o.Log.Warn("provider from environment skipped: its type is not built into this version", slog.String("provider", name))
 	}
 	keys, err := auth.NewCache(ctx, o.Store, cfg.Server.AdminKey.Reveal())
 	if err != nil {
@@ -80,43 +90,51 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	}
 	acct := billing.NewAccountant(o.Now, balances, usages)
 	lw := ledger.New(o.Store, ledger.Options{Interval: o.LedgerInterval, Log: o.Log})
-	res := routing.New(cfg)
-	models := make(map[string][]string, len(providers))
-	for name, p := range providers {
-		models[name] = p.Models
-	}
 	s := &Server{
-		cfg:       cfg,
-		log:       o.Log,
-		keys:      keys,
-		catalogue: relay.NewCatalogue(cfg, res, models, o.Now().Unix()),
-		relay: relay.New(relay.Deps{
-			Keys: keys, Resolver: res, Providers: providers, Config: cfg, Log: o.Log, Now: o.Now,
-			NewID:    func() string { return newID("gen-") },
-			Recorder: lw, Accountant: acct, Estimator: o.Estimator,
-		}),
-		admin:  admin.New(o.Store, keys, acct, lw, o.Now),
-		ledger: lw,
-		store:  o.Store,
-		acct:   acct,
+		configPath: o.ConfigPath,
+		env:        o.Env,
+		log:        o.Log,
+		now:        o.Now,
+		transport:  o.Transport,
+		created:    o.Now().Unix(),
+		keys:       keys,
+		admin:      admin.New(o.Store, keys, acct, lw, o.Now),
+		ledger:     lw,
+		store:      o.Store,
+		acct:       acct,
 	}
+	// Reload copies these deps into every later snapshot.
+	s.cur.Store(newSnapshot(cfg, providers, relay.Deps{
+		Keys: keys, Log: o.Log, Now: o.Now,
+		NewID:    func() string { return newID("gen-") },
+		Recorder: lw, Accountant: acct, Estimator: o.Estimator,
+		Health: routing.NewHealth(routing.HealthConfig{}, o.Now),
+	}, s.created))
 	s.routes = map[string]handlerFunc{
-		"POST /chat/completions": s.relay.OpenAI(oa.OpChat),
-		"POST /completions":      s.relay.OpenAI(oa.OpCompletions),
-		"POST /embeddings":       s.relay.OpenAI(oa.OpEmbeddings),
-		"GET /models":            s.checkKey(s.catalogue.List),
-		"GET /keys":              s.admin.ListKeys,
-		"POST /keys":             s.admin.CreateKey,
-		"GET /key":               s.admin.Key,
-		"GET /credits":           s.admin.Credits,
-		"GET /generation":        s.admin.Generation,
-		"GET /accounts":          s.admin.ListAccounts,
-		"POST /accounts":         s.admin.CreateAccount,
-		"GET /usage":             s.admin.Usage,
-		"GET /healthz":           health,
-		"GET /":                  s.index,
+		"POST /admin/reload": s.reload,
+		"GET /keys":          s.admin.ListKeys,
+		"POST /keys":         s.admin.CreateKey,
+		"GET /key":           s.admin.Key,
+		"GET /credits":       s.admin.Credits,
+		"GET /generation":    s.admin.Generation,
+		"GET /accounts":      s.admin.ListAccounts,
+		"POST /accounts":     s.admin.CreateAccount,
+		"GET /usage":         s.admin.Usage,
+		"GET /providers":     s.providers,
+		"GET /healthz":       health,
+		"GET /":              s.index,
 	}
 	return s, nil
+}
+
+// modelRoutes are the endpoints whose handlers are built from sn's config.
+func modelRoutes(sn *snapshot) map[string]handlerFunc {
+	return map[string]handlerFunc{
+		"POST /chat/completions": sn.relay.OpenAI(oa.OpChat),
+		"POST /completions":      sn.relay.OpenAI(oa.OpCompletions),
+		"POST /embeddings":       sn.relay.OpenAI(oa.OpEmbeddings),
+		"GET /models":            checkKey(sn.relay, sn.catalogue.List),
+	}
 }
 
 // Close writes every queued ledger record. Call it after the HTTP server has
@@ -148,9 +166,13 @@ func (s *Server) Refresh(ctx context.Context, every time.Duration) {
 // Keys exposes the key cache (for its refresh loop).
 func (s *Server) Keys() *auth.Cache { return s.keys }
 
-// route picks the handler for a request.
-func (s *Server) route(r *http.Request) handlerFunc {
+// route picks the handler for a request from sn, the snapshot it runs on,
+// and the config-independent routes.
+func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 	p := stripPrefix(cleanPath(r.URL.Path))
+	if h, ok := sn.routes[r.Method+" "+p]; ok {
+		return h
+	}
 	if h, ok := s.routes[r.Method+" "+p]; ok {
 		return h
 	}
@@ -161,7 +183,7 @@ func (s *Server) route(r *http.Request) handlerFunc {
 		if r.Method != http.MethodGet {
 			return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET") }
 		}
-		return s.checkKey(func(w http.ResponseWriter, r *http.Request) error { return s.catalogue.Get(w, r, id) })
+		return checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error { return sn.catalogue.Get(w, r, id) })
 	case strings.HasPrefix(p, "/keys/"):
 		hash := p[len("/keys/"):]
 		switch r.Method {
@@ -173,6 +195,9 @@ func (s *Server) route(r *http.Request) handlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.DeleteKey(w, r, hash) }
 		}
 		return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET, PATCH or DELETE") }
+	case strings.HasPrefix(p, "/providers/") && strings.HasSuffix(p, "/enable") && r.Method == http.MethodPost:
+		id := strings.TrimSuffix(p[len("/providers/"):], "/enable")
+		return func(w http.ResponseWriter, r *http.Request) error { return s.enableRoute(w, r, id) }
 	case strings.HasPrefix(p, "/accounts/"):
 		id, sub, _ := strings.Cut(p[len("/accounts/"):], "/")
 		switch {
@@ -185,7 +210,7 @@ func (s *Server) route(r *http.Request) handlerFunc {
 		}
 		return notFound
 	}
-	for _, known := range []string{"/chat/completions", "/completions", "/embeddings", "/models", "/keys"} {
+	for _, known := range []string{"/chat/completions", "/completions", "/embeddings", "/models", "/keys", "/admin/reload"} {
 		if p == known {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				allow := "POST"
@@ -204,10 +229,10 @@ func (s *Server) route(r *http.Request) handlerFunc {
 // checkKey lets the model list be read without a key (it is public, like
 // OpenRouter's), but a key that is sent must be valid: "curl /v1/models" with
 // the key is how users test their setup, and a bad key must fail there.
-func (s *Server) checkKey(h handlerFunc) handlerFunc {
+func checkKey(rl *relay.Relay, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "" {
-			if _, err := s.relay.Authenticate(r); err != nil {
+			if _, err := rl.Authenticate(r); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,193 @@
+package relay
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/routing"
+)
+
+// Budget bounds one request's attempts across routes and fallback models.
+const maxAttempts = 6
+
+// candidate is one way to serve a request: a resolved model and one of its routes.
+type candidate struct {
+	res *routing.Resolution
+	t   routing.Target
+}
+
+// attemptRecord is one try, as the ledger stores it (generation.attempts).
+type attemptRecord struct {
+	Provider   string `json:"provider"`
+	Model      string `json:"model"`
+	Outcome    string `json:"outcome"` // ok | error | skipped
+	Status     int    `json:"status,omitempty"`
+	Error      string `json:"error,omitempty"`
+	DurationMs int64  `json:"duration_ms"`
+}
+
+// prefs reads the OpenRouter "provider" object.
+func prefs(raw []byte) (routing.Prefs, error) {
+	var p struct {
+		Order          []string `json:"order"`
+		Only           []string `json:"only"`
+		Ignore         []string `json:"ignore"`
+		AllowFallbacks *bool    `json:"allow_fallbacks"`
+		Sort           string   `json:"sort"`
+	}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return routing.Prefs{}, llm.BadRequest("provider", "'provider' preferences are malformed: %v", err)
+		}
+		switch p.Sort {
+		case "", "price", "latency", "throughput":
+		default:
+			return routing.Prefs{}, llm.BadRequest("provider.sort", "'provider.sort' must be price, latency or throughput")
+		}
+	}
+	return routing.Prefs{Order: p.Order, Only: p.Only, Ignore: p.Ignore, AllowFallbacks: p.AllowFallbacks, Sort: p.Sort}, nil
+}
+
+// candidates lists, in order, every route worth trying: the requested
+// model's routes as the strategy orders them, then each fallback model's
+// (the request's "models", then the catalogue's fallbacks), unless the
+// request forbids fallbacks.
+func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candidate, error) {
+	p, err := prefs(req.Provider)
+	if err != nil {
+		return nil, err
+	}
+	session := req.SessionID
+	if session == "" {
+		session = req.User
+	}
+	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	var out []candidate
+	seen := map[string]bool{}
+	add := func(r *routing.Resolution) {
+		strategy := routing.Strategy("")
+		if r.Entry != nil {
+			strategy = routing.Strategy(r.Entry.Strategy)
+		}
+		for _, t := range routing.Plan(r.Targets, strategy, p, r.Variant, session, rl.Health, rl.priceOf(r), rng) {
+			if id := routing.RouteID(t); !seen[id] {
+				seen[id] = true
+				out = append(out, candidate{r, t})
+			}
+		}
+	}
+	add(res)
+	if p.AllowFallbacks != nil && !*p.AllowFallbacks {
+		return out, nil
+	}
+	names := append([]string(nil), req.Models...)
+	if res.Entry != nil {
+		names = append(names, res.Entry.Fallbacks...)
+	}
+	for _, name := range names {
+		if name == req.Model {
+			continue
+		}
+		if fr, err := rl.Resolver.Resolve(name); err == nil {
+			add(fr)
+		}
+	}
+	return out, nil
+}
+
+// priceOf ranks routes for sort=price: prompt + completion per 1M tokens.
+func (rl *Relay) priceOf(r *routing.Resolution) routing.PriceFunc {
+	return func(t routing.Target) int64 {
+		pr, _ := rl.price(r, t.Provider)
+		if pr == nil {
+			return 0
+		}
+		return int64(pr.Prompt + pr.Completion)
+	}
+}
+
+// retryable reports whether an attempt's failure may move on to the next
+// route: connect errors, timeouts, 429 and 5xx, and a provider refusing the
+// gateway's credentials. An upstream's own 4xx (bad parameter, context too
+// long) would fail the same way anywhere and returns at once.
+func retryable(e *llm.Error) bool {
+	if e.Kind != llm.KindProvider {
+		return false
+	}
+	switch e.Status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// outcome classifies an attempt for the route's health.
+func outcome(e *llm.Error, upstreamStatus int) routing.Outcome {
+	switch {
+	case e == nil:
+		return routing.Success
+	case upstreamStatus == http.StatusUnauthorized || upstreamStatus == http.StatusForbidden:
+		return routing.AuthFailure
+	case retryable(e):
+		return routing.Failure
+	}
+	return routing.Neutral
+}
+
+// coolingOff remembers routes that answered 429 with Retry-After, so that
+// they are skipped until then.
+type coolingOff struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+func (c *coolingOff) set(id string, until time.Time) {
+	c.mu.Lock()
+	if c.until == nil {
+		c.until = map[string]time.Time{}
+	}
+	c.until[id] = until
+	c.mu.Unlock()
+}
+
+func (c *coolingOff) active(id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.until[id]
+	if ok && !now.Before(u) {
+		delete(c.until, id)
+		return false
+	}
+	return ok
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date), capped at 5 minutes.
+func retryAfter(v string, now time.Time) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return now.Add(min(time.Duration(s)*time.Second, 5*time.Minute)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if limit := now.Add(5 * time.Minute); t.After(limit) {
+			t = limit
+		}
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+func attemptsJSON(a []attemptRecord) string {
+	if len(a) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(a)
+	return string(b)
+}
