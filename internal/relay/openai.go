@@ -38,6 +38,8 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"), KeyHash: key.Hash, AccountID: key.AccountID,
 		Origin: referer(r), AppTitle: title(r), CreatedAt: start, Attempts: "[]",
 	}}
+	// Errors have no body id; the header lets any answer be found in the ledger.
+	w.Header().Set("X-Generation-Id", c.gen.ID)
 	defer func() {
 		if v := recover(); v != nil {
 			// Record and release before the server's recovery answers 500.

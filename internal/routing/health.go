@@ -311,11 +311,12 @@ func (h *Health) finish(r *route, gen uint64, probe bool, o Outcome, ttfb, total
 	case StateClosed:
 		if o == Success {
 			r.consecutive = 0
-			r.window.add(false)
-			return
+		} else {
+			r.consecutive++
 		}
-		r.consecutive++
-		r.window.add(true)
+		r.window.add(o == Failure)
+		// Judged after successes too: the success that brings the window
+		// to MinSamples can still leave it at or above ErrorRate.
 		if r.consecutive >= h.cfg.FailureThreshold ||
 			(r.window.n >= h.cfg.MinSamples && r.window.rate() >= h.cfg.ErrorRate) {
 			r.set(StateOpen, now)

@@ -8,13 +8,11 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/relay"
 	"github.com/switchyard-gw/switchyard/internal/routing"
-	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // snapshot is everything the gateway derives from one config: providers,
@@ -161,12 +159,8 @@ func restartOnly(running, next *config.Config) error {
 // reload serves POST /admin/reload, for the admin key only: reloading is an
 // operator's act, and management keys belong to one account.
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
-	k, lerr := s.keys.Admin(auth.Credential(r), s.now())
-	if lerr != nil {
-		return lerr
-	}
-	if k.Kind != store.KindAdmin {
-		return llm.Forbidden("forbidden", "only the admin key can reload the config; key "+k.Label+" is a management key")
+	if err := s.adminOnly(r); err != nil {
+		return err
 	}
 	reqID := w.Header().Get("X-Request-Id")
 	// A client that hangs up does not abandon a reload half way (it is one
@@ -176,8 +170,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
 		s.log.Warn("config reload rejected; the running config stays", slog.String("request_id", reqID), slog.String("error", err.Error()))
 		return invalidConfig(err)
 	}
-	s.log.Info("config reloaded", slog.String("request_id", reqID), slog.String("by", k.Label),
-		slog.String("config", res.Source), slog.Int("providers", res.Providers), slog.Int("models", res.Models))
+	s.log.Info("config reloaded", slog.String("request_id", reqID), slog.String("config", res.Source), slog.Int("providers", res.Providers), slog.Int("models", res.Models))
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(struct {
 		Data *ReloadResult `json:"data"`
