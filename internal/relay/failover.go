@@ -101,12 +101,14 @@ func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candida
 	return out, nil
 }
 
-// priceOf ranks routes for sort=price: prompt + completion per 1M tokens.
+// priceOf ranks routes for sort=price: prompt + completion per 1M tokens;
+// -1 (unknown) sorts after every known price, so an unpriced route does not
+// win :floor by looking free.
 func (rl *Relay) priceOf(r *routing.Resolution) routing.PriceFunc {
 	return func(t routing.Target) int64 {
 		pr, _ := rl.price(r, t.Provider)
 		if pr == nil {
-			return 0
+			return -1
 		}
 		return int64(pr.Prompt + pr.Completion)
 	}
