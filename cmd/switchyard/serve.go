@@ -113,6 +113,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stop() // end the background loops, or the deferred Wait blocks forever
 		return err
 	case <-runCtx.Done():
 	}

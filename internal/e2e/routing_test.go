@@ -227,3 +227,24 @@ func TestCircuitOpensAndProbes(t *testing.T) {
 		t.Fatalf("code %q", code(e))
 	}
 }
+
+func TestIdleTimeoutEndsASilentStream(t *testing.T) {
+	g := start(t, opts{yaml: `
+providers:
+  - { name: fake, type: openai, base_url: "${FAKE_URL}/v1", api_key: "${FAKE_KEY}", idle_timeout: 100ms }
+models: [{ id: "*", routes: [{ provider: fake }] }]
+`, up: fakeOpts{Default: fakeBehavior{ChunkDelay: 400 * time.Millisecond, Words: 5}}})
+	began := time.Now()
+	resp := g.post(t, "/v1/chat/completions", g.Key, chatBody("m", true))
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(body, `"finish_reason":"error"`) || !strings.Contains(body, "idle_timeout") {
+		t.Fatalf("a stream silent for longer than idle_timeout should end with an error chunk naming it: %s", body)
+	}
+	if d := time.Since(began); d > 2*time.Second {
+		t.Fatalf("took %v: the idle timeout did not cut the stream", d)
+	}
+	if !g.Up.WaitCanceled(0, time.Second) {
+		t.Fatal("the silent upstream request was not cancelled")
+	}
+}

@@ -142,14 +142,14 @@ func outcome(e *llm.Error, upstreamStatus int) routing.Outcome {
 	return routing.Neutral
 }
 
-// coolingOff remembers routes that answered 429 with Retry-After, so that
+// Cooling remembers routes that answered 429 with Retry-After, so that
 // they are skipped until then.
-type coolingOff struct {
+type Cooling struct {
 	mu    sync.Mutex
 	until map[string]time.Time
 }
 
-func (c *coolingOff) set(id string, until time.Time) {
+func (c *Cooling) set(id string, until time.Time) {
 	c.mu.Lock()
 	if c.until == nil {
 		c.until = map[string]time.Time{}
@@ -158,7 +158,7 @@ func (c *coolingOff) set(id string, until time.Time) {
 	c.mu.Unlock()
 }
 
-func (c *coolingOff) active(id string, now time.Time) bool {
+func (c *Cooling) active(id string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	u, ok := c.until[id]

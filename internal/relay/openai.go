@@ -80,8 +80,11 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 	defer func() { c.gen.Attempts = attemptsJSON(attempts) }()
 	var last *llm.Error
 	tried := 0
+	// The budget: at most maxAttempts tries, and no new try once the first
+	// route's whole timeout has passed since the request began.
+	var deadline time.Time
 	for _, cd := range cands {
-		if tried == maxAttempts || clientGone(r) {
+		if tried == maxAttempts || clientGone(r) || (!deadline.IsZero() && rl.Now().After(deadline)) {
 			break
 		}
 		p, ok := rl.Providers[cd.t.Provider]
@@ -90,7 +93,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		id := routing.RouteID(cd.t)
 		now := rl.Now()
-		if rl.cool.active(id, now) {
+		if rl.Cooling.active(id, now) {
 			attempts = append(attempts, attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "skipped", Error: "retry_after"})
 			continue
 		}
@@ -104,6 +107,9 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 			release = rel
 		}
 		tried++
+		if deadline.IsZero() {
+			deadline = c.start.Add(timeout(&cd.t, p))
+		}
 		ttfb, status, e := rl.attempt(w, r, c, req, cd, p)
 		dur := rl.Now().Sub(now)
 		o := outcome(e, status)
@@ -120,7 +126,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		attempts = append(attempts, rec)
 		if status == http.StatusTooManyRequests {
 			if until, ok := retryAfter(e.RetryAfter, now); ok {
-				rl.cool.set(id, until)
+				rl.Cooling.set(id, until)
 			}
 		}
 		if !retryable(e) && o != routing.AuthFailure {

@@ -46,9 +46,12 @@ type Deps struct {
 	// Health tracks routes (circuit breakers, latency); shared across
 	// config reloads. May be nil: every route is always tried.
 	Health *routing.Health
-	Log    *slog.Logger
-	Now    func() time.Time
-	NewID  func() string // generation ids, "gen-…"
+	// Cooling holds routes skipped after a 429 with Retry-After; shared
+	// across config reloads like Health. May be nil.
+	Cooling *Cooling
+	Log     *slog.Logger
+	Now     func() time.Time
+	NewID   func() string // generation ids, "gen-…"
 }
 
 // Relay serves the client-facing model endpoints.
@@ -56,13 +59,15 @@ type Relay struct {
 	Deps
 	maxBody   int64
 	keepAlive time.Duration
-	cool      coolingOff
 }
 
 // New builds a relay.
 func New(d Deps) *Relay {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Cooling == nil {
+		d.Cooling = &Cooling{}
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)

@@ -108,7 +108,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		Keys: keys, Log: o.Log, Now: o.Now,
 		NewID:    func() string { return newID("gen-") },
 		Recorder: lw, Accountant: acct, Estimator: o.Estimator,
-		Health: routing.NewHealth(routing.HealthConfig{}, o.Now),
+		Health:  routing.NewHealth(routing.HealthConfig{}, o.Now),
+		Cooling: &relay.Cooling{},
 	}, s.created))
 	s.routes = map[string]handlerFunc{
 		"POST /admin/reload": s.reload,
