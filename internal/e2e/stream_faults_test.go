@@ -147,3 +147,19 @@ func TestStreamChunksFlushedAsTheyArrive(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStreamsReuseUpstreamConnections(t *testing.T) {
+	g := start(t, opts{})
+	for i := 0; i < 20; i++ {
+		resp := g.post(t, "/v1/chat/completions", g.Key, streamBody)
+		readAll(t, resp.Body)
+		resp.Body.Close()
+	}
+	// A relay that closes the upstream body before its end forces a new
+	// connection per stream; the fake then sees the client hang up.
+	for i, r := range g.Up.Requests() {
+		if r.Canceled {
+			t.Fatalf("upstream request %d was cut off after a complete answer", i)
+		}
+	}
+}

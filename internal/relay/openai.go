@@ -284,6 +284,11 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 			break
 		}
 	}
+	if s.Done {
+		// Read what follows [DONE] (the end of the chunked body) so the
+		// connection goes back to the pool instead of being closed.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	}
 	return nil
 }
 
