@@ -54,7 +54,7 @@ type Part struct {
 type ToolCall struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
-	Arguments string `json:"arguments"` // a JSON object, as text
+	Arguments string `json:"arguments"`           // a JSON object, as text
 	Signature string `json:"signature,omitempty"` // Gemini thought signature on a function call
 }
 
@@ -87,7 +87,7 @@ type Tool struct {
 
 // ToolChoice says whether and which tool the model must call.
 type ToolChoice struct {
-	Mode string `json:"mode"` // auto | none | required | tool
+	Mode string `json:"mode"`           // auto | none | required | tool
 	Name string `json:"name,omitempty"` // with Mode "tool"
 	// DisableParallel asks for at most one tool call per turn.
 	DisableParallel bool `json:"disable_parallel,omitempty"`
@@ -153,14 +153,14 @@ type Response struct {
 type EventKind uint8
 
 const (
-	EventStart          EventKind = iota + 1 // the answer begins (ID, Model)
-	EventText                                // Text: more answer text
-	EventThinking                            // Text: more reasoning; Signature when it arrives
-	EventToolCallStart                       // Index, ToolCall.ID, ToolCall.Name
-	EventToolCallDelta                       // Index, ToolCall.Arguments: a piece of the JSON arguments
-	EventFinish                              // FinishReason
-	EventUsage                               // Usage (may come with or after Finish)
-	EventError                               // Error: the upstream failed mid-stream
+	EventStart         EventKind = iota + 1 // the answer begins (ID, Model)
+	EventText                               // Text: more answer text
+	EventThinking                           // Text: more reasoning; Signature when it arrives
+	EventToolCallStart                      // Index, ToolCall.ID, ToolCall.Name
+	EventToolCallDelta                      // Index, ToolCall.Arguments: a piece of the JSON arguments
+	EventFinish                             // FinishReason
+	EventUsage                              // Usage (may come with or after Finish)
+	EventError                              // Error: the upstream failed mid-stream
 )
 
 // StreamEvent is one step of a streamed answer, dialect-free. Index is the
