@@ -177,6 +177,9 @@ func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 	if h, ok := s.routes[r.Method+" "+p]; ok {
 		return h
 	}
+	if strings.HasPrefix(r.URL.Path, "/debug/pprof/") && r.Method == http.MethodGet {
+		return s.debugPprof
+	}
 	// Routes with a parameter. Model ids may contain '/' and ':'.
 	switch {
 	case strings.HasPrefix(p, "/models/"):

@@ -1,0 +1,31 @@
+package server
+
+import (
+	"net/http"
+	"net/http/pprof"
+	"strings"
+)
+
+// debugPprof serves the runtime profiles under /debug/pprof/ to the admin
+// key only: profiles expose memory contents and cost CPU to produce.
+func (s *Server) debugPprof(w http.ResponseWriter, r *http.Request) error {
+	if err := s.adminOnly(r); err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/")
+	switch name {
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	case "":
+		pprof.Index(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
+	return nil
+}
