@@ -20,6 +20,7 @@ type call struct {
 	op       oa.Op
 	start    time.Time
 	key      *store.Key
+	metric   string // the model label: catalogue entry id or pattern, or "PROVIDER:*"
 	gen      store.Generation
 	body     []byte
 	price    *config.Pricing // nil: free

@@ -193,3 +193,36 @@ func attemptsJSON(a []attemptRecord) string {
 	b, _ := json.Marshal(a)
 	return string(b)
 }
+
+// metricModel is the bounded model label for metrics: the catalogue entry
+// (a pattern stays the pattern), or "PROVIDER:*" for PROVIDER/MODEL names.
+func metricModel(res *routing.Resolution) string {
+	if res.Entry != nil {
+		return res.Entry.ID
+	}
+	if len(res.Targets) > 0 {
+		return res.Targets[0].Provider + ":*"
+	}
+	return "none"
+}
+
+// errorKind names a failed attempt for switchyard_upstream_errors_total.
+func errorKind(e *llm.Error, upstreamStatus int) string {
+	switch {
+	case e.Code == "upstream_timeout":
+		return "timeout"
+	case upstreamStatus == http.StatusTooManyRequests:
+		return "rate_limited"
+	case upstreamStatus == http.StatusUnauthorized || upstreamStatus == http.StatusForbidden:
+		return "auth"
+	case upstreamStatus >= 500:
+		return "server_error"
+	case upstreamStatus >= 400:
+		return "client_error"
+	case upstreamStatus >= 200 && upstreamStatus < 300:
+		return "bad_response" // an answer that could not be relayed (malformed, or a stream that broke before its first event)
+	case upstreamStatus == 0 && e.Kind == llm.KindProvider:
+		return "connect"
+	}
+	return "other"
+}

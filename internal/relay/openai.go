@@ -15,6 +15,7 @@ import (
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/routing"
@@ -62,6 +63,7 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 	if err != nil {
 		return err
 	}
+	c.metric = metricModel(res)
 	if e := allowed(key, res); e != nil {
 		return e
 	}
@@ -124,6 +126,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		rec.Outcome, rec.Error = "error", e.Code
 		attempts = append(attempts, rec)
+		rl.Metrics.UpstreamError(p.Name, errorKind(e, status))
 		if status == http.StatusTooManyRequests {
 			if until, ok := retryAfter(e.RetryAfter, now); ok {
 				rl.Cooling.set(id, until)
@@ -231,6 +234,8 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 		return llm.UpstreamError("provider '"+p.Name+"' answered a streaming request without a stream: "+p.Scrub(msg), nil)
 	}
 	var e *llm.Error
+	rl.Metrics.StreamStarted()
+	defer rl.Metrics.StreamEnded()
 	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
 	defer func() {
 		c.usage, c.text = s.Usage, s.Text
@@ -255,6 +260,7 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 			default:
 				e = at.explain(p, streamFailure(p, err))
 				c.gen.ErrorCode = e.Code
+				rl.Metrics.UpstreamError(p.Name, "stream")
 				cw.write(s.Fail(out[:0], e))
 			}
 			break
@@ -422,6 +428,8 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	if rl.Recorder != nil {
 		rl.Recorder.Record(g, charge)
 	}
+	rl.Metrics.ObserveRequest(metrics.Request{Model: c.metric, Provider: g.Provider, Status: g.Status, Latency: g.Latency,
+		TTFT: g.TimeToFirst, Prompt: u.PromptTokens, Complete: u.CompletionTokens, CostUSD: float64(cost) / float64(money.PerDollar)})
 	rl.Log.LogAttrs(ctx, slog.LevelInfo, "generation",
 		slog.String("request_id", g.RequestID), slog.String("id", g.ID),
 		slog.String("model", g.Model), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -49,6 +50,8 @@ type Deps struct {
 	// Cooling holds routes skipped after a 429 with Retry-After; shared
 	// across config reloads like Health. May be nil.
 	Cooling *Cooling
+	// Metrics records per-request series; may be nil.
+	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
 	NewID   func() string // generation ids, "gen-…"

@@ -9,7 +9,17 @@ import (
 )
 
 // RouteID names a route for health: provider + "/" + upstream model.
-func RouteID(t Target) string { return t.Provider + "/" + t.Model }
+//
+// The id names the configured route, not the name a client asked for: a
+// route of a pattern entry ("*", "gpt-*") that passes the requested name on
+// is one route, so clients cannot grow the health table (or the metrics'
+// label set) by inventing model names.
+func RouteID(t Target) string {
+	if t.ID != "" {
+		return t.ID
+	}
+	return t.Provider + "/" + t.Model
+}
 
 // HealthConfig tunes the per-route circuit breaker. Zero (or negative)
 // fields take their defaults.

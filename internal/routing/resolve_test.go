@@ -88,3 +88,19 @@ func TestMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteIDsAreBoundedByTheConfig(t *testing.T) {
+	r := New(testConfig())
+	seen := map[string]bool{}
+	for _, name := range []string{"made-up-1", "made-up-2", "claude-x", "claude-y", "deepseek:a", "deepseek:b"} {
+		res, err := r.Resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[RouteID(res.Targets[0])] = true
+	}
+	// "*" → openrouter/*, "claude-*" → openrouter/claude-*, provider form → deepseek/*.
+	if len(seen) != 3 || !seen["openrouter/*"] || !seen["openrouter/claude-*"] || !seen["deepseek/*"] {
+		t.Fatalf("route ids = %v", seen)
+	}
+}

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"net/http/pprof"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"strings"
 )
 
@@ -27,5 +29,15 @@ func (s *Server) debugPprof(w http.ResponseWriter, r *http.Request) error {
 	default:
 		pprof.Handler(name).ServeHTTP(w, r)
 	}
+	return nil
+}
+
+// serveMetrics serves Prometheus metrics to the admin key (scrape with
+// `authorization: {credentials: <admin key>}`): they reveal traffic and spend.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	if err := s.adminOnly(r); err != nil {
+		return err
+	}
+	promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/ledger"
+	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/relay"
 	"github.com/switchyard-gw/switchyard/internal/routing"
@@ -26,6 +27,7 @@ import (
 
 // Server is the assembled gateway.
 type Server struct {
+	metrics *metrics.Metrics
 	// cur is the config in effect and everything built from it; see snapshot.
 	cur      atomic.Pointer[snapshot]
 	reloadMu sync.Mutex
@@ -103,12 +105,27 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		store:      o.Store,
 		acct:       acct,
 	}
+	routeHealth := routing.NewHealth(routing.HealthConfig{}, o.Now)
+	m := metrics.New()
+	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
+	m.Func("switchyard_ledger_last_flush_seconds", "How long the last ledger batch took to commit.", func() float64 { return lw.Stats().LastFlush.Seconds() })
+	m.Func("switchyard_ledger_dead_letters", "Records the store refused for good (logged in full).", func() float64 { return float64(lw.Stats().DeadLetters) })
+	m.RouteStates(func() []metrics.RouteState {
+		snap := routeHealth.Snapshot()
+		out := make([]metrics.RouteState, len(snap))
+		for i, r := range snap {
+			out[i] = metrics.RouteState{Route: r.ID, State: string(r.State)}
+		}
+		return out
+	})
+	s.metrics = m
 	// Reload copies these deps into every later snapshot.
 	s.cur.Store(newSnapshot(cfg, providers, relay.Deps{
 		Keys: keys, Log: o.Log, Now: o.Now,
 		NewID:    func() string { return newID("gen-") },
 		Recorder: lw, Accountant: acct, Estimator: o.Estimator,
-		Health:  routing.NewHealth(routing.HealthConfig{}, o.Now),
+		Health:  routeHealth,
+		Metrics: m,
 		Cooling: &relay.Cooling{},
 	}, s.created))
 	s.routes = map[string]handlerFunc{
@@ -121,6 +138,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		"GET /accounts":      s.admin.ListAccounts,
 		"POST /accounts":     s.admin.CreateAccount,
 		"GET /usage":         s.admin.Usage,
+		"GET /metrics":       s.serveMetrics,
 		"GET /providers":     s.providers,
 		"GET /healthz":       health,
 		"GET /":              s.index,

@@ -1,0 +1,160 @@
+// Package metrics is the gateway's Prometheus instrumentation.
+//
+// Label values are bounded by the configuration, never by what clients send:
+// the model label is the catalogue entry that served the request (a pattern
+// such as "gpt-*" stays the pattern) or "PROVIDER:*" for PROVIDER/MODEL
+// names; there are no per-key labels.
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds the gateway's series. A nil *Metrics records nothing.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	ttft      *prometheus.HistogramVec
+	tokens    *prometheus.CounterVec
+	cost      *prometheus.CounterVec
+	upstream  *prometheus.CounterVec
+	streaming prometheus.Gauge
+}
+
+// New registers the gateway's series (and the Go runtime and process ones).
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
+	m := &Metrics{
+		Registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_requests_total",
+			Help: "Model requests that passed authentication, by model, provider and status class."}, []string{"model", "provider", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchyard_request_duration_seconds",
+			Help: "Whole request latency, by model, provider and status class.", Buckets: buckets}, []string{"model", "provider", "status"}),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchyard_time_to_first_token_seconds",
+			Help: "Time until the first streamed event reached the client.", Buckets: buckets}, []string{"model", "provider"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_tokens_total",
+			Help: "Tokens metered, by model, provider and kind (prompt, completion)."}, []string{"model", "provider", "kind"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_cost_usd_total",
+			Help: "USD charged, by model and provider."}, []string{"model", "provider"}),
+		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_upstream_errors_total",
+			Help: "Failed upstream attempts, by provider and kind (timeout, connect, rate_limited, auth, server_error, client_error, stream)."}, []string{"provider", "kind"}),
+		streaming: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchyard_streams_in_flight",
+			Help: "Streams currently being relayed."}),
+	}
+	reg.MustRegister(m.requests, m.latency, m.ttft, m.tokens, m.cost, m.upstream, m.streaming)
+	return m
+}
+
+// Request is what one finished request reports.
+type Request struct {
+	Model, Provider  string
+	Status           int
+	Latency, TTFT    time.Duration
+	Prompt, Complete int64
+	CostUSD          float64
+}
+
+// StatusClass maps a status to its class label ("2xx", "4xx", "499", "5xx").
+func StatusClass(status int) string {
+	switch {
+	case status == 499:
+		return "499"
+	case status >= 100 && status < 600:
+		return strconv.Itoa(status/100) + "xx"
+	}
+	return "other"
+}
+
+// ObserveRequest records one finished request.
+func (m *Metrics) ObserveRequest(r Request) {
+	if m == nil {
+		return
+	}
+	model, provider := nonEmpty(r.Model), nonEmpty(r.Provider)
+	class := StatusClass(r.Status)
+	m.requests.WithLabelValues(model, provider, class).Inc()
+	m.latency.WithLabelValues(model, provider, class).Observe(r.Latency.Seconds())
+	if r.TTFT > 0 {
+		m.ttft.WithLabelValues(model, provider).Observe(r.TTFT.Seconds())
+	}
+	if r.Prompt > 0 {
+		m.tokens.WithLabelValues(model, provider, "prompt").Add(float64(r.Prompt))
+	}
+	if r.Complete > 0 {
+		m.tokens.WithLabelValues(model, provider, "completion").Add(float64(r.Complete))
+	}
+	if r.CostUSD > 0 {
+		m.cost.WithLabelValues(model, provider).Add(r.CostUSD)
+	}
+}
+
+// UpstreamError counts one failed attempt.
+func (m *Metrics) UpstreamError(provider, kind string) {
+	if m == nil {
+		return
+	}
+	m.upstream.WithLabelValues(nonEmpty(provider), kind).Inc()
+}
+
+// StreamStarted and StreamEnded track streams in flight.
+func (m *Metrics) StreamStarted() {
+	if m != nil {
+		m.streaming.Inc()
+	}
+}
+
+// StreamEnded is StreamStarted's pair.
+func (m *Metrics) StreamEnded() {
+	if m != nil {
+		m.streaming.Dec()
+	}
+}
+
+func nonEmpty(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Func registers a gauge read at scrape time (ledger queue depth, flush time).
+func (m *Metrics) Func(name, help string, f func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// RouteStates exposes route health as switchyard_route_state{route,state}=1
+// for each route's current state, read at scrape time.
+func (m *Metrics) RouteStates(snapshot func() []RouteState) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(&routeCollector{snapshot: snapshot,
+		desc: prometheus.NewDesc("switchyard_route_state", "Route health: 1 for the route's current state (closed, open, half_open, disabled).", []string{"route", "state"}, nil)})
+}
+
+// RouteState is one route's state for RouteStates.
+type RouteState struct{ Route, State string }
+
+type routeCollector struct {
+	snapshot func() []RouteState
+	desc     *prometheus.Desc
+}
+
+func (c *routeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range c.snapshot() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, r.Route, r.State)
+	}
+}
