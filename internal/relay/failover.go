@@ -2,7 +2,6 @@ package relay
 
 import (
 	"encoding/json"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -67,19 +66,24 @@ func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candida
 	if session == "" {
 		session = req.User
 	}
-	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	var out []candidate
-	seen := map[string]bool{}
+	var seen map[string]bool // only needed once fallbacks can repeat a route
 	add := func(r *routing.Resolution) {
 		strategy := routing.Strategy("")
 		if r.Entry != nil {
 			strategy = routing.Strategy(r.Entry.Strategy)
 		}
-		for _, t := range routing.Plan(r.Targets, strategy, p, r.Variant, session, rl.Health, rl.priceOf(r), rng) {
-			if id := routing.RouteID(t); !seen[id] {
+		// A nil rng makes Plan use math/rand/v2's global source: no
+		// allocation per request.
+		for _, t := range routing.Plan(r.Targets, strategy, p, r.Variant, session, rl.Health, rl.priceOf(r), nil) {
+			if seen != nil {
+				id := routing.RouteID(t)
+				if seen[id] {
+					continue
+				}
 				seen[id] = true
-				out = append(out, candidate{r, t})
 			}
+			out = append(out, candidate{r, t})
 		}
 	}
 	add(res)
@@ -89,6 +93,12 @@ func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candida
 	names := append([]string(nil), req.Models...)
 	if res.Entry != nil {
 		names = append(names, res.Entry.Fallbacks...)
+	}
+	if len(names) > 0 {
+		seen = make(map[string]bool, len(out)+4)
+		for _, c := range out {
+			seen[routing.RouteID(c.t)] = true
+		}
 	}
 	for _, name := range names {
 		if name == req.Model {
