@@ -330,9 +330,13 @@ func TestCancelledStreamIsRecordedAndChargedForWhatWasSent(t *testing.T) {
 		}
 	}
 	g.Up.WaitCanceled(0, time.Second)
-	time.Sleep(50 * time.Millisecond) // the gateway finishes its record after noticing
-	_, out := g.admin(t, "GET", "/api/v1/generation?id="+id, g.Key, "")
-	d, _ := out["data"].(map[string]any)
+	// The gateway writes its record once it notices the client left.
+	var d map[string]any
+	for deadline := time.Now().Add(5 * time.Second); d == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		_, out := g.admin(t, "GET", "/api/v1/generation?id="+id, g.Key, "")
+		d, _ = out["data"].(map[string]any)
+	}
+	out := map[string]any{"data": d}
 	if d == nil || d["cancelled"] != true || d["usage_estimated"] != true || d["total_cost"].(float64) <= 0 || d["tokens_completion"].(float64) >= 40 {
 		t.Fatalf("generation = %v", out)
 	}

@@ -281,7 +281,10 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 				c.gen.TimeToFirst = rl.Now().Sub(c.start)
 				c.gen.Status = http.StatusOK
 			}
-			if !cw.write(out) {
+			// Events that arrived together leave together: hold the flush
+			// only while a whole further event is already buffered (one
+			// syscall, not one each); never while waiting on the network.
+			if !cw.send(out, !rd.EventBuffered() || s.Done || err != nil) {
 				c.gen.Cancelled = true
 				break
 			}
@@ -356,17 +359,22 @@ func (cs *clientStream) started() bool {
 }
 
 // write sends b and flushes; false means the client is gone.
-func (cs *clientStream) write(b []byte) bool {
+func (cs *clientStream) write(b []byte) bool { return cs.send(b, true) }
+
+// send writes b, flushing when flush is set; false means the client is gone.
+func (cs *clientStream) send(b []byte, flush bool) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	ok := cs.writeLocked(b)
+	ok := cs.sendLocked(b, flush)
 	if cs.timer != nil && ok {
 		cs.timer.Reset(cs.every)
 	}
 	return ok
 }
 
-func (cs *clientStream) writeLocked(b []byte) bool {
+func (cs *clientStream) writeLocked(b []byte) bool { return cs.sendLocked(b, true) }
+
+func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 	if cs.dead {
 		return false
 	}
@@ -381,6 +389,9 @@ func (cs *clientStream) writeLocked(b []byte) bool {
 	if _, err := cs.w.Write(b); err != nil {
 		cs.dead = true
 		return false
+	}
+	if !flush {
+		return true
 	}
 	if err := cs.rc.Flush(); err != nil {
 		cs.dead = true

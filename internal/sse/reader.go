@@ -124,3 +124,15 @@ func trimEOL(b []byte) []byte {
 	}
 	return b
 }
+
+// EventBuffered reports whether a whole further event has already arrived
+// (its blank line is in the buffer), so that Next will return it without
+// waiting on the network. A partial event does not count.
+func (rd *Reader) EventBuffered() bool {
+	n := rd.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := rd.br.Peek(n)
+	return bytes.Contains(b, []byte("\n\n")) || bytes.Contains(b, []byte("\n\r\n"))
+}

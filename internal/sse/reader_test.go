@@ -96,3 +96,24 @@ func FuzzReader(f *testing.F) {
 		t.Fatalf("reader did not terminate on %d bytes", len(in))
 	})
 }
+
+func TestEventBufferedSeesOnlyWholeEvents(t *testing.T) {
+	pr, pw := io.Pipe()
+	rd := NewReader(pr, 4096)
+	go func() {
+		_, _ = pw.Write([]byte("data: a\n\ndata: b\n\ndata: c"))
+	}()
+	if d, err := rd.Next(); err != nil || string(d) != "a" {
+		t.Fatalf("first: %q %v", d, err)
+	}
+	if !rd.EventBuffered() {
+		t.Fatal("event b is whole in the buffer")
+	}
+	if d, _ := rd.Next(); string(d) != "b" {
+		t.Fatalf("second: %q", d)
+	}
+	if rd.EventBuffered() {
+		t.Fatal("a partial event (no blank line yet) must not count as buffered")
+	}
+	pw.Close()
+}
