@@ -1,0 +1,56 @@
+// Package anthropic translates Anthropic's Messages API (JSON and SSE) to and
+// from the canonical llm types, in both roles:
+//
+//   - upstream: EncodeRequest, DecodeResponse, StreamDecoder, DecodeError turn a
+//     canonical request into a Messages body for an Anthropic upstream and its
+//     answer back;
+//   - ingress: DecodeRequest, EncodeResponse, StreamEncoder, EncodeError serve
+//     Anthropic-format clients (Claude Code, the Anthropic SDKs) on
+//     POST /v1/messages.
+//
+// Translation is pure: no I/O, clock, random ids or logging. Ids come from the
+// inputs.
+//
+// # Mappings and decisions
+//
+// Reasoning → thinking: BudgetTokens → {"type":"enabled","budget_tokens":N}
+// with N raised to Anthropic's minimum of 1024; Effort minimal/low → 1024,
+// medium → 4096, high → 16384; Disabled → {"type":"disabled"}. Anthropic needs
+// max_tokens > budget_tokens, so when the request's max_tokens is not above the
+// budget, max_tokens becomes budget + max_tokens (the answer's own allowance on
+// top of the thinking).
+//
+// response_format: the stable Messages API has no JSON mode, so json_schema
+// (and json_object, with schema {"type":"object"}) is emulated by a tool named
+// after the schema (ResponseFormat.Name, else "json_response") and forced with
+// tool_choice {"type":"tool"}. EncodeRequest returns that name in
+// Encoded.JSONTool; pass it to DecodeResponse and StreamDecoder.JSONTool so the
+// forced call comes back as text content (the JSON), with finish reason stop.
+// Anthropic refuses a forced tool together with extended thinking, so with
+// thinking on the tool is offered with tool_choice auto and a system
+// instruction asks the model to answer through it.
+//
+// With thinking enabled, temperature, top_k, top_p below 0.95 and a forced
+// tool_choice (any/tool → auto) are dropped: Anthropic rejects them together.
+//
+// Tool calls: an assistant ToolCall becomes a tool_use block whose input is the
+// parsed Arguments; arguments that are not a JSON object (invalid JSON, an
+// array, empty) are sent as {} because Anthropic requires an object.
+//
+// Messages: RoleSystem messages inside Messages are hoisted into system (the
+// Messages API has no system turn). RoleTool messages become user turns of
+// tool_result blocks, and consecutive turns of the same role are merged.
+// Message.Name, Seed and N have no Anthropic equivalent and are dropped.
+// Documents: Part.Filename ↔ the document block's title; a plain-text document
+// source ({"type":"text"}) is carried in Part.Text with media type text/plain.
+//
+// Finish reasons: end_turn, stop_sequence, pause_turn → stop; max_tokens →
+// length; tool_use → tool_calls; refusal → content_filter. The inverse maps
+// stop → end_turn, length → max_tokens, tool_calls → tool_use,
+// content_filter → refusal, error → end_turn.
+//
+// Usage: Anthropic's input_tokens excludes cached tokens, so PromptTokens =
+// input_tokens + cache_read_input_tokens + cache_creation_input_tokens,
+// CachedTokens = cache_read, CacheWriteTokens = cache_creation; encoding
+// subtracts them again.
+package anthropic
