@@ -1,7 +1,7 @@
 package openai
 
 import (
-	"strconv"
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 
 	"github.com/tidwall/gjson"
 
@@ -12,20 +12,20 @@ import (
 // {"message","type","param","code"} for e.
 func AppendErrorObject(b []byte, e *llm.Error) []byte {
 	b = append(b, `{"message":`...)
-	b = strconv.AppendQuote(b, e.Message)
+	b = jsonstr.Append(b, e.Message)
 	b = append(b, `,"type":`...)
-	b = strconv.AppendQuote(b, e.Type)
+	b = jsonstr.Append(b, e.Type)
 	b = append(b, `,"param":`...)
 	if e.Param == "" {
 		b = append(b, "null"...)
 	} else {
-		b = strconv.AppendQuote(b, e.Param)
+		b = jsonstr.Append(b, e.Param)
 	}
 	b = append(b, `,"code":`...)
 	if e.Code == "" {
 		b = append(b, "null"...)
 	} else {
-		b = strconv.AppendQuote(b, e.Code)
+		b = jsonstr.Append(b, e.Code)
 	}
 	return append(b, '}')
 }
@@ -36,7 +36,7 @@ func AppendErrorEnvelope(b []byte, e *llm.Error, requestID string) []byte {
 	b = append(b, `{"error":`...)
 	b = AppendErrorObject(b, e)
 	b = append(b, `,"request_id":`...)
-	b = strconv.AppendQuote(b, requestID)
+	b = jsonstr.Append(b, requestID)
 	return append(b, "}\n"...)
 }
 

@@ -7,8 +7,9 @@
 package openai
 
 import (
-	"strconv"
 	"unsafe"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -229,7 +230,7 @@ func (r *Request) UpstreamBody(body []byte, upstreamModel string) []byte {
 	}
 	edits := make([]edit, 0, 2)
 	if upstreamModel != r.Model {
-		edits = append(edits, edit{r.model, strconv.AppendQuote(nil, upstreamModel)})
+		edits = append(edits, edit{r.model, jsonstr.Append(nil, upstreamModel)})
 	}
 	if r.Stream && !r.IncludeUsage && r.Op != OpEmbeddings {
 		switch {

@@ -158,3 +158,19 @@ func TestRoutingFieldsAreReadAndNotSentUpstream(t *testing.T) {
 		})
 	}
 }
+
+func TestWrittenStringsAreValidJSON(t *testing.T) {
+	// strconv.AppendQuote would write \x7f here, which JSON parsers reject.
+	body := []byte("{\"model\":\"a\\u007fb\",\"messages\":[{}]}")
+	r, err := ScanRequest(OpChat, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := r.UpstreamBody(body, "up\x7f\xff"); !json.Valid(out) {
+		t.Fatalf("upstream body is not JSON: %q", out)
+	}
+	e := llm.BadRequest("model", "The model '%s' does not exist", "x\x7f\xfe")
+	if out := AppendErrorEnvelope(nil, e, "req-1"); !json.Valid(out) {
+		t.Fatalf("error envelope is not JSON: %q", out)
+	}
+}

@@ -1,7 +1,7 @@
 package openai
 
 import (
-	"strconv"
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -95,10 +95,10 @@ func (rw *Rewrite) RewriteResponse(body []byte) ([]byte, llm.Usage, bool) {
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
-			e.add(v.Index, v.Index+len(v.Raw), strconv.AppendQuote(nil, rw.ID))
+			e.add(v.Index, v.Index+len(v.Raw), jsonstr.Append(nil, rw.ID))
 		case "model":
 			if rw.Model != "" {
-				e.add(v.Index, v.Index+len(v.Raw), strconv.AppendQuote(nil, rw.Model))
+				e.add(v.Index, v.Index+len(v.Raw), jsonstr.Append(nil, rw.Model))
 			}
 		case "usage":
 			usage = ReadUsage(v)

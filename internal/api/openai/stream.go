@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -90,10 +92,10 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
-			e.add(v.Index, v.Index+len(v.Raw), strconv.AppendQuote(nil, s.ID))
+			e.add(v.Index, v.Index+len(v.Raw), jsonstr.Append(nil, s.ID))
 		case "model":
 			if s.Model != "" {
-				e.add(v.Index, v.Index+len(v.Raw), strconv.AppendQuote(nil, s.Model))
+				e.add(v.Index, v.Index+len(v.Raw), jsonstr.Append(nil, s.Model))
 			}
 		case "choices":
 			choices = 0
@@ -181,7 +183,7 @@ func (s *Stream) Fail(out []byte, e *llm.Error) []byte {
 	}
 	b := make([]byte, 0, 256)
 	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, s.ID)
+	b = jsonstr.Append(b, s.ID)
 	if s.Op == OpCompletions {
 		b = append(b, `,"object":"text_completion","created":`...)
 	} else {
@@ -189,7 +191,7 @@ func (s *Stream) Fail(out []byte, e *llm.Error) []byte {
 	}
 	b = strconv.AppendInt(b, s.Created, 10)
 	b = append(b, `,"model":`...)
-	b = strconv.AppendQuote(b, s.Model)
+	b = jsonstr.Append(b, s.Model)
 	if s.Op == OpCompletions {
 		b = append(b, `,"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"error"}]`...)
 	} else {

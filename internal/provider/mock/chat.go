@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 // chatRequest is the part of CreateChatCompletionRequest the mock reads.
@@ -188,7 +190,7 @@ func mockArguments(params json.RawMessage) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, name)
+		b = jsonstr.Append(b, name)
 		b = append(b, `:"mock"`...)
 	}
 	return string(append(b, '}'))
@@ -290,18 +292,18 @@ func (c *chatReply) appendJSON(b []byte, withUsage bool) []byte {
 	b = append(b, `","object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, c.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, c.model)
+	b = jsonstr.Append(b, c.model)
 	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
 	finish := c.answer.finish
 	if c.call != nil {
 		b = append(b, `null,"refusal":null,"tool_calls":[{"id":"`+toolCallID+`","type":"function","function":{"name":`...)
-		b = appendString(b, c.call.name)
+		b = jsonstr.Append(b, c.call.name)
 		b = append(b, `,"arguments":`...)
-		b = appendString(b, c.call.arguments)
+		b = jsonstr.Append(b, c.call.arguments)
 		b = append(b, `}}]`...)
 		finish = "tool_calls"
 	} else {
-		b = appendString(b, c.answer.text)
+		b = jsonstr.Append(b, c.answer.text)
 		b = append(b, `,"refusal":null`...)
 	}
 	b = append(b, `},"logprobs":null,"finish_reason":"`...)
@@ -326,7 +328,7 @@ func (h *handler) streamChat(w http.ResponseWriter, r *http.Request, c *chatRepl
 		finish = "tool_calls"
 		k.open()
 		k.buf = append(k.buf, choice+`{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"`+toolCallID+`","type":"function","function":{"name":`...)
-		k.buf = appendString(k.buf, c.call.name)
+		k.buf = jsonstr.Append(k.buf, c.call.name)
 		k.buf = append(k.buf, `,"arguments":""}}],"refusal":null}`...)
 		if !s.send(k.closeChoice("", false)) {
 			return k.buf
@@ -334,7 +336,7 @@ func (h *handler) streamChat(w http.ResponseWriter, r *http.Request, c *chatRepl
 		for _, p := range c.argPieces {
 			k.open()
 			k.buf = append(k.buf, choice+`{"tool_calls":[{"index":0,"function":{"arguments":`...)
-			k.buf = appendString(k.buf, p)
+			k.buf = jsonstr.Append(k.buf, p)
 			k.buf = append(k.buf, "}}]}"...)
 			if !s.send(k.closeChoice("", false)) {
 				return k.buf
@@ -350,7 +352,7 @@ func (h *handler) streamChat(w http.ResponseWriter, r *http.Request, c *chatRepl
 		for i := range c.answer.tokens() {
 			k.open()
 			k.buf = append(k.buf, choice+`{"content":`...)
-			k.buf = appendString(k.buf, c.answer.piece(i))
+			k.buf = jsonstr.Append(k.buf, c.answer.piece(i))
 			k.buf = append(k.buf, '}')
 			if !s.send(k.closeChoice("", false)) {
 				return k.buf

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 // completionRequest is the part of CreateCompletionRequest the mock reads.
@@ -130,7 +132,7 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 		for i := range a.tokens() {
 			k.open()
 			k.buf = append(k.buf, `{"text":`...)
-			k.buf = appendString(k.buf, a.piece(i))
+			k.buf = jsonstr.Append(k.buf, a.piece(i))
 			k.buf = append(k.buf, `,"index":0`...)
 			if !s.send(k.closeChoice("", false)) {
 				return
@@ -150,9 +152,9 @@ func (h *handler) completions(w http.ResponseWriter, r *http.Request) {
 	buf = append(buf, `","object":"text_completion","created":`...)
 	buf = strconv.AppendInt(buf, created, 10)
 	buf = append(buf, `,"model":`...)
-	buf = appendString(buf, req.Model)
+	buf = jsonstr.Append(buf, req.Model)
 	buf = append(buf, `,"choices":[{"text":`...)
-	buf = appendString(buf, a.text)
+	buf = jsonstr.Append(buf, a.text)
 	buf = append(buf, `,"index":0,"logprobs":null,"finish_reason":"`...)
 	buf = append(buf, a.finish...)
 	buf = append(buf, `"}]`...)

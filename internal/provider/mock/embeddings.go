@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 // embeddingRequest is CreateEmbeddingRequest.
@@ -149,7 +151,7 @@ func (h *handler) embeddings(w http.ResponseWriter, r *http.Request) {
 		buf = append(buf, '}')
 	}
 	buf = append(buf, `],"model":`...)
-	buf = appendString(buf, req.Model)
+	buf = jsonstr.Append(buf, req.Model)
 	// Embeddings have no completion, and CreateEmbeddingResponse's usage has
 	// only these two fields. The spec requires usage, but OmitUsage drops it
 	// here too: a provider that does not report usage is what it simulates.

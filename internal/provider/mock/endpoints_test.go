@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 func TestCompletionsAnswersTextCompletion(t *testing.T) {
@@ -269,7 +271,7 @@ func TestModelsListsAndGetsConfiguredModels(t *testing.T) {
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnewline\ncr\r", "\x00\x01\x1f\x7f", "é€😀", "bad \xff utf8 \xe2\x82", "</script>&", "\u2028"} {
 		var got string
-		enc := appendString(nil, s)
+		enc := jsonstr.Append(nil, s)
 		if err := json.Unmarshal(enc, &got); err != nil {
 			t.Errorf("%q encodes to invalid JSON %s: %v", s, enc, err)
 			continue
@@ -288,7 +290,7 @@ func FuzzAppendString(f *testing.F) {
 	f.Add("\xff\x00é")
 	f.Fuzz(func(t *testing.T, s string) {
 		var got string
-		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
+		if err := json.Unmarshal(jsonstr.Append(nil, s), &got); err != nil {
 			t.Fatalf("%q: %v", s, err)
 		}
 		want, _ := json.Marshal(s)

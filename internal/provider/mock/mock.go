@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 // Options tunes the simulated model. Zero values mean defaults.
@@ -140,14 +142,14 @@ func writeError(w http.ResponseWriter, status int, message, code string) {
 	}
 	b := make([]byte, 0, 96+len(message))
 	b = append(b, `{"error":{"message":`...)
-	b = appendString(b, message)
+	b = jsonstr.Append(b, message)
 	b = append(b, `,"type":`...)
-	b = appendString(b, typ)
+	b = jsonstr.Append(b, typ)
 	b = append(b, `,"param":null,"code":`...)
 	if code == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, code)
+		b = jsonstr.Append(b, code)
 	}
 	b = append(b, "}}\n"...)
 	w.Header().Set("Content-Type", "application/json")

@@ -3,11 +3,13 @@ package mock
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 func appendModel(b []byte, id string) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, id)
+	b = jsonstr.Append(b, id)
 	b = append(b, `,"object":"model","created":`...)
 	b = strconv.AppendInt(b, modelCreated, 10)
 	return append(b, `,"owned_by":"mock"}`...)

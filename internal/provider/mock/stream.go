@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
 
 // usagePlan says where usage goes in a stream, from the request's
@@ -93,7 +95,7 @@ func newChunks(buf []byte, idPrefix, object string, id uint64, created int64, mo
 	head = append(head, `","created":`...)
 	head = strconv.AppendInt(head, created, 10)
 	head = append(head, `,"model":`...)
-	head = appendString(head, model)
+	head = jsonstr.Append(head, model)
 	head = append(head, `,"choices":[`...)
 	return &chunks{head: head, buf: buf, up: up, u: u}
 }
@@ -107,7 +109,7 @@ func (k *chunks) closeChoice(finish string, withUsage bool) []byte {
 	if finish == "" {
 		k.buf = append(k.buf, "null"...)
 	} else {
-		k.buf = appendString(k.buf, finish)
+		k.buf = jsonstr.Append(k.buf, finish)
 	}
 	k.buf = append(k.buf, '}', ']')
 	switch {
