@@ -23,6 +23,7 @@ type Format uint8
 
 const (
 	FormatOpenAI Format = iota + 1
+	FormatAnthropic
 )
 
 // Provider is one upstream at one base URL with one credential.
@@ -50,8 +51,9 @@ type Builder func(cfg *config.Provider, shared http.RoundTripper) (*Provider, er
 // lists the built-in types; adding a provider is one package plus one line.
 func Registry() map[string]Builder {
 	return map[string]Builder{
-		"openai": newOpenAI,
-		"mock":   newMock,
+		"openai":    newOpenAI,
+		"anthropic": newAnthropic,
+		"mock":      newMock,
 	}
 }
 

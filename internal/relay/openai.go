@@ -165,6 +165,13 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	}
 	at := newAttemptCtx(r.Context(), timeout(&cd.t, p), firstByteTimeout(&cd.t, p), idleTimeout(&cd.t, p), rl.Now)
 	defer at.cancel()
+	switch {
+	case p.Format == provider.FormatAnthropic && req.Op == oa.OpChat:
+		status, e := rl.attemptAnthropic(w, r, c, req, cd, p, at)
+		return at.ttfb, status, e
+	case p.Format != provider.FormatOpenAI:
+		return 0, 0, llm.BadRequest("model", "provider '%s' (%s) does not serve %s", p.Name, p.Type, req.Op.Path())
+	}
 	ureq, err := p.NewRequest(at.ctx, req.Op.Path(), req.UpstreamBody(c.body, cd.t.Model), req.Stream, c.gen.RequestID)
 	if err != nil {
 		return 0, 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
