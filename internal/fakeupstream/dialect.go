@@ -31,6 +31,13 @@ type dialect interface {
 	answer(w http.ResponseWriter, r *http.Request, b Behavior, models []string, nextID func() uint64)
 }
 
+// A requestChecker is a dialect that refuses some requests before any
+// behaviour is used (after the key check): checkRequest writes the refusal
+// and returns false.
+type requestChecker interface {
+	checkRequest(w http.ResponseWriter, r *http.Request) bool
+}
+
 var errDropped = errors.New("fakeupstream: connection dropped by DropAfterChunks")
 
 // faultWriter sits between a dialect's answer and the connection. It counts

@@ -19,5 +19,6 @@
 //
 // The server core (server.go) records, picks behaviours and injects faults
 // without knowing any wire format; each format is a dialect in its own file
-// (openai.go), so Anthropic and Gemini can be added beside OpenAI.
+// (openai.go; anthropic.go for Anthropic's Messages API at paths ending in
+// /v1/messages), so Gemini can be added beside them.
 package fakeupstream

@@ -21,9 +21,9 @@ import (
 // Status, then MalformedJSON or DropAfterChunks on an otherwise normal
 // answer.
 type Behavior struct {
-	Status     int    // non-zero and != 200: reply with this status and an OpenAI error envelope
-	ErrorType  string // envelope "type" (default "invalid_request_error" for 4xx, "server_error" for 5xx)
-	ErrorCode  string // envelope "code" (default null)
+	Status     int    // non-zero and != 200: reply with this status and the dialect's error envelope
+	ErrorType  string // envelope "type" (default OpenAI: "invalid_request_error" for 4xx, "server_error" for 5xx; Anthropic: by status, e.g. 429 rate_limit_error, 529 overloaded_error)
+	ErrorCode  string // envelope "code" (default null; Anthropic has none)
 	Message    string // envelope message (default "fake upstream error <status>")
 	RetryAfter string // Retry-After header with Status (e.g. 429, "2")
 
@@ -48,7 +48,7 @@ type Behavior struct {
 
 // Options configures a Server.
 type Options struct {
-	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" get 401 (OpenAI envelope, code "invalid_api_key")
+	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope
 	Models  []string // for GET /v1/models (default ["gpt-4o","gpt-4o-mini","fake-model"])
 	Default Behavior
 }
@@ -105,7 +105,8 @@ func New(o Options) *Server {
 	s.nextID = func() uint64 { return s.ids.Add(1) }
 	// The dialects are tried in order and OpenAI, the last, takes whatever
 	// the others do not claim (its mock answers unknown paths with a 404).
-	s.dialects = []dialect{openAI{}}
+	// Anthropic takes paths ending in /v1/messages.
+	s.dialects = []dialect{anthropic{}, openAI{}}
 
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -136,7 +137,8 @@ func (s *Server) SetDefault(b Behavior) {
 }
 
 // Enqueue queues one-shot behaviours used by the next requests, in order,
-// before the default. Requests refused for a bad API key do not use one.
+// before the default. Requests refused for a bad API key (or, for
+// Anthropic, a missing anthropic-version header) do not use one.
 func (s *Server) Enqueue(b ...Behavior) {
 	s.mu.Lock()
 	s.queue = append(s.queue, b...)
@@ -283,6 +285,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	d := s.dialectFor(r)
 	if s.apiKey != "" && d.apiKey(r) != s.apiKey {
 		d.writeAuthError(w)
+		return
+	}
+	if c, ok := d.(requestChecker); ok && !c.checkRequest(w, r) {
 		return
 	}
 	b := s.next()
