@@ -7,7 +7,6 @@ package relay
 import (
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -114,40 +113,6 @@ func allowed(k *store.Key, res *routing.Resolution) *llm.Error {
 		}
 	}
 	return llm.Forbidden("model_not_allowed", "key "+k.Label+" may not use model '"+res.Requested+"'; it may use: "+strings.Join(k.AllowedModels, ", "))
-}
-
-// pick chooses a target: the lowest priority group, weighted random within it.
-// (Failover across targets comes with the routing work; see docs.)
-func (rl *Relay) pick(res *routing.Resolution) (*routing.Target, *provider.Provider, error) {
-	ts := res.Targets
-	if len(ts) == 0 {
-		return nil, nil, llm.NoAvailableProvider("model '" + res.Requested + "' has no routes")
-	}
-	end := 1
-	for end < len(ts) && ts[end].Priority == ts[0].Priority {
-		end++
-	}
-	group := ts[:end]
-	t := &group[0]
-	if len(group) > 1 {
-		total := 0
-		for i := range group {
-			total += group[i].Weight
-		}
-		n := rand.IntN(total)
-		for i := range group {
-			if n < group[i].Weight {
-				t = &group[i]
-				break
-			}
-			n -= group[i].Weight
-		}
-	}
-	p, ok := rl.Providers[t.Provider]
-	if !ok {
-		return nil, nil, llm.NoAvailableProvider("provider '" + t.Provider + "' for model '" + res.Requested + "' is not available in this gateway")
-	}
-	return t, p, nil
 }
 
 // clientGone reports whether the client cancelled (as opposed to our timeout).

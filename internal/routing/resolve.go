@@ -150,27 +150,30 @@ func splitVariant(name string) (string, Variant) {
 }
 
 // Match reports whether name matches pattern, where '*' matches any run of
-// characters, '/' and ':' included (unlike path.Match).
+// characters, '/' and ':' included (unlike path.Match). It backtracks only
+// to the last star, so it is linear in practice and O(len(name)·len(pattern))
+// at worst: names come from clients.
 func Match(pattern, name string) bool {
-	for {
-		star := strings.IndexByte(pattern, '*')
-		if star < 0 {
-			return pattern == name
-		}
-		if !strings.HasPrefix(name, pattern[:star]) {
+	p, n := 0, 0
+	star, mark := -1, 0
+	for n < len(name) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, n
+			p++
+		case p < len(pattern) && pattern[p] == name[n]:
+			p++
+			n++
+		case star >= 0:
+			p = star + 1
+			mark++
+			n = mark
+		default:
 			return false
 		}
-		name = name[star:]
-		pattern = pattern[star+1:]
-		if pattern == "" {
-			return true
-		}
-		// Try every position for the rest; patterns are short.
-		for i := 0; i <= len(name); i++ {
-			if Match(pattern, name[i:]) {
-				return true
-			}
-		}
-		return false
 	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -102,5 +103,16 @@ func TestRouteIDsAreBoundedByTheConfig(t *testing.T) {
 	// "*" → openrouter/*, "claude-*" → openrouter/claude-*, provider form → deepseek/*.
 	if len(seen) != 3 || !seen["openrouter/*"] || !seen["openrouter/claude-*"] || !seen["deepseek/*"] {
 		t.Fatalf("route ids = %v", seen)
+	}
+}
+
+func TestMatchStaysLinearOnHostileNames(t *testing.T) {
+	// With naive backtracking this is O(n^4) and would not finish.
+	name := strings.Repeat("a", 100_000)
+	if Match("*a*a*a*b", name) {
+		t.Fatal("no b in the name")
+	}
+	if !Match("*a*a*a*", name) {
+		t.Fatal("should match")
 	}
 }

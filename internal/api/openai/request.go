@@ -17,6 +17,9 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
+// maxModelName bounds a model name: real ids are under a hundred characters.
+const maxModelName = 512
+
 // Op is an OpenAI operation with a JSON body.
 type Op uint8
 
@@ -95,6 +98,10 @@ func ScanRequest(op Op, body []byte) (*Request, error) {
 		case "model":
 			if v.Type != gjson.String {
 				bad = llm.BadRequest("model", "'model' must be a string, such as \"gpt-4o\"")
+				return false
+			}
+			if len(v.Str) > maxModelName {
+				bad = llm.BadRequest("model", "'model' is longer than %d characters; use a model id such as \"gpt-4o\"", maxModelName)
 				return false
 			}
 			r.Model = v.Str

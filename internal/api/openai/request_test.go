@@ -174,3 +174,10 @@ func TestWrittenStringsAreValidJSON(t *testing.T) {
 		t.Fatalf("error envelope is not JSON: %q", out)
 	}
 }
+
+func TestOverlongModelNameIs400(t *testing.T) {
+	body := []byte(`{"model":"` + strings.Repeat("m", 600) + `","messages":[{}]}`)
+	if _, err := ScanRequest(OpChat, body); err == nil || err.(*llm.Error).Param != "model" {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"strconv"
 )
 
-const hexDigits = "0123456789abcdef"
-
 type usage struct {
 	prompt, completion int
 }

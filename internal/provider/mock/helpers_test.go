@@ -174,5 +174,3 @@ func sseData(t *testing.T, body string) []string {
 	}
 	return out
 }
-
-func ptr[T any](v T) *T { return &v }
