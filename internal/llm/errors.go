@@ -3,7 +3,6 @@ package llm
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Kind is the fault domain of an error: whose mistake it was.
@@ -63,7 +62,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Kind: KindGateway, Status: http.StatusInternalServerError, Type: "server_error",
+	return &Error{Kind: KindGateway, Status: 500, Type: "server_error",
 		Code: "internal_error", Message: "internal gateway error", Cause: err}
 }
 
