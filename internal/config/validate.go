@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/wildcard"
 )
 
 // providerName is what a provider may be called: ':' and '/' split
@@ -363,7 +365,7 @@ func (v *validator) models(ms []Model, providers map[string]bool) {
 				return true
 			}
 			for _, p := range patterns {
-				if matchPattern(p, n) {
+				if wildcard.Match(p, n) {
 					return true
 				}
 			}
@@ -451,33 +453,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// matchPattern reports whether name matches pattern, where '*' matches any
-// run of characters (including none) and every other byte matches itself.
-func matchPattern(pattern, name string) bool {
-	// Iterative glob with single-star backtracking: linear in practice and
-	// never exponential, whatever the pattern.
-	p, n := 0, 0
-	star, mark := -1, 0
-	for n < len(name) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, n
-			p++
-		case p < len(pattern) && pattern[p] == name[n]:
-			p++
-			n++
-		case star >= 0:
-			p = star + 1
-			mark++
-			n = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }

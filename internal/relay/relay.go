@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/wildcard"
+
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -108,7 +110,7 @@ func allowed(k *store.Key, res *routing.Resolution) *llm.Error {
 		return nil
 	}
 	for _, m := range k.AllowedModels {
-		if routing.Match(m, res.Requested) || (res.Entry != nil && routing.Match(m, res.Entry.ID)) {
+		if wildcard.Match(m, res.Requested) || (res.Entry != nil && wildcard.Match(m, res.Entry.ID)) {
 			return nil
 		}
 	}

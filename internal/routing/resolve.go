@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/switchyard-gw/switchyard/internal/wildcard"
+
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
@@ -106,7 +108,7 @@ func (r *Resolver) resolve(name string) *Resolution {
 	}
 	// 3. Patterns.
 	for _, m := range r.patterns {
-		if Match(m.ID, name) {
+		if wildcard.Match(m.ID, name) {
 			return fromEntry(name, m, name)
 		}
 	}
@@ -147,33 +149,4 @@ func splitVariant(name string) (string, Variant) {
 		return name[:len(name)-len(":floor")], VariantFloor
 	}
 	return name, VariantNone
-}
-
-// Match reports whether name matches pattern, where '*' matches any run of
-// characters, '/' and ':' included (unlike path.Match). It backtracks only
-// to the last star, so it is linear in practice and O(len(name)·len(pattern))
-// at worst: names come from clients.
-func Match(pattern, name string) bool {
-	p, n := 0, 0
-	star, mark := -1, 0
-	for n < len(name) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, n
-			p++
-		case p < len(pattern) && pattern[p] == name[n]:
-			p++
-			n++
-		case star >= 0:
-			p = star + 1
-			mark++
-			n = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
