@@ -231,16 +231,43 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 	return nil
 }
 
-// relayStream passes an OpenAI-format SSE stream to the client chunk by
-// chunk, flushing each. Response headers are committed with the first event,
-// so a failure before any event can still be answered as a plain HTTP error.
+// relayStream passes an OpenAI-format SSE stream to the client.
 func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx) *llm.Error {
+	return rl.pumpStream(w, r, resp, p, c, rw, req, at, passthroughSource{})
+}
+
+// streamSource turns upstream SSE events into OpenAI chunks fed through s.
+type streamSource interface {
+	// event handles one upstream event (its "event:" name and data).
+	event(out []byte, name string, data []byte, s *oa.Stream) ([]byte, error)
+	// finish is called when the upstream body ends: what is left to send,
+	// and whether the answer was complete.
+	finish(out []byte, s *oa.Stream) ([]byte, bool)
+}
+
+// passthroughSource: the upstream already speaks OpenAI chunks.
+type passthroughSource struct{}
+
+func (passthroughSource) event(out []byte, _ string, data []byte, s *oa.Stream) ([]byte, error) {
+	return s.Event(out, data)
+}
+
+func (passthroughSource) finish(out []byte, s *oa.Stream) ([]byte, bool) {
+	if !s.Complete() {
+		return out, false
+	}
+	return s.Finish(out), true
+}
+
+// pumpStream relays an upstream SSE stream to the client chunk by chunk.
+// Response headers are committed with the first event, so a failure before
+// any event can still be answered as a plain HTTP error (and fail over).
+func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx, src streamSource) *llm.Error {
 	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
 		msg, _, _, _ := oa.ParseUpstreamError(raw)
 		return llm.UpstreamError("provider '"+p.Name+"' answered a streaming request without a stream: "+p.Scrub(msg), nil)
 	}
-	var e *llm.Error
 	rl.Metrics.StreamStarted()
 	defer rl.Metrics.StreamEnded()
 	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
@@ -257,25 +284,29 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 	for {
 		data, err := rd.Next()
 		if err != nil {
-			switch {
-			case clientGone(r):
+			if clientGone(r) {
 				c.gen.Cancelled = true
-			case err == io.EOF && s.Complete():
-				cw.write(s.Finish(out[:0]))
-			case !cw.started():
-				return at.explain(p, streamFailure(p, err))
-			default:
-				e = at.explain(p, streamFailure(p, err))
-				c.gen.ErrorCode = e.Code
-				rl.Metrics.UpstreamError(p.Name, "stream")
-				cw.write(s.Fail(out[:0], e))
+				return nil
 			}
-			break
+			if err == io.EOF {
+				if rest, ok := src.finish(out[:0], s); ok {
+					cw.write(rest)
+					return nil
+				}
+			}
+			e := at.explain(p, streamFailure(p, err))
+			if !cw.started() {
+				return e
+			}
+			c.gen.ErrorCode = e.Code
+			rl.Metrics.UpstreamError(p.Name, "stream")
+			cw.write(s.Fail(out[:0], e))
+			return nil
 		}
 		at.event()
-		out, err = s.Event(out[:0], data)
+		out, err = src.event(out[:0], string(rd.Event), data, s)
 		if err != nil {
-			e = streamFailure(p, err)
+			e := streamFailure(p, err)
 			if !cw.started() && len(out) == 0 {
 				return e
 			}
@@ -293,7 +324,7 @@ func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.
 			// syscall, not one each); never while waiting on the network.
 			if !cw.send(out, !rd.EventBuffered() || s.Done || err != nil) {
 				c.gen.Cancelled = true
-				break
+				return nil
 			}
 		}
 		if s.Done || err != nil {

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
-	"github.com/switchyard-gw/switchyard/internal/sse"
 )
 
 // attemptAnthropic serves an OpenAI-format chat request from an Anthropic
@@ -89,87 +89,43 @@ func (rl *Relay) attemptAnthropic(w http.ResponseWriter, r *http.Request, c *cal
 
 // relayAnthropicStream relays an Anthropic event stream as OpenAI chunks.
 func (rl *Relay) relayAnthropicStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx, jsonTool string) *llm.Error {
-	rl.Metrics.StreamStarted()
-	defer rl.Metrics.StreamEnded()
-	dec := &anthropic.StreamDecoder{JSONTool: jsonTool}
-	// The encoder always emits the usage chunk; oa.Stream then applies the
-	// client's include_usage choice exactly as for a passthrough stream.
-	enc := &oa.ChunkEncoder{ID: c.gen.ID, Model: req.Model, Created: c.start.Unix(), IncludeUsage: true}
-	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
-	defer func() {
-		c.usage, c.text = s.Usage, s.Text
-		c.produced = c.produced || s.Chunks > 0
-		c.gen.FinishReason = s.FinishReason
-	}()
-	cw := newClientStream(w, rl.keepAlive)
-	defer cw.close()
+	return rl.pumpStream(w, r, resp, p, c, rw, req, at, &anthropicSource{
+		dec: &anthropic.StreamDecoder{JSONTool: jsonTool},
+		// The encoder always emits the usage chunk; oa.Stream then applies
+		// the client's include_usage choice exactly as for a passthrough stream.
+		enc: &oa.ChunkEncoder{ID: c.gen.ID, Model: req.Model, Created: c.start.Unix(), IncludeUsage: true},
+	})
+}
 
-	rd := sse.NewReader(resp.Body, 16<<10)
-	var chunks, out []byte
-	for {
-		data, err := rd.Next()
-		if err != nil {
-			switch {
-			case clientGone(r):
-				c.gen.Cancelled = true
-			case err == io.EOF && dec.Complete():
-				chunks = enc.Close(chunks[:0])
-				out, _ = relayChunks(s, chunks, out[:0])
-				cw.write(out)
-			case !cw.started():
-				return at.explain(p, streamFailure(p, err))
-			default:
-				e := at.explain(p, streamFailure(p, err))
-				c.gen.ErrorCode = e.Code
-				rl.Metrics.UpstreamError(p.Name, "stream")
-				cw.write(s.Fail(out[:0], e))
-			}
-			return nil
-		}
-		at.event()
-		events, derr := dec.Event(string(rd.Event), data)
-		if derr != nil {
-			e := llm.UpstreamError("provider '"+p.Name+"' sent a malformed stream event", derr)
-			if !cw.started() {
-				return e
-			}
-			c.gen.ErrorCode = e.Code
-			cw.write(s.Fail(out[:0], e))
-			return nil
-		}
-		chunks = chunks[:0]
-		for _, ev := range events {
-			chunks = enc.Event(chunks, ev)
-		}
-		if dec.Complete() {
-			chunks = enc.Close(chunks)
-		}
-		var ferr error
-		out, ferr = relayChunks(s, chunks, out[:0])
-		if ferr != nil {
-			e := streamFailure(p, ferr)
-			if !cw.started() && len(out) == 0 {
-				return e
-			}
-			c.gen.ErrorCode = e.Code
-			out = s.Fail(out, e)
-		}
-		if len(out) > 0 {
-			if !cw.started() {
-				at.firstByte()
-				c.gen.TimeToFirst = rl.Now().Sub(c.start)
-				c.gen.Status = http.StatusOK
-			}
-			if !cw.send(out, !rd.EventBuffered() || s.Done || ferr != nil) {
-				c.gen.Cancelled = true
-				return nil
-			}
-		}
-		if s.Done || ferr != nil {
-			_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
-			return nil
-		}
+// anthropicSource decodes Anthropic events to llm events and re-encodes
+// them as OpenAI chunks.
+type anthropicSource struct {
+	dec    *anthropic.StreamDecoder
+	enc    *oa.ChunkEncoder
+	chunks []byte
+}
+
+func (a *anthropicSource) event(out []byte, name string, data []byte, s *oa.Stream) ([]byte, error) {
+	events, err := a.dec.Event(name, data)
+	if err != nil {
+		return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
 	}
+	a.chunks = a.chunks[:0]
+	for _, ev := range events {
+		a.chunks = a.enc.Event(a.chunks, ev)
+	}
+	if a.dec.Complete() {
+		a.chunks = a.enc.Close(a.chunks)
+	}
+	return relayChunks(s, a.chunks, out)
+}
+
+func (a *anthropicSource) finish(out []byte, s *oa.Stream) ([]byte, bool) {
+	if !a.dec.Complete() {
+		return out, false
+	}
+	out, _ = relayChunks(s, a.enc.Close(nil), out)
+	return out, true
 }
 
 // relayChunks feeds OpenAI SSE text (data: …\n\n events) through s.
