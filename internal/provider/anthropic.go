@@ -2,7 +2,6 @@ package provider
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 )
@@ -22,7 +21,7 @@ func newAnthropic(cfg *config.Provider, shared http.RoundTripper) (*Provider, er
 		Name:             cfg.Name,
 		Type:             cfg.Type,
 		Format:           FormatAnthropic,
-		BaseURL:          strings.TrimRight(cfg.BaseURL, "/"),
+		BaseURL:          trimVersion(cfg.BaseURL, "/v1"),
 		Timeout:          cfg.Timeout,
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,

@@ -24,7 +24,21 @@ type Format uint8
 const (
 	FormatOpenAI Format = iota + 1
 	FormatAnthropic
+	FormatGemini
 )
+
+// String names the format as users know it.
+func (f Format) String() string {
+	switch f {
+	case FormatOpenAI:
+		return "OpenAI"
+	case FormatAnthropic:
+		return "Anthropic Messages"
+	case FormatGemini:
+		return "Gemini"
+	}
+	return "unknown"
+}
 
 // Provider is one upstream at one base URL with one credential.
 type Provider struct {
@@ -42,6 +56,18 @@ type Provider struct {
 	secret  string
 	auth    func(h http.Header, secret string)
 	headers http.Header
+	// path maps an operation's path ("/chat/completions") and the upstream
+	// model to the path below BaseURL; nil means the path as given.
+	path func(op, model string) string
+}
+
+// Path is the path below the base URL for an operation on model: the
+// operation's own path for most providers, a deployment URL for Azure.
+func (p *Provider) Path(op, model string) string {
+	if p.path == nil {
+		return op
+	}
+	return p.path(op, model)
 }
 
 // Builder makes a Provider from its config and the shared transport.
@@ -53,6 +79,8 @@ func Registry() map[string]Builder {
 	return map[string]Builder{
 		"openai":    newOpenAI,
 		"anthropic": newAnthropic,
+		"gemini":    newGemini,
+		"azure":     newAzure,
 		"mock":      newMock,
 	}
 }

@@ -17,7 +17,9 @@ import (
 // call is the state of one model call between authentication and the
 // ledger record.
 type call struct {
+	in       Ingress
 	op       oa.Op
+	lreq     *llm.Request // the request in canonical form, once decoded
 	start    time.Time
 	key      *store.Key
 	metric   string // the model label: catalogue entry id or pattern, or "PROVIDER:*"

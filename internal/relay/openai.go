@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/money"
@@ -28,14 +29,28 @@ func (rl *Relay) OpenAI(op oa.Op) func(http.ResponseWriter, *http.Request) error
 	return func(w http.ResponseWriter, r *http.Request) error { return rl.serveOpenAI(op, w, r) }
 }
 
-func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (err error) {
+func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) error {
+	return rl.serve(w, r, IngressOpenAI, op, "", func(body []byte) (*oa.Request, error) { return oa.ScanRequest(op, body) })
+}
+
+// serve runs one model call for any ingress: authenticate, read and scan
+// the body, resolve the model, and fail over across its routes. cred is the
+// key when the ingress takes it from somewhere auth.Credential does not
+// look; "" means the usual headers.
+func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa.Op, cred string, scan func([]byte) (*oa.Request, error)) (err error) {
 	start := rl.Now()
-	key, err := rl.Authenticate(r)
-	if err != nil {
-		return err
+	if cred == "" {
+		cred = auth.Credential(r)
+	}
+	if cred == "" && in != IngressOpenAI {
+		return missingKey(in)
+	}
+	key, kerr := rl.Keys.Caller(cred, start)
+	if kerr != nil {
+		return kerr
 	}
 	// From here on every outcome is one generation record.
-	c := &call{op: op, start: start, key: key, gen: store.Generation{
+	c := &call{in: in, op: op, start: start, key: key, gen: store.Generation{
 		ID: rl.NewID(), RequestID: w.Header().Get("X-Request-Id"), KeyHash: key.Hash, AccountID: key.AccountID,
 		Origin: referer(r), AppTitle: title(r), CreatedAt: start, Attempts: "[]",
 	}}
@@ -53,7 +68,7 @@ func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) (
 	if c.body, err = rl.readBody(r); err != nil {
 		return err
 	}
-	req, err := oa.ScanRequest(op, c.body)
+	req, err := scan(c.body)
 	if err != nil {
 		return err
 	}
@@ -166,13 +181,17 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	at := newAttemptCtx(r.Context(), timeout(&cd.t, p), firstByteTimeout(&cd.t, p), idleTimeout(&cd.t, p), rl.Now)
 	defer at.cancel()
 	switch {
-	case p.Format == provider.FormatAnthropic && req.Op == oa.OpChat:
-		status, e := rl.attemptAnthropic(w, r, c, req, cd, p, at)
+	case c.in == IngressAnthropic && p.Format == provider.FormatAnthropic:
+		status, e := rl.attemptAnthropicPassthrough(w, r, c, req, cd, p, at)
 		return at.ttfb, status, e
-	case p.Format != provider.FormatOpenAI:
+	case c.in == IngressOpenAI && p.Format == provider.FormatOpenAI:
+	case req.Op == oa.OpChat:
+		status, e := rl.attemptTranslated(w, r, c, req, cd, p, at)
+		return at.ttfb, status, e
+	default:
 		return 0, 0, llm.BadRequest("model", "provider '%s' (%s) does not serve %s", p.Name, p.Type, req.Op.Path())
 	}
-	ureq, err := p.NewRequest(at.ctx, req.Op.Path(), req.UpstreamBody(c.body, cd.t.Model), req.Stream, c.gen.RequestID)
+	ureq, err := p.NewRequest(at.ctx, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, c.gen.RequestID)
 	if err != nil {
 		return 0, 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
 	}
@@ -190,7 +209,7 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
-		e := rl.relayStream(w, r, resp, p, c, rw, req, at)
+		e := rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})
 		return at.ttfb, resp.StatusCode, e
 	}
 	at.firstByte() // for a whole answer, the headers are the first byte
@@ -231,38 +250,84 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 	return nil
 }
 
-// relayStream passes an OpenAI-format SSE stream to the client.
-func (rl *Relay) relayStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx) *llm.Error {
-	return rl.pumpStream(w, r, resp, p, c, rw, req, at, passthroughSource{})
+// newOAStream is the rewriter for a stream answered to an OpenAI client.
+func newOAStream(c *call, req *oa.Request, rw oa.Rewrite) *oa.Stream {
+	return &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
 }
 
-// streamSource turns upstream SSE events into OpenAI chunks fed through s.
+// streamSource turns upstream SSE events into the client's stream and
+// keeps what the ledger needs.
 type streamSource interface {
 	// event handles one upstream event (its "event:" name and data).
-	event(out []byte, name string, data []byte, s *oa.Stream) ([]byte, error)
+	event(out []byte, name string, data []byte) ([]byte, error)
 	// finish is called when the upstream body ends: what is left to send,
 	// and whether the answer was complete.
-	finish(out []byte, s *oa.Stream) ([]byte, bool)
+	finish(out []byte) ([]byte, bool)
+	// fail ends the client's stream with e.
+	fail(out []byte, e *llm.Error) []byte
+	// done reports that the answer is complete: stop reading.
+	done() bool
+	// result copies usage, text, whether anything was produced and the
+	// finish reason into c.
+	result(c *call)
 }
 
-// passthroughSource: the upstream already speaks OpenAI chunks.
-type passthroughSource struct{}
-
-func (passthroughSource) event(out []byte, _ string, data []byte, s *oa.Stream) ([]byte, error) {
-	return s.Event(out, data)
+// openaiSource streams to an OpenAI client through s, the rewriter that
+// applies ids, usage.cost and the usage rules. With dec nil the upstream
+// already speaks OpenAI chunks (passthrough); otherwise its events are
+// decoded and re-encoded as OpenAI chunks by enc first.
+type openaiSource struct {
+	s      *oa.Stream
+	dec    eventDecoder
+	enc    *oa.ChunkEncoder
+	chunks []byte
 }
 
-func (passthroughSource) finish(out []byte, s *oa.Stream) ([]byte, bool) {
-	if !s.Complete() {
+func (o *openaiSource) event(out []byte, name string, data []byte) ([]byte, error) {
+	if o.dec == nil {
+		return o.s.Event(out, data)
+	}
+	events, err := o.dec.event(name, data)
+	if err != nil {
+		return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
+	}
+	o.chunks = o.chunks[:0]
+	for _, ev := range events {
+		o.chunks = o.enc.Event(o.chunks, ev)
+	}
+	if o.dec.done() {
+		o.chunks = o.enc.Close(o.chunks)
+	}
+	return relayChunks(o.s, o.chunks, out)
+}
+
+func (o *openaiSource) finish(out []byte) ([]byte, bool) {
+	if o.dec == nil {
+		if !o.s.Complete() {
+			return out, false
+		}
+		return o.s.Finish(out), true
+	}
+	if !o.dec.complete() {
 		return out, false
 	}
-	return s.Finish(out), true
+	out, _ = relayChunks(o.s, o.enc.Close(nil), out)
+	return out, true
+}
+
+func (o *openaiSource) fail(out []byte, e *llm.Error) []byte { return o.s.Fail(out, e) }
+func (o *openaiSource) done() bool                           { return o.s.Done }
+
+func (o *openaiSource) result(c *call) {
+	c.usage, c.text = o.s.Usage, o.s.Text
+	c.produced = c.produced || o.s.Chunks > 0
+	c.gen.FinishReason = o.s.FinishReason
 }
 
 // pumpStream relays an upstream SSE stream to the client chunk by chunk.
 // Response headers are committed with the first event, so a failure before
 // any event can still be answered as a plain HTTP error (and fail over).
-func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx, src streamSource) *llm.Error {
+func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, req *oa.Request, at *attemptCtx, src streamSource) *llm.Error {
 	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
 		msg, _, _, _ := oa.ParseUpstreamError(raw)
@@ -270,12 +335,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	}
 	rl.Metrics.StreamStarted()
 	defer rl.Metrics.StreamEnded()
-	s := &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
-	defer func() {
-		c.usage, c.text = s.Usage, s.Text
-		c.produced = c.produced || s.Chunks > 0
-		c.gen.FinishReason = s.FinishReason
-	}()
+	defer src.result(c)
 	cw := newClientStream(w, rl.keepAlive)
 	defer cw.close()
 
@@ -289,7 +349,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 				return nil
 			}
 			if err == io.EOF {
-				if rest, ok := src.finish(out[:0], s); ok {
+				if rest, ok := src.finish(out[:0]); ok {
 					cw.write(rest)
 					return nil
 				}
@@ -300,18 +360,18 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			}
 			c.gen.ErrorCode = e.Code
 			rl.Metrics.UpstreamError(p.Name, "stream")
-			cw.write(s.Fail(out[:0], e))
+			cw.write(src.fail(out[:0], e))
 			return nil
 		}
 		at.event()
-		out, err = src.event(out[:0], string(rd.Event), data, s)
+		out, err = src.event(out[:0], string(rd.Event), data)
 		if err != nil {
 			e := streamFailure(p, err)
 			if !cw.started() && len(out) == 0 {
 				return e
 			}
 			c.gen.ErrorCode = e.Code
-			out = s.Fail(out, e)
+			out = src.fail(out, e)
 		}
 		if len(out) > 0 {
 			if !cw.started() {
@@ -322,16 +382,16 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			// Events that arrived together leave together: hold the flush
 			// only while a whole further event is already buffered (one
 			// syscall, not one each); never while waiting on the network.
-			if !cw.send(out, !rd.EventBuffered() || s.Done || err != nil) {
+			if !cw.send(out, !rd.EventBuffered() || src.done() || err != nil) {
 				c.gen.Cancelled = true
 				return nil
 			}
 		}
-		if s.Done || err != nil {
+		if src.done() || err != nil {
 			break
 		}
 	}
-	if s.Done {
+	if src.done() {
 		// Read what follows [DONE] (the end of the chunked body) so the
 		// connection goes back to the pool instead of being closed.
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)

@@ -83,7 +83,7 @@ func New(d Deps) *Relay {
 func (rl *Relay) Authenticate(r *http.Request) (*store.Key, error) {
 	k, err := rl.Keys.Caller(auth.Credential(r), rl.Now())
 	if err != nil {
-		return nil, err
+		return nil, err // not a typed nil: Caller's error is a *llm.Error
 	}
 	return k, nil
 }

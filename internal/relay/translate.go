@@ -8,31 +8,130 @@ import (
 	"strconv"
 
 	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
+	"github.com/switchyard-gw/switchyard/internal/api/gemini"
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
-// attemptAnthropic serves an OpenAI-format chat request from an Anthropic
-// upstream: OpenAI JSON → llm → Messages API, and the answer back the same
-// way. The streamed answer is re-encoded as OpenAI chunks and then goes
-// through the same oa.Stream rewriter as a passthrough stream, so ids,
-// usage.cost and the usage rules are applied in one place.
-func (rl *Relay) attemptAnthropic(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
-	lreq, err := oa.DecodeRequest(c.body)
+// egress is one translated attempt's side of the upstream: the encoded
+// request and how to read what comes back, for the provider's dialect.
+type egress struct {
+	path           string
+	body           []byte
+	decodeError    func(status int, body []byte) *llm.Error
+	decodeResponse func(body []byte) (*llm.Response, error)
+	newDecoder     func() eventDecoder
+}
+
+// eventDecoder reads an upstream's stream events into canonical events.
+type eventDecoder interface {
+	event(name string, data []byte) ([]llm.StreamEvent, error)
+	// done: the upstream marked the end (message_stop, [DONE]); stop reading.
+	done() bool
+	// complete: the answer was whole when the body ended.
+	complete() bool
+}
+
+// eventEncoder writes canonical events in a client's dialect.
+type eventEncoder interface {
+	Event(out []byte, ev llm.StreamEvent) []byte
+	Close(out []byte) []byte
+}
+
+type anthropicDecoder struct{ d anthropic.StreamDecoder }
+
+func (a *anthropicDecoder) event(name string, data []byte) ([]llm.StreamEvent, error) {
+	return a.d.Event(name, data)
+}
+func (a *anthropicDecoder) done() bool     { return a.d.Complete() }
+func (a *anthropicDecoder) complete() bool { return a.d.Complete() }
+
+type openaiDecoder struct{ d oa.ChunkDecoder }
+
+func (o *openaiDecoder) event(_ string, data []byte) ([]llm.StreamEvent, error) {
+	return o.d.Event(data)
+}
+func (o *openaiDecoder) done() bool     { return o.d.Done() }
+func (o *openaiDecoder) complete() bool { return o.d.Done() || o.d.Finished() }
+
+// geminiDecoder: Gemini marks no end; the stream just stops after the
+// chunk with the finish reason.
+type geminiDecoder struct{ d gemini.StreamDecoder }
+
+func (g *geminiDecoder) event(_ string, data []byte) ([]llm.StreamEvent, error) {
+	return g.d.Event(data)
+}
+func (g *geminiDecoder) done() bool     { return false }
+func (g *geminiDecoder) complete() bool { return g.d.Complete() }
+
+// encodeFor encodes r for provider p's dialect.
+func encodeFor(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
+	switch p.Format {
+	case provider.FormatAnthropic:
+		enc, err := anthropic.EncodeRequest(r, maxOut)
+		if err != nil {
+			return egress{}, err
+		}
+		jsonTool := enc.JSONTool
+		return egress{
+			path: p.Path("/v1/messages", r.Model), body: enc.Body,
+			decodeError:    anthropic.DecodeError,
+			decodeResponse: func(b []byte) (*llm.Response, error) { return anthropic.DecodeResponse(b, jsonTool) },
+			newDecoder:     func() eventDecoder { return &anthropicDecoder{d: anthropic.StreamDecoder{JSONTool: jsonTool}} },
+		}, nil
+	case provider.FormatGemini:
+		body, err := gemini.EncodeRequest(r)
+		if err != nil {
+			return egress{}, err
+		}
+		return egress{
+			path: p.Path(gemini.Path(r.Model, r.Stream), r.Model), body: body,
+			decodeError:    gemini.DecodeError,
+			decodeResponse: gemini.DecodeResponse,
+			newDecoder:     func() eventDecoder { return &geminiDecoder{} },
+		}, nil
+	default:
+		body, err := oa.EncodeRequest(r)
+		if err != nil {
+			return egress{}, err
+		}
+		return egress{
+			path: p.Path(oa.OpChat.Path(), r.Model), body: body,
+			decodeError:    decodeOpenAIError,
+			decodeResponse: oa.DecodeResponse,
+			newDecoder:     func() eventDecoder { return &openaiDecoder{} },
+		}, nil
+	}
+}
+
+func decodeOpenAIError(status int, body []byte) *llm.Error {
+	msg, typ, code, param := oa.ParseUpstreamError(body)
+	return &llm.Error{Kind: llm.KindProvider, Status: status, Type: typ, Code: code, Param: param, Message: msg}
+}
+
+// attemptTranslated serves a chat request whose client and upstream speak
+// different dialects: client JSON → llm → the upstream's format, and the
+// answer back the same way. For an OpenAI client the answer is re-encoded
+// as OpenAI JSON or chunks and then goes through the same oa rewriter as a
+// passthrough answer, so ids, usage.cost and the usage rules are applied in
+// one place.
+func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+	creq, err := c.canonical()
 	if err != nil {
 		return 0, llm.AsError(err)
 	}
-	lreq.Model = cd.t.Model
+	lreq := *creq // each attempt names its own upstream model
+	lreq.Model, lreq.Stream = cd.t.Model, req.Stream
 	maxOut := int64(defaultMaxOutput)
 	if cd.res.Entry != nil && cd.res.Entry.MaxOutputTokens > 0 {
 		maxOut = int64(cd.res.Entry.MaxOutputTokens)
 	}
-	enc, err := anthropic.EncodeRequest(lreq, maxOut)
+	eg, err := encodeFor(p, &lreq, maxOut)
 	if err != nil {
 		return 0, llm.AsError(err)
 	}
-	ureq, err := p.NewRequest(at.ctx, "/v1/messages", enc.Body, req.Stream, c.gen.RequestID)
+	ureq, err := p.NewRequest(at.ctx, eg.path, eg.body, req.Stream, c.gen.RequestID)
 	if err != nil {
 		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
 	}
@@ -47,16 +146,11 @@ func (rl *Relay) attemptAnthropic(w http.ResponseWriter, r *http.Request, c *cal
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
-		e := anthropic.DecodeError(resp.StatusCode, body)
-		e.Message = p.Scrub(e.Message)
-		if e.RetryAfter == "" {
-			e.RetryAfter = resp.Header.Get("Retry-After")
-		}
-		return resp.StatusCode, e
+		return resp.StatusCode, classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), eg.decodeError(resp.StatusCode, body))
 	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
-		return resp.StatusCode, rl.relayAnthropicStream(w, r, resp, p, c, rw, req, at, enc.JSONTool)
+		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, newTranslatedSource(c, req, rw, eg.newDecoder()))
 	}
 	at.firstByte()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
@@ -67,15 +161,36 @@ func (rl *Relay) attemptAnthropic(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		return resp.StatusCode, at.explain(p, transportError(p, err))
 	}
-	lresp, err := anthropic.DecodeResponse(raw, enc.JSONTool)
+	lresp, err := eg.decodeResponse(raw)
 	if err != nil {
 		return resp.StatusCode, llm.UpstreamError("provider '"+p.Name+"' returned a malformed response", err)
 	}
 	lresp.ID, lresp.Model, lresp.Created = c.gen.ID, req.Model, c.start.Unix()
-	// EncodeResponse then the same rewrite as passthrough adds usage.cost.
-	out, usage, _ := rw.RewriteResponse(oa.EncodeResponse(lresp))
-	c.usage, c.produced = usage, true
+	var out []byte
+	switch c.in {
+	case IngressAnthropic:
+		out, c.usage = anthropic.EncodeResponse(lresp), lresp.Usage
+	case IngressGemini:
+		out, c.usage = gemini.EncodeResponse(lresp), lresp.Usage
+	default:
+		// EncodeResponse then the same rewrite as passthrough adds usage.cost.
+		out, c.usage, _ = rw.RewriteResponse(oa.EncodeResponse(lresp))
+	}
+	if !c.usage.Present {
+		for _, part := range lresp.Message.Parts {
+			if part.Type == llm.PartText {
+				c.text = append(c.text, part.Text...)
+			}
+		}
+	}
+	c.produced = true
 	c.gen.FinishReason = string(lresp.FinishReason)
+	writeJSON(w, c, out)
+	return resp.StatusCode, nil
+}
+
+// writeJSON writes a whole 200 answer.
+func writeJSON(w http.ResponseWriter, c *call, out []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
@@ -84,48 +199,115 @@ func (rl *Relay) attemptAnthropic(w http.ResponseWriter, r *http.Request, c *cal
 		c.gen.Cancelled = true
 	}
 	c.gen.Status = http.StatusOK
-	return resp.StatusCode, nil
 }
 
-// relayAnthropicStream relays an Anthropic event stream as OpenAI chunks.
-func (rl *Relay) relayAnthropicStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite, req *oa.Request, at *attemptCtx, jsonTool string) *llm.Error {
-	return rl.pumpStream(w, r, resp, p, c, rw, req, at, &anthropicSource{
-		dec: &anthropic.StreamDecoder{JSONTool: jsonTool},
+// newTranslatedSource is the stream source for a translated stream: the
+// upstream's events decoded by dec, re-encoded in the client's dialect.
+func newTranslatedSource(c *call, req *oa.Request, rw oa.Rewrite, dec eventDecoder) streamSource {
+	switch c.in {
+	case IngressAnthropic:
+		return &canonicalSource{dec: dec, enc: &anthropic.StreamEncoder{ID: c.gen.ID, Model: req.Model}, id: c.gen.ID, model: req.Model}
+	case IngressGemini:
+		return &canonicalSource{dec: dec, enc: &gemini.StreamEncoder{}, id: c.gen.ID, model: req.Model}
+	}
+	return &openaiSource{
+		s:   newOAStream(c, req, rw),
+		dec: dec,
 		// The encoder always emits the usage chunk; oa.Stream then applies
 		// the client's include_usage choice exactly as for a passthrough stream.
 		enc: &oa.ChunkEncoder{ID: c.gen.ID, Model: req.Model, Created: c.start.Unix(), IncludeUsage: true},
-	})
+	}
 }
 
-// anthropicSource decodes Anthropic events to llm events and re-encodes
-// them as OpenAI chunks.
-type anthropicSource struct {
-	dec    *anthropic.StreamDecoder
-	enc    *oa.ChunkEncoder
-	chunks []byte
+// canonicalSource streams canonical events to an Anthropic or Gemini client
+// and keeps the usage, text and finish reason for the ledger.
+type canonicalSource struct {
+	dec       eventDecoder
+	enc       eventEncoder
+	id, model string // replace the upstream's in EventStart
+	closed    bool
+	started   bool
+
+	usage    llm.Usage
+	text     []byte
+	produced bool
+	reason   llm.FinishReason
 }
 
-func (a *anthropicSource) event(out []byte, name string, data []byte, s *oa.Stream) ([]byte, error) {
-	events, err := a.dec.Event(name, data)
+func (cs *canonicalSource) event(out []byte, name string, data []byte) ([]byte, error) {
+	events, err := cs.dec.event(name, data)
 	if err != nil {
 		return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
 	}
-	a.chunks = a.chunks[:0]
 	for _, ev := range events {
-		a.chunks = a.enc.Event(a.chunks, ev)
+		switch ev.Kind {
+		case llm.EventStart:
+			if cs.id != "" {
+				ev.ID, ev.Model = cs.id, cs.model
+			}
+			cs.started = true
+		case llm.EventText:
+			cs.text = append(cs.text, ev.Text...)
+			cs.produced = true
+		case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
+			cs.produced = true
+		case llm.EventFinish:
+			cs.reason = ev.FinishReason
+		case llm.EventUsage:
+			if ev.Usage != nil {
+				cs.usage = *ev.Usage
+				cs.usage.Present = true
+			}
+		case llm.EventError:
+			// pumpStream answers it: fail over if nothing was sent yet,
+			// else fail() ends the client's stream with an error event.
+			msg := "the upstream reported an error"
+			if ev.Error != nil {
+				msg = ev.Error.Message
+			}
+			return out, &oa.UpstreamStreamError{Message: msg}
+		}
+		if !cs.started && ev.Kind != llm.EventStart {
+			// Some upstreams open without a start event; the client's
+			// dialect needs one first.
+			out = cs.enc.Event(out, llm.StreamEvent{Kind: llm.EventStart, ID: cs.id, Model: cs.model})
+			cs.started = true
+		}
+		out = cs.enc.Event(out, ev)
 	}
-	if a.dec.Complete() {
-		a.chunks = a.enc.Close(a.chunks)
+	if cs.dec.done() && !cs.closed {
+		out = cs.enc.Close(out)
+		cs.closed = true
 	}
-	return relayChunks(s, a.chunks, out)
+	return out, nil
 }
 
-func (a *anthropicSource) finish(out []byte, s *oa.Stream) ([]byte, bool) {
-	if !a.dec.Complete() {
+func (cs *canonicalSource) finish(out []byte) ([]byte, bool) {
+	if !cs.dec.complete() {
 		return out, false
 	}
-	out, _ = relayChunks(s, a.enc.Close(nil), out)
+	if !cs.closed {
+		out = cs.enc.Close(out)
+		cs.closed = true
+	}
 	return out, true
+}
+
+func (cs *canonicalSource) fail(out []byte, e *llm.Error) []byte {
+	if cs.closed {
+		return out
+	}
+	cs.closed = true
+	out = cs.enc.Event(out, llm.StreamEvent{Kind: llm.EventError, Error: e})
+	return cs.enc.Close(out)
+}
+
+func (cs *canonicalSource) done() bool { return cs.closed }
+
+func (cs *canonicalSource) result(c *call) {
+	c.usage, c.text = cs.usage, cs.text
+	c.produced = c.produced || cs.produced
+	c.gen.FinishReason = string(cs.reason)
 }
 
 // relayChunks feeds OpenAI SSE text (data: …\n\n events) through s.

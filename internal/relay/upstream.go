@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -33,28 +32,33 @@ func transportError(p *provider.Provider, err error) *llm.Error {
 	return llm.UpstreamError("could not reach provider '"+p.Name+"'", err)
 }
 
-// statusError turns an upstream error response into the client's error.
-// An upstream's own 4xx (bad parameter, context too long, model not found)
-// reaches the client with its status and message. Its 401/403 means the
-// gateway's credential is wrong, which is the operator's problem, not the
-// client's: that is a 502 that does not blame the client's key. 5xx are 502.
+// statusError turns an OpenAI-format upstream error response into the
+// client's error.
 func statusError(p *provider.Provider, resp *http.Response) *llm.Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
-	msg, typ, code, param := oa.ParseUpstreamError(body)
-	msg = p.Scrub(msg)
+	return classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), decodeOpenAIError(resp.StatusCode, body))
+}
+
+// classifyStatus decides what the client sees for an upstream's error
+// status, whatever the upstream's dialect (e carries its decoded message,
+// type, code and param). An upstream's own 4xx (bad parameter, context too
+// long, model not found) reaches the client with its status and message.
+// Its 401/403 means the gateway's credential is wrong, which is the
+// operator's problem, not the client's: that is a 502 that does not blame
+// the client's key. 5xx are 502.
+func classifyStatus(p *provider.Provider, st int, retryAfter string, e *llm.Error) *llm.Error {
+	msg := p.Scrub(e.Message)
 	if msg == "" {
-		msg = http.StatusText(resp.StatusCode)
+		msg = http.StatusText(st)
 	}
-	st := resp.StatusCode
 	switch {
 	case st == http.StatusUnauthorized || st == http.StatusForbidden:
 		return llm.UpstreamError("provider '"+p.Name+"' rejected the gateway's credentials (HTTP "+strconv.Itoa(st)+"); the operator must fix its api_key", errors.New(msg))
 	case st == http.StatusTooManyRequests:
-		e := &llm.Error{Kind: llm.KindProvider, Status: 429, Type: nonEmpty(typ, "rate_limit_error"), Code: nonEmpty(code, "rate_limit_exceeded"),
-			Message: "provider '" + p.Name + "' is rate limiting: " + msg, RetryAfter: resp.Header.Get("Retry-After")}
-		return e
+		return &llm.Error{Kind: llm.KindProvider, Status: 429, Type: nonEmpty(e.Type, "rate_limit_error"), Code: nonEmpty(e.Code, "rate_limit_exceeded"),
+			Message: "provider '" + p.Name + "' is rate limiting: " + msg, RetryAfter: nonEmpty(retryAfter, e.RetryAfter)}
 	case st >= 400 && st < 500:
-		return &llm.Error{Kind: llm.KindProvider, Status: st, Type: nonEmpty(typ, "invalid_request_error"), Code: code, Param: param, Message: msg}
+		return &llm.Error{Kind: llm.KindProvider, Status: st, Type: nonEmpty(e.Type, "invalid_request_error"), Code: e.Code, Param: e.Param, Message: msg}
 	case st == http.StatusGatewayTimeout:
 		return llm.UpstreamTimeout("provider '"+p.Name+"' timed out: "+msg, nil)
 	default:

@@ -4,10 +4,11 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
-	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/relay"
 )
 
 // handlerFunc is every endpoint's shape: it returns an error and one adapter
@@ -24,21 +25,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.log.Error("panic", slog.String("request_id", reqID), slog.Any("panic", v))
-			s.writeError(w, reqID, llm.AsError(nil))
+			s.log.Error("panic", slog.String("request_id", reqID), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			writeError(s.log, w, reqID, relay.IngressOpenAI, llm.AsError(nil))
 		}
 	}()
 	// One load per request: the request runs on this snapshot to its end,
 	// whatever reloads happen meanwhile.
 	h := s.route(s.current(), r)
 	if err := h(w, r); err != nil {
-		s.writeError(w, reqID, llm.AsError(err))
+		writeError(s.log, w, reqID, relay.IngressOpenAI, llm.AsError(err))
 	}
 }
 
-func (s *Server) writeError(w http.ResponseWriter, reqID string, e *llm.Error) {
+// inDialect renders h's errors in the envelope of the client's dialect
+// (Anthropic's for /v1/messages, Google's for Gemini routes), which its SDK
+// parses.
+func inDialect(log *slog.Logger, in relay.Ingress, h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h(w, r); err != nil {
+			writeError(log, w, w.Header().Get("X-Request-Id"), in, llm.AsError(err))
+		}
+		return nil
+	}
+}
+
+func writeError(log *slog.Logger, w http.ResponseWriter, reqID string, in relay.Ingress, e *llm.Error) {
 	if e.Kind == llm.KindGateway && e.Cause != nil {
-		s.log.Error("gateway error", slog.String("request_id", reqID), slog.String("error", e.Cause.Error()))
+		log.Error("gateway error", slog.String("request_id", reqID), slog.String("error", e.Cause.Error()))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -51,7 +64,7 @@ func (s *Server) writeError(w http.ResponseWriter, reqID string, e *llm.Error) {
 		h.Set("X-Should-Retry", "false")
 	}
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(oa.AppendErrorEnvelope(make([]byte, 0, 256), e, reqID))
+	_, _ = w.Write(in.EncodeError(e, reqID))
 }
 
 // cleanPath collapses repeated slashes and drops a trailing one, so that
@@ -120,7 +133,8 @@ func requestID(client string) string {
 
 func notFound(_ http.ResponseWriter, r *http.Request) error {
 	return llm.NotFound("Unknown route " + r.Method + " " + r.URL.Path + ". This gateway serves the OpenAI API: set the base URL to http://HOST:PORT/v1 " +
-		"(also accepted: /v1/ with a trailing slash, /api/v1, or full paths such as /v1/chat/completions and /v1/models for curl).")
+		"(also accepted: /v1/ with a trailing slash, /api/v1, or full paths such as /v1/chat/completions and /v1/models for curl). " +
+		"Anthropic SDKs: base URL http://HOST:PORT (POST /v1/messages). Google Gen AI SDKs: base URL http://HOST:PORT (POST /v1beta/models/MODEL:generateContent).")
 }
 
 func methodNotAllowed(r *http.Request, allow string) error {

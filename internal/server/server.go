@@ -149,10 +149,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 // modelRoutes are the endpoints whose handlers are built from sn's config.
 func modelRoutes(sn *snapshot) map[string]handlerFunc {
 	return map[string]handlerFunc{
-		"POST /chat/completions": sn.relay.OpenAI(oa.OpChat),
-		"POST /completions":      sn.relay.OpenAI(oa.OpCompletions),
-		"POST /embeddings":       sn.relay.OpenAI(oa.OpEmbeddings),
-		"GET /models":            checkKey(sn.relay, sn.catalogue.List),
+		"POST /chat/completions":      sn.relay.OpenAI(oa.OpChat),
+		"POST /completions":           sn.relay.OpenAI(oa.OpCompletions),
+		"POST /embeddings":            sn.relay.OpenAI(oa.OpEmbeddings),
+		"POST /messages":              inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.Messages),
+		"POST /messages/count_tokens": inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.CountTokens),
+		"GET /models":                 checkKey(sn.relay, sn.catalogue.List),
 	}
 }
 
@@ -200,6 +202,14 @@ func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 	}
 	// Routes with a parameter. Model ids may contain '/' and ':'.
 	switch {
+	case r.Method == http.MethodPost && (strings.HasPrefix(p, "/v1beta/models/") || strings.HasPrefix(p, "/models/")):
+		// Gemini: /v1beta/models/MODEL:generateContent, and /v1/models/…
+		// (whose /v1 stripPrefix has removed), which newer Google SDKs call.
+		rest := p[strings.Index(p, "/models/")+len("/models/"):]
+		if model, stream, ok := relay.ParseGeminiPath(rest); ok {
+			return inDialect(s.log, relay.IngressGemini, sn.relay.Gemini(model, stream))
+		}
+		return inDialect(s.log, relay.IngressGemini, notFound)
 	case strings.HasPrefix(p, "/models/"):
 		id := p[len("/models/"):]
 		if r.Method != http.MethodGet {

@@ -19,6 +19,10 @@ type StreamDecoder struct {
 	calls     int // function calls so far: the next call's Index
 }
 
+// Complete reports whether a finish reason arrived. Gemini marks no end of
+// stream, so a stream that stops without one was cut.
+func (d *StreamDecoder) Complete() bool { return d.finished }
+
 // Event turns one data payload into canonical events. Malformed data is an
 // error; the decoder never panics.
 func (d *StreamDecoder) Event(data []byte) ([]llm.StreamEvent, error) {

@@ -1,0 +1,193 @@
+package relay
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
+	"github.com/switchyard-gw/switchyard/internal/api/gemini"
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+)
+
+// Ingress is the dialect a client speaks. It decides how the request is
+// read and how answers and errors are written back; the upstream's dialect
+// is the provider's (provider.Format). When the two are the same the body
+// passes through; otherwise the request and the answer are translated
+// through the canonical format (package llm).
+type Ingress uint8
+
+const (
+	IngressOpenAI    Ingress = iota + 1 // /v1/chat/completions and friends
+	IngressAnthropic                    // /v1/messages
+	IngressGemini                       // /v1beta/models/{model}:generateContent
+)
+
+// EncodeError renders e in the ingress's error envelope.
+func (in Ingress) EncodeError(e *llm.Error, requestID string) []byte {
+	switch in {
+	case IngressAnthropic:
+		return anthropic.EncodeError(e)
+	case IngressGemini:
+		return gemini.EncodeError(e)
+	}
+	return oa.AppendErrorEnvelope(make([]byte, 0, 256), e, requestID)
+}
+
+// missingKey says how this dialect's SDKs send the key.
+func missingKey(in Ingress) *llm.Error {
+	if in == IngressGemini {
+		return llm.InvalidAPIKey("Missing API key. Send it as the header 'x-goog-api-key: sk-sy-…' or the query parameter ?key= (Google Gen AI SDKs do this from api_key / GEMINI_API_KEY).")
+	}
+	return llm.InvalidAPIKey("Missing API key. Send it as the header 'x-api-key: sk-sy-…' (Anthropic SDKs do this from api_key / ANTHROPIC_API_KEY) or 'Authorization: Bearer sk-sy-…'.")
+}
+
+// maxModelName bounds a model name read from a non-OpenAI request (the
+// OpenAI scanner has its own bound of the same size).
+const maxModelName = 512
+
+// Messages serves POST /v1/messages: an Anthropic Messages request, to any
+// upstream.
+func (rl *Relay) Messages(w http.ResponseWriter, r *http.Request) error {
+	// The key: x-api-key (the Go and Python SDKs) or Authorization: Bearer
+	// (an auth token, as Claude Code sends with ANTHROPIC_AUTH_TOKEN).
+	return rl.serve(w, r, IngressAnthropic, oa.OpChat, "", scanMessages)
+}
+
+// scanMessages reads what routing and billing need from an Anthropic
+// Messages body: the model, stream and max_tokens. The rest is read only if
+// the request has to be translated.
+func scanMessages(body []byte) (*oa.Request, error) {
+	root, err := jsonObject(body)
+	if err != nil {
+		return nil, err
+	}
+	req := &oa.Request{Op: oa.OpChat, IncludeUsage: true}
+	m := root.Get("model")
+	if m.Type != gjson.String || m.Str == "" {
+		return nil, llm.BadRequest("model", "'model' is required and must be a string, such as \"claude-sonnet-4-5\"")
+	}
+	if len(m.Str) > maxModelName {
+		return nil, llm.BadRequest("model", "'model' is longer than %d characters", maxModelName)
+	}
+	req.Model = m.Str
+	switch s := root.Get("stream"); s.Type {
+	case gjson.True:
+		req.Stream = true
+	case gjson.False, gjson.Null:
+	default:
+		return nil, llm.BadRequest("stream", "'stream' must be a boolean")
+	}
+	switch mt := root.Get("max_tokens"); mt.Type {
+	case gjson.Number:
+		if mt.Int() < 1 {
+			return nil, llm.BadRequest("max_tokens", "'max_tokens' must be at least 1")
+		}
+		req.MaxTokens = mt.Int()
+	case gjson.Null:
+	default:
+		return nil, llm.BadRequest("max_tokens", "'max_tokens' must be an integer")
+	}
+	if !root.Get("messages").IsArray() {
+		return nil, llm.BadRequest("messages", "'messages' is required and must be an array")
+	}
+	req.User = root.Get("metadata.user_id").String()
+	return req, nil
+}
+
+// Gemini serves POST .../models/{model}:generateContent and
+// :streamGenerateContent: a Gemini request, to any upstream. The key may
+// come as x-goog-api-key or ?key=, as Google's clients send it.
+func (rl *Relay) Gemini(model string, stream bool) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		cred := r.Header.Get("X-Goog-Api-Key")
+		if cred == "" && r.Header.Get("Authorization") == "" {
+			cred = r.URL.Query().Get("key")
+		}
+		return rl.serve(w, r, IngressGemini, oa.OpChat, cred, func(body []byte) (*oa.Request, error) {
+			return scanGemini(model, stream, body)
+		})
+	}
+}
+
+// scanGemini reads what routing and billing need from a Gemini body; the
+// model and the streaming choice come from the URL.
+func scanGemini(model string, stream bool, body []byte) (*oa.Request, error) {
+	root, err := jsonObject(body)
+	if err != nil {
+		return nil, err
+	}
+	model = strings.TrimPrefix(model, "models/")
+	if model == "" {
+		return nil, llm.BadRequest("model", "the URL names no model; use /v1beta/models/MODEL:generateContent")
+	}
+	if len(model) > maxModelName {
+		return nil, llm.BadRequest("model", "the model name is longer than %d characters", maxModelName)
+	}
+	req := &oa.Request{Op: oa.OpChat, Model: model, Stream: stream, IncludeUsage: true}
+	gc := root.Get("generationConfig")
+	if !gc.Exists() {
+		gc = root.Get("generation_config")
+	}
+	if mt := gc.Get("maxOutputTokens"); mt.Type == gjson.Number {
+		req.MaxTokens = mt.Int()
+	} else if mt := gc.Get("max_output_tokens"); mt.Type == gjson.Number {
+		req.MaxTokens = mt.Int()
+	}
+	return req, nil
+}
+
+// ParseGeminiPath splits "MODEL:generateContent" (what follows /models/ in
+// a Gemini URL) into the model and whether the call streams. ok is false
+// for any other method.
+func ParseGeminiPath(rest string) (model string, stream, ok bool) {
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return "", false, false
+	}
+	switch rest[i+1:] {
+	case "generateContent":
+		return rest[:i], false, true
+	case "streamGenerateContent":
+		return rest[:i], true, true
+	}
+	return "", false, false
+}
+
+func jsonObject(body []byte) (gjson.Result, error) {
+	if !gjson.ValidBytes(body) {
+		return gjson.Result{}, llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return gjson.Result{}, llm.BadRequest("", "request body must be a JSON object")
+	}
+	return root, nil
+}
+
+// canonical decodes the client's request into the canonical format, once
+// per call; each translated attempt works on a copy.
+func (c *call) canonical() (*llm.Request, error) {
+	if c.lreq != nil {
+		return c.lreq, nil
+	}
+	var (
+		r   *llm.Request
+		err error
+	)
+	switch c.in {
+	case IngressAnthropic:
+		r, err = anthropic.DecodeRequest(c.body)
+	case IngressGemini:
+		r, err = gemini.DecodeRequest(c.gen.Model, c.body)
+	default:
+		r, err = oa.DecodeRequest(c.body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.lreq = r
+	return r, nil
+}
