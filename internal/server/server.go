@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	// Reload copies these deps into every later snapshot.
 	s.cur.Store(newSnapshot(cfg, providers, relay.Deps{
 		Keys: keys, Log: o.Log, Now: o.Now,
-		NewID:    func() string { return newID("gen-") },
+		NewID:    func() string { return newOrderedID("gen-", time.Now()) },
 		Recorder: lw, Accountant: acct, Estimator: o.Estimator,
 		Health:  routeHealth,
 		Metrics: m,

@@ -25,7 +25,7 @@ func backends(t *testing.T, f func(t *testing.T, db *DB)) {
 	}
 }
 
-func openTest(t *testing.T, dsn string) *DB {
+func openTest(t testing.TB, dsn string) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), dsn)
 	if err != nil {

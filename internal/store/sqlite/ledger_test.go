@@ -26,7 +26,7 @@ const (
 	acctUnmetered = "acct-unmetered"
 )
 
-func newBillingFixture(t *testing.T, db *DB) *billingFixture {
+func newBillingFixture(t testing.TB, db *DB) *billingFixture {
 	t.Helper()
 	ctx := context.Background()
 	for _, a := range []*store.Account{
