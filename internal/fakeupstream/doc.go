@@ -20,5 +20,6 @@
 // The server core (server.go) records, picks behaviours and injects faults
 // without knowing any wire format; each format is a dialect in its own file
 // (openai.go; anthropic.go for Anthropic's Messages API at paths ending in
-// /v1/messages), so Gemini can be added beside them.
+// /v1/messages; gemini.go for Google's Gemini API at paths ending in
+// models/{model}:generateContent or :streamGenerateContent).
 package fakeupstream

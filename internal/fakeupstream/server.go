@@ -44,11 +44,17 @@ type Behavior struct {
 	Words              int
 	UsageInFinishChunk bool
 	OmitUsage          bool
+
+	// Blocked answers as a provider's safety filter would: "prompt" refuses
+	// the prompt, "response" stops the answer. Only the Gemini dialect
+	// implements it (promptFeedback.blockReason / finishReason "SAFETY");
+	// the others ignore it.
+	Blocked string
 }
 
 // Options configures a Server.
 type Options struct {
-	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope
+	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope (Gemini: "x-goog-api-key" or ?key=, refused with Google's 400 API_KEY_INVALID)
 	Models  []string // for GET /v1/models (default ["gpt-4o","gpt-4o-mini","fake-model"])
 	Default Behavior
 }
@@ -105,8 +111,10 @@ func New(o Options) *Server {
 	s.nextID = func() uint64 { return s.ids.Add(1) }
 	// The dialects are tried in order and OpenAI, the last, takes whatever
 	// the others do not claim (its mock answers unknown paths with a 404).
-	// Anthropic takes paths ending in /v1/messages.
-	s.dialects = []dialect{anthropic{}, openAI{}}
+	// Anthropic takes paths ending in /v1/messages, Gemini paths ending in
+	// models/{model}:generateContent or :streamGenerateContent, and any
+	// other under /v1beta.
+	s.dialects = []dialect{anthropic{}, gemini{}, openAI{}}
 
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop
