@@ -137,6 +137,14 @@ func BenchmarkTranslateStreamEvent(b *testing.B) {
 			var err error
 			b.ReportAllocs()
 			for b.Loop() {
+				// The collected answer text would grow without bound here;
+				// in a real stream it is one answer long.
+				switch s := src.(type) {
+				case *openaiSource:
+					s.s.Text = s.s.Text[:0]
+				case *canonicalSource:
+					s.text = s.text[:0]
+				}
 				if out, err = src.event(out[:0], tc.event, tc.data); err != nil {
 					b.Fatal(err)
 				}

@@ -134,6 +134,17 @@ func (e *edits) add(start, end int, with []byte) {
 	e.n++
 }
 
+// applyTo appends body with the edits applied to out.
+func (e *edits) applyTo(out, body []byte) []byte {
+	prev := 0
+	for _, x := range e.list[:e.n] {
+		out = append(out, body[prev:x.start]...)
+		out = append(out, x.with...)
+		prev = x.end
+	}
+	return append(out, body[prev:]...)
+}
+
 func (e *edits) apply(body []byte) []byte {
 	if e.n == 0 {
 		return body

@@ -43,6 +43,9 @@ type Stream struct {
 	Done         bool // the upstream sent [DONE]
 	Chunks       int  // chunks relayed to the client
 	held         []byte
+	// idJSON and modelJSON are ID and Model as JSON strings, written once
+	// and spliced into every chunk.
+	idJSON, modelJSON []byte
 }
 
 var (
@@ -86,28 +89,47 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	if !root.IsObject() {
 		return out, ErrMalformedChunk
 	}
+	if s.idJSON == nil {
+		s.idJSON = jsonstr.Append(nil, s.ID)
+		if s.Model != "" {
+			s.modelJSON = jsonstr.Append(nil, s.Model)
+		}
+	}
 	var e edits
 	choices, hasFinish, hasUsage := -1, false, false
 	var upstreamErr *UpstreamStreamError
+	// One pass over the chunk: the top-level keys, and in each choice its
+	// finish_reason and (for usage estimates) its text.
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
-			e.add(v.Index, v.Index+len(v.Raw), jsonstr.Append(nil, s.ID))
+			e.add(v.Index, v.Index+len(v.Raw), s.idJSON)
 		case "model":
-			if s.Model != "" {
-				e.add(v.Index, v.Index+len(v.Raw), jsonstr.Append(nil, s.Model))
+			if s.modelJSON != nil {
+				e.add(v.Index, v.Index+len(v.Raw), s.modelJSON)
 			}
 		case "choices":
 			choices = 0
 			v.ForEach(func(_, c gjson.Result) bool {
 				choices++
-				if s.CollectText {
-					s.collect(c)
-				}
-				if fr := c.Get("finish_reason"); fr.Type == gjson.String && fr.Str != "" {
-					hasFinish = true
-					s.FinishReason = fr.Str
-				}
+				c.ForEach(func(ck, cv gjson.Result) bool {
+					switch ck.Str {
+					case "finish_reason":
+						if cv.Type == gjson.String && cv.Str != "" {
+							hasFinish = true
+							s.FinishReason = cv.Str
+						}
+					case "delta":
+						if s.CollectText {
+							s.collectDelta(cv)
+						}
+					case "text":
+						if s.CollectText && cv.Type == gjson.String {
+							s.Text = append(s.Text, cv.Str...)
+						}
+					}
+					return true
+				})
 				return true
 			})
 		case "usage":
@@ -131,6 +153,16 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	})
 	if upstreamErr != nil {
 		return out, upstreamErr
+	}
+	if s.ClientWantsUsage || (choices != 0 && !hasFinish) {
+		// The common case: the chunk goes out now, edited straight into out.
+		s.Chunks++
+		if bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 {
+			return appendEvent(out, e.apply(payload)), nil
+		}
+		out = append(out, dataPrefix...)
+		out = e.applyTo(out, payload)
+		return append(out, eventEnd...), nil
 	}
 	chunk := e.apply(payload)
 	if !s.ClientWantsUsage {
@@ -255,16 +287,9 @@ func mergeUsage(chunk, usage []byte) []byte {
 	return append(out, chunk[end:]...)
 }
 
-// collect appends a choice's generated text: content (chat or legacy),
-// reasoning, and tool-call arguments.
-func (s *Stream) collect(choice gjson.Result) {
-	if t := choice.Get("text"); t.Type == gjson.String {
-		s.Text = append(s.Text, t.Str...)
-	}
-	d := choice.Get("delta")
-	if !d.Exists() {
-		return
-	}
+// collectDelta appends a chat delta's generated text: content, reasoning
+// and tool-call arguments.
+func (s *Stream) collectDelta(d gjson.Result) {
 	d.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "content", "reasoning_content", "reasoning":
