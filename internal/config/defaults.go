@@ -81,6 +81,9 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	if s.SSEKeepAlive == 0 {
 		s.SSEKeepAlive = DefaultSSEKeepAlive
 	}
+	if s.AccessLog == "" {
+		s.AccessLog = "on"
+	}
 	if c.Storage.Database == "" {
 		dir := "."
 		if v, ok := env("SWITCHYARD_DATA"); ok && v != "" {

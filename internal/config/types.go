@@ -40,6 +40,9 @@ type Server struct {
 	// SSEKeepAlive is the longest upstream silence before the gateway sends a
 	// ": keep-alive" comment to a streaming client. Default 15s.
 	SSEKeepAlive time.Duration `yaml:"sse_keepalive"`
+	// AccessLog is "on" (default: one JSON "generation" line per model
+	// request on stderr) or "off" (the ledger still records every request).
+	AccessLog string `yaml:"access_log"`
 }
 
 // Storage says where state lives.

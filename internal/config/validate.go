@@ -80,6 +80,9 @@ func (v *validator) server(s *Server) {
 	if s.SSEKeepAlive < 0 {
 		v.add("server.sse_keepalive", "cannot be negative (%s); leave it out for the default %s", s.SSEKeepAlive, DefaultSSEKeepAlive)
 	}
+	if s.AccessLog != "on" && s.AccessLog != "off" {
+		v.add("server.access_log", "must be on or off, not %q", s.AccessLog)
+	}
 }
 
 func validPort(p string) bool {

@@ -59,6 +59,7 @@ const baseConfig = `
 server:
   sse_keepalive: ${KEEPALIVE:-15s}
   max_body_bytes: 1048576
+  access_log: ${ACCESS_LOG:-on}
 providers:
   - name: fake
     type: openai

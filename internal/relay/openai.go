@@ -539,6 +539,9 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	}
 	rl.Metrics.ObserveRequest(metrics.Request{Model: c.metric, Provider: g.Provider, Status: g.Status, Latency: g.Latency,
 		TTFT: g.TimeToFirst, Prompt: u.PromptTokens, Complete: u.CompletionTokens, CostUSD: float64(cost) / float64(money.PerDollar)})
+	if !rl.accessLog {
+		return
+	}
 	rl.Log.LogAttrs(ctx, slog.LevelInfo, "generation",
 		slog.String("request_id", g.RequestID), slog.String("id", g.ID),
 		slog.String("model", g.Model), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),

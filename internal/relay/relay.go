@@ -63,6 +63,7 @@ type Relay struct {
 	Deps
 	maxBody   int64
 	keepAlive time.Duration
+	accessLog bool
 }
 
 // New builds a relay.
@@ -76,7 +77,8 @@ func New(d Deps) *Relay {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, keepAlive: d.Config.Server.SSEKeepAlive}
+	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, keepAlive: d.Config.Server.SSEKeepAlive,
+		accessLog: d.Config.Server.AccessLog != "off"}
 }
 
 // Authenticate finds the calling key for a model call.
