@@ -28,6 +28,8 @@ Usage:
   switchyard accounts list
   switchyard accounts topup ID AMOUNT [--memo M]
   switchyard accounts set ID --credits USD|--unmetered
+  switchyard bench [--quick] [--duration D] [--rate R] [--streams 100,1000,5000] [--json FILE]
+                                                      load benchmark: upstream vs proxy vs gateway
   switchyard version
 
 Without --config the gateway runs on embedded defaults: SQLite in the working
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		err = cmdKeys(ctx, args[1:], stdout, env)
 	case "accounts":
 		err = cmdAccounts(ctx, args[1:], stdout, env)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchyard", version)
 	case "help", "--help", "-h":
