@@ -42,6 +42,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	postgres := fs.String("postgres", "", "run the gateway on this PostgreSQL DSN (falls back to SQLite, with a note, when unsupported)")
 	jsonPath := fs.String("json", "", "also write the raw figures to this file as JSON")
 	keep := fs.Bool("keep", false, "keep the temporary directory with the gateway's config, log and database")
+	profile := fs.String("profile", "", "write CPU profiles of the gateway during its closed-loop phases to this directory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +75,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		o.Streams = ks
 	}
-	o.Postgres, o.Keep = *postgres, *keep
+	o.Postgres, o.Keep, o.ProfileDir = *postgres, *keep, *profile
+	if o.ProfileDir != "" {
+		if err := os.MkdirAll(o.ProfileDir, 0o755); err != nil {
+			return fmt.Errorf("--profile: %w", err)
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -148,6 +148,8 @@ func (c *child) logTail() string {
 // mock upstream (its fast path and its slow-stream path), each model priced
 // so that every request is reserved, settled and written to the ledger.
 const gatewayConfig = `# written by switchyard bench
+server:
+  admin_key: %q
 storage:
   database: %q
 providers:
@@ -166,6 +168,11 @@ models:
     routes: [{ provider: upslow, model: gpt-4o }]
 `
 
+// benchAdminKey is the gateway's admin key in the benchmark, which
+// --profile uses to read /debug/pprof. The gateway lives only as long as
+// the run, on loopback.
+const benchAdminKey = "sk-sy-bench-admin-0123456789"
+
 // slowModel is the gateway's name for the slow-stream route.
 const slowModel = "gpt-4o-slow"
 
@@ -174,7 +181,7 @@ const slowModel = "gpt-4o-slow"
 // dir/gateway.log. database is a storage.database value.
 func startGateway(ctx context.Context, bin, dir, upstream, database string) (g *child, base, key string, err error) {
 	cfgPath := filepath.Join(dir, "switchyard.yaml")
-	cfg := fmt.Sprintf(gatewayConfig, database, upstream, upstream, SlowPrefix, slowModel)
+	cfg := fmt.Sprintf(gatewayConfig, benchAdminKey, database, upstream, upstream, SlowPrefix, slowModel)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, "", "", err
 	}

@@ -19,7 +19,9 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,6 +43,10 @@ type Options struct {
 	Rounds   int           `json:"rounds"` // repetitions of each scenario over the targets
 	Postgres string        `json:"-"`      // DSN; "" runs the gateway on SQLite
 	Keep     bool          `json:"-"`      // keep the temporary directory (config, logs, database)
+	// ProfileDir, when set, receives CPU profiles of the gateway process
+	// taken during its closed-loop phases (gateway-chat.pprof,
+	// gateway-stream.pprof), read from its /debug/pprof with the admin key.
+	ProfileDir string `json:"-"`
 	// Bin is the switchyard binary to start the servers from; "" is the
 	// running executable.
 	Bin string `json:"-"`
@@ -332,7 +338,16 @@ func runScenarios(ctx context.Context, hc *http.Client, targets []*target, talli
 		runs := make([][]closedRun, n)
 		for range o.Rounds {
 			for i, t := range targets {
+				var prof func() error
+				if t.name == "gateway" && o.ProfileDir != "" {
+					prof = startProfile(ctx, t, o.Duration, filepath.Join(o.ProfileDir, "gateway-"+kind+".pprof"))
+				}
 				r, err := closedLoop(ctx, hc, t, o.Concurrency, o.Duration, stream, &tallies[i])
+				if prof != nil {
+					if perr := prof(); perr != nil {
+						say("profile: %v", perr)
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -372,6 +387,37 @@ func runScenarios(ctx context.Context, hc *http.Client, targets []*target, talli
 		hc.CloseIdleConnections()
 	}
 	return nil
+}
+
+// startProfile asks the gateway for a CPU profile covering most of a phase
+// of length d and returns a function that waits for it and writes it to path.
+func startProfile(ctx context.Context, t *target, d time.Duration, path string) func() error {
+	secs := max(1, int(d.Seconds())-1)
+	base := strings.TrimSuffix(t.chatURL, "/v1/chat/completions")
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+benchAdminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("GET /debug/pprof/profile: %s: %s", resp.Status, firstLine(string(body)))
+		}
+		if err == nil {
+			err = os.WriteFile(path, body, 0o644)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
 }
 
 // mergeClosed adds up the rounds of one closed-loop phase.

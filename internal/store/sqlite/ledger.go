@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/money"
@@ -18,17 +19,6 @@ const generationColumns = `id, request_id, key_hash, account_id, model_requested
 
 // The statements of WriteBatch, prepared once per batch.
 const (
-	// A generation already stored is skipped: the ledger writer may write a
-	// batch again after a failure whose outcome it could not know.
-	insertGenerationSQL = `INSERT INTO generations (` + generationColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`
-
-	// A generation already charged is skipped, by ledger_entries_charge_once.
-	insertChargeSQL = `INSERT INTO ledger_entries (account_id, key_hash, kind, amount_nanos, generation_id, created_at)
-		VALUES (?, ?, '` + entryCharge + `', ?, ?, ?)
-		ON CONFLICT (generation_id) WHERE kind = '` + entryCharge + `' DO NOTHING`
-
 	// chargeKeySQL adds ?2 to a key's usage. ?1 is the start of the limit
 	// period the charge belongs to (NULL: the key has no limit_reset and its
 	// period usage is all-time usage). A charge of the stored period, or of no
@@ -215,30 +205,85 @@ func (s *rollupSums) add(r *generationRow) {
 
 // insertGenerations inserts gens, skipping those stored already, and
 // returns the rollup increments of those it inserted.
+// genGroup is how many generations one INSERT statement carries: per-row
+// statement overhead (reset, unbind, the VM's start, database/sql's
+// bookkeeping) is paid once per group. 32 rows × 25 parameters stays far
+// below SQLite's limit of 32,766.
+const genGroup = 32
+
+// insertGenerationsSQL inserts n generations, skipping ids already stored
+// (the ledger writer may write a batch again after a failure whose outcome
+// it could not know), and returns the ids it inserted.
+func insertGenerationsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO generations (" + generationColumns + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+	return b.String()
+}
+
+var insertGenerationGroupSQL = insertGenerationsSQL(genGroup)
+
 func insertGenerations(ctx context.Context, tx *sql.Tx, gens []generationRow) (rollupSums, error) {
 	var sums rollupSums
-	stmt, err := tx.PrepareContext(ctx, insertGenerationSQL)
-	if err != nil {
-		return sums, err
+	var full *sql.Stmt
+	if len(gens) >= genGroup {
+		var err error
+		if full, err = tx.PrepareContext(ctx, insertGenerationGroupSQL); err != nil {
+			return sums, err
+		}
+		defer full.Close()
 	}
-	defer stmt.Close()
-	for i := range gens {
-		r := &gens[i]
-		g := r.g
-		res, err := stmt.ExecContext(ctx,
-			g.ID, g.RequestID, g.KeyHash, g.AccountID, g.Model, g.Provider, g.UpstreamModel,
-			g.TokensPrompt, g.TokensCompletion, g.TokensCached, g.TokensReasoning, int64(g.Cost), g.UsageEstimated,
-			g.Status, g.ErrorCode, g.FinishReason, g.Streamed, g.Cancelled, r.latencyMS, r.ttft, r.genTime,
-			g.Origin, g.AppTitle, r.attempts, r.createdAt)
-		if err != nil {
-			return sums, fmt.Errorf("generation %s: %w", g.ID, err)
+	args := make([]any, 0, genGroup*25)
+	for start := 0; start < len(gens); start += genGroup {
+		group := gens[start:min(start+genGroup, len(gens))]
+		args = args[:0]
+		for i := range group {
+			r := &group[i]
+			g := r.g
+			args = append(args,
+				g.ID, g.RequestID, g.KeyHash, g.AccountID, g.Model, g.Provider, g.UpstreamModel,
+				g.TokensPrompt, g.TokensCompletion, g.TokensCached, g.TokensReasoning, int64(g.Cost), g.UsageEstimated,
+				g.Status, g.ErrorCode, g.FinishReason, g.Streamed, g.Cancelled, r.latencyMS, r.ttft, r.genTime,
+				g.Origin, g.AppTitle, r.attempts, r.createdAt)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return sums, fmt.Errorf("generation %s: %w", g.ID, err)
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		if len(group) == genGroup {
+			rows, err = full.QueryContext(ctx, args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, insertGenerationsSQL(len(group)), args...)
 		}
-		if n == 1 {
-			sums.add(r)
+		if err != nil {
+			return sums, fmt.Errorf("generations %s…: %w", group[0].g.ID, err)
+		}
+		// Only what was inserted now counts towards the usage rollups: a
+		// generation written by an earlier try of this batch already did.
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return sums, err
+			}
+			for i := range group {
+				if group[i].g.ID == id {
+					sums.add(&group[i])
+					break
+				}
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return sums, err
+		}
+		if err := rows.Err(); err != nil {
+			return sums, fmt.Errorf("generations %s…: %w", group[0].g.ID, err)
 		}
 	}
 	return sums, nil
@@ -283,45 +328,103 @@ type keyCharge struct {
 
 // applyCharges appends the ledger entries of charges, skipping those of
 // generations charged already, and adds the others to the balances.
-func applyCharges(ctx context.Context, tx *sql.Tx, charges []chargeRow) error {
-	stmt, err := tx.PrepareContext(ctx, insertChargeSQL)
-	if err != nil {
-		return err
+// chargeGroup is how many charges one INSERT statement carries (see genGroup).
+const chargeGroup = 64
+
+// insertChargesSQL inserts n charges, skipping generations charged already,
+// and returns the generation ids it charged.
+func insertChargesSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ledger_entries (account_id, key_hash, kind, amount_nanos, generation_id, created_at) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, '" + entryCharge + "', ?, ?, ?)")
 	}
-	defer stmt.Close()
+	b.WriteString(" ON CONFLICT (generation_id) WHERE kind = '" + entryCharge + "' DO NOTHING RETURNING generation_id")
+	return b.String()
+}
+
+var insertChargeGroupSQL = insertChargesSQL(chargeGroup)
+
+func applyCharges(ctx context.Context, tx *sql.Tx, charges []chargeRow) error {
+	var full *sql.Stmt
+	if len(charges) >= chargeGroup {
+		var err error
+		if full, err = tx.PrepareContext(ctx, insertChargeGroupSQL); err != nil {
+			return err
+		}
+		defer full.Close()
+	}
 	var (
 		accounts     = map[string]money.Nanos{}
 		accountOrder []string
 		keys         []keyCharge
 		lastOfKey    = map[string]int{} // index in keys of the key's latest sum
+		args         = make([]any, 0, chargeGroup*5)
+		inserted     [chargeGroup]bool
 	)
-	for i := range charges {
-		r := &charges[i]
-		c := r.c
-		res, err := stmt.ExecContext(ctx, c.AccountID, c.KeyHash, -int64(c.Amount), c.GenerationID, r.at)
+	for start := 0; start < len(charges); start += chargeGroup {
+		group := charges[start:min(start+chargeGroup, len(charges))]
+		args = args[:0]
+		for i := range group {
+			c := group[i].c
+			args = append(args, c.AccountID, c.KeyHash, -int64(c.Amount), c.GenerationID, group[i].at)
+		}
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		if len(group) == chargeGroup {
+			rows, err = full.QueryContext(ctx, args...)
+		} else {
+			rows, err = tx.QueryContext(ctx, insertChargesSQL(len(group)), args...)
+		}
 		if err != nil {
-			return fmt.Errorf("charge of generation %s: %w", c.GenerationID, err)
+			return fmt.Errorf("charges of generations %s…: %w", group[0].c.GenerationID, err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("charge of generation %s: %w", c.GenerationID, err)
+		clear(inserted[:])
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			for i := range group {
+				if group[i].c.GenerationID == id {
+					inserted[i] = true
+					break
+				}
+			}
 		}
-		if n == 0 {
-			continue // charged already
+		if err := rows.Close(); err != nil {
+			return err
 		}
-		if _, ok := accounts[c.AccountID]; !ok {
-			accountOrder = append(accountOrder, c.AccountID)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("charges of generations %s…: %w", group[0].c.GenerationID, err)
 		}
-		accounts[c.AccountID] += c.Amount
-		// Summing two charges of a key is exact when they are of the same
-		// period and no charge of another period of the key lies between
-		// them: chargeKeySQL then does to the sum what it does to each.
-		if j, ok := lastOfKey[c.KeyHash]; ok && keys[j].periodStart == r.periodStart {
-			keys[j].amount += c.Amount
-			continue
+		// In the batch's order: the key sums below depend on it.
+		for i := range group {
+			if !inserted[i] {
+				continue // charged already
+			}
+			r := &group[i]
+			c := r.c
+			if _, ok := accounts[c.AccountID]; !ok {
+				accountOrder = append(accountOrder, c.AccountID)
+			}
+			accounts[c.AccountID] += c.Amount
+			// Summing two charges of a key is exact when they are of the same
+			// period and no charge of another period of the key lies between
+			// them: chargeKeySQL then does to the sum what it does to each.
+			if j, ok := lastOfKey[c.KeyHash]; ok && keys[j].periodStart == r.periodStart {
+				keys[j].amount += c.Amount
+				continue
+			}
+			lastOfKey[c.KeyHash] = len(keys)
+			keys = append(keys, keyCharge{hash: c.KeyHash, periodStart: r.periodStart, amount: c.Amount})
 		}
-		lastOfKey[c.KeyHash] = len(keys)
-		keys = append(keys, keyCharge{hash: c.KeyHash, periodStart: r.periodStart, amount: c.Amount})
 	}
 
 	if len(keys) > 0 {

@@ -329,7 +329,8 @@ func TestWriteBatchTwiceChangesNothing(t *testing.T) {
 		ctx := context.Background()
 		day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 		var b store.Batch
-		for i := range 10 {
+		// 70: two whole INSERT groups (genGroup) and a remainder.
+		for i := range 70 {
 			g := gen(fmt.Sprintf("gen-%d", i), f.keyDaily, acctPrepaid, "m", "p", at(int64(i)), 10, 20, money.Nanos(100+i))
 			b.Generations = append(b.Generations, g)
 			b.Charges = append(b.Charges, charge(g, &day))
@@ -338,7 +339,7 @@ func TestWriteBatchTwiceChangesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := takeSnapshot(t, db)
-		if first.generations != 10 || first.rollups[0].Requests != 10 {
+		if first.generations != 70 || first.rollups[0].Requests != 70 {
 			t.Fatalf("after the first write: %+v", first)
 		}
 		if err := db.WriteBatch(ctx, &b); err != nil {
@@ -356,7 +357,7 @@ func TestWriteBatchTwiceChangesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		third := takeSnapshot(t, db)
-		if third.generations != 11 || third.ledger != first.ledger+1 || third.rollups[0].Requests != 11 ||
+		if third.generations != 71 || third.ledger != first.ledger+1 || third.rollups[0].Requests != 71 ||
 			third.accounts[acctPrepaid].Spent != first.accounts[acctPrepaid].Spent+1000 ||
 			third.keys[f.keyDaily].PeriodUsage != first.keys[f.keyDaily].PeriodUsage+1000 ||
 			third.keys[f.keyDaily].TotalUsage != first.keys[f.keyDaily].TotalUsage+1000 {
