@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/ledger"
+	"github.com/switchyard-gw/switchyard/internal/logbuf"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
@@ -55,7 +56,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if *listen != "" {
 		cfg.Server.Listen = *listen
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// Info lines (one per request) are written in batches every 100 ms;
+	// warnings and errors at once. The deferred Close writes the rest.
+	lw := logbuf.New(stderr, 100*time.Millisecond, 64<<10)
+	defer lw.Close()
+	log := slog.New(logbuf.Handler{Handler: slog.NewJSONHandler(lw, nil), W: lw})
 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
