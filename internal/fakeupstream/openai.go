@@ -18,6 +18,9 @@ func (openAI) matches(r *http.Request) bool {
 }
 
 func (openAI) apiKey(r *http.Request) string {
+	if _, ok := azureOp(r.URL.Path); ok {
+		return r.Header.Get("Api-Key") // Azure OpenAI's key header
+	}
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return ""
@@ -80,7 +83,32 @@ func (openAI) writeMalformed(w http.ResponseWriter) {
 
 func (openAI) malformedEvent() []byte { return []byte("data: {not json\n\n") }
 
+// azureOp returns the operation of an Azure OpenAI deployment path,
+// /openai/deployments/{deployment}/chat/completions (or /completions,
+// /embeddings), as the mock's path ("/v1/chat/completions").
+func azureOp(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/openai/deployments/")
+	if !ok {
+		return "", false
+	}
+	deployment, op, ok := strings.Cut(rest, "/")
+	if !ok || deployment == "" {
+		return "", false
+	}
+	switch op {
+	case "chat/completions", "completions", "embeddings":
+		return "/v1/" + op, true
+	}
+	return "", false
+}
+
 func (openAI) answer(w http.ResponseWriter, r *http.Request, b Behavior, models []string, nextID func() uint64) {
+	if op, ok := azureOp(r.URL.Path); ok {
+		// Azure speaks OpenAI's format at a deployment URL; the mock
+		// answers it as the same operation under /v1.
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = op, ""
+	}
 	mock.NewHandler(mock.Options{
 		ChunkDelay:         b.ChunkDelay,
 		Words:              b.Words,

@@ -172,8 +172,10 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 
 	for _, t := range r.Tools {
 		if len(t.Raw) > 0 {
-			// A provider tool only means something to its own vendor.
-			if t.RawDialect == "anthropic" {
+			// A provider tool only means something to its own vendor. An
+			// OpenAI client may name an Anthropic one too (seed 002 sends
+			// web_search_20250305 through the OpenAI API): it passes on as is.
+			if t.RawDialect == "anthropic" || (t.RawDialect == "openai" && isAnthropicToolType(t.Raw)) {
 				w.Tools = append(w.Tools, t.Raw)
 			}
 			continue
@@ -246,6 +248,30 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 		return Encoded{}, llm.BadRequest("", "cannot encode request for Anthropic: %v", err)
 	}
 	return Encoded{Body: body, JSONTool: jsonTool}, nil
+}
+
+// isAnthropicToolType reports whether a tool declared in another dialect
+// is one of Anthropic's versioned tools (web_search_20250305,
+// bash_20250124, code_execution_20250522…): its type is a name, "_" and an
+// eight-digit date.
+func isAnthropicToolType(raw json.RawMessage) bool {
+	var v struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.Name == "" {
+		return false
+	}
+	i := strings.LastIndexByte(v.Type, '_')
+	if i <= 0 || len(v.Type)-i-1 != 8 {
+		return false
+	}
+	for _, c := range v.Type[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // relaxForThinking drops what Anthropic refuses alongside extended thinking
