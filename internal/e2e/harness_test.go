@@ -209,3 +209,13 @@ type (
 func storeUsageQuery(acct string) store.UsageQuery {
 	return store.UsageQuery{AccountID: acct, GroupBy: "model"}
 }
+
+// wireToolCall is an OpenAI tool call as tests read it from a body.
+type wireToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}

@@ -13,9 +13,9 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/provider/mock"
 )
 
-// anthropic is Anthropic's Messages API: POST .../v1/messages, key in
-// x-api-key, an anthropic-version header required. Its answers are made
-// here (the mock speaks only OpenAI):
+// anthropic is Anthropic's Messages API: POST .../v1/messages (and
+// .../v1/messages/count_tokens), key in x-api-key, an anthropic-version
+// header required. Its answers are made here (the mock speaks only OpenAI):
 //
 //   - text: Behavior.Reply, or "This is the fake Anthropic model answering."
 //     padded with filler (or cut) to Behavior.Words words (default 12); a
@@ -38,8 +38,12 @@ type anthropic struct{}
 var _ requestChecker = anthropic{}
 
 func (anthropic) matches(r *http.Request) bool {
-	return strings.HasSuffix(r.URL.Path, "/v1/messages")
+	return strings.HasSuffix(r.URL.Path, "/v1/messages") || strings.HasSuffix(r.URL.Path, countTokensSuffix)
 }
+
+// countTokensSuffix is POST .../v1/messages/count_tokens: the fake answers
+// {"input_tokens": N}, N counted as for a Messages answer's usage.
+const countTokensSuffix = "/v1/messages/count_tokens"
 
 func (anthropic) apiKey(r *http.Request) string { return r.Header.Get("X-Api-Key") }
 
@@ -307,9 +311,15 @@ func (a anthropic) answer(w http.ResponseWriter, r *http.Request, b Behavior, mo
 		a.writeError(w, http.StatusBadRequest, "", "", "model: Field required")
 		return
 	}
+	in := req.inputTokens()
+	if strings.HasSuffix(r.URL.Path, countTokensSuffix) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(`{"input_tokens":` + strconv.Itoa(in) + "}\n"))
+		return
+	}
 	ans := a.plan(&req, b)
 	id := "msg_fake_" + strconv.FormatUint(nextID(), 10)
-	in := req.inputTokens()
 	if req.Stream {
 		a.stream(w, r, b, &req, ans, id, in)
 		return

@@ -92,6 +92,21 @@ func (rl *Relay) estimate(c *call, req *oa.Request, res *routing.Resolution) bil
 	}
 }
 
+// openAIBody is the chat request as an OpenAI body, the form the estimator
+// reads: the client's own for OpenAI clients, else the canonical request
+// encoded (an Anthropic or Gemini body would count as no prompt at all).
+func (c *call) openAIBody() []byte {
+	if c.in == IngressOpenAI {
+		return c.body
+	}
+	if r, err := c.canonical(); err == nil {
+		if b, err := oa.EncodeRequest(r); err == nil {
+			return b
+		}
+	}
+	return c.body
+}
+
 // estimateUsage counts tokens when the upstream reported none (a stream cut
 // before its usage chunk, a provider that never sends usage).
 func (rl *Relay) estimateUsage(c *call) llm.Usage {
@@ -100,7 +115,7 @@ func (rl *Relay) estimateUsage(c *call) llm.Usage {
 	if e := rl.Estimator; e != nil {
 		switch c.op {
 		case oa.OpChat:
-			prompt = int64(e.ChatPrompt(model, c.body))
+			prompt = int64(e.ChatPrompt(model, c.openAIBody()))
 		case oa.OpCompletions:
 			prompt = int64(e.Prompt(model, []byte(gjson.GetBytes(c.body, "prompt").Raw)))
 		case oa.OpEmbeddings:

@@ -36,6 +36,24 @@ func (in Ingress) EncodeError(e *llm.Error, requestID string) []byte {
 	return oa.AppendErrorEnvelope(make([]byte, 0, 256), e, requestID)
 }
 
+// keepAlive is what a stream sends during a long upstream silence: an SSE
+// comment, except to Gemini clients, whose Go SDK takes every line that is
+// not "data:" for a broken chunk and ends the stream; for them it is an
+// empty event (a blank line, in Gemini's own framing), which every SSE
+// parser skips and which still keeps idle proxies from closing the
+// connection.
+func (in Ingress) keepAlive() []byte {
+	if in == IngressGemini {
+		return blankEvent
+	}
+	return keepAliveComment
+}
+
+var (
+	keepAliveComment = []byte(": keep-alive\n\n")
+	blankEvent       = []byte("\r\n\r\n")
+)
+
 // missingKey says how this dialect's SDKs send the key.
 func missingKey(in Ingress) *llm.Error {
 	if in == IngressGemini {

@@ -336,7 +336,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	rl.Metrics.StreamStarted()
 	defer rl.Metrics.StreamEnded()
 	defer src.result(c)
-	cw := newClientStream(w, rl.keepAlive)
+	cw := newClientStream(w, rl.keepAlive, c.in.keepAlive())
 	defer cw.close()
 
 	rd := sse.NewReader(resp.Body, 16<<10)
@@ -416,13 +416,14 @@ func streamFailure(p *provider.Provider, err error) *llm.Error {
 	}
 }
 
-// clientStream writes SSE to the client. A timer sends ": keep-alive"
-// comments during long upstream silences; the mutex keeps its writes from
+// clientStream writes SSE to the client. A timer sends keep-alives (see
+// Ingress.keepAlive) during long upstream silences; the mutex keeps its writes from
 // interleaving with the relay's.
 type clientStream struct {
 	w     http.ResponseWriter
 	rc    *http.ResponseController
 	every time.Duration
+	ka    []byte // the keep-alive for this client's dialect
 	mu    sync.Mutex
 	timer *time.Timer
 	begun bool
@@ -430,12 +431,14 @@ type clientStream struct {
 	dead  bool
 }
 
-var keepAliveComment = []byte(": keep-alive\n\n")
-
-func newClientStream(w http.ResponseWriter, every time.Duration) *clientStream {
-	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every}
+func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byte) *clientStream {
+	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every, ka: keepAlive}
 	if every > 0 {
+		// Under the lock: the timer may fire (and read cs.timer) before
+		// AfterFunc has returned.
+		cs.mu.Lock()
 		cs.timer = time.AfterFunc(every, cs.keepAlive)
+		cs.mu.Unlock()
 	}
 	return cs
 }
@@ -446,7 +449,7 @@ func (cs *clientStream) keepAlive() {
 	if cs.done || cs.dead {
 		return
 	}
-	cs.writeLocked(keepAliveComment)
+	cs.writeLocked(cs.ka)
 	cs.timer.Reset(cs.every)
 }
 

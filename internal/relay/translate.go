@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
 	"github.com/switchyard-gw/switchyard/internal/api/gemini"
@@ -252,6 +253,10 @@ func (cs *canonicalSource) event(out []byte, name string, data []byte) ([]byte, 
 		case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
 			cs.produced = true
 		case llm.EventFinish:
+			// A decoder's strings may point into the SSE reader's buffer,
+			// which the next event overwrites; the encoder holds the reason
+			// until usage arrives, and the ledger keeps it.
+			ev.FinishReason = llm.FinishReason(strings.Clone(string(ev.FinishReason)))
 			cs.reason = ev.FinishReason
 		case llm.EventUsage:
 			if ev.Usage != nil {

@@ -126,7 +126,7 @@ func (e *StreamEncoder) Event(out []byte, ev llm.StreamEvent) []byte {
 	}
 	switch ev.Kind {
 	case llm.EventStart:
-		e.id, e.model = ev.ID, ev.Model
+		e.id, e.model = strings.Clone(ev.ID), strings.Clone(ev.Model) // kept for every chunk
 	case llm.EventText:
 		out = e.flushCall(out)
 		out = e.chunk(out, part{Text: strPtr(ev.Text), ThoughtSignature: ev.Signature})
@@ -137,7 +137,10 @@ func (e *StreamEncoder) Event(out []byte, ev llm.StreamEvent) []byte {
 		out = e.flushCall(out)
 		c := &pendingCall{index: ev.Index}
 		if ev.ToolCall != nil {
-			c.id, c.name, c.sig = ev.ToolCall.ID, ev.ToolCall.Name, ev.ToolCall.Signature
+			// The call is held across events, and an event's strings may
+			// view the caller's read buffer (the OpenAI chunk decoder's
+			// do): keep copies.
+			c.id, c.name, c.sig = strings.Clone(ev.ToolCall.ID), strings.Clone(ev.ToolCall.Name), strings.Clone(ev.ToolCall.Signature)
 			c.args.WriteString(ev.ToolCall.Arguments)
 		}
 		e.call = c

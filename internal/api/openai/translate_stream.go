@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 
@@ -257,6 +258,10 @@ func (e *ChunkEncoder) close(b []byte, fr llm.FinishReason) []byte {
 // ChunkDecoder turns an OpenAI-compatible upstream's chat.completion.chunk
 // payloads into canonical stream events. Only the first choice is read
 // (the gateway does not stream n > 1 across dialects).
+//
+// The events' Text and Arguments point into data, which the caller's SSE
+// reader reuses: use them before the next Event. Everything a consumer may
+// keep longer (ids, names, the finish reason, error messages) is copied.
 type ChunkDecoder struct {
 	started  bool
 	done     bool
@@ -295,7 +300,7 @@ func (d *ChunkDecoder) Event(data []byte) ([]llm.StreamEvent, error) {
 			us := ReadUsage(u)
 			evs = append(evs, llm.StreamEvent{Kind: llm.EventUsage, Usage: &us})
 		}
-		return append(evs, llm.StreamEvent{Kind: llm.EventError, Error: upstreamErrorFrom(e)}), nil
+		return append(evs, llm.StreamEvent{Kind: llm.EventError, Error: upstreamErrorFrom(gjson.Parse(strings.Clone(e.Raw)))}), nil
 	}
 	choice := root.Get("choices.0")
 	usage := root.Get("usage")
@@ -306,7 +311,7 @@ func (d *ChunkDecoder) Event(data []byte) ([]llm.StreamEvent, error) {
 	}
 	if !d.started {
 		d.started = true
-		evs = append(evs, llm.StreamEvent{Kind: llm.EventStart, ID: root.Get("id").Str, Model: root.Get("model").Str})
+		evs = append(evs, llm.StreamEvent{Kind: llm.EventStart, ID: strings.Clone(root.Get("id").Str), Model: strings.Clone(root.Get("model").Str)})
 	}
 	if choice.IsObject() {
 		delta := choice.Get("delta")
@@ -330,7 +335,7 @@ func (d *ChunkDecoder) Event(data []byte) ([]llm.StreamEvent, error) {
 		}
 		if fr := choice.Get("finish_reason"); fr.Type == gjson.String && fr.Str != "" {
 			d.finished = true
-			evs = append(evs, llm.StreamEvent{Kind: llm.EventFinish, FinishReason: finishReason(fr.Str)})
+			evs = append(evs, llm.StreamEvent{Kind: llm.EventFinish, FinishReason: finishReason(strings.Clone(fr.Str))})
 		}
 	}
 	if usage.IsObject() {
@@ -347,10 +352,10 @@ func (d *ChunkDecoder) toolCall(evs []llm.StreamEvent, tc gjson.Result, pos int)
 	if d.tools == nil {
 		d.tools = map[int]bool{}
 	}
-	id := tc.Get("id").Str
-	name := tc.Get("function.name").Str
+	id := strings.Clone(tc.Get("id").Str)
+	name := strings.Clone(tc.Get("function.name").Str)
 	if tc.Get("function").Type == gjson.Null || !tc.Get("function").Exists() {
-		name = tc.Get("name").Str // legacy function_call delta
+		name = strings.Clone(tc.Get("name").Str) // legacy function_call delta
 	}
 	idx := pos
 	if v := tc.Get("index"); v.Type == gjson.Number {
