@@ -339,8 +339,10 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	cw := newClientStream(w, rl.keepAlive, c.in.keepAlive())
 	defer cw.close()
 
-	rd := sse.NewReader(resp.Body, 16<<10)
-	out := make([]byte, 0, 4096)
+	rd := sse.NewReader(resp.Body, 4<<10)
+	// Small to start: RSS per open stream is a product figure; it grows
+	// for the rare event that needs more.
+	out := make([]byte, 0, 1024)
 	for {
 		data, err := rd.Next()
 		if err != nil {

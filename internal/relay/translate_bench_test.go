@@ -28,9 +28,10 @@ var (
 	benchAnthropicAnswer = []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Artificial intelligence is the study of machines that learn, reason and act."}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":25,"output_tokens":100}}`)
 	benchGeminiAnswer    = []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":"Artificial intelligence is the study of machines that learn, reason and act."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":25,"candidatesTokenCount":100,"totalTokenCount":125},"modelVersion":"gemini-2.5-flash"}`)
 
-	benchOpenAIChunk    = []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hello, world"},"finish_reason":null}]}`)
-	benchAnthropicDelta = []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello, world"}}`)
-	benchGeminiChunk    = []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello, world"}]},"index":0}],"modelVersion":"gemini-2.5-flash"}`)
+	benchOpenAIChunk          = []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hello, world"},"finish_reason":null}]}`)
+	benchOpenAIChunkUsageNull = []byte(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hello, world"},"logprobs":null,"finish_reason":null}],"usage":null}`)
+	benchAnthropicDelta       = []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello, world"}}`)
+	benchGeminiChunk          = []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":"Hello, world"}]},"index":0}],"modelVersion":"gemini-2.5-flash"}`)
 )
 
 func benchProvider(f provider.Format) *provider.Provider {
@@ -114,6 +115,9 @@ func BenchmarkTranslateStreamEvent(b *testing.B) {
 		{"openai-to-anthropic", IngressAnthropic, func() eventDecoder { return &openaiDecoder{} }, "", benchOpenAIChunk},
 		{"openai-to-gemini", IngressGemini, func() eventDecoder { return &openaiDecoder{} }, "", benchOpenAIChunk},
 		{"openai-passthrough", IngressOpenAI, nil, "", benchOpenAIChunk},
+		// As OpenAI sends chunks once include_usage is on (the gateway
+		// always asks for it): every chunk says "usage":null.
+		{"openai-passthrough-usage-null", IngressOpenAI, nil, "", benchOpenAIChunkUsageNull},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -87,14 +87,6 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 			s.modelJSON = jsonstr.Append(nil, s.Model)
 		}
 	}
-	if o, ok := s.plainChunk(out, payload); ok {
-		return o, nil
-	}
-	return s.fullChunk(out, payload)
-}
-
-// fullChunk is Event for any chunk: parsed with gjson, edited by offsets.
-func (s *Stream) fullChunk(out, payload []byte) ([]byte, error) {
 	str := bytesToString(payload)
 	if !gjson.Valid(str) {
 		return out, ErrMalformedChunk
@@ -196,78 +188,6 @@ func (s *Stream) fullChunk(out, payload []byte) ([]byte, error) {
 	}
 	s.Chunks++
 	return appendEvent(out, chunk), nil
-}
-
-var (
-	idHead     = []byte(`{"id":"`)
-	choicesKey = []byte(`"choices":[{`)
-	idKey      = []byte(`"id":`)
-	modelKey   = []byte(`"model":"`)
-	usageKey   = []byte(`"usage"`)
-	errorKey   = []byte(`"error"`)
-	finishKey  = []byte(`"finish_reason":"`)
-	textKeys   = [...][]byte{[]byte(`"content":"`), []byte(`"reasoning_content":"`), []byte(`"reasoning":"`), []byte(`"arguments":"`)}
-	backslash  = []byte{'\\'}
-)
-
-// plainChunk is the fast path for the bulk of a stream: a valid chunk that
-// only carries content (no usage, no finish reason, no error) and no
-// escaped characters, laid out as OpenAI-compatible servers write chunks
-// (starting with "id"). Without escapes every string ends at the next
-// quote, so byte searches find the id, the model and the text without
-// walking the JSON. Anything else returns false and takes fullChunk;
-// FuzzPlainChunkMatchesFullChunk checks the two agree.
-func (s *Stream) plainChunk(out, p []byte) ([]byte, bool) {
-	if !bytes.HasPrefix(p, idHead) || !bytes.Contains(p, choicesKey) || bytes.Contains(p, backslash) || bytes.Contains(p, usageKey) ||
-		bytes.Contains(p, errorKey) || bytes.Contains(p, finishKey) {
-		return out, false
-	}
-	if !gjson.Valid(bytesToString(p)) {
-		return out, false // fullChunk reports it
-	}
-	// One "id" and one "model" (a tool call's own id takes the full path),
-	// and one line (appendEvent joins an event spread over several).
-	if bytes.Count(p, idKey) != 1 || bytes.Count(p, modelKey) > 1 || bytes.IndexByte(p, '\n') >= 0 || bytes.IndexByte(p, '\r') >= 0 {
-		return out, false
-	}
-	idEnd := len(idHead) + bytes.IndexByte(p[len(idHead):], '"')
-	m := bytes.Index(p, modelKey)
-	if m < 0 {
-		return out, false
-	}
-	mStart := m + len(modelKey) - 1 // the opening quote
-	mEnd := mStart + 1 + bytes.IndexByte(p[mStart+1:], '"') + 1
-	if s.CollectText {
-		// Text strings in the order they appear, as the full path reads them.
-		rest := p
-		for {
-			at, key := -1, 0
-			for _, k := range textKeys {
-				if i := bytes.Index(rest, k); i >= 0 && (at < 0 || i < at) {
-					at, key = i, len(k)
-				}
-			}
-			if at < 0 {
-				break
-			}
-			rest = rest[at+key:]
-			j := bytes.IndexByte(rest, '"')
-			s.Text = append(s.Text, rest[:j]...)
-			rest = rest[j:]
-		}
-	}
-	s.Chunks++
-	out = append(out, dataPrefix...)
-	out = append(out, '{', '"', 'i', 'd', '"', ':')
-	out = append(out, s.idJSON...)
-	if s.modelJSON != nil && mStart > idEnd {
-		out = append(out, p[idEnd+1:mStart]...)
-		out = append(out, s.modelJSON...)
-		out = append(out, p[mEnd:]...)
-	} else {
-		out = append(out, p[idEnd+1:]...)
-	}
-	return append(out, eventEnd...), true
 }
 
 // Finish appends what is still held and the final [DONE].
