@@ -79,3 +79,39 @@ func ProcessRSS(pid int) (int64, error) {
 	}
 	return ParseVmRSS(b)
 }
+
+// ParseIO returns syscr + syscw from the text of /proc/PID/io: the number of
+// read-like and write-like system calls (read, write, pread, sendfile…) the
+// process has made. Socket reads and writes are most of a proxy's.
+func ParseIO(io []byte) (uint64, error) {
+	var total uint64
+	found := 0
+	for line := range bytes.SplitSeq(io, []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || (string(name) != "syscr" && string(name) != "syscw") {
+			continue
+		}
+		n, err := strconv.ParseUint(string(bytes.TrimSpace(value)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", name, err)
+		}
+		total += n
+		found++
+	}
+	if found != 2 {
+		return 0, errors.New("no syscr and syscw lines")
+	}
+	return total, nil
+}
+
+// ProcessSyscalls returns the read and write system calls process pid has
+// made (0 where /proc/PID/io is not readable: the figure is context, not a
+// reason to fail the run).
+func ProcessSyscalls(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	n, _ := ParseIO(b)
+	return n
+}

@@ -41,3 +41,16 @@ func TestOwnProcess(t *testing.T) {
 		t.Errorf("ProcessRSS(self) = %d, %v", rss, err)
 	}
 }
+
+func TestParseIO(t *testing.T) {
+	n, err := ParseIO([]byte("rchar: 6976\nwchar: 0\nsyscr: 10\nsyscw: 7\nread_bytes: 0\n"))
+	if err != nil || n != 17 {
+		t.Fatalf("ParseIO = %d, %v; want 17", n, err)
+	}
+	if _, err := ParseIO([]byte("rchar: 1\n")); err == nil {
+		t.Fatal("ParseIO accepted a text without syscr/syscw")
+	}
+	if _, err := ParseIO([]byte("syscr: x\nsyscw: 1\n")); err == nil {
+		t.Fatal("ParseIO accepted a non-number")
+	}
+}

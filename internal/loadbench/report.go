@@ -47,6 +47,7 @@ func (r *Results) Table() []Row {
 	c := r.Options.Concurrency
 	add(fmt.Sprintf("chat c=%d (req/s)", c), "%.0f", true, func(t *TargetResult) float64 { return t.Chat.PerSecond })
 	add(fmt.Sprintf("chat c=%d CPU per request (µs)", c), "%.1f", true, func(t *TargetResult) float64 { return t.Chat.CPUPerRequestUS })
+	add(fmt.Sprintf("chat c=%d read+write syscalls per request", c), "%.1f", true, func(t *TargetResult) float64 { return t.Chat.SyscallsPerRequest })
 	add(fmt.Sprintf("chat c=%d p99 (µs)", c), "%.0f", true, func(t *TargetResult) float64 { return t.Chat.Latency.P99US })
 	add(fmt.Sprintf("chat c=%d RSS (MiB)", c), "%.1f", true, func(t *TargetResult) float64 { return mib(t.Chat.RSSMaxBytes) })
 	add(fmt.Sprintf("stream c=%d (streams/s)", c), "%.0f", true, func(t *TargetResult) float64 { return t.Stream.PerSecond })
@@ -57,6 +58,7 @@ func (r *Results) Table() []Row {
 		return float64(t.Stream.Events) / float64(t.Stream.Requests)
 	})
 	add(fmt.Sprintf("stream c=%d CPU per stream (µs)", c), "%.1f", true, func(t *TargetResult) float64 { return t.Stream.CPUPerRequestUS })
+	add(fmt.Sprintf("stream c=%d read+write syscalls per stream", c), "%.1f", true, func(t *TargetResult) float64 { return t.Stream.SyscallsPerRequest })
 	add(fmt.Sprintf("stream c=%d CPU per event (µs)", c), "%.2f", true, func(t *TargetResult) float64 { return t.Stream.CPUPerEventUS })
 	first := func(pick func(s *Summary) float64) func(t *TargetResult) float64 {
 		return func(t *TargetResult) float64 {

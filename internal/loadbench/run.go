@@ -131,6 +131,10 @@ type Closed struct {
 	CPUPerRequestUS float64 `json:"cpu_per_request_us"`
 	RSSMaxBytes     int64   `json:"rss_max_bytes"`
 	Latency         Summary `json:"latency"`
+	// SyscallsPerRequest is the target's read and write system calls
+	// (/proc/PID/io syscr + syscw) per request: a proxy's floor is one read
+	// and one write on each side.
+	SyscallsPerRequest float64 `json:"syscalls_per_request"`
 	// Streams only.
 	Events        int      `json:"events,omitempty"`
 	CPUPerEventUS float64  `json:"cpu_per_event_us,omitempty"`
@@ -425,7 +429,9 @@ func mergeClosed(runs []closedRun, conc int, stream bool) Closed {
 	c := Closed{Concurrency: conc}
 	var elapsed, cpu time.Duration
 	var lat, first []time.Duration
+	var syscalls uint64
 	for _, r := range runs {
+		syscalls += r.syscalls
 		c.Requests += r.requests
 		c.Events += r.events
 		elapsed += r.elapsed
@@ -441,6 +447,7 @@ func mergeClosed(runs []closedRun, conc int, stream bool) Closed {
 	}
 	if c.Requests > 0 {
 		c.CPUPerRequestUS = us(cpu) / float64(c.Requests)
+		c.SyscallsPerRequest = float64(syscalls) / float64(c.Requests)
 	}
 	c.Latency = Summarize(lat)
 	if stream {

@@ -94,6 +94,7 @@ type closedRun struct {
 	events    int
 	elapsed   time.Duration
 	cpu       time.Duration // of the target process
+	syscalls  uint64        // read and write system calls of the target process
 	rssMax    int64
 	latency   []time.Duration
 	firstByte []time.Duration // streams: time to the first event
@@ -107,6 +108,7 @@ func closedLoop(ctx context.Context, hc *http.Client, t *target, conc int, d tim
 	if err != nil {
 		return closedRun{}, err
 	}
+	sys0 := ProcessSyscalls(t.proc.pid())
 	stopRSS := sampleRSS(t.proc.pid(), 100*time.Millisecond)
 	start := time.Now()
 	deadline := start.Add(d)
@@ -145,7 +147,7 @@ func closedLoop(ctx context.Context, hc *http.Client, t *target, conc int, d tim
 	if err != nil {
 		return closedRun{}, err
 	}
-	run := closedRun{elapsed: elapsed, cpu: cpu1 - cpu0, rssMax: stopRSS()}
+	run := closedRun{elapsed: elapsed, cpu: cpu1 - cpu0, rssMax: stopRSS(), syscalls: ProcessSyscalls(t.proc.pid()) - sys0}
 	for _, w := range ws {
 		run.requests += len(w.lat)
 		run.events += w.events

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 
 	"github.com/tidwall/gjson"
@@ -87,70 +88,73 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 			s.modelJSON = jsonstr.Append(nil, s.Model)
 		}
 	}
-	str := bytesToString(payload)
-	if !gjson.Valid(str) {
-		return out, ErrMalformedChunk
-	}
-	root := gjson.Parse(str)
-	if !root.IsObject() {
-		return out, ErrMalformedChunk
-	}
 	var e edits
 	choices, hasFinish, hasUsage := -1, false, false
 	var upstreamErr *UpstreamStreamError
-	// One pass over the chunk: the top-level keys, and in each choice its
-	// finish_reason and (for usage estimates) its text.
-	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
+	// One validating pass over the chunk's top level; the choices array is
+	// read a second time, and each delta a third: what is not read is only
+	// validated and passed through.
+	err := jsonscan.Members(payload, func(key []byte, kind jsonscan.Kind, start, end int) {
+		switch string(key) {
 		case "id":
-			e.add(v.Index, v.Index+len(v.Raw), s.idJSON)
+			e.add(start, end, s.idJSON)
 		case "model":
 			if s.modelJSON != nil {
-				e.add(v.Index, v.Index+len(v.Raw), s.modelJSON)
+				e.add(start, end, s.modelJSON)
 			}
 		case "choices":
 			choices = 0
-			v.ForEach(func(_, c gjson.Result) bool {
+			if kind != jsonscan.Array {
+				return
+			}
+			base := start
+			_ = jsonscan.Elements(payload[start:end], func(ck jsonscan.Kind, cs, ce int) {
 				choices++
-				c.ForEach(func(ck, cv gjson.Result) bool {
-					switch ck.Str {
+				if ck != jsonscan.Object {
+					return
+				}
+				c := payload[base+cs : base+ce]
+				_ = jsonscan.Members(c, func(k []byte, vk jsonscan.Kind, vs, ve int) {
+					switch string(k) {
 					case "finish_reason":
-						if cv.Type == gjson.String && cv.Str != "" {
+						if vk == jsonscan.String && ve-vs > 2 {
 							hasFinish = true
-							s.FinishReason = cv.Str
+							s.FinishReason = ownFinishReason(c[vs+1 : ve-1])
 						}
 					case "delta":
-						if s.CollectText {
-							s.collectDelta(cv)
+						if s.CollectText && vk == jsonscan.Object {
+							s.collectDelta(c[vs:ve])
 						}
 					case "text":
-						if s.CollectText && cv.Type == gjson.String {
-							s.Text = append(s.Text, cv.Str...)
+						if s.CollectText && vk == jsonscan.String {
+							s.Text = jsonscan.AppendUnescaped(s.Text, c[vs+1:ve-1])
 						}
 					}
-					return true
 				})
-				return true
 			})
 		case "usage":
-			if v.IsObject() {
+			if kind == jsonscan.Object {
+				v := gjson.ParseBytes(payload[start:end])
 				hasUsage = true
 				s.Usage = ReadUsage(v)
 				if s.Cost != nil {
-					e.add(v.Index, v.Index+len(v.Raw), withCost(v.Raw, s.Cost(s.Usage)))
+					e.add(start, end, withCost(v.Raw, s.Cost(s.Usage)))
 				}
 			}
 		case "error":
-			if v.Type != gjson.Null {
-				msg := v.Get("message").Str
+			if kind != jsonscan.Null {
+				v := gjson.ParseBytes(payload[start:end])
+				msg := v.Get("message").String()
 				if msg == "" {
-					msg = v.Raw
+					msg = string(payload[start:end])
 				}
 				upstreamErr = &UpstreamStreamError{Message: msg}
 			}
 		}
-		return true
 	})
+	if err != nil {
+		return out, ErrMalformedChunk
+	}
 	if upstreamErr != nil {
 		return out, upstreamErr
 	}
@@ -288,20 +292,40 @@ func mergeUsage(chunk, usage []byte) []byte {
 }
 
 // collectDelta appends a chat delta's generated text: content, reasoning
-// and tool-call arguments.
-func (s *Stream) collectDelta(d gjson.Result) {
-	d.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
+// and tool-call arguments. d is a validated JSON object.
+func (s *Stream) collectDelta(d []byte) {
+	_ = jsonscan.Members(d, func(k []byte, kind jsonscan.Kind, start, end int) {
+		switch string(k) {
 		case "content", "reasoning_content", "reasoning":
-			if v.Type == gjson.String {
-				s.Text = append(s.Text, v.Str...)
+			if kind == jsonscan.String {
+				s.Text = jsonscan.AppendUnescaped(s.Text, d[start+1:end-1])
 			}
 		case "tool_calls":
-			v.ForEach(func(_, tc gjson.Result) bool {
-				s.Text = append(s.Text, tc.Get("function.arguments").Str...)
-				return true
-			})
+			if kind == jsonscan.Array {
+				gjson.ParseBytes(d[start:end]).ForEach(func(_, tc gjson.Result) bool {
+					s.Text = append(s.Text, tc.Get("function.arguments").Str...)
+					return true
+				})
+			}
 		}
-		return true
 	})
+}
+
+// ownFinishReason returns the finish reason in raw (a JSON string's contents)
+// as a string of its own: the common values without allocating, others
+// copied, since raw lies in a buffer the next chunk overwrites.
+func ownFinishReason(raw []byte) string {
+	switch string(raw) {
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	case "content_filter":
+		return "content_filter"
+	case "function_call":
+		return "function_call"
+	}
+	return string(jsonscan.AppendUnescaped(nil, raw))
 }

@@ -183,10 +183,18 @@ func FuzzStreamEvent(f *testing.F) {
 		f.Add([]byte(s), false)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte, wants bool) {
-		s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: wants}
+		s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: wants, CollectText: true}
 		out, err := s.Event(nil, payload)
+		var obj map[string]json.RawMessage
+		isObject := json.Unmarshal(payload, &obj) == nil && obj != nil
+		if errors.Is(err, ErrMalformedChunk) && isObject {
+			t.Fatalf("valid chunk %q refused as malformed", payload)
+		}
 		if err != nil {
 			return
+		}
+		if !isObject && string(payload) != "[DONE]" {
+			t.Fatalf("malformed chunk %q accepted", payload)
 		}
 		out = s.Finish(out)
 		for _, ev := range events(string(out)) {

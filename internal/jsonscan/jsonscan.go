@@ -1,0 +1,368 @@
+// Package jsonscan validates JSON and reports the members of an object (or
+// the elements of an array) with their byte spans, in one pass and without
+// allocating. It is for the stream hot path, where every upstream chunk must
+// be checked and a few of its fields found or replaced in place: a general
+// parser walks a chunk several times (validate, then index each value, then
+// again for each nested lookup); this walks it once per level read.
+package jsonscan
+
+import (
+	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Kind is the type of a JSON value.
+type Kind uint8
+
+const (
+	Null Kind = iota
+	False
+	True
+	Number
+	String
+	Array
+	Object
+)
+
+// ErrSyntax is returned for input that is not one valid JSON value of the
+// expected kind.
+var ErrSyntax = errors.New("jsonscan: invalid JSON")
+
+// maxDepth bounds nesting, so a hostile chunk of a million '[' cannot grow
+// the stack without limit.
+const maxDepth = 512
+
+// Members checks that b is exactly one JSON object (whitespace around it is
+// allowed) and calls fn for each of its members in order: key is the
+// member's name (unescaped), value is b[start:end], the raw value. Nested
+// values are validated but not reported; call Members or Elements on a span
+// to read inside it. If b is invalid, ErrSyntax is returned, possibly after
+// some calls to fn: callers must discard what they gathered.
+func Members(b []byte, fn func(key []byte, kind Kind, start, end int)) error {
+	return whole(b, '{', func(i int) (int, error) { return object(b, i, 1, fn) })
+}
+
+// Elements checks that b is exactly one JSON array and calls fn for each
+// element with its kind and span.
+func Elements(b []byte, fn func(kind Kind, start, end int)) error {
+	return whole(b, '[', func(i int) (int, error) { return array(b, i, 1, fn) })
+}
+
+// whole checks that b, but for whitespace, is one value that opens with
+// open and that scan accepts.
+func whole(b []byte, open byte, scan func(i int) (int, error)) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != open {
+		return ErrSyntax
+	}
+	end, err := scan(i)
+	if err != nil {
+		return err
+	}
+	if skipSpace(b, end) != len(b) {
+		return ErrSyntax
+	}
+	return nil
+}
+
+// Valid reports whether b is one valid JSON value.
+func Valid(b []byte) bool {
+	i := skipSpace(b, 0)
+	_, end, err := value(b, i, 0)
+	return err == nil && end >= 0 && skipSpace(b, end) == len(b)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value scans the value at b[i] (no leading space) and returns its kind and
+// the index just past it.
+func value(b []byte, i, depth int) (Kind, int, error) {
+	if i >= len(b) {
+		return 0, i, ErrSyntax
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, err := str(b, i)
+		return String, end, err
+	case c == '{':
+		end, err := object(b, i, depth+1, nil)
+		return Object, end, err
+	case c == '[':
+		end, err := array(b, i, depth+1, nil)
+		return Array, end, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		end, err := number(b, i)
+		return Number, end, err
+	case c == 't':
+		return True, literal(b, i, "true"), nil
+	case c == 'f':
+		return False, literal(b, i, "false"), nil
+	case c == 'n':
+		return Null, literal(b, i, "null"), nil
+	}
+	return 0, i, ErrSyntax
+}
+
+// literal returns the index past word at b[i], or -1 (which every caller's
+// next bounds check turns into a syntax error) when it is not there.
+func literal(b []byte, i int, word string) int {
+	if len(b)-i >= len(word) && string(b[i:i+len(word)]) == word {
+		return i + len(word)
+	}
+	return -1
+}
+
+func object(b []byte, i, depth int, fn func(key []byte, kind Kind, start, end int)) (int, error) {
+	if depth > maxDepth {
+		return i, ErrSyntax
+	}
+	i = skipSpace(b, i+1) // past '{'
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, ErrSyntax
+		}
+		kEnd, escaped, err := str(b, i)
+		if err != nil {
+			return i, err
+		}
+		key := b[i+1 : kEnd-1]
+		i = skipSpace(b, kEnd)
+		if i >= len(b) || b[i] != ':' {
+			return i, ErrSyntax
+		}
+		i = skipSpace(b, i+1)
+		kind, vEnd, err := value(b, i, depth)
+		if err != nil || vEnd < 0 {
+			return i, ErrSyntax
+		}
+		if fn != nil {
+			if escaped {
+				key = AppendUnescaped(nil, key)
+			}
+			fn(key, kind, i, vEnd)
+		}
+		i = skipSpace(b, vEnd)
+		if i >= len(b) {
+			return i, ErrSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return i, ErrSyntax
+		}
+	}
+}
+
+func array(b []byte, i, depth int, fn func(kind Kind, start, end int)) (int, error) {
+	if depth > maxDepth {
+		return i, ErrSyntax
+	}
+	i = skipSpace(b, i+1) // past '['
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		kind, vEnd, err := value(b, i, depth)
+		if err != nil || vEnd < 0 {
+			return i, ErrSyntax
+		}
+		if fn != nil {
+			fn(kind, i, vEnd)
+		}
+		i = skipSpace(b, vEnd)
+		if i >= len(b) {
+			return i, ErrSyntax
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1, nil
+		default:
+			return i, ErrSyntax
+		}
+	}
+}
+
+// str scans the string whose opening quote is b[i]; it returns the index
+// past the closing quote and whether the string holds escapes.
+func str(b []byte, i int) (int, bool, error) {
+	escaped := false
+	i++
+	for {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return i, false, ErrSyntax
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, nil
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				return i, false, ErrSyntax
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, false, ErrSyntax
+				}
+				i += 6
+			default:
+				return i, false, ErrSyntax
+			}
+		default: // a control character
+			return i, false, ErrSyntax
+		}
+	}
+}
+
+// plain marks the bytes a string may hold as they are: all but '"', '\\'
+// and the control characters.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func number(b []byte, i int) (int, error) {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i)
+	default:
+		return i, ErrSyntax
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return i, ErrSyntax
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return i, ErrSyntax
+		}
+		i = j
+	}
+	return i, nil
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// AppendUnescaped appends the text of a JSON string's contents (raw, the
+// bytes between the quotes, already validated) to dst, decoding escapes.
+// Unpaired surrogates become U+FFFD, as encoding/json decodes them.
+func AppendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(raw) && raw[j] != '\\' {
+				j++
+			}
+			dst = append(dst, raw[i:j]...)
+			i = j
+			continue
+		}
+		if i+1 >= len(raw) {
+			return dst
+		}
+		switch raw[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := hex4(raw, i+2)
+			if !ok {
+				return dst
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r2, ok2 := hex4(raw, i+2); ok2 && i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						dst = utf8.AppendRune(dst, d)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, raw[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
