@@ -26,7 +26,7 @@ func newAnthropic(cfg *config.Provider, shared http.RoundTripper) (*Provider, er
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           cfg.Models,
-		client:           &http.Client{Transport: transportFor(cfg, shared), CheckRedirect: noRedirect},
+		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
 		auth:             func(h http.Header, s string) { h.Set("X-Api-Key", s) },
 		headers:          h,

@@ -20,7 +20,7 @@ func newGemini(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           cfg.Models,
-		client:           &http.Client{Transport: transportFor(cfg, shared), CheckRedirect: noRedirect},
+		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
 		auth:             func(h http.Header, s string) { h.Set("X-Goog-Api-Key", s) },
 		headers:          headersOf(cfg),

@@ -30,7 +30,7 @@ func newMock(cfg *config.Provider, _ http.RoundTripper) (*Provider, error) {
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           models,
-		client:           &http.Client{Transport: mock.NewTransport(h)},
+		rt:               mock.NewTransport(h),
 		headers:          headersOf(cfg),
 	}, nil
 }

@@ -22,16 +22,12 @@ func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           cfg.Models,
-		client:           &http.Client{Transport: transportFor(cfg, shared), CheckRedirect: noRedirect},
+		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
 		auth:             func(h http.Header, s string) { h.Set("Authorization", "Bearer "+s) },
 		headers:          headersOf(cfg),
 	}, nil
 }
-
-// noRedirect stops the client from following redirects: a redirect would
-// resend the provider's credential to wherever the upstream points.
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // transportFor is the shared transport, or for a provider with its own
 // connect_timeout a clone of it that dials with that timeout.

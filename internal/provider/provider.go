@@ -52,7 +52,11 @@ type Provider struct {
 	IdleTimeout      time.Duration
 	Models           []string // exposed by name in GET /models
 
-	client  *http.Client
+	// rt sends requests. It is used directly, not through an http.Client:
+	// redirects are never followed (one would resend the credential to
+	// wherever the upstream points) and there are no cookies, so a Client
+	// would only add its per-request header copies and URL clones.
+	rt      http.RoundTripper
 	secret  string
 	auth    func(h http.Header, secret string)
 	headers http.Header
@@ -174,7 +178,7 @@ func (p *Provider) Get(ctx context.Context, path string) (*http.Request, error) 
 }
 
 // Do sends req with the provider's transport.
-func (p *Provider) Do(req *http.Request) (*http.Response, error) { return p.client.Do(req) }
+func (p *Provider) Do(req *http.Request) (*http.Response, error) { return p.rt.RoundTrip(req) }
 
 // Scrub removes the provider's credential from text that came back from the
 // upstream (an error message), so it can never be echoed to a client.
