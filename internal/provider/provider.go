@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -56,10 +57,13 @@ type Provider struct {
 	// redirects are never followed (one would resend the credential to
 	// wherever the upstream points) and there are no cookies, so a Client
 	// would only add its per-request header copies and URL clones.
-	rt      http.RoundTripper
-	secret  string
-	auth    func(h http.Header, secret string)
-	headers http.Header
+	rt     http.RoundTripper
+	secret string
+	auth   func(h http.Header, secret string)
+	// cred is auth applied to secret, once (credential).
+	credOnce sync.Once
+	cred     http.Header
+	headers  http.Header
 	// path maps an operation's path ("/chat/completions") and the upstream
 	// model to the path below BaseURL; nil means the path as given.
 	path func(op, model string) string
@@ -146,20 +150,39 @@ func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, str
 	for k, v := range p.headers {
 		h[k] = v
 	}
-	h.Set("Content-Type", "application/json")
+	// Shared, never-mutated value slices: Header.Set would allocate one
+	// per header per request.
+	h["Content-Type"] = hvJSON
 	if stream {
-		h.Set("Accept", "text/event-stream")
+		h["Accept"] = hvEventStream
 	} else {
-		h.Set("Accept", "application/json")
+		h["Accept"] = hvJSON
 	}
-	h.Set("User-Agent", "switchyard")
+	h["User-Agent"] = hvUserAgent
 	if requestID != "" {
-		h.Set("X-Request-Id", requestID)
+		h["X-Request-Id"] = []string{requestID}
 	}
-	if p.auth != nil && p.secret != "" {
-		p.auth(h, p.secret)
+	for k, v := range p.credential() {
+		h[k] = v
 	}
 	return req, nil
+}
+
+var (
+	hvJSON        = []string{"application/json"}
+	hvEventStream = []string{"text/event-stream"}
+	hvUserAgent   = []string{"switchyard"}
+)
+
+// credential is the header that carries the provider's key, built once.
+func (p *Provider) credential() http.Header {
+	p.credOnce.Do(func() {
+		if p.auth != nil && p.secret != "" {
+			p.cred = make(http.Header, 1)
+			p.auth(p.cred, p.secret)
+		}
+	})
+	return p.cred
 }
 
 // Get builds a GET of path below the base URL with the provider's credential.
@@ -171,8 +194,8 @@ func (p *Provider) Get(ctx context.Context, path string) (*http.Request, error) 
 	for k, v := range p.headers {
 		req.Header[k] = v
 	}
-	if p.auth != nil && p.secret != "" {
-		p.auth(req.Header, p.secret)
+	for k, v := range p.credential() {
+		req.Header[k] = v
 	}
 	return req, nil
 }

@@ -339,10 +339,12 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	cw := newClientStream(w, rl.keepAlive, c.in.keepAlive())
 	defer cw.close()
 
-	rd := sse.NewReader(resp.Body, 4<<10)
-	// Small to start: RSS per open stream is a product figure; it grows
-	// for the rare event that needs more.
-	out := make([]byte, 0, 1024)
+	bufs := streamBufs.Get().(*streamBuffers)
+	defer bufs.release()
+	rd := bufs.rd
+	rd.Reset(resp.Body)
+	out := bufs.out[:0]
+	defer func() { bufs.out = out }() // keep what it grew to, up to the cap release allows
 	for {
 		data, err := rd.Next()
 		if err != nil {
@@ -399,6 +401,29 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	}
 	return nil
+}
+
+// streamBuffers are the per-stream read buffer and output buffer, reused
+// across streams: a new 4 KiB read buffer per stream was an eighth of the
+// bytes a streamed request allocated. Small to start, as RSS per open
+// stream is a product figure; out grows for the rare event that needs more.
+type streamBuffers struct {
+	rd  *sse.Reader
+	out []byte
+}
+
+var streamBufs = sync.Pool{New: func() any {
+	return &streamBuffers{rd: sse.NewReader(nil, 4<<10), out: make([]byte, 0, 1024)}
+}}
+
+// release returns b to the pool, dropping the upstream body it read and an
+// output buffer that one huge event made large.
+func (b *streamBuffers) release() {
+	b.rd.Reset(nil)
+	if cap(b.out) > 16<<10 {
+		b.out = make([]byte, 0, 1024)
+	}
+	streamBufs.Put(b)
 }
 
 // streamFailure classifies why an upstream stream could not go on.
@@ -483,9 +508,9 @@ func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 	}
 	if !cs.begun {
 		h := cs.w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no") // tell nginx-style proxies not to buffer
+		h["Content-Type"] = hvEventStream
+		h["Cache-Control"] = hvNoCache
+		h["X-Accel-Buffering"] = hvNo // tell nginx-style proxies not to buffer
 		cs.w.WriteHeader(http.StatusOK)
 		cs.begun = true
 	}
@@ -502,6 +527,14 @@ func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 	}
 	return true
 }
+
+// Shared header values for every stream (Header.Set would allocate them
+// per response); nothing appends to or edits them.
+var (
+	hvEventStream = []string{"text/event-stream"}
+	hvNoCache     = []string{"no-cache"}
+	hvNo          = []string{"no"}
+)
 
 func (cs *clientStream) close() {
 	if cs.timer != nil {
