@@ -706,7 +706,7 @@ func TestGeminiIngressUpstreamErrors(t *testing.T) {
 					!strings.Contains(gen.Attempts, `"outcome":"error"`) {
 					t.Fatalf("generation %+v", gen)
 				}
-				if tt.code >= 500 && gen.ErrorCode == "" {
+				if gen.ErrorCode == "" {
 					t.Fatalf("generation %+v has no error code", gen)
 				}
 			})

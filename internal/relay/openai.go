@@ -362,7 +362,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			if !cw.started() {
 				return e
 			}
-			c.gen.ErrorCode = e.Code
+			c.gen.ErrorCode = recordedCode(e)
 			rl.Metrics.UpstreamError(p.Name, "stream")
 			cw.write(src.fail(out[:0], e))
 			return nil
@@ -374,7 +374,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			if !cw.started() && len(out) == 0 {
 				return e
 			}
-			c.gen.ErrorCode = e.Code
+			c.gen.ErrorCode = recordedCode(e)
 			out = src.fail(out, e)
 		}
 		if len(out) > 0 {
@@ -545,6 +545,19 @@ func (cs *clientStream) close() {
 	cs.mu.Unlock()
 }
 
+// recordedCode is the error code the ledger keeps for e: its code, else
+// its type (an upstream 400 often has "code": null), so that every failed
+// generation can be told apart by a code.
+func recordedCode(e *llm.Error) string {
+	switch {
+	case e.Code != "":
+		return e.Code
+	case e.Type != "":
+		return e.Type
+	}
+	return "error"
+}
+
 func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	g := &c.gen
 	g.Latency = rl.Now().Sub(c.start)
@@ -553,7 +566,7 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	}
 	if err != nil {
 		e := llm.AsError(err)
-		g.Status, g.ErrorCode = e.Status, e.Code
+		g.Status, g.ErrorCode = e.Status, recordedCode(e)
 	}
 	if g.Cancelled && g.Status == 0 {
 		g.Status = 499 // the client went away before any answer
