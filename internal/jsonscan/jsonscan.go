@@ -1,9 +1,9 @@
-// Package jsonscan validates JSON and reports the members of an object (or
-// the elements of an array) with their byte spans, in one pass and without
-// allocating. It is for the stream hot path, where every upstream chunk must
-// be checked and a few of its fields found or replaced in place: a general
-// parser walks a chunk several times (validate, then index each value, then
-// again for each nested lookup); this walks it once per level read.
+// Package jsonscan walks JSON in one validating pass, giving the byte spans
+// of the values the caller reads, without allocating (Iter). It is for the
+// stream hot path, where every upstream chunk must be checked and a few of
+// its fields found or replaced in place: a general parser walks a chunk
+// several times (validate, then index each value, then again for each nested
+// lookup); this looks at each byte once.
 package jsonscan
 
 import (
@@ -33,46 +33,6 @@ var ErrSyntax = errors.New("jsonscan: invalid JSON")
 // the stack without limit.
 const maxDepth = 512
 
-// Members checks that b is exactly one JSON object (whitespace around it is
-// allowed) and calls fn for each of its members in order: key is the
-// member's name (unescaped), value is b[start:end], the raw value. Nested
-// values are validated but not reported; call Members or Elements on a span
-// to read inside it. If b is invalid, ErrSyntax is returned, possibly after
-// some calls to fn: callers must discard what they gathered.
-func Members(b []byte, fn func(key []byte, kind Kind, start, end int)) error {
-	return whole(b, '{', func(i int) (int, error) { return object(b, i, 1, fn) })
-}
-
-// Elements checks that b is exactly one JSON array and calls fn for each
-// element with its kind and span.
-func Elements(b []byte, fn func(kind Kind, start, end int)) error {
-	return whole(b, '[', func(i int) (int, error) { return array(b, i, 1, fn) })
-}
-
-// whole checks that b, but for whitespace, is one value that opens with
-// open and that scan accepts.
-func whole(b []byte, open byte, scan func(i int) (int, error)) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != open {
-		return ErrSyntax
-	}
-	end, err := scan(i)
-	if err != nil {
-		return err
-	}
-	if skipSpace(b, end) != len(b) {
-		return ErrSyntax
-	}
-	return nil
-}
-
-// Valid reports whether b is one valid JSON value.
-func Valid(b []byte) bool {
-	i := skipSpace(b, 0)
-	_, end, err := value(b, i, 0)
-	return err == nil && end >= 0 && skipSpace(b, end) == len(b)
-}
-
 func skipSpace(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
@@ -96,10 +56,10 @@ func value(b []byte, i, depth int) (Kind, int, error) {
 		end, _, err := str(b, i)
 		return String, end, err
 	case c == '{':
-		end, err := object(b, i, depth+1, nil)
+		end, err := object(b, i, depth+1)
 		return Object, end, err
 	case c == '[':
-		end, err := array(b, i, depth+1, nil)
+		end, err := array(b, i, depth+1)
 		return Array, end, err
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, err := number(b, i)
@@ -123,7 +83,7 @@ func literal(b []byte, i int, word string) int {
 	return -1
 }
 
-func object(b []byte, i, depth int, fn func(key []byte, kind Kind, start, end int)) (int, error) {
+func object(b []byte, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return i, ErrSyntax
 	}
@@ -135,25 +95,18 @@ func object(b []byte, i, depth int, fn func(key []byte, kind Kind, start, end in
 		if i >= len(b) || b[i] != '"' {
 			return i, ErrSyntax
 		}
-		kEnd, escaped, err := str(b, i)
+		kEnd, _, err := str(b, i)
 		if err != nil {
 			return i, err
 		}
-		key := b[i+1 : kEnd-1]
 		i = skipSpace(b, kEnd)
 		if i >= len(b) || b[i] != ':' {
 			return i, ErrSyntax
 		}
 		i = skipSpace(b, i+1)
-		kind, vEnd, err := value(b, i, depth)
+		_, vEnd, err := value(b, i, depth)
 		if err != nil || vEnd < 0 {
 			return i, ErrSyntax
-		}
-		if fn != nil {
-			if escaped {
-				key = AppendUnescaped(nil, key)
-			}
-			fn(key, kind, i, vEnd)
 		}
 		i = skipSpace(b, vEnd)
 		if i >= len(b) {
@@ -170,7 +123,7 @@ func object(b []byte, i, depth int, fn func(key []byte, kind Kind, start, end in
 	}
 }
 
-func array(b []byte, i, depth int, fn func(kind Kind, start, end int)) (int, error) {
+func array(b []byte, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return i, ErrSyntax
 	}
@@ -179,12 +132,9 @@ func array(b []byte, i, depth int, fn func(kind Kind, start, end int)) (int, err
 		return i + 1, nil
 	}
 	for {
-		kind, vEnd, err := value(b, i, depth)
+		_, vEnd, err := value(b, i, depth)
 		if err != nil || vEnd < 0 {
 			return i, ErrSyntax
-		}
-		if fn != nil {
-			fn(kind, i, vEnd)
 		}
 		i = skipSpace(b, vEnd)
 		if i >= len(b) {

@@ -91,48 +91,41 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	var e edits
 	choices, hasFinish, hasUsage := -1, false, false
 	var upstreamErr *UpstreamStreamError
-	// One validating pass over the chunk's top level; the choices array is
-	// read a second time, and each delta a third: what is not read is only
-	// validated and passed through.
-	err := jsonscan.Members(payload, func(key []byte, kind jsonscan.Kind, start, end int) {
+	// One validating pass over the chunk: the fields below are read on the
+	// way, everything else is only checked and passes through as it is.
+	it := jsonscan.NewIter(payload)
+	if !it.EnterObject() {
+		return out, ErrMalformedChunk
+	}
+	for {
+		key, ok := it.NextKey()
+		if !ok {
+			break
+		}
 		switch string(key) {
 		case "id":
+			_, start, end := it.Skip()
 			e.add(start, end, s.idJSON)
 		case "model":
+			_, start, end := it.Skip()
 			if s.modelJSON != nil {
 				e.add(start, end, s.modelJSON)
 			}
 		case "choices":
 			choices = 0
-			if kind != jsonscan.Array {
-				return
+			if k, _ := it.Kind(); k != jsonscan.Array {
+				it.Skip()
+				continue
 			}
-			base := start
-			_ = jsonscan.Elements(payload[start:end], func(ck jsonscan.Kind, cs, ce int) {
+			it.EnterArray()
+			for it.NextElem() {
 				choices++
-				if ck != jsonscan.Object {
-					return
+				if s.readChoice(&it, payload) {
+					hasFinish = true
 				}
-				c := payload[base+cs : base+ce]
-				_ = jsonscan.Members(c, func(k []byte, vk jsonscan.Kind, vs, ve int) {
-					switch string(k) {
-					case "finish_reason":
-						if vk == jsonscan.String && ve-vs > 2 {
-							hasFinish = true
-							s.FinishReason = ownFinishReason(c[vs+1 : ve-1])
-						}
-					case "delta":
-						if s.CollectText && vk == jsonscan.Object {
-							s.collectDelta(c[vs:ve])
-						}
-					case "text":
-						if s.CollectText && vk == jsonscan.String {
-							s.Text = jsonscan.AppendUnescaped(s.Text, c[vs+1:ve-1])
-						}
-					}
-				})
-			})
+			}
 		case "usage":
+			kind, start, end := it.Skip()
 			if kind == jsonscan.Object {
 				v := gjson.ParseBytes(payload[start:end])
 				hasUsage = true
@@ -142,6 +135,7 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 				}
 			}
 		case "error":
+			kind, start, end := it.Skip()
 			if kind != jsonscan.Null {
 				v := gjson.ParseBytes(payload[start:end])
 				msg := v.Get("message").String()
@@ -150,9 +144,11 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 				}
 				upstreamErr = &UpstreamStreamError{Message: msg}
 			}
+		default:
+			it.Skip()
 		}
-	})
-	if err != nil {
+	}
+	if it.End() != nil {
 		return out, ErrMalformedChunk
 	}
 	if upstreamErr != nil {
@@ -291,24 +287,108 @@ func mergeUsage(chunk, usage []byte) []byte {
 	return append(out, chunk[end:]...)
 }
 
-// collectDelta appends a chat delta's generated text: content, reasoning
-// and tool-call arguments. d is a validated JSON object.
-func (s *Stream) collectDelta(d []byte) {
-	_ = jsonscan.Members(d, func(k []byte, kind jsonscan.Kind, start, end int) {
-		switch string(k) {
-		case "content", "reasoning_content", "reasoning":
-			if kind == jsonscan.String {
-				s.Text = jsonscan.AppendUnescaped(s.Text, d[start+1:end-1])
+// readChoice reads the choice at the cursor: its finish_reason (true when
+// it has one) and, with CollectText, the text it adds.
+func (s *Stream) readChoice(it *jsonscan.Iter, payload []byte) (finished bool) {
+	if k, _ := it.Kind(); k != jsonscan.Object {
+		it.Skip()
+		return false
+	}
+	it.EnterObject()
+	for {
+		key, ok := it.NextKey()
+		if !ok {
+			return finished
+		}
+		switch string(key) {
+		case "finish_reason":
+			kind, start, end := it.Skip()
+			if kind == jsonscan.String && end-start > 2 {
+				finished = true
+				s.FinishReason = ownFinishReason(payload[start+1 : end-1])
 			}
+		case "delta":
+			if k, _ := it.Kind(); s.CollectText && k == jsonscan.Object {
+				s.collectDelta(it, payload)
+			} else {
+				it.Skip()
+			}
+		case "text":
+			kind, start, end := it.Skip()
+			if s.CollectText && kind == jsonscan.String {
+				s.Text = jsonscan.AppendUnescaped(s.Text, payload[start+1:end-1])
+			}
+		default:
+			it.Skip()
+		}
+	}
+}
+
+// collectDelta appends the text of the chat delta object at the cursor:
+// content, reasoning and tool-call arguments.
+func (s *Stream) collectDelta(it *jsonscan.Iter, payload []byte) {
+	it.EnterObject()
+	for {
+		key, ok := it.NextKey()
+		if !ok {
+			return
+		}
+		switch string(key) {
+		case "content", "reasoning_content", "reasoning":
+			s.appendString(it, payload)
 		case "tool_calls":
-			if kind == jsonscan.Array {
-				gjson.ParseBytes(d[start:end]).ForEach(func(_, tc gjson.Result) bool {
-					s.Text = append(s.Text, tc.Get("function.arguments").Str...)
-					return true
-				})
+			if k, _ := it.Kind(); k != jsonscan.Array {
+				it.Skip()
+				continue
+			}
+			it.EnterArray()
+			for it.NextElem() {
+				s.collectToolCall(it, payload)
+			}
+		default:
+			it.Skip()
+		}
+	}
+}
+
+// collectToolCall appends function.arguments of the tool call at the cursor.
+func (s *Stream) collectToolCall(it *jsonscan.Iter, payload []byte) {
+	if k, _ := it.Kind(); k != jsonscan.Object {
+		it.Skip()
+		return
+	}
+	it.EnterObject()
+	for {
+		key, ok := it.NextKey()
+		if !ok {
+			return
+		}
+		if k, _ := it.Kind(); string(key) != "function" || k != jsonscan.Object {
+			it.Skip()
+			continue
+		}
+		it.EnterObject()
+		for {
+			fk, ok := it.NextKey()
+			if !ok {
+				break
+			}
+			if string(fk) == "arguments" {
+				s.appendString(it, payload)
+			} else {
+				it.Skip()
 			}
 		}
-	})
+	}
+}
+
+// appendString skips the value at the cursor and, if it is a string,
+// appends its text to s.Text.
+func (s *Stream) appendString(it *jsonscan.Iter, payload []byte) {
+	kind, start, end := it.Skip()
+	if kind == jsonscan.String {
+		s.Text = jsonscan.AppendUnescaped(s.Text, payload[start+1:end-1])
+	}
 }
 
 // ownFinishReason returns the finish reason in raw (a JSON string's contents)
