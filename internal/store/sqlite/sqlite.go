@@ -159,6 +159,10 @@ func pragmaDSN(path string, write, file bool) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	if write {
 		q.Add("_pragma", "foreign_keys(1)")
+		// Statement journals (a multi-row INSERT keeps one to undo itself
+		// if a row fails) and temporary b-trees live in memory, not in
+		// temporary files: no file writes for them.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		if file {
 			// journal_mode is persistent in the file; synchronous=NORMAL is
 			// durable across application crashes in WAL mode and loses at
