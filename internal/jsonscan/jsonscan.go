@@ -56,10 +56,10 @@ func value(b []byte, i, depth int) (Kind, int, error) {
 		end, _, err := str(b, i)
 		return String, end, err
 	case c == '{':
-		end, err := object(b, i, depth+1)
+		end, err := container(b, i, depth+1, true)
 		return Object, end, err
 	case c == '[':
-		end, err := array(b, i, depth+1)
+		end, err := container(b, i, depth+1, false)
 		return Array, end, err
 	case c == '-' || (c >= '0' && c <= '9'):
 		end, err := number(b, i)
@@ -83,27 +83,35 @@ func literal(b []byte, i int, word string) int {
 	return -1
 }
 
-func object(b []byte, i, depth int) (int, error) {
+// container scans the object (isObject) or array whose opening bracket is
+// b[i] and returns the index past its closing one.
+func container(b []byte, i, depth int, isObject bool) (int, error) {
 	if depth > maxDepth {
 		return i, ErrSyntax
 	}
-	i = skipSpace(b, i+1) // past '{'
-	if i < len(b) && b[i] == '}' {
+	closing := byte(']')
+	if isObject {
+		closing = '}'
+	}
+	i = skipSpace(b, i+1) // past the opening bracket
+	if i < len(b) && b[i] == closing {
 		return i + 1, nil
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, ErrSyntax
+		if isObject { // the member's name and colon
+			if i >= len(b) || b[i] != '"' {
+				return i, ErrSyntax
+			}
+			kEnd, _, err := str(b, i)
+			if err != nil {
+				return i, err
+			}
+			i = skipSpace(b, kEnd)
+			if i >= len(b) || b[i] != ':' {
+				return i, ErrSyntax
+			}
+			i = skipSpace(b, i+1)
 		}
-		kEnd, _, err := str(b, i)
-		if err != nil {
-			return i, err
-		}
-		i = skipSpace(b, kEnd)
-		if i >= len(b) || b[i] != ':' {
-			return i, ErrSyntax
-		}
-		i = skipSpace(b, i+1)
 		_, vEnd, err := value(b, i, depth)
 		if err != nil || vEnd < 0 {
 			return i, ErrSyntax
@@ -115,35 +123,7 @@ func object(b []byte, i, depth int) (int, error) {
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, nil
-		default:
-			return i, ErrSyntax
-		}
-	}
-}
-
-func array(b []byte, i, depth int) (int, error) {
-	if depth > maxDepth {
-		return i, ErrSyntax
-	}
-	i = skipSpace(b, i+1) // past '['
-	if i < len(b) && b[i] == ']' {
-		return i + 1, nil
-	}
-	for {
-		_, vEnd, err := value(b, i, depth)
-		if err != nil || vEnd < 0 {
-			return i, ErrSyntax
-		}
-		i = skipSpace(b, vEnd)
-		if i >= len(b) {
-			return i, ErrSyntax
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
+		case closing:
 			return i + 1, nil
 		default:
 			return i, ErrSyntax
