@@ -66,7 +66,7 @@ const keyCacheNote = "a running gateway picks the change up within 5 seconds"
 
 func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
 	if len(args) == 0 {
-		return errors.New("usage: switchyard keys create|list|disable|enable|delete [--config FILE] ...")
+		return errors.New("usage: switchyard keys create|list|disable|enable|delete [--config FILE] [flags]")
 	}
 	sub := args[0]
 	switch sub {
