@@ -505,6 +505,10 @@ func contentParts(param string, v gjson.Result, media bool) ([]llm.Part, error) 
 			}
 			part := llm.Part{Type: llm.PartImage, Detail: p.Get("image_url.detail").Str}
 			if mt, data, ok := parseDataURL(u.Str); ok {
+				if data == "" {
+					bad = llm.BadRequest(pp+".image_url.url", "'%s.image_url.url' is a data: URL with no image in it", pp)
+					return false
+				}
 				part.MediaType, part.Data = mt, data
 			} else {
 				part.URL = u.Str
