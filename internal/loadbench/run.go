@@ -44,19 +44,24 @@ type Options struct {
 	Postgres string        `json:"-"`      // DSN; "" runs the gateway on SQLite
 	Keep     bool          `json:"-"`      // keep the temporary directory (config, logs, database)
 	// ProfileDir, when set, receives CPU profiles of the gateway process
-	// taken during its closed-loop phases (gateway-chat.pprof,
-	// gateway-stream.pprof), read from its /debug/pprof with the admin key.
+	// taken during its closed-loop phases, one per round
+	// (gateway-chat.1.pprof, gateway-stream.1.pprof, …; `go tool pprof`
+	// merges the files it is given), read from its /debug/pprof with the
+	// admin key.
 	ProfileDir string `json:"-"`
 	// Bin is the switchyard binary to start the servers from; "" is the
 	// running executable.
 	Bin string `json:"-"`
 }
 
-// Defaults is the full run: under five minutes on two cores.
+// Defaults is the full run: under five minutes on two cores. Each target
+// gets 5 s of each timed phase and 5,000 c=1 requests, in five slices taken
+// in turn (direct, proxy, gateway, direct, …): a shared machine's speed
+// drifts over tens of seconds, and slices spread the drift over all three.
 func Defaults() Options {
 	return Options{
-		Duration: 5 * time.Second, Rate: 200, Concurrency: 50, LatencyN: 5000, Warmup: 200,
-		Streams: []int{100, 1000, 5000}, SlowDelay: time.Second, Ramp: 256, HoldMin: time.Second, Rounds: 1,
+		Duration: time.Second, Rate: 200, Concurrency: 50, LatencyN: 1000, Warmup: 200,
+		Streams: []int{100, 1000, 5000}, SlowDelay: time.Second, Ramp: 256, HoldMin: time.Second, Rounds: 5,
 	}
 }
 
@@ -340,11 +345,12 @@ func runScenarios(ctx context.Context, hc *http.Client, targets []*target, talli
 		}
 		say("closed loop, %s: c=%d for %v per target and round", kind, o.Concurrency, o.Duration)
 		runs := make([][]closedRun, n)
-		for range o.Rounds {
+		for round := range o.Rounds {
 			for i, t := range targets {
 				var prof func() error
 				if t.name == "gateway" && o.ProfileDir != "" {
-					prof = startProfile(ctx, t, o.Duration, filepath.Join(o.ProfileDir, "gateway-"+kind+".pprof"))
+					name := fmt.Sprintf("gateway-%s.%d.pprof", kind, round+1)
+					prof = startProfile(ctx, t, o.Duration, filepath.Join(o.ProfileDir, name))
 				}
 				r, err := closedLoop(ctx, hc, t, o.Concurrency, o.Duration, stream, &tallies[i])
 				if prof != nil {
