@@ -1,12 +1,10 @@
 package jsonscan
 
 // Iter walks a JSON text in one validating pass, under the caller's
-// control: the caller enters the objects and arrays it wants to read and
-// skips the rest, so each byte is looked at once however deep the fields it
-// needs are. A caller that enters a container must read it to its end (until
-// NextKey or NextElem returns false). After the top-level value, End reports
-// whether the whole text was valid; until then, results gathered are
-// provisional.
+// control: the caller reads the objects and arrays it wants (Object, Array)
+// and skips the rest (Skip), so each byte is looked at once however deep the
+// fields it needs are. After the top-level value, End reports whether the
+// whole text was valid; until then, results gathered are provisional.
 type Iter struct {
 	b     []byte
 	i     int
@@ -20,9 +18,9 @@ func NewIter(b []byte) Iter { return Iter{b: b} }
 
 func (it *Iter) fail() { it.err = ErrSyntax }
 
-// Kind is the kind of the value at the cursor, without moving it; ok is
+// peek is the kind of the value at the cursor, without moving it; ok is
 // false at an error or where no value can start.
-func (it *Iter) Kind() (Kind, bool) {
+func (it *Iter) peek() (Kind, bool) {
 	if it.err != nil {
 		return 0, false
 	}
@@ -30,23 +28,7 @@ func (it *Iter) Kind() (Kind, bool) {
 	if it.i >= len(it.b) {
 		return 0, false
 	}
-	switch c := it.b[it.i]; {
-	case c == '"':
-		return String, true
-	case c == '{':
-		return Object, true
-	case c == '[':
-		return Array, true
-	case c == 't':
-		return True, true
-	case c == 'f':
-		return False, true
-	case c == 'n':
-		return Null, true
-	case c == '-' || (c >= '0' && c <= '9'):
-		return Number, true
-	}
-	return 0, false
+	return kindOf(it.b[it.i])
 }
 
 // Skip validates the value at the cursor and moves past it, returning its
@@ -65,7 +47,7 @@ func (it *Iter) Skip() (kind Kind, start, end int) {
 	return kind, start, end
 }
 
-// Enter moves into the object or array (open is '{' or '[') at the cursor.
+// enter moves into the object or array (open is '{' or '[') at the cursor.
 func (it *Iter) enter(open byte) bool {
 	if it.err != nil {
 		return false
@@ -81,11 +63,36 @@ func (it *Iter) enter(open byte) bool {
 	return true
 }
 
-// EnterObject moves into the object at the cursor; false if it is not one.
-func (it *Iter) EnterObject() bool { return it.enter('{') }
+// Object calls fn for each member of the object at the cursor, with the
+// cursor on the member's value, which fn must read or skip. A value that is
+// not an object is skipped; Object reports whether it was one.
+func (it *Iter) Object(fn func(key []byte)) bool {
+	if k, _ := it.peek(); k != Object || !it.enter('{') {
+		it.Skip()
+		return false
+	}
+	for {
+		key, ok := it.nextKey()
+		if !ok {
+			return true
+		}
+		fn(key)
+	}
+}
 
-// EnterArray moves into the array at the cursor; false if it is not one.
-func (it *Iter) EnterArray() bool { return it.enter('[') }
+// Array calls fn for each element of the array at the cursor, with the
+// cursor on the element, which fn must read or skip. A value that is not an
+// array is skipped; Array reports whether it was one.
+func (it *Iter) Array(fn func()) bool {
+	if k, _ := it.peek(); k != Array || !it.enter('[') {
+		it.Skip()
+		return false
+	}
+	for it.next(']') {
+		fn()
+	}
+	return true
+}
 
 // next moves to the next item of the current container (close is '}' or
 // ']'): false, past the closing bracket, at its end.
@@ -116,10 +123,10 @@ func (it *Iter) next(close byte) bool {
 	return true
 }
 
-// NextKey moves to the next member of the current object and past its
+// nextKey moves to the next member of the current object and past its
 // colon, returning the member's name (unescaped: then a copy); false at the
 // end of the object (or at an error).
-func (it *Iter) NextKey() ([]byte, bool) {
+func (it *Iter) nextKey() ([]byte, bool) {
 	if !it.next('}') {
 		return nil, false
 	}
@@ -145,10 +152,6 @@ func (it *Iter) NextKey() ([]byte, bool) {
 	it.i = j + 1
 	return key, true
 }
-
-// NextElem moves to the next element of the current array; false at its
-// end (or at an error).
-func (it *Iter) NextElem() bool { return it.next(']') }
 
 // End reports whether the walk was valid and nothing but whitespace follows
 // the top-level value. Call it once that value has been read or skipped.

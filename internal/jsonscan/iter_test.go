@@ -7,25 +7,20 @@ import (
 	"testing"
 )
 
-// walk reads the value at it's cursor entirely through Enter/Next calls
+// walk reads the value at it's cursor entirely through Object/Array calls
 // (skipping only scalars) and writes it back compactly, so that a walk can
 // be compared with encoding/json's reading of the same text.
 func walk(it *Iter, out *bytes.Buffer) {
-	kind, ok := it.Kind()
+	kind, ok := it.peek()
 	if !ok {
 		it.fail()
 		return
 	}
 	switch kind {
 	case Object:
-		it.EnterObject()
 		out.WriteByte('{')
 		n := 0
-		for {
-			key, ok := it.NextKey()
-			if !ok {
-				break
-			}
+		it.Object(func(key []byte) {
 			if n > 0 {
 				out.WriteByte(',')
 			}
@@ -34,19 +29,18 @@ func walk(it *Iter, out *bytes.Buffer) {
 			out.Write(k)
 			out.WriteByte(':')
 			walk(it, out)
-		}
+		})
 		out.WriteByte('}')
 	case Array:
-		it.EnterArray()
 		out.WriteByte('[')
 		n := 0
-		for it.NextElem() {
+		it.Array(func() {
 			if n > 0 {
 				out.WriteByte(',')
 			}
 			n++
 			walk(it, out)
-		}
+		})
 		out.WriteByte(']')
 	case String:
 		// Through AppendUnescaped, so the fuzzer checks it too.

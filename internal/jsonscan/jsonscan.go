@@ -51,27 +51,48 @@ func value(b []byte, i, depth int) (Kind, int, error) {
 	if i >= len(b) {
 		return 0, i, ErrSyntax
 	}
-	switch c := b[i]; {
-	case c == '"':
-		end, _, err := str(b, i)
-		return String, end, err
-	case c == '{':
-		end, err := container(b, i, depth+1, true)
-		return Object, end, err
-	case c == '[':
-		end, err := container(b, i, depth+1, false)
-		return Array, end, err
-	case c == '-' || (c >= '0' && c <= '9'):
-		end, err := number(b, i)
-		return Number, end, err
-	case c == 't':
-		return True, literal(b, i, "true"), nil
-	case c == 'f':
-		return False, literal(b, i, "false"), nil
-	case c == 'n':
-		return Null, literal(b, i, "null"), nil
+	kind, ok := kindOf(b[i])
+	if !ok {
+		return 0, i, ErrSyntax
 	}
-	return 0, i, ErrSyntax
+	var end int
+	var err error
+	switch kind {
+	case String:
+		end, _, err = str(b, i)
+	case Object, Array:
+		end, err = container(b, i, depth+1, kind == Object)
+	case Number:
+		end, err = number(b, i)
+	case True:
+		end = literal(b, i, "true")
+	case False:
+		end = literal(b, i, "false")
+	case Null:
+		end = literal(b, i, "null")
+	}
+	return kind, end, err
+}
+
+// kindOf is the kind of value that starts with c; ok is false if none can.
+func kindOf(c byte) (Kind, bool) {
+	switch {
+	case c == '"':
+		return String, true
+	case c == '{':
+		return Object, true
+	case c == '[':
+		return Array, true
+	case c == 't':
+		return True, true
+	case c == 'f':
+		return False, true
+	case c == 'n':
+		return Null, true
+	case c == '-' || (c >= '0' && c <= '9'):
+		return Number, true
+	}
+	return 0, false
 }
 
 // literal returns the index past word at b[i], or -1 (which every caller's

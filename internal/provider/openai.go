@@ -24,7 +24,7 @@ func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		Models:           cfg.Models,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
-		auth:             func(h http.Header, s string) { h.Set("Authorization", "Bearer "+s) },
+		cred:             credentialHeader("Authorization", "Bearer ", cfg.APIKey.Reveal()),
 		headers:          headersOf(cfg),
 	}, nil
 }

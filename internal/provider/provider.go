@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -59,11 +58,9 @@ type Provider struct {
 	// would only add its per-request header copies and URL clones.
 	rt     http.RoundTripper
 	secret string
-	auth   func(h http.Header, secret string)
-	// cred is auth applied to secret, once (credential).
-	credOnce sync.Once
-	cred     http.Header
-	headers  http.Header
+	// cred is the header that carries the secret, built once (credentialHeader).
+	cred    http.Header
+	headers http.Header
 	// path maps an operation's path ("/chat/completions") and the upstream
 	// model to the path below BaseURL; nil means the path as given.
 	path func(op, model string) string
@@ -162,7 +159,7 @@ func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, str
 	if requestID != "" {
 		h["X-Request-Id"] = []string{requestID}
 	}
-	for k, v := range p.credential() {
+	for k, v := range p.cred {
 		h[k] = v
 	}
 	return req, nil
@@ -174,15 +171,13 @@ var (
 	hvUserAgent   = []string{"switchyard"}
 )
 
-// credential is the header that carries the provider's key, built once.
-func (p *Provider) credential() http.Header {
-	p.credOnce.Do(func() {
-		if p.auth != nil && p.secret != "" {
-			p.cred = make(http.Header, 1)
-			p.auth(p.cred, p.secret)
-		}
-	})
-	return p.cred
+// credentialHeader is the header that sends secret to an upstream as
+// name: prefix+secret; nil when there is no secret (a local server).
+func credentialHeader(name, prefix, secret string) http.Header {
+	if secret == "" {
+		return nil
+	}
+	return http.Header{http.CanonicalHeaderKey(name): {prefix + secret}}
 }
 
 // Get builds a GET of path below the base URL with the provider's credential.
@@ -194,7 +189,7 @@ func (p *Provider) Get(ctx context.Context, path string) (*http.Request, error) 
 	for k, v := range p.headers {
 		req.Header[k] = v
 	}
-	for k, v := range p.credential() {
+	for k, v := range p.cred {
 		req.Header[k] = v
 	}
 	return req, nil

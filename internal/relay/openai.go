@@ -340,11 +340,10 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	defer cw.close()
 
 	bufs := streamBufs.Get().(*streamBuffers)
-	defer bufs.release()
 	rd := bufs.rd
 	rd.Reset(resp.Body)
 	out := bufs.out[:0]
-	defer func() { bufs.out = out }() // keep what it grew to, up to the cap release allows
+	defer func() { bufs.release(out) }()
 	for {
 		data, err := rd.Next()
 		if err != nil {
@@ -416,10 +415,12 @@ var streamBufs = sync.Pool{New: func() any {
 	return &streamBuffers{rd: sse.NewReader(nil, 4<<10), out: make([]byte, 0, 1024)}
 }}
 
-// release returns b to the pool, dropping the upstream body it read and an
-// output buffer that one huge event made large.
-func (b *streamBuffers) release() {
+// release returns b to the pool with out, the output buffer as the stream
+// grew it, dropping the upstream body it read; an output buffer that one
+// huge event made large is not kept.
+func (b *streamBuffers) release(out []byte) {
 	b.rd.Reset(nil)
+	b.out = out
 	if cap(b.out) > 16<<10 {
 		b.out = make([]byte, 0, 1024)
 	}

@@ -94,14 +94,7 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	// One validating pass over the chunk: the fields below are read on the
 	// way, everything else is only checked and passes through as it is.
 	it := jsonscan.NewIter(payload)
-	if !it.EnterObject() {
-		return out, ErrMalformedChunk
-	}
-	for {
-		key, ok := it.NextKey()
-		if !ok {
-			break
-		}
+	isObject := it.Object(func(key []byte) {
 		switch string(key) {
 		case "id":
 			_, start, end := it.Skip()
@@ -113,17 +106,12 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 			}
 		case "choices":
 			choices = 0
-			if k, _ := it.Kind(); k != jsonscan.Array {
-				it.Skip()
-				continue
-			}
-			it.EnterArray()
-			for it.NextElem() {
+			it.Array(func() {
 				choices++
 				if s.readChoice(&it, payload) {
 					hasFinish = true
 				}
-			}
+			})
 		case "usage":
 			kind, start, end := it.Skip()
 			if kind == jsonscan.Object {
@@ -147,8 +135,8 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 		default:
 			it.Skip()
 		}
-	}
-	if it.End() != nil {
+	})
+	if !isObject || it.End() != nil {
 		return out, ErrMalformedChunk
 	}
 	if upstreamErr != nil {
@@ -290,96 +278,53 @@ func mergeUsage(chunk, usage []byte) []byte {
 // readChoice reads the choice at the cursor: its finish_reason (true when
 // it has one) and, with CollectText, the text it adds.
 func (s *Stream) readChoice(it *jsonscan.Iter, payload []byte) (finished bool) {
-	if k, _ := it.Kind(); k != jsonscan.Object {
-		it.Skip()
-		return false
-	}
-	it.EnterObject()
-	for {
-		key, ok := it.NextKey()
-		if !ok {
-			return finished
-		}
-		switch string(key) {
-		case "finish_reason":
+	it.Object(func(key []byte) {
+		switch {
+		case string(key) == "finish_reason":
 			kind, start, end := it.Skip()
 			if kind == jsonscan.String && end-start > 2 {
 				finished = true
 				s.FinishReason = ownFinishReason(payload[start+1 : end-1])
 			}
-		case "delta":
-			if k, _ := it.Kind(); s.CollectText && k == jsonscan.Object {
-				s.collectDelta(it, payload)
-			} else {
-				it.Skip()
-			}
-		case "text":
-			kind, start, end := it.Skip()
-			if s.CollectText && kind == jsonscan.String {
-				s.Text = jsonscan.AppendUnescaped(s.Text, payload[start+1:end-1])
-			}
+		case string(key) == "delta" && s.CollectText:
+			s.collectDelta(it, payload)
+		case string(key) == "text" && s.CollectText:
+			s.appendString(it, payload)
 		default:
 			it.Skip()
 		}
-	}
+	})
+	return finished
 }
 
 // collectDelta appends the text of the chat delta object at the cursor:
-// content, reasoning and tool-call arguments.
+// content, reasoning and tool-call arguments (function.arguments of each
+// tool call).
 func (s *Stream) collectDelta(it *jsonscan.Iter, payload []byte) {
-	it.EnterObject()
-	for {
-		key, ok := it.NextKey()
-		if !ok {
-			return
-		}
+	it.Object(func(key []byte) {
 		switch string(key) {
 		case "content", "reasoning_content", "reasoning":
 			s.appendString(it, payload)
 		case "tool_calls":
-			if k, _ := it.Kind(); k != jsonscan.Array {
-				it.Skip()
-				continue
-			}
-			it.EnterArray()
-			for it.NextElem() {
-				s.collectToolCall(it, payload)
-			}
+			it.Array(func() {
+				it.Object(func(key []byte) {
+					if string(key) != "function" {
+						it.Skip()
+						return
+					}
+					it.Object(func(key []byte) {
+						if string(key) == "arguments" {
+							s.appendString(it, payload)
+						} else {
+							it.Skip()
+						}
+					})
+				})
+			})
 		default:
 			it.Skip()
 		}
-	}
-}
-
-// collectToolCall appends function.arguments of the tool call at the cursor.
-func (s *Stream) collectToolCall(it *jsonscan.Iter, payload []byte) {
-	if k, _ := it.Kind(); k != jsonscan.Object {
-		it.Skip()
-		return
-	}
-	it.EnterObject()
-	for {
-		key, ok := it.NextKey()
-		if !ok {
-			return
-		}
-		if k, _ := it.Kind(); string(key) != "function" || k != jsonscan.Object {
-			it.Skip()
-			continue
-		}
-		it.EnterObject()
-		for {
-			fk, ok := it.NextKey()
-			if !ok {
-				break
-			}
-			if string(fk) == "arguments" {
-				s.appendString(it, payload)
-			} else {
-				it.Skip()
-			}
-		}
-	}
+	})
 }
 
 // appendString skips the value at the cursor and, if it is a string,
