@@ -153,6 +153,12 @@ type Reservation struct {
 // account. It fails with 402 insufficient_quota naming which limit is short,
 // what remains, and how many output tokens remain affordable.
 func (a *Accountant) Reserve(k *store.Key, e Estimate) (*Reservation, error) {
+	if e.Amount < 0 || e.PromptCost < 0 || e.PromptTokens < 0 || e.MaxTokens < 0 {
+		// Estimates are saturating sums of non-negative terms: a negative
+		// one is a bug upstream of here, and holding it would hand its
+		// amount to every concurrent request as phantom credit.
+		return nil, llm.BadRequest("max_tokens", "this request's cost cannot be estimated; lower max_tokens")
+	}
 	now := a.now()
 	ks := a.key(k.Hash)
 	ac := a.account(k.AccountID)
@@ -160,19 +166,19 @@ func (a *Accountant) Reserve(k *store.Key, e Estimate) (*Reservation, error) {
 	defer ks.mu.Unlock()
 	ks.roll(k.LimitReset, now)
 	if k.Limit != nil {
-		if left := *k.Limit - ks.period - ks.reserved; e.Amount > left {
+		if left := money.Sub(money.Sub(*k.Limit, ks.period), ks.reserved); e.Amount > left {
 			return nil, short("key "+k.Label+" has $"+nonNeg(left).String()+" left of its $"+k.Limit.String()+" limit"+resetNote(k.LimitReset), left, e)
 		}
 	}
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
 	if ac.credits != nil {
-		if left := *ac.credits - ac.spent - ac.reserved; e.Amount > left {
+		if left := money.Sub(money.Sub(*ac.credits, ac.spent), ac.reserved); e.Amount > left {
 			return nil, short("account "+k.AccountID+" has $"+nonNeg(left).String()+" of credits left", left, e)
 		}
 	}
-	ks.reserved += e.Amount
-	ac.reserved += e.Amount
+	ks.reserved = money.Add(ks.reserved, e.Amount)
+	ac.reserved = money.Add(ac.reserved, e.Amount)
 	return &Reservation{a: a, keyHash: k.Hash, acct: k.AccountID, reset: k.LimitReset, amount: e.Amount}, nil
 }
 
@@ -191,10 +197,7 @@ func short(what string, left money.Nanos, e Estimate) error {
 		msg += " (about " + strconv.FormatInt(e.PromptTokens, 10) + " prompt tokens and up to " + strconv.FormatInt(e.MaxTokens, 10) + " output tokens)"
 	}
 	if e.PerMOutput > 0 {
-		afford := int64(0)
-		if rest := left - e.PromptCost; rest > 0 {
-			afford = int64(rest) * 1_000_000 / int64(e.PerMOutput)
-		}
+		afford := money.TokensFor(money.Sub(left, e.PromptCost), e.PerMOutput)
 		if afford > 0 {
 			msg += ". The balance can afford " + strconv.FormatInt(afford, 10) + " output tokens: set max_tokens to at most that"
 		}
@@ -213,12 +216,12 @@ func (r *Reservation) Settle(cost money.Nanos, generationID string) *store.Charg
 	ks := r.a.key(r.keyHash)
 	ac := r.a.account(r.acct)
 	ks.mu.Lock()
-	ks.reserved -= r.amount
+	ks.reserved = money.Sub(ks.reserved, r.amount)
 	var period *time.Time
 	if cost > 0 {
 		ks.roll(r.reset, now)
-		ks.period += cost
-		ks.total += cost
+		ks.period = money.Add(ks.period, cost)
+		ks.total = money.Add(ks.total, cost)
 		if !ks.periodStart.IsZero() {
 			p := ks.periodStart
 			period = &p
@@ -226,8 +229,8 @@ func (r *Reservation) Settle(cost money.Nanos, generationID string) *store.Charg
 	}
 	ks.mu.Unlock()
 	ac.mu.Lock()
-	ac.reserved -= r.amount
-	ac.spent += cost
+	ac.reserved = money.Sub(ac.reserved, r.amount)
+	ac.spent = money.Add(ac.spent, cost)
 	ac.mu.Unlock()
 	if cost <= 0 {
 		return nil

@@ -29,10 +29,12 @@ func Cost(u llm.Usage, p *config.Pricing) money.Nanos {
 	if writePrice == 0 {
 		writePrice = p.Prompt
 	}
-	// Sum the exact per-million products before the one rounding division.
-	total := plain*int64(p.Prompt) + cached*int64(cachedPrice) + writes*int64(writePrice) + u.CompletionTokens*int64(p.Completion)
-	if total <= 0 {
-		return 0
-	}
-	return money.Nanos((total + 500_000) / 1_000_000)
+	// Sum the exact per-million products (in 128 bits: token counts come
+	// from upstreams, which may lie) before the one rounding division.
+	var total money.Sum
+	total.Add(plain, p.Prompt)
+	total.Add(cached, cachedPrice)
+	total.Add(writes, writePrice)
+	total.Add(u.CompletionTokens, p.Completion)
+	return total.Nanos()
 }

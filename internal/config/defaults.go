@@ -17,6 +17,10 @@ const (
 	DefaultTimeout         = 600 * time.Second
 	DefaultUnpriced        = "free"
 	DefaultMockWords       = 12
+	// DefaultMaxJSONDepth bounds client JSON nesting.
+	DefaultMaxJSONDepth         = 128
+	DefaultMaxUpstreamBodyBytes = 64 << 20
+	DefaultMaxStreamBytes       = 256 << 20
 )
 
 // defaultBaseURLs are the public endpoints of the provider types that have
@@ -83,6 +87,15 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	}
 	if s.AccessLog == "" {
 		s.AccessLog = "on"
+	}
+	if s.MaxJSONDepth == 0 {
+		s.MaxJSONDepth = DefaultMaxJSONDepth
+	}
+	if s.MaxUpstreamBodyBytes == 0 {
+		s.MaxUpstreamBodyBytes = DefaultMaxUpstreamBodyBytes
+	}
+	if s.MaxStreamBytes == 0 {
+		s.MaxStreamBytes = DefaultMaxStreamBytes
 	}
 	if c.Storage.Database == "" {
 		dir := "."

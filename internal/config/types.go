@@ -43,6 +43,16 @@ type Server struct {
 	// AccessLog is "on" (default: one JSON "generation" line per model
 	// request on stderr) or "off" (the ledger still records every request).
 	AccessLog string `yaml:"access_log"`
+	// MaxJSONDepth bounds how deeply a client's JSON body may nest arrays
+	// and objects (default 128); deeper bodies are a 400 before any parser
+	// sees them.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// MaxUpstreamBodyBytes bounds a whole (non-streamed) upstream answer
+	// (default 64 MiB); a larger one is a 502.
+	MaxUpstreamBodyBytes int64 `yaml:"max_upstream_body_bytes"`
+	// MaxStreamBytes bounds the bytes read from one upstream stream (default
+	// 256 MiB); past it the stream ends with an error chunk.
+	MaxStreamBytes int64 `yaml:"max_stream_bytes"`
 }
 
 // Storage says where state lives.

@@ -83,6 +83,15 @@ func (v *validator) server(s *Server) {
 	if s.AccessLog != "on" && s.AccessLog != "off" {
 		v.add("server.access_log", "must be on or off, not %q", s.AccessLog)
 	}
+	if s.MaxJSONDepth < 0 || s.MaxJSONDepth > 10000 {
+		v.add("server.max_json_depth", "must be from 1 to 10000 levels, got %d; leave it out for the default %d", s.MaxJSONDepth, DefaultMaxJSONDepth)
+	}
+	if s.MaxUpstreamBodyBytes < 0 {
+		v.add("server.max_upstream_body_bytes", "must be a positive number of bytes, got %d; leave it out for the default %d (64 MiB)", s.MaxUpstreamBodyBytes, DefaultMaxUpstreamBodyBytes)
+	}
+	if s.MaxStreamBytes < 0 {
+		v.add("server.max_stream_bytes", "must be a positive number of bytes, got %d; leave it out for the default %d (256 MiB)", s.MaxStreamBytes, DefaultMaxStreamBytes)
+	}
 }
 
 func validPort(p string) bool {

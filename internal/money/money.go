@@ -6,6 +6,8 @@ package money
 
 import (
 	"errors"
+	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -132,10 +134,81 @@ func (n *Nanos) UnmarshalText(b []byte) error {
 }
 
 // CostOf returns the price of tokens at perMillion (nano-USD per 1M tokens),
-// rounded half up to a whole nano-dollar.
+// rounded half up to a whole nano-dollar, saturating at MaxNanos: no token
+// count an upstream or a client sends can wrap it negative.
 func CostOf(tokens int64, perMillion Nanos) Nanos {
+	var s Sum
+	s.Add(tokens, perMillion)
+	return s.Nanos()
+}
+
+// MaxNanos is the largest amount; sums saturate there instead of wrapping.
+const MaxNanos = Nanos(math.MaxInt64)
+
+// Sum adds up token × price-per-million products exactly, in 128 bits, so
+// that a total is rounded once (Nanos) and no product can overflow.
+// Negative tokens or prices add nothing.
+type Sum struct{ hi, lo uint64 }
+
+// Add adds tokens × perMillion.
+func (s *Sum) Add(tokens int64, perMillion Nanos) {
 	if tokens <= 0 || perMillion <= 0 {
+		return
+	}
+	hi, lo := bits.Mul64(uint64(tokens), uint64(perMillion))
+	var carry uint64
+	s.lo, carry = bits.Add64(s.lo, lo, 0)
+	s.hi, carry = bits.Add64(s.hi, hi, carry)
+	if carry != 0 {
+		s.hi, s.lo = math.MaxUint64, math.MaxUint64
+	}
+}
+
+// Nanos is the sum divided by one million, rounded half up, saturating at
+// MaxNanos.
+func (s Sum) Nanos() Nanos {
+	lo, carry := bits.Add64(s.lo, 500_000, 0)
+	hi := s.hi + carry
+	if hi < s.hi || hi >= 1_000_000 { // the quotient would not fit in 64 bits
+		return MaxNanos
+	}
+	q, _ := bits.Div64(hi, lo, 1_000_000)
+	if q > math.MaxInt64 {
+		return MaxNanos
+	}
+	return Nanos(q)
+}
+
+// Add returns a + b, saturating at MaxNanos and at -MaxNanos.
+func Add(a, b Nanos) Nanos {
+	s := a + b
+	switch {
+	case a > 0 && b > 0 && s < 0:
+		return MaxNanos
+	case a < 0 && b < 0 && s >= 0:
+		return -MaxNanos
+	}
+	return s
+}
+
+// Sub returns a - b, saturating like Add.
+func Sub(a, b Nanos) Nanos {
+	if b == math.MinInt64 {
+		return Add(Add(a, MaxNanos), 1)
+	}
+	return Add(a, -b)
+}
+
+// TokensFor is how many whole tokens amount buys at perMillion, saturating;
+// 0 when either is not positive.
+func TokensFor(amount, perMillion Nanos) int64 {
+	if amount <= 0 || perMillion <= 0 {
 		return 0
 	}
-	return Nanos((tokens*int64(perMillion) + 500_000) / 1_000_000)
+	hi, lo := bits.Mul64(uint64(amount), 1_000_000)
+	if hi >= uint64(perMillion) {
+		return math.MaxInt64
+	}
+	q, _ := bits.Div64(hi, lo, uint64(perMillion))
+	return int64(min(q, math.MaxInt64))
 }

@@ -59,13 +59,9 @@ func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Requ
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &anthropicPassSource{})
 	}
 	at.firstByte()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return resp.StatusCode, nil
-		}
-		return resp.StatusCode, at.explain(p, transportError(p, err))
+	raw, e := rl.readAnswer(r, resp, p, c, at)
+	if raw == nil {
+		return resp.StatusCode, e
 	}
 	lresp, err := anthropic.DecodeResponse(raw, "")
 	if err != nil {

@@ -20,7 +20,7 @@ func (rl *Relay) CountTokens(w http.ResponseWriter, r *http.Request) error {
 	if _, err := rl.Authenticate(r); err != nil {
 		return err
 	}
-	body, err := rl.readBody(r)
+	body, err := rl.readJSON(r)
 	if err != nil {
 		return err
 	}

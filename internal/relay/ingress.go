@@ -174,10 +174,8 @@ func ParseGeminiPath(rest string) (model string, stream, ok bool) {
 	return "", false, false
 }
 
+// jsonObject parses a body that passed readJSON's check as an object.
 func jsonObject(body []byte) (gjson.Result, error) {
-	if !gjson.ValidBytes(body) {
-		return gjson.Result{}, llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
-	}
 	root := gjson.ParseBytes(body)
 	if !root.IsObject() {
 		return gjson.Result{}, llm.BadRequest("", "request body must be a JSON object")

@@ -30,7 +30,7 @@ func (rl *Relay) OpenAI(op oa.Op) func(http.ResponseWriter, *http.Request) error
 }
 
 func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) error {
-	return rl.serve(w, r, IngressOpenAI, op, "", func(body []byte) (*oa.Request, error) { return oa.ScanRequest(op, body) })
+	return rl.serve(w, r, IngressOpenAI, op, "", func(body []byte) (*oa.Request, error) { return oa.ScanChecked(op, body) })
 }
 
 // serve runs one model call for any ingress: authenticate, read and scan
@@ -65,7 +65,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		rl.finish(r.Context(), c, err)
 	}()
 
-	if c.body, err = rl.readBody(r); err != nil {
+	if c.body, err = rl.readJSON(r); err != nil {
 		return err
 	}
 	req, err := scan(c.body)
@@ -213,20 +213,19 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 		return at.ttfb, resp.StatusCode, e
 	}
 	at.firstByte() // for a whole answer, the headers are the first byte
-	if e := rl.relayJSON(w, r, resp, p, c, rw); e != nil {
+	if e := rl.relayJSON(w, r, resp, p, c, at, rw); e != nil {
 		return at.ttfb, resp.StatusCode, at.explain(p, llm.AsError(e))
 	}
 	return at.ttfb, resp.StatusCode, nil
 }
 
-func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, rw oa.Rewrite) error {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return nil
+func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx, rw oa.Rewrite) error {
+	raw, e := rl.readAnswer(r, resp, p, c, at)
+	if raw == nil {
+		if e != nil {
+			return e
 		}
-		return transportError(p, err)
+		return nil // the client went away
 	}
 	out, usage, ok := rw.RewriteResponse(raw)
 	if !ok {
@@ -341,7 +340,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 
 	bufs := streamBufs.Get().(*streamBuffers)
 	rd := bufs.rd
-	rd.Reset(resp.Body)
+	rd.Reset(&limitedBody{r: resp.Body, n: rl.Config.Server.MaxStreamBytes})
 	out := bufs.out[:0]
 	defer func() { bufs.release(out) }()
 	for {
@@ -433,6 +432,8 @@ func streamFailure(p *provider.Provider, err error) *llm.Error {
 	switch {
 	case errors.As(err, &ue):
 		return llm.UpstreamError("provider '"+p.Name+"' reported an error mid-stream: "+p.Scrub(ue.Message), nil)
+	case errors.Is(err, errTooLarge):
+		return llm.UpstreamError("the stream from provider '"+p.Name+"' went past the gateway's bound (server.max_stream_bytes)", err)
 	case errors.Is(err, oa.ErrMalformedChunk):
 		return llm.UpstreamError("provider '"+p.Name+"' sent a malformed stream chunk", err)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/wildcard"
 
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -62,6 +63,7 @@ type Deps struct {
 type Relay struct {
 	Deps
 	maxBody   int64
+	maxDepth  int
 	keepAlive time.Duration
 	accessLog bool
 }
@@ -77,7 +79,7 @@ func New(d Deps) *Relay {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, keepAlive: d.Config.Server.SSEKeepAlive,
+	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, maxDepth: d.Config.Server.MaxJSONDepth, keepAlive: d.Config.Server.SSEKeepAlive,
 		accessLog: d.Config.Server.AccessLog != "off"}
 }
 
@@ -102,6 +104,19 @@ func (rl *Relay) readBody(r *http.Request) ([]byte, error) {
 			return nil, llm.TooLarge(rl.maxBody)
 		}
 		return nil, llm.BadRequest("", "could not read the request body: %v", err)
+	}
+	return body, nil
+}
+
+// readJSON reads the body (readBody) and checks it (oa.CheckBody) before
+// any parser sees it: every client body of every dialect comes this way.
+func (rl *Relay) readJSON(r *http.Request) ([]byte, error) {
+	body, err := rl.readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := oa.CheckBody(body, rl.maxDepth); err != nil {
+		return nil, err
 	}
 	return body, nil
 }

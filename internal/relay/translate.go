@@ -154,13 +154,9 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, newTranslatedSource(c, req, rw, eg.newDecoder()))
 	}
 	at.firstByte()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody))
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return resp.StatusCode, nil
-		}
-		return resp.StatusCode, at.explain(p, transportError(p, err))
+	raw, e := rl.readAnswer(r, resp, p, c, at)
+	if raw == nil {
+		return resp.StatusCode, e
 	}
 	lresp, err := eg.decodeResponse(raw)
 	if err != nil {

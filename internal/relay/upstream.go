@@ -17,8 +17,45 @@ func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(
 // maxUpstreamError bounds how much of an upstream error body is read.
 const maxUpstreamError = 64 << 10
 
-// maxUpstreamBody bounds a non-streamed upstream answer.
-const maxUpstreamBody = 64 << 20
+// errTooLarge: an upstream answer or stream went past its bound.
+var errTooLarge = errors.New("over the gateway's size bound")
+
+// readAnswer reads a whole (non-streamed) upstream answer, at most
+// server.max_upstream_body_bytes: a larger one is an error, never a silent
+// cut that would read as malformed JSON. A nil answer with a nil error means
+// the client went away (recorded as cancelled).
+func (rl *Relay) readAnswer(r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx) ([]byte, *llm.Error) {
+	limit := rl.Config.Server.MaxUpstreamBodyBytes
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	switch {
+	case err != nil && clientGone(r):
+		c.gen.Cancelled = true
+		return nil, nil
+	case err != nil:
+		return nil, at.explain(p, transportError(p, err))
+	case int64(len(raw)) > limit:
+		return nil, llm.UpstreamError("provider '"+p.Name+"' answered more than "+strconv.FormatInt(limit, 10)+" bytes (server.max_upstream_body_bytes)", errTooLarge)
+	}
+	return raw, nil
+}
+
+// limitedBody ends a stream's body with errTooLarge past n bytes.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.r.Read(b)
+	l.n -= int64(n)
+	return n, err
+}
 
 // transportError classifies a failure to get a response at all.
 func transportError(p *provider.Provider, err error) *llm.Error {

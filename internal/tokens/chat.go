@@ -1,6 +1,10 @@
 package tokens
 
-import "github.com/tidwall/gjson"
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
+)
 
 // OpenAI's documented rule for counting chat prompt tokens (the cookbook's
 // "How to count tokens with tiktoken", num_tokens_from_messages, for
@@ -35,7 +39,7 @@ const (
 // similar size. A body that is not valid JSON, or has no "messages" array,
 // counts 0.
 func (c *Counter) ChatPrompt(model string, body []byte) int {
-	if !gjson.ValidBytes(body) {
+	if jsonscan.Check(body, jsonscan.Options{}) != nil {
 		return 0
 	}
 	messages := gjson.GetBytes(body, "messages")
@@ -123,7 +127,7 @@ func function(count func(string) int, f gjson.Result) int {
 // gjson.GetBytes(body, "prompt").Raw, not the whole body. A prompt of several
 // strings is several inputs, and counts their sum. Anything else counts 0.
 func (c *Counter) Prompt(model string, raw []byte) int {
-	if !gjson.ValidBytes(raw) {
+	if jsonscan.Check(raw, jsonscan.Options{}) != nil {
 		return 0
 	}
 	count := c.counter(model)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -50,7 +51,7 @@ type streamBlock struct {
 // data's "type"). Unknown events are ignored, as Anthropic's versioning
 // policy asks; malformed data is an error.
 func (d *StreamDecoder) Event(name string, data []byte) ([]llm.StreamEvent, error) {
-	if !gjson.ValidBytes(data) {
+	if jsonscan.Check(data, jsonscan.Options{}) != nil {
 		return nil, fmt.Errorf("anthropic stream: event %q: data is not valid JSON", name)
 	}
 	root := gjson.ParseBytes(data)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -46,7 +47,7 @@ func AppendErrorEnvelope(b []byte, e *llm.Error, requestID string) []byte {
 // body text, cut short.
 func ParseUpstreamError(body []byte) (msg, typ, code, param string) {
 	s := bytesToString(body)
-	if gjson.Valid(s) {
+	if jsonscan.Check(body, jsonscan.Options{}) == nil {
 		root := gjson.Parse(s)
 		if root.IsArray() {
 			root = root.Get("0")

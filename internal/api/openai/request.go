@@ -7,7 +7,11 @@
 package openai
 
 import (
+	"errors"
+	"unicode/utf8"
 	"unsafe"
+
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 
@@ -79,13 +83,52 @@ func bytesToString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// ScanRequest validates body as JSON and reads the top-level fields the
-// gateway needs, checking their types. Everything else is left untouched.
-func ScanRequest(op Op, body []byte) (*Request, error) {
-	s := bytesToString(body)
-	if !gjson.Valid(s) {
-		return nil, llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
+// CheckBody is the guard every client body passes before any parser sees
+// it (whatever the dialect): one JSON value, nested at most maxDepth levels
+// (jsonscan.DefaultMaxDepth if <= 0), with no object holding a key twice
+// (the gateway would meter one value and the upstream serve the other).
+func CheckBody(body []byte, maxDepth int) error {
+	err := jsonscan.Check(body, jsonscan.Options{MaxDepth: maxDepth, UniqueKeys: true})
+	if err == nil {
+		return nil
 	}
+	var dup *jsonscan.DuplicateKeyError
+	switch {
+	case errors.As(err, &dup):
+		return llm.BadRequest(clip(dup.Key, 64), "request body has the key %q twice in one object; send each key once", clip(dup.Key, 64))
+	case errors.Is(err, jsonscan.ErrDepth):
+		if maxDepth <= 0 {
+			maxDepth = jsonscan.DefaultMaxDepth
+		}
+		return llm.BadRequest("", "request body nests arrays and objects more than %d levels deep", maxDepth)
+	}
+	return llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
+}
+
+// clip cuts s to at most n bytes, at a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// ScanRequest checks body (CheckBody, default depth) and reads the
+// top-level fields the gateway needs, checking their types. Everything else
+// is left untouched.
+func ScanRequest(op Op, body []byte) (*Request, error) {
+	if err := CheckBody(body, 0); err != nil {
+		return nil, err
+	}
+	return ScanChecked(op, body)
+}
+
+// ScanChecked is ScanRequest for a body that already passed CheckBody.
+func ScanChecked(op Op, body []byte) (*Request, error) {
+	s := bytesToString(body)
 	root := gjson.Parse(s)
 	if !root.IsObject() {
 		return nil, llm.BadRequest("", "request body must be a JSON object")
@@ -231,7 +274,7 @@ func (r *Request) UpstreamBody(body []byte, upstreamModel string) []byte {
 				}
 			}
 		}
-		if r2, err := ScanRequest(r.Op, clean); err == nil && !r2.strip {
+		if r2, err := ScanChecked(r.Op, clean); err == nil && !r2.strip {
 			return r2.UpstreamBody(clean, upstreamModel)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 )
@@ -83,7 +84,7 @@ type Rewrite struct {
 // A body that is not a JSON object is an error the caller reports as 502.
 func (rw *Rewrite) RewriteResponse(body []byte) ([]byte, llm.Usage, bool) {
 	s := bytesToString(body)
-	if !gjson.Valid(s) {
+	if jsonscan.Check(body, jsonscan.Options{}) != nil {
 		return nil, llm.Usage{}, false
 	}
 	root := gjson.Parse(s)

@@ -31,8 +31,8 @@ import (
 // Audio parts (input_audio) have no canonical equivalent and are dropped.
 func DecodeRequest(body []byte) (*llm.Request, error) {
 	s := bytesToString(body)
-	if !gjson.Valid(s) {
-		return nil, llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
+	if err := CheckBody(body, 0); err != nil {
+		return nil, err
 	}
 	root := gjson.Parse(s)
 	if !root.IsObject() {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
@@ -96,7 +97,7 @@ func appendUsage(b []byte, u llm.Usage) []byte {
 // error object sent with status 200, is an *llm.Error (502).
 func DecodeResponse(body []byte) (*llm.Response, error) {
 	s := bytesToString(body)
-	if !gjson.Valid(s) {
+	if jsonscan.Check(body, jsonscan.Options{}) != nil {
 		return nil, llm.UpstreamError("upstream returned a response that is not JSON", ErrMalformedChunk)
 	}
 	root := gjson.Parse(s)

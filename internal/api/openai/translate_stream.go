@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/switchyard-gw/switchyard/internal/jsonscan"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -287,7 +288,7 @@ func (d *ChunkDecoder) Event(data []byte) ([]llm.StreamEvent, error) {
 		return nil, nil
 	}
 	s := bytesToString(data)
-	if !gjson.Valid(s) {
+	if jsonscan.Check(data, jsonscan.Options{}) != nil {
 		return nil, llm.UpstreamError("upstream sent a malformed stream chunk", ErrMalformedChunk)
 	}
 	root := gjson.Parse(s)
