@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"math"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -28,16 +29,19 @@ type call struct {
 	price    *config.Pricing // nil: free
 	res      *billing.Reservation
 	usage    llm.Usage
+	maxOut   int64 // the most output tokens charged (0: no bound known); set by estimate
 	text     []byte // completion text, for estimating usage the upstream did not report
 	produced bool   // some answer reached (or was ready for) the client
 }
 
 // cost is what the client is charged for u, and what usage.cost shows: the
-// catalogue price, except that an empty completion costs nothing.
+// catalogue price of the billable usage, except that an empty completion
+// costs nothing.
 func (c *call) cost(u llm.Usage) money.Nanos {
 	if c.op != oa.OpEmbeddings && u.CompletionTokens == 0 {
 		return 0
 	}
+	u, _ = c.billable(u)
 	return billing.Cost(u, c.price)
 }
 
@@ -64,32 +68,73 @@ const defaultMaxOutput = 4096
 // estimate is the request's worst-case cost, reserved before the upstream
 // call. The prompt is counted as one token per two bytes of body: a cheap
 // upper bound for text (English runs about four bytes a token, CJK about
-// three), so that a reservation rarely falls short of the real cost.
+// three), so that a reservation rarely falls short of the real cost. The
+// output is max_tokens, capped by the model's max_output_tokens and
+// context_length where the catalogue knows them (the upstream cannot
+// produce more), times n. It also sets c.maxOut, the most output the
+// client can be charged for (see billable).
 func (rl *Relay) estimate(c *call, req *oa.Request, res *routing.Resolution) billing.Estimate {
+	c.maxOut = 0
 	if c.price == nil {
 		return billing.Estimate{}
 	}
 	prompt := int64(len(c.body)+1) / 2
-	maxOut := req.MaxTokens
+	maxOut, bounded := req.MaxTokens, req.MaxTokens > 0
 	if res.Entry != nil {
-		if cl := int64(res.Entry.ContextLength); cl > 0 && prompt > cl {
-			prompt = cl
+		if cl := int64(res.Entry.ContextLength); cl > 0 {
+			prompt = min(prompt, cl)
+			if maxOut > cl {
+				maxOut = cl
+			}
 		}
-		if maxOut == 0 {
-			maxOut = int64(res.Entry.MaxOutputTokens)
+		if mo := int64(res.Entry.MaxOutputTokens); mo > 0 && (maxOut == 0 || maxOut > mo) {
+			maxOut, bounded = mo, true
 		}
 	}
 	if maxOut == 0 {
 		maxOut = defaultMaxOutput
 	}
 	if c.op == oa.OpEmbeddings {
-		maxOut = 0
+		maxOut, bounded = 0, false
 	}
+	maxOut = satMul(maxOut, max(req.N, 1))
+	if bounded {
+		c.maxOut = maxOut
+	}
+	return rl.estimateFor(c, prompt, maxOut)
+}
+
+// estimateFor prices prompt tokens and maxOut output tokens at c.price.
+func (rl *Relay) estimateFor(c *call, prompt, maxOut int64) billing.Estimate {
 	pc := money.CostOf(prompt, c.price.Prompt)
 	return billing.Estimate{
-		Amount: pc + money.CostOf(maxOut, c.price.Completion), PromptCost: pc, PerMOutput: c.price.Completion,
+		Amount: money.Add(pc, money.CostOf(maxOut, c.price.Completion)), PromptCost: pc, PerMOutput: c.price.Completion,
 		PromptTokens: prompt, MaxTokens: maxOut,
 	}
+}
+
+// satMul is a × b for non-negative a and b, saturating.
+func satMul(a, b int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// billable is the usage the client pays for: output an upstream reports
+// beyond what the request allowed (max_tokens × n, or the catalogue's
+// max_output_tokens) is recorded but not charged, so that a lying or buggy
+// upstream cannot spend more than the reservation held for output.
+func (c *call) billable(u llm.Usage) (_ llm.Usage, over int64) {
+	if c.maxOut > 0 && u.CompletionTokens > c.maxOut {
+		over = u.CompletionTokens - c.maxOut
+		u.CompletionTokens = c.maxOut
+		u.ReasoningTokens = min(u.ReasoningTokens, c.maxOut)
+	}
+	return u, over
 }
 
 // openAIBody is the chat request as an OpenAI body, the form the estimator

@@ -154,6 +154,19 @@ func scanGemini(model string, stream bool, body []byte) (*oa.Request, error) {
 	} else if mt := gc.Get("max_output_tokens"); mt.Type == gjson.Number {
 		req.MaxTokens = mt.Int()
 	}
+	if req.MaxTokens < 0 {
+		return nil, llm.BadRequest("generationConfig.maxOutputTokens", "'maxOutputTokens' cannot be negative")
+	}
+	cc := gc.Get("candidateCount")
+	if !cc.Exists() {
+		cc = gc.Get("candidate_count")
+	}
+	if cc.Exists() && cc.Type != gjson.Null {
+		if cc.Type != gjson.Number || cc.Num < 1 || cc.Num > oa.MaxChoices || cc.Num != float64(int64(cc.Num)) {
+			return nil, llm.BadRequest("generationConfig.candidateCount", "'candidateCount' must be an integer from 1 to %d", oa.MaxChoices)
+		}
+		req.N = cc.Int()
+	}
 	return req, nil
 }
 

@@ -139,7 +139,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 			attempts = append(attempts, rec)
 			return nil
 		}
-		rec.Outcome, rec.Error = "error", e.Code
+		rec.Outcome, rec.Error = "error", recordedCode(e)
 		attempts = append(attempts, rec)
 		rl.Metrics.UpstreamError(p.Name, errorKind(e, status))
 		if status == http.StatusTooManyRequests {
@@ -550,12 +550,16 @@ func (cs *clientStream) close() {
 // recordedCode is the error code the ledger keeps for e: its code, else
 // its type (an upstream 400 often has "code": null), so that every failed
 // generation can be told apart by a code.
+// Codes come from a closed vocabulary (ledgerCodes): an upstream's own
+// strings never reach the ledger unchecked.
 func recordedCode(e *llm.Error) string {
 	switch {
-	case e.Code != "":
+	case ledgerCodes[e.Code]:
 		return e.Code
-	case e.Type != "":
+	case ledgerCodes[e.Type]:
 		return e.Type
+	case e.Code != "" || e.Type != "":
+		return "upstream_error"
 	}
 	return "error"
 }
@@ -579,6 +583,12 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	if c.produced && err == nil {
 		if !c.usage.Present {
 			c.usage = rl.estimateUsage(c)
+		}
+		if _, over := c.billable(c.usage); over > 0 {
+			rl.Log.LogAttrs(ctx, slog.LevelWarn, "upstream reported more output than the request allowed; the excess is not charged",
+				slog.String("id", g.ID), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),
+				slog.Int64("completion_tokens", c.usage.CompletionTokens), slog.Int64("allowed", c.maxOut))
+			rl.Metrics.UpstreamError(g.Provider, "usage_overrun")
 		}
 		cost = c.cost(c.usage)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -84,7 +85,8 @@ func statusError(p *provider.Provider, resp *http.Response) *llm.Error {
 // operator's problem, not the client's: that is a 502 that does not blame
 // the client's key. 5xx are 502.
 func classifyStatus(p *provider.Provider, st int, retryAfter string, e *llm.Error) *llm.Error {
-	msg := p.Scrub(e.Message)
+	e = scrubUpstream(p, e)
+	msg := e.Message
 	if msg == "" {
 		msg = http.StatusText(st)
 	}
@@ -109,3 +111,79 @@ func nonEmpty(s, def string) string {
 	}
 	return s
 }
+
+// scrubUpstream cleans every string of an upstream's decoded error before
+// anything renders, stores or logs it: the provider's credential is
+// redacted from all of them, the message is bounded, and the type, code and
+// param are kept only if they look like what they are (identifiers, a
+// parameter path). An upstream that reflects the request's headers into
+// "code" or "param" cannot leak the key that way.
+func scrubUpstream(p *provider.Provider, e *llm.Error) *llm.Error {
+	c := *e
+	c.Message = clipText(p.Scrub(e.Message), maxUpstreamMessage)
+	c.Type = ident(p.Scrub(e.Type), false)
+	c.Code = ident(p.Scrub(e.Code), false)
+	c.Param = ident(p.Scrub(e.Param), true)
+	c.RetryAfter = ident(e.RetryAfter, false)
+	return &c
+}
+
+// maxUpstreamMessage bounds an upstream error message shown to a client.
+const maxUpstreamMessage = 2048
+
+// ident returns s if it is a short identifier ([A-Za-z0-9_.-], with
+// brackets for a parameter path when path is set), else "".
+func ident(s string, path bool) string {
+	if len(s) > 128 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
+		case path && (c == '[' || c == ']'):
+		default:
+			return ""
+		}
+	}
+	return s
+}
+
+// clipText cuts s to at most n bytes at a UTF-8 boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// ledgerCodes is the closed vocabulary of error codes the ledger keeps:
+// the gateway's own, and the upstream codes and types operators filter on
+// (OpenAI's, Anthropic's error types, Google's status names). Any other
+// code is recorded as "upstream_error".
+var ledgerCodes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range []string{
+		// the gateway's own (internal/llm, SPEC §3)
+		"invalid_request_error", "invalid_api_key", "insufficient_quota", "key_disabled", "key_expired", "model_not_allowed",
+		"model_not_found", "not_found", "request_too_large", "rate_limit_exceeded", "upstream_error", "upstream_timeout",
+		"no_available_provider", "internal_error", "server_error", "permission_error", "rate_limit_error", "error",
+		"request_timeout",
+		// OpenAI
+		"context_length_exceeded", "invalid_value", "invalid_type", "unsupported_parameter", "unsupported_value",
+		"missing_required_parameter", "string_above_max_length", "content_filter", "content_policy_violation",
+		"model_not_available", "invalid_image", "invalid_image_url", "server_is_overloaded", "engine_overloaded",
+		// Anthropic error types
+		"authentication_error", "not_found_error", "request_too_large_error", "api_error", "overloaded_error",
+		"billing_error", "timeout_error",
+		// Google status names
+		"INVALID_ARGUMENT", "FAILED_PRECONDITION", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED",
+		"INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "UNAUTHENTICATED", "CANCELLED",
+	} {
+		m[c] = true
+	}
+	return m
+}()

@@ -24,6 +24,9 @@ import (
 // maxModelName bounds a model name: real ids are under a hundred characters.
 const maxModelName = 512
 
+// MaxChoices bounds "n" (OpenAI's own limit is 128).
+const MaxChoices = 128
+
 // Op is an OpenAI operation with a JSON body.
 type Op uint8
 
@@ -59,6 +62,9 @@ type Request struct {
 	Stream       bool
 	IncludeUsage bool  // stream_options.include_usage was true
 	MaxTokens    int64 // max_completion_tokens, else max_tokens; 0 if absent
+	// N is how many answers the request asks for (OpenAI "n", Gemini
+	// candidateCount): each may run to MaxTokens. 0 if absent (one).
+	N int64
 	User         string
 	SessionID    string // not from the body: the relay sets it from X-Session-Id
 	// Models and Provider are OpenRouter's routing fields: fallback model
@@ -180,6 +186,15 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 			if key.Str == "max_completion_tokens" || r.MaxTokens == 0 {
 				r.MaxTokens = int64(v.Num)
 			}
+		case "n":
+			if v.Type == gjson.Null {
+				return true
+			}
+			if v.Type != gjson.Number || v.Num < 1 || v.Num > MaxChoices || v.Num != float64(int64(v.Num)) {
+				bad = llm.BadRequest("n", "'n' must be an integer from 1 to %d", MaxChoices)
+				return false
+			}
+			r.N = int64(v.Num)
 		case "messages":
 			if !v.IsArray() {
 				bad = llm.BadRequest("messages", "'messages' must be an array of {\"role\", \"content\"} objects")
