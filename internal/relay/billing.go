@@ -29,7 +29,7 @@ type call struct {
 	price    *config.Pricing // nil: free
 	res      *billing.Reservation
 	usage    llm.Usage
-	maxOut   int64 // the most output tokens charged (0: no bound known); set by estimate
+	maxOut   int64  // the most output tokens charged (0: no bound known); set by estimate
 	text     []byte // completion text, for estimating usage the upstream did not report
 	produced bool   // some answer reached (or was ready for) the client
 }

@@ -64,9 +64,9 @@ type Request struct {
 	MaxTokens    int64 // max_completion_tokens, else max_tokens; 0 if absent
 	// N is how many answers the request asks for (OpenAI "n", Gemini
 	// candidateCount): each may run to MaxTokens. 0 if absent (one).
-	N int64
-	User         string
-	SessionID    string // not from the body: the relay sets it from X-Session-Id
+	N         int64
+	User      string
+	SessionID string // not from the body: the relay sets it from X-Session-Id
 	// Models and Provider are OpenRouter's routing fields: fallback model
 	// names and the raw "provider" preferences object. They are for the
 	// gateway and are removed from the body sent upstream (OpenAI refuses
