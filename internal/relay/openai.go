@@ -86,7 +86,29 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if err != nil {
 		return err
 	}
+	// A request that can never succeed is refused now, not after routing
+	// state (a cooling or open route) has had its say: SDKs retry a 503,
+	// never a 400.
+	if rl.needsTranslation(c, cands) {
+		if _, err := c.canonical(); err != nil {
+			return err
+		}
+	}
 	return rl.failover(w, r, c, req, res, cands)
+}
+
+// needsTranslation reports whether any candidate speaks another dialect
+// than the client, so the body will be decoded (and must decode).
+func (rl *Relay) needsTranslation(c *call, cands []candidate) bool {
+	if c.in != IngressOpenAI || c.op != oa.OpChat {
+		return c.op == oa.OpChat
+	}
+	for _, cd := range cands {
+		if p, ok := rl.Providers[cd.t.Provider]; ok && p.Format != provider.FormatOpenAI {
+			return true
+		}
+	}
+	return false
 }
 
 // failover tries candidates in order until one answers. Only failures
