@@ -36,3 +36,26 @@ func TestMalformedRequestIs400EvenWhileTheRouteIsOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestAffordableRequestIsAdmittedAfterCounting: the reservation priced the
+// prompt at body bytes / 2 tokens, several times the real count, so a key
+// with a $0.00005 limit could not make a $0.000011 request. When the cheap
+// bound does not fit, the prompt is counted with the tokenizer first.
+func TestAffordableRequestIsAdmittedAfterCounting(t *testing.T) {
+	g := start(t, opts{})
+	st, out := g.admin(t, "POST", "/api/v1/keys", g.AdminKey, `{"name":"tiny","limit":"0.00005"}`)
+	if st != 201 {
+		t.Fatalf("%d %v", st, out)
+	}
+	key := out["key"].(string)
+	// fake-small: the provider's default price, $1 / $2 per 1M tokens.
+	body := `{"model":"fake-small","max_tokens":10,"messages":[{"role":"user","content":"Say hello to the nice people"}]}`
+	if st, resp := postWith(t, g, key, "/v1/chat/completions", body); st != 200 {
+		t.Fatalf("an affordable request was refused: %d %s", st, resp)
+	}
+	// One that cannot fit even counted is still a 402 that says so.
+	big := `{"model":"fake-small","max_tokens":10,"messages":[{"role":"user","content":"` + strings.Repeat("word ", 200) + `"}]}`
+	if st, resp := postWith(t, g, key, "/v1/chat/completions", big); st != 402 || !strings.Contains(resp, "insufficient_quota") {
+		t.Fatalf("an unaffordable request: %d %s", st, resp)
+	}
+}

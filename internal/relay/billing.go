@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"errors"
 	"math"
 	"time"
 
@@ -18,20 +19,23 @@ import (
 // call is the state of one model call between authentication and the
 // ledger record.
 type call struct {
-	in       Ingress
-	op       oa.Op
-	lreq     *llm.Request // the request in canonical form, once decoded
-	start    time.Time
-	key      *store.Key
-	metric   string // the model label: catalogue entry id or pattern, or "PROVIDER:*"
-	gen      store.Generation
-	body     []byte
-	price    *config.Pricing // nil: free
-	res      *billing.Reservation
-	usage    llm.Usage
-	maxOut   int64  // the most output tokens charged (0: no bound known); set by estimate
-	text     []byte // completion text, for estimating usage the upstream did not report
-	produced bool   // some answer reached (or was ready for) the client
+	in     Ingress
+	op     oa.Op
+	lreq   *llm.Request // the request in canonical form, once decoded
+	start  time.Time
+	key    *store.Key
+	metric string // the model label: catalogue entry id or pattern, or "PROVIDER:*"
+	gen    store.Generation
+	body   []byte
+	price  *config.Pricing // nil: free
+	res    *billing.Reservation
+	usage  llm.Usage
+	maxOut int64 // the most output tokens charged (0: no bound known); set by estimate
+	// countedPrompt is the tokenizer's prompt count with its margin, once
+	// reserve needed it (0: not counted).
+	countedPrompt int64
+	text          []byte // completion text, for estimating usage the upstream did not report
+	produced      bool   // some answer reached (or was ready for) the client
 }
 
 // cost is what the client is charged for u, and what usage.cost shows: the
@@ -102,6 +106,47 @@ func (rl *Relay) estimate(c *call, req *oa.Request, res *routing.Resolution) bil
 		c.maxOut = maxOut
 	}
 	return rl.estimateFor(c, prompt, maxOut)
+}
+
+// maxCountedPrompt bounds the body that reserve tokenizes: tokenizing
+// costs about a second of CPU per megabyte, and a body this large does not
+// fit a small balance anyway.
+const maxCountedPrompt = 256 << 10
+
+// reserve holds the request's worst case. The prompt is first priced at
+// the cheap byte bound (estimate); when that does not fit the balance, it
+// is counted with the offline tokenizer (images and files at a stated
+// bound, plus a quarter for tokenizers that count more than o200k) before
+// refusing, so that a request that fits is admitted. The real prompt is
+// charged at settle whatever was reserved, so under any concurrency the
+// overspend stays within one request's settled overrun.
+func (rl *Relay) reserve(c *call, req *oa.Request, res *routing.Resolution) (*billing.Reservation, error) {
+	est := rl.estimate(c, req, res)
+	r, err := rl.Accountant.Reserve(c.key, est)
+	if err == nil || rl.Estimator == nil || len(c.body) > maxCountedPrompt || !isQuota(err) {
+		return r, err
+	}
+	if c.countedPrompt == 0 {
+		var n int64
+		switch c.op {
+		case oa.OpChat:
+			n = int64(rl.Estimator.ChatPromptBound(c.gen.UpstreamModel, c.openAIBody()))
+		case oa.OpCompletions:
+			n = int64(rl.Estimator.Prompt(c.gen.UpstreamModel, []byte(gjson.GetBytes(c.body, "prompt").Raw)))
+		case oa.OpEmbeddings:
+			n = int64(rl.Estimator.Prompt(c.gen.UpstreamModel, []byte(gjson.GetBytes(c.body, "input").Raw)))
+		}
+		c.countedPrompt = n + n/4 + 8
+	}
+	if c.countedPrompt >= est.PromptTokens {
+		return nil, err
+	}
+	return rl.Accountant.Reserve(c.key, rl.estimateFor(c, c.countedPrompt, est.MaxTokens))
+}
+
+func isQuota(err error) bool {
+	var e *llm.Error
+	return errors.As(err, &e) && e.Code == "insufficient_quota"
 }
 
 // estimateFor prices prompt tokens and maxOut output tokens at c.price.

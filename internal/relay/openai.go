@@ -196,7 +196,7 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	c.price = price
 	if rl.Accountant != nil {
 		c.res.Release() // a previous attempt's hold; nil-safe
-		if c.res, err = rl.Accountant.Reserve(c.key, rl.estimate(c, req, cd.res)); err != nil {
+		if c.res, err = rl.reserve(c, req, cd.res); err != nil {
 			return 0, 0, llm.AsError(err)
 		}
 	}

@@ -33,6 +33,9 @@ type Recorder interface {
 // Estimator counts tokens when an upstream reports no usage.
 type Estimator interface {
 	ChatPrompt(model string, body []byte) int
+	// ChatPromptBound counts like ChatPrompt but with images and files at
+	// a stated upper bound: what a reservation may rely on.
+	ChatPromptBound(model string, body []byte) int
 	Prompt(model string, raw []byte) int
 	Count(model, text string) int
 }

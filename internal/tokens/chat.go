@@ -1,6 +1,8 @@
 package tokens
 
 import (
+	"strings"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/jsonscan"
@@ -22,6 +24,14 @@ const (
 	// which would need the image decoded; a file depends on its pages. 85,
 	// the floor for an image, is a documented underestimate, not a measure.
 	nonTextPart = 85
+
+	// nonTextBound is what a non-text part counts in ChatPromptBound, the
+	// count a credit reservation uses: a stated upper bound for one image
+	// (Anthropic documents about 1,600 tokens for the largest image it
+	// keeps unresized; OpenAI's high-detail rule gives at most 1,105 for
+	// gpt-4o; Gemini bills 258 per 768-pixel tile). A file or audio part
+	// counts the larger of this and a token per four bytes of its JSON.
+	nonTextBound = 1600
 )
 
 // ChatPrompt estimates the prompt tokens of an OpenAI chat request body: the
@@ -39,6 +49,17 @@ const (
 // similar size. A body that is not valid JSON, or has no "messages" array,
 // counts 0.
 func (c *Counter) ChatPrompt(model string, body []byte) int {
+	return c.chatPrompt(model, body, false)
+}
+
+// ChatPromptBound is ChatPrompt with every non-text part counted at a
+// stated upper bound (nonTextBound) instead of the 85-token floor: the
+// count a request may reserve credit on without falling short for images.
+func (c *Counter) ChatPromptBound(model string, body []byte) int {
+	return c.chatPrompt(model, body, true)
+}
+
+func (c *Counter) chatPrompt(model string, body []byte, bound bool) int {
 	if jsonscan.Check(body, jsonscan.Options{}) != nil {
 		return 0
 	}
@@ -54,7 +75,7 @@ func (c *Counter) ChatPrompt(model string, body []byte) int {
 		}
 		n += tokensPerMessage
 		n += count(m.Get("role").String())
-		n += content(count, m.Get("content"))
+		n += content(count, m.Get("content"), bound)
 		if name := m.Get("name"); name.Exists() {
 			n += count(name.String()) + tokensPerName
 		}
@@ -86,7 +107,7 @@ func (c *Counter) ChatPrompt(model string, body []byte) int {
 }
 
 // content counts a message's content: a string, or an array of parts.
-func content(count func(string) int, v gjson.Result) int {
+func content(count func(string) int, v gjson.Result, bound bool) int {
 	switch {
 	case v.Type == gjson.String:
 		return count(v.Str)
@@ -102,6 +123,10 @@ func content(count func(string) int, v gjson.Result) int {
 				n += count(part.Get("text").String())
 			case part.Get("type").String() == "refusal":
 				n += count(part.Get("refusal").String())
+			case bound && strings.HasPrefix(part.Get("type").String(), "image"):
+				n += nonTextBound // resized by the provider, whatever its bytes
+			case bound:
+				n += max(nonTextBound, len(part.Raw)/4)
 			default:
 				n += nonTextPart
 			}
