@@ -34,8 +34,8 @@ type call struct {
 	// countedPrompt is the tokenizer's prompt count with its margin, once
 	// reserve needed it (0: not counted).
 	countedPrompt int64
-	text          []byte // completion text, for estimating usage the upstream did not report
-	produced      bool   // some answer reached (or was ready for) the client
+	text          llm.TextSample // completion text, for estimating usage the upstream did not report
+	produced      bool           // some answer reached (or was ready for) the client
 }
 
 // cost is what the client is charged for u, and what usage.cost shows: the
@@ -203,17 +203,37 @@ func (rl *Relay) estimateUsage(c *call) llm.Usage {
 	model := c.gen.UpstreamModel
 	var prompt, completion int64
 	if e := rl.Estimator; e != nil {
-		switch c.op {
-		case oa.OpChat:
-			prompt = int64(e.ChatPrompt(model, c.openAIBody()))
-		case oa.OpCompletions:
+		switch {
+		case len(c.body) > maxCountedPrompt:
+			prompt = rl.extrapolated(model, c.body)
+		case c.op == oa.OpChat:
+			prompt = rl.chatPromptTokens(model, c.openAIBody())
+		case c.op == oa.OpCompletions:
 			prompt = int64(e.Prompt(model, []byte(gjson.GetBytes(c.body, "prompt").Raw)))
-		case oa.OpEmbeddings:
+		case c.op == oa.OpEmbeddings:
 			prompt = int64(e.Prompt(model, []byte(gjson.GetBytes(c.body, "input").Raw)))
 		}
-		completion = int64(e.Count(model, string(c.text)))
+		completion = c.text.Scale(int64(e.Count(model, string(c.text.Head))))
 	} else {
-		prompt, completion = int64(len(c.body)+3)/4, int64(len(c.text)+3)/4
+		prompt, completion = int64(len(c.body)+3)/4, (c.text.Total+3)/4
 	}
 	return llm.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion, Present: true, Estimated: true}
+}
+
+// chatPromptTokens counts an OpenAI chat body's prompt, bounded in CPU:
+// past maxCountedPrompt bytes it extrapolates.
+func (rl *Relay) chatPromptTokens(model string, body []byte) int64 {
+	if len(body) > maxCountedPrompt {
+		return rl.extrapolated(model, body)
+	}
+	return int64(rl.Estimator.ChatPrompt(model, body))
+}
+
+// extrapolated counts the first maxCountedPrompt bytes of body as text and
+// scales the count to the whole: tokenizing costs about a second of CPU per
+// megabyte, which no request gets for free.
+func (rl *Relay) extrapolated(model string, body []byte) int64 {
+	head := body[:min(len(body), maxCountedPrompt)]
+	n := rl.Estimator.Count(model, string(head))
+	return int64(float64(n) * float64(len(body)) / float64(len(head)))
 }

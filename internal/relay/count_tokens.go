@@ -114,5 +114,5 @@ func (rl *Relay) localCount(model string, lreq *llm.Request) int64 {
 	if rl.Estimator == nil {
 		return int64(len(body)+3) / 4
 	}
-	return int64(rl.Estimator.ChatPrompt(model, body))
+	return rl.chatPromptTokens(model, body)
 }

@@ -257,8 +257,8 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 	first := gjson.GetBytes(out, "choices.0")
 	c.gen.FinishReason = first.Get("finish_reason").String()
 	if !usage.Present {
-		c.text = append(c.text, first.Get("message.content").String()...)
-		c.text = append(c.text, first.Get("text").String()...)
+		c.text.AppendString(first.Get("message.content").String())
+		c.text.AppendString(first.Get("text").String())
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

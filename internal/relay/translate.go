@@ -176,7 +176,7 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	if !c.usage.Present {
 		for _, part := range lresp.Message.Parts {
 			if part.Type == llm.PartText {
-				c.text = append(c.text, part.Text...)
+				c.text.AppendString(part.Text)
 			}
 		}
 	}
@@ -226,7 +226,7 @@ type canonicalSource struct {
 	started   bool
 
 	usage    llm.Usage
-	text     []byte
+	text     llm.TextSample
 	produced bool
 	reason   llm.FinishReason
 }
@@ -244,7 +244,7 @@ func (cs *canonicalSource) event(out []byte, name string, data []byte) ([]byte, 
 			}
 			cs.started = true
 		case llm.EventText:
-			cs.text = append(cs.text, ev.Text...)
+			cs.text.AppendString(ev.Text)
 			cs.produced = true
 		case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
 			cs.produced = true

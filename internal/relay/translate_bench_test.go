@@ -145,9 +145,9 @@ func BenchmarkTranslateStreamEvent(b *testing.B) {
 				// in a real stream it is one answer long.
 				switch s := src.(type) {
 				case *openaiSource:
-					s.s.Text = s.s.Text[:0]
+					s.s.Text = llm.TextSample{Head: s.s.Text.Head[:0]}
 				case *canonicalSource:
-					s.text = s.text[:0]
+					s.text = llm.TextSample{Head: s.text.Head[:0]}
 				}
 				if out, err = src.event(out[:0], tc.event, tc.data); err != nil {
 					b.Fatal(err)

@@ -37,7 +37,7 @@ type Stream struct {
 	// CollectText gathers the answer's text in Text, so that usage can be
 	// estimated if the upstream never reports it.
 	CollectText bool
-	Text        []byte
+	Text        llm.TextSample
 
 	Usage        llm.Usage
 	FinishReason string
@@ -332,7 +332,13 @@ func (s *Stream) collectDelta(it *jsonscan.Iter, payload []byte) {
 func (s *Stream) appendString(it *jsonscan.Iter, payload []byte) {
 	kind, start, end := it.Skip()
 	if kind == jsonscan.String {
-		s.Text = jsonscan.AppendUnescaped(s.Text, payload[start+1:end-1])
+		if len(s.Text.Head) >= llm.MaxTextSample {
+			s.Text.Total += int64(end - start - 2) // counted, not kept (escapes make it an upper bound)
+			return
+		}
+		n := len(s.Text.Head)
+		s.Text.Head = jsonscan.AppendUnescaped(s.Text.Head, payload[start+1:end-1])
+		s.Text.Total += int64(len(s.Text.Head) - n)
 	}
 }
 
