@@ -7,8 +7,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -120,7 +120,7 @@ func nonEmpty(s, def string) string {
 // "code" or "param" cannot leak the key that way.
 func scrubUpstream(p *provider.Provider, e *llm.Error) *llm.Error {
 	c := *e
-	c.Message = clipText(p.Scrub(e.Message), maxUpstreamMessage)
+	c.Message = oa.Clip(p.Scrub(e.Message), maxUpstreamMessage)
 	c.Type = ident(p.Scrub(e.Type), false)
 	c.Code = ident(p.Scrub(e.Code), false)
 	c.Param = ident(p.Scrub(e.Param), true)
@@ -147,17 +147,6 @@ func ident(s string, path bool) string {
 		}
 	}
 	return s
-}
-
-// clipText cuts s to at most n bytes at a UTF-8 boundary.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // ledgerCodes is the closed vocabulary of error codes the ledger keeps:

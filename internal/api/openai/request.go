@@ -101,7 +101,7 @@ func CheckBody(body []byte, maxDepth int) error {
 	var dup *jsonscan.DuplicateKeyError
 	switch {
 	case errors.As(err, &dup):
-		return llm.BadRequest(clip(dup.Key, 64), "request body has the key %q twice in one object; send each key once", clip(dup.Key, 64))
+		return llm.BadRequest(Clip(dup.Key, 64), "request body has the key %q twice in one object; send each key once", Clip(dup.Key, 64))
 	case errors.Is(err, jsonscan.ErrDepth):
 		if maxDepth <= 0 {
 			maxDepth = jsonscan.DefaultMaxDepth
@@ -111,8 +111,8 @@ func CheckBody(body []byte, maxDepth int) error {
 	return llm.BadRequest("", "request body is not valid JSON; send a JSON object with Content-Type: application/json")
 }
 
-// clip cuts s to at most n bytes, at a UTF-8 boundary.
-func clip(s string, n int) string {
+// Clip cuts s to at most n bytes at a UTF-8 boundary, marking the cut.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
