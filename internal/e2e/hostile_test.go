@@ -307,3 +307,34 @@ func dbText(t *testing.T, path string) string {
 	}
 	return sb.String()
 }
+
+// TestStreamPastMaxTokensIsCutWithLength: an upstream that ignores
+// max_tokens and streams on has its stream closed with finish_reason
+// "length" soon after the allowance, and the client is charged for no more
+// than max_tokens.
+func TestStreamPastMaxTokensIsCutWithLength(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 5000 {
+			fmt.Fprintf(w, "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word%d \"}}]}\n\n", i)
+			if r.Context().Err() != nil {
+				return
+			}
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+	t.Cleanup(up.Close)
+	g := startWith(t, opts{}, up.URL)
+	for _, tc := range []struct{ path, body, wantEnd string }{
+		{"/v1/chat/completions", `{"model":"gpt-4o","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, `"finish_reason":"length"`},
+		{"/v1/messages", `{"model":"gpt-4o","stream":true,"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, `"stop_reason":"max_tokens"`},
+	} {
+		st, body := postKey(t, g, tc.path, tc.body)
+		if st != 200 || !strings.Contains(body, tc.wantEnd) {
+			t.Fatalf("%s: %d, no %s in %d bytes: …%s", tc.path, st, tc.wantEnd, len(body), body[max(0, len(body)-400):])
+		}
+		if n := strings.Count(body, "word"); n > 10*16/6+2 {
+			t.Fatalf("%s: %d words delivered for max_tokens 10", tc.path, n)
+		}
+	}
+}

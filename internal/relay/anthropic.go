@@ -116,6 +116,11 @@ func (a *anthropicPassSource) fail(out []byte, e *llm.Error) []byte {
 
 func (a *anthropicPassSource) done() bool { return a.dec.Complete() }
 
+// Anthropic passthrough forwards events as they are and counts no text:
+// an overrun is not charged (billable) but not cut either.
+func (a *anthropicPassSource) textBytes() int64      { return 0 }
+func (a *anthropicPassSource) cut(out []byte) []byte { return out }
+
 func (a *anthropicPassSource) result(c *call) {
 	c.usage = a.usage
 	c.produced = c.produced || a.produced

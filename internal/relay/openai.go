@@ -288,6 +288,12 @@ type streamSource interface {
 	fail(out []byte, e *llm.Error) []byte
 	// done reports that the answer is complete: stop reading.
 	done() bool
+	// textBytes is how many bytes of answer text have passed (0 where the
+	// source does not count them).
+	textBytes() int64
+	// cut ends the client's stream as if the answer had reached its
+	// length limit (finish reason "length").
+	cut(out []byte) []byte
 	// result copies usage, text, whether anything was produced and the
 	// finish reason into c.
 	result(c *call)
@@ -337,7 +343,11 @@ func (o *openaiSource) finish(out []byte) ([]byte, bool) {
 }
 
 func (o *openaiSource) fail(out []byte, e *llm.Error) []byte { return o.s.Fail(out, e) }
-func (o *openaiSource) done() bool                           { return o.s.Done }
+func (o *openaiSource) cut(out []byte) []byte {
+	return o.s.End(out, string(llm.FinishLength), nil)
+}
+func (o *openaiSource) textBytes() int64 { return o.s.Text.Total }
+func (o *openaiSource) done() bool       { return o.s.Done }
 
 func (o *openaiSource) result(c *call) {
 	c.usage, c.text = o.s.Usage, o.s.Text
@@ -397,6 +407,16 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			c.gen.ErrorCode = recordedCode(e)
 			out = src.fail(out, e)
 		}
+		if c.maxOut > 0 && src.textBytes() > satMul(c.maxOut, maxBytesPerToken) && !src.done() && err == nil {
+			// The upstream is running past max_tokens: what it sends now
+			// would not be charged (billable), so it is not delivered.
+			rl.Log.LogAttrs(r.Context(), slog.LevelWarn, "upstream streamed past the request's max_tokens; stream cut",
+				slog.String("id", c.gen.ID), slog.String("provider", p.Name), slog.Int64("allowed", c.maxOut))
+			rl.Metrics.UpstreamError(p.Name, "usage_overrun")
+			out = src.cut(out)
+			cw.write(out)
+			return nil
+		}
 		if len(out) > 0 {
 			if !cw.started() {
 				at.firstByte()
@@ -422,6 +442,12 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	}
 	return nil
 }
+
+// maxBytesPerToken is the most text one output token is taken to stand
+// for when judging, without a tokenizer, that a stream has run past its
+// max_tokens: English runs about 4 bytes a token and long whitespace runs
+// rarely past 8, so a stream this far past its allowance is overrunning.
+const maxBytesPerToken = 16
 
 // streamBuffers are the per-stream read buffer and output buffer, reused
 // across streams: a new 4 KiB read buffer per stream was an eighth of the

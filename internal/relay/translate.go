@@ -305,6 +305,18 @@ func (cs *canonicalSource) fail(out []byte, e *llm.Error) []byte {
 
 func (cs *canonicalSource) done() bool { return cs.closed }
 
+func (cs *canonicalSource) textBytes() int64 { return cs.text.Total }
+
+func (cs *canonicalSource) cut(out []byte) []byte {
+	if cs.closed {
+		return out
+	}
+	cs.closed = true
+	cs.reason = llm.FinishLength
+	out = cs.enc.Event(out, llm.StreamEvent{Kind: llm.EventFinish, FinishReason: llm.FinishLength})
+	return cs.enc.Close(out)
+}
+
 func (cs *canonicalSource) result(c *call) {
 	c.usage, c.text = cs.usage, cs.text
 	c.produced = c.produced || cs.produced

@@ -197,7 +197,13 @@ func (s *Stream) Complete() bool { return s.Done || s.FinishReason != "" }
 
 // Fail appends the error chunk that ends a stream which broke after its first
 // byte (no silent truncation), then [DONE].
-func (s *Stream) Fail(out []byte, e *llm.Error) []byte {
+func (s *Stream) Fail(out []byte, e *llm.Error) []byte { return s.End(out, "error", e) }
+
+// End ends the client's stream early with a final chunk whose
+// finish_reason is reason (and, when e is set, an "error" object), then
+// [DONE]: "error" when the upstream failed, "length" when the gateway cut
+// an answer that ran past what the request reserved.
+func (s *Stream) End(out []byte, reason string, e *llm.Error) []byte {
 	if s.held != nil { // the answer was complete; only the trailer was lost
 		return s.Finish(out)
 	}
@@ -213,18 +219,22 @@ func (s *Stream) Fail(out []byte, e *llm.Error) []byte {
 	b = append(b, `,"model":`...)
 	b = jsonstr.Append(b, s.Model)
 	if s.Op == OpCompletions {
-		b = append(b, `,"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":"error"}]`...)
+		b = append(b, `,"choices":[{"index":0,"text":"","logprobs":null,"finish_reason":`...)
 	} else {
-		b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":"error"}]`...)
+		b = append(b, `,"choices":[{"index":0,"delta":{},"finish_reason":`...)
 	}
+	b = jsonstr.Append(b, reason)
+	b = append(b, "}]"...)
 	if s.Usage.Present {
 		b = append(b, `,"usage":`...)
 		b = append(b, s.usageWithCost()...)
 	}
-	b = append(b, `,"error":`...)
-	b = AppendErrorObject(b, e)
+	if e != nil {
+		b = append(b, `,"error":`...)
+		b = AppendErrorObject(b, e)
+	}
 	b = append(b, '}')
-	s.FinishReason = "error"
+	s.FinishReason = reason
 	return append(appendEvent(out, b), doneEvent...)
 }
 
