@@ -42,6 +42,7 @@ type (
 		Tools         []json.RawMessage `json:"tools,omitempty"`
 		ToolChoice    *wireToolChoice   `json:"tool_choice,omitempty"`
 		Thinking      *wireThinking     `json:"thinking,omitempty"`
+		OutputConfig  *wireOutputConfig `json:"output_config,omitempty"`
 	}
 	wireMessageOut struct {
 		Role    string `json:"role"`
@@ -58,6 +59,15 @@ type (
 	wireThinking struct {
 		Type         string `json:"type"`
 		BudgetTokens int64  `json:"budget_tokens,omitempty"`
+	}
+	// wireOutputConfig is output_config; only its format is written
+	// (effort is sent as a thinking budget).
+	wireOutputConfig struct {
+		Format *wireOutputFormat `json:"format,omitempty"`
+	}
+	wireOutputFormat struct {
+		Type   string          `json:"type"`
+		Schema json.RawMessage `json:"schema"`
 	}
 	wireToolOut struct {
 		Name         string          `json:"name"`
@@ -208,7 +218,14 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 	}
 
 	var jsonTool string
-	if rf := r.ResponseFormat; rf != nil && (rf.Type == "json_schema" || rf.Type == "json_object") {
+	rf := r.ResponseFormat
+	if rf != nil && rf.Type == "json_schema" && len(bytes.TrimSpace(rf.Schema)) > 0 {
+		schema, err := outputSchema(rf.Schema)
+		if err != nil {
+			return Encoded{}, llm.BadRequest("response_format", "response_format schema: %v", err)
+		}
+		w.OutputConfig = &wireOutputConfig{Format: &wireOutputFormat{Type: "json_schema", Schema: schema}}
+	} else if rf != nil && (rf.Type == "json_schema" || rf.Type == "json_object") {
 		jsonTool = toolName(rf.Name)
 		schema := rf.Schema
 		if len(bytes.TrimSpace(schema)) == 0 {
