@@ -211,7 +211,7 @@ var seed002Shapes = []seed002Shape{
 	}},
 	{name: "response_format_json_schema", file: "07", check: func(t *testing.T, c *seed002Call) {
 		if c.format == "openai" {
-			// The mock does not do JSON mode; the request reached it as sent.
+			// The fake's fixed Reply wins over JSON mode; the request reached it as sent.
 			c.wantText(t)
 			return
 		}
