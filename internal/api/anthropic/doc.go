@@ -49,7 +49,8 @@
 // Messages: RoleSystem messages inside Messages are hoisted into system (the
 // Messages API has no system turn). RoleTool messages become user turns of
 // tool_result blocks, and consecutive turns of the same role are merged.
-// Message.Name, Seed and N have no Anthropic equivalent and are dropped.
+// Message.Name and Seed have no Anthropic equivalent and are dropped; N > 1
+// is refused with a 400 naming n (one answer per request).
 // Documents: Part.Filename ↔ the document block's title; a plain-text document
 // source ({"type":"text"}) is carried in Part.Text with media type text/plain.
 //

@@ -119,6 +119,9 @@ type (
 // EncodeRequest renders r as a Messages API body for an Anthropic upstream.
 // max_tokens is required by Anthropic: r.MaxTokens, else defaultMaxTokens.
 func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
+	if r.N > 1 {
+		return Encoded{}, errSeveralChoices(r.N)
+	}
 	w := wireRequestOut{
 		Model:         r.Model,
 		MaxTokens:     r.MaxTokens,
@@ -457,4 +460,10 @@ func argumentsObject(args string) json.RawMessage {
 		}
 	}
 	return json.RawMessage(`{}`)
+}
+
+// errSeveralChoices refuses n > 1: the Messages API answers one choice per
+// request, and answering one when several were asked for would be wrong.
+func errSeveralChoices(n int) *llm.Error {
+	return llm.BadRequest("n", "n: %d choices were asked for, but this model is served by Anthropic, which answers one per request; send n 1 or leave it out", n)
 }
