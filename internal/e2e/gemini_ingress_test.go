@@ -369,7 +369,7 @@ func weatherDecl() *genai.Tool {
 	}}}
 }
 
-var wantWeatherArgs = map[string]any{"city": "mock", "country": "mock", "unit": "mock"}
+var wantWeatherArgs = map[string]any{"city": "mock", "country": "mock", "unit": "celsius"}
 
 func checkWeatherCall(t *testing.T, calls []*genai.FunctionCall) *genai.FunctionCall {
 	t.Helper()

@@ -77,7 +77,7 @@ func userText(s string) []anthropic.MessageParam {
 }
 
 // weatherToolParam is get_weather with two required properties; the OpenAI
-// mock calls it with {"city":"mock","unit":"mock"}, the Anthropic fake with
+// mock calls it with {"city":"mock","unit":"c"} (the enum's first value), the Anthropic fake with
 // "fake" for both.
 func weatherToolParam() anthropic.ToolUnionParam {
 	t := anthropic.ToolUnionParamOfTool(anthropic.ToolInputSchemaParam{
@@ -298,7 +298,7 @@ func TestMessagesToolUseFromOpenAIUpstream(t *testing.T) {
 		Messages: userText("What is the weather in Shanghai?"),
 		Tools:    []anthropic.ToolUnionParam{weatherToolParam()},
 	}
-	wantInput := map[string]any{"city": "mock", "unit": "mock"}
+	wantInput := map[string]any{"city": "mock", "unit": "c"}
 
 	msg, err := g.anthropicClient().Messages.New(context.Background(), params)
 	if err != nil {
@@ -413,7 +413,7 @@ func TestMessagesToolResultRoundTripsAsOpenAIToolMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	use := checkToolUse(t, *first, "get_weather", map[string]any{"city": "mock", "unit": "mock"})
+	use := checkToolUse(t, *first, "get_weather", map[string]any{"city": "mock", "unit": "c"})
 
 	params.Messages = append(params.Messages,
 		first.ToParam(),
@@ -437,7 +437,7 @@ func TestMessagesToolResultRoundTripsAsOpenAIToolMessage(t *testing.T) {
 		t.Fatalf("assistant turn upstream: %s", g.Up.Last().Body)
 	}
 	var args map[string]any
-	if err := json.Unmarshal([]byte(asst.ToolCalls[0].Function.Arguments), &args); err != nil || args["city"] != "mock" || args["unit"] != "mock" {
+	if err := json.Unmarshal([]byte(asst.ToolCalls[0].Function.Arguments), &args); err != nil || args["city"] != "mock" || args["unit"] != "c" {
 		t.Fatalf("tool call arguments %q", asst.ToolCalls[0].Function.Arguments)
 	}
 	if tool.Role != "tool" || tool.ToolCallID != use.ID || contentText(t, tool.Content) != "sunny, 24C" {

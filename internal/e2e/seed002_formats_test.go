@@ -211,7 +211,7 @@ var seed002Shapes = []seed002Shape{
 	}},
 	{name: "response_format_json_schema", file: "07", check: func(t *testing.T, c *seed002Call) {
 		if c.format == "openai" {
-			// The mock does not do JSON mode; the request reached it as sent.
+			// The fake's fixed Reply wins over JSON mode; the request reached it as sent.
 			c.wantText(t)
 			return
 		}
@@ -224,9 +224,9 @@ var seed002Shapes = []seed002Shape{
 		}
 		switch c.format {
 		case "anthropic":
-			// JSON mode is a forced tool named after the schema.
-			c.wantUp(t, "tool_choice", `{"type":"tool","name":"Answer"}`)
-			c.wantUp(t, "tools.0.input_schema.required", `["summary"]`)
+			// A schema is sent as structured outputs.
+			c.wantUp(t, "output_config.format.schema.required", `["summary"]`)
+			c.wantNoUp(t, "tool_choice")
 		case "gemini":
 			c.wantUp(t, "generationConfig.responseMimeType", `"application/json"`)
 			c.wantUp(t, "generationConfig.responseSchema.required", `["summary"]`)

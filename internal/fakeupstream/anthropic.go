@@ -25,6 +25,8 @@ import (
 //     (id "toolu_fake_0", the first tool or the one tool_choice names,
 //     input with every required property of input_schema set to "fake"),
 //     stop_reason "tool_use";
+//   - with output_config.format: text that is a JSON object of the schema's
+//     required properties (strings "fake", numbers 1), in place of the text;
 //   - usage: input_tokens = words of all text (system included) + 4 per
 //     message; output_tokens = words of the answer (of the input JSON for
 //     tool use). Usage is always present: OmitUsage and UsageInFinishChunk
@@ -144,6 +146,11 @@ type anthropicRequest struct {
 		Type string `json:"type"`
 		Name string `json:"name"`
 	} `json:"tool_choice"`
+	OutputConfig *struct {
+		Format *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"format"`
+	} `json:"output_config"`
 }
 
 type anthropicMessage struct {
@@ -285,6 +292,13 @@ func (anthropic) plan(req *anthropicRequest, b Behavior) anthropicAnswer {
 			n = 12
 		}
 		text = anthropicText(n)
+	}
+	if oc := req.OutputConfig; oc != nil && oc.Format != nil {
+		// Structured outputs: the schema's required properties, as the
+		// Gemini fake answers a responseSchema.
+		if js, ok := geminiRequiredObject(oc.Format.Schema, "fake"); ok {
+			text = js
+		}
 	}
 	a := anthropicAnswer{text: text, stopReason: "end_turn"}
 	if req.MaxTokens != nil && len(strings.Fields(text)) > *req.MaxTokens {

@@ -27,8 +27,13 @@ type (
 		ToolChoice    *wireToolChoice   `json:"tool_choice"`
 		Thinking      *wireThinking     `json:"thinking"`
 		OutputConfig  *struct {
-			Effort string `json:"effort"`
+			Effort string            `json:"effort"`
+			Format *wireOutputFormat `json:"format"`
 		} `json:"output_config"`
+		// OutputFormat is the structured-outputs beta's spelling
+		// (structured-outputs-2025-11-13) of output_config.format, which
+		// the beta SDKs still send.
+		OutputFormat *wireOutputFormat `json:"output_format"`
 	}
 	wireMessageIn struct {
 		Role    string          `json:"role"`
@@ -176,7 +181,33 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		}
 		r.Reasoning.Effort = oc.Effort
 	}
+	format, field := w.OutputFormat, "output_format"
+	if oc := w.OutputConfig; oc != nil && oc.Format != nil {
+		format, field = oc.Format, "output_config.format"
+	}
+	if format != nil {
+		rf, err := decodeOutputFormat(format, field)
+		if err != nil {
+			return nil, err
+		}
+		r.ResponseFormat = rf
+	}
 	return r, nil
+}
+
+// decodeOutputFormat reads structured outputs ({"type":"json_schema",
+// "schema":{…}}) as a json_schema response format. It carries no name, and
+// Strict stays false: Anthropic's schemas need not list every property as
+// required, which OpenAI's strict mode would refuse.
+func decodeOutputFormat(f *wireOutputFormat, field string) (*llm.ResponseFormat, error) {
+	if f.Type != "json_schema" {
+		return nil, llm.BadRequest(field, "%s.type: must be \"json_schema\", got %q", field, f.Type)
+	}
+	schema := bytes.TrimSpace(f.Schema)
+	if len(schema) == 0 || schema[0] != '{' {
+		return nil, llm.BadRequest(field, "%s.schema: expected a JSON Schema object", field)
+	}
+	return &llm.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(compactJSON(schema))}, nil
 }
 
 // jsonError turns an encoding/json error into a 400 naming the field.

@@ -20,15 +20,24 @@
 // budget, max_tokens becomes budget + max_tokens (the answer's own allowance on
 // top of the thinking).
 //
-// response_format: the stable Messages API has no JSON mode, so json_schema
-// (and json_object, with schema {"type":"object"}) is emulated by a tool named
-// after the schema (ResponseFormat.Name, else "json_response") and forced with
-// tool_choice {"type":"tool"}. EncodeRequest returns that name in
-// Encoded.JSONTool; pass it to DecodeResponse and StreamDecoder.JSONTool so the
-// forced call comes back as text content (the JSON), with finish reason stop.
-// Anthropic refuses a forced tool together with extended thinking, so with
-// thinking on the tool is offered with tool_choice auto and a system
-// instruction asks the model to answer through it.
+// response_format ⇄ structured outputs: a json_schema format with a schema
+// is sent as output_config.format {"type":"json_schema","schema":…}, the
+// schema rewritten into the subset Anthropic accepts (schema.go: objects
+// closed with additionalProperties false, unsupported keywords dropped, as
+// Anthropic's SDKs do). The JSON comes back as text. Decoding reads
+// output_config.format (and the beta's top-level output_format) as a
+// json_schema format with no name and Strict false.
+//
+// json_object (and json_schema without a schema) has no structured-outputs
+// form, so it is emulated by a tool named after the format
+// (ResponseFormat.Name, else "json_response") with input schema
+// {"type":"object"} and forced with tool_choice {"type":"tool"}.
+// EncodeRequest returns that name in Encoded.JSONTool; pass it to
+// DecodeResponse and StreamDecoder.JSONTool so the forced call comes back as
+// text content (the JSON), with finish reason stop. Anthropic refuses a forced
+// tool together with extended thinking, so with thinking on the tool is
+// offered with tool_choice auto and a system instruction asks the model to
+// answer through it.
 //
 // With thinking enabled, temperature, top_k, top_p below 0.95 and a forced
 // tool_choice (any/tool → auto) are dropped: Anthropic rejects them together.
@@ -40,7 +49,8 @@
 // Messages: RoleSystem messages inside Messages are hoisted into system (the
 // Messages API has no system turn). RoleTool messages become user turns of
 // tool_result blocks, and consecutive turns of the same role are merged.
-// Message.Name, Seed and N have no Anthropic equivalent and are dropped.
+// Message.Name and Seed have no Anthropic equivalent and are dropped; N > 1
+// is refused with a 400 naming n (one answer per request).
 // Documents: Part.Filename ↔ the document block's title; a plain-text document
 // source ({"type":"text"}) is carried in Part.Text with media type text/plain.
 //

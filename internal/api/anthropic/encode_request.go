@@ -42,6 +42,7 @@ type (
 		Tools         []json.RawMessage `json:"tools,omitempty"`
 		ToolChoice    *wireToolChoice   `json:"tool_choice,omitempty"`
 		Thinking      *wireThinking     `json:"thinking,omitempty"`
+		OutputConfig  *wireOutputConfig `json:"output_config,omitempty"`
 	}
 	wireMessageOut struct {
 		Role    string `json:"role"`
@@ -58,6 +59,15 @@ type (
 	wireThinking struct {
 		Type         string `json:"type"`
 		BudgetTokens int64  `json:"budget_tokens,omitempty"`
+	}
+	// wireOutputConfig is output_config; only its format is written
+	// (effort is sent as a thinking budget).
+	wireOutputConfig struct {
+		Format *wireOutputFormat `json:"format,omitempty"`
+	}
+	wireOutputFormat struct {
+		Type   string          `json:"type"`
+		Schema json.RawMessage `json:"schema"`
 	}
 	wireToolOut struct {
 		Name         string          `json:"name"`
@@ -109,6 +119,9 @@ type (
 // EncodeRequest renders r as a Messages API body for an Anthropic upstream.
 // max_tokens is required by Anthropic: r.MaxTokens, else defaultMaxTokens.
 func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
+	if r.N > 1 {
+		return Encoded{}, errSeveralChoices(r.N)
+	}
 	w := wireRequestOut{
 		Model:         r.Model,
 		MaxTokens:     r.MaxTokens,
@@ -208,7 +221,14 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 	}
 
 	var jsonTool string
-	if rf := r.ResponseFormat; rf != nil && (rf.Type == "json_schema" || rf.Type == "json_object") {
+	rf := r.ResponseFormat
+	if rf != nil && rf.Type == "json_schema" && len(bytes.TrimSpace(rf.Schema)) > 0 {
+		schema, err := outputSchema(rf.Schema)
+		if err != nil {
+			return Encoded{}, llm.BadRequest("response_format", "response_format schema: %v", err)
+		}
+		w.OutputConfig = &wireOutputConfig{Format: &wireOutputFormat{Type: "json_schema", Schema: schema}}
+	} else if rf != nil && (rf.Type == "json_schema" || rf.Type == "json_object") {
 		jsonTool = toolName(rf.Name)
 		schema := rf.Schema
 		if len(bytes.TrimSpace(schema)) == 0 {
@@ -440,4 +460,10 @@ func argumentsObject(args string) json.RawMessage {
 		}
 	}
 	return json.RawMessage(`{}`)
+}
+
+// errSeveralChoices refuses n > 1: the Messages API answers one choice per
+// request, and answering one when several were asked for would be wrong.
+func errSeveralChoices(n int) *llm.Error {
+	return llm.BadRequest("n", "n: %d choices were asked for, but this model is served by Anthropic, which answers one per request; send n 1 or leave it out", n)
 }

@@ -247,7 +247,9 @@ func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
 		Seed:            r.Seed,
 	}
 	if r.N > 1 {
-		gc.CandidateCount = r.N
+		// candidateCount would ask for them, but the canonical answer holds
+		// one candidate: refuse rather than drop the others.
+		return nil, llm.BadRequest("n", "n: %d choices were asked for, but this model is reached through translation, which answers one; send n 1 or leave it out", r.N)
 	}
 	if rf := r.ResponseFormat; rf != nil {
 		switch rf.Type {

@@ -20,7 +20,7 @@ func TestDecodeRequestInvertsEncodeRequest(t *testing.T) {
 			Model:     "gemini-2.5-flash",
 			System:    []llm.Part{{Type: llm.PartText, Text: "Be brief."}},
 			Messages:  []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "Hi"}}}},
-			MaxTokens: 100, Temperature: f64(0.5), TopP: f64(0.9), TopK: i64(20), Seed: i64(3), Stop: []string{"END"}, N: 2,
+			MaxTokens: 100, Temperature: f64(0.5), TopP: f64(0.9), TopK: i64(20), Seed: i64(3), Stop: []string{"END"},
 		}},
 		{name: "media inline and by URI", req: llm.Request{
 			Model: "gemini-2.5-flash",

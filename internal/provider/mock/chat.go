@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
@@ -25,6 +26,12 @@ type chatRequest struct {
 	MaxCompletionTokens int             `json:"max_completion_tokens"`
 	Tools               []chatTool      `json:"tools"`
 	ToolChoice          json.RawMessage `json:"tool_choice"`
+	ResponseFormat      *struct {
+		Type       string `json:"type"`
+		JSONSchema *struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	} `json:"response_format"`
 }
 
 type chatMessage struct {
@@ -176,24 +183,38 @@ func firstFunction(tools []chatTool) *chatTool {
 	return nil
 }
 
-// mockArguments returns a JSON object with every required property of the
-// JSON Schema params set to "mock": the least a caller's validator accepts.
+// mockArguments returns arguments valid against the JSON Schema params
+// (exampleJSON). Arguments are always an object: a missing schema, one that
+// does not parse or one that is not an object's gets {}.
 func mockArguments(params json.RawMessage) string {
-	var schema struct {
-		Required []string `json:"required"`
+	if args := exampleJSON(params); strings.HasPrefix(args, "{") {
+		return args
 	}
-	// Schemas that do not parse, or are not objects, have no required
-	// properties as far as the mock is concerned.
-	_ = json.Unmarshal(params, &schema)
-	b := []byte{'{'}
-	for i, name := range schema.Required {
-		if i > 0 {
-			b = append(b, ',')
+	return "{}"
+}
+
+// jsonAnswer is the reply to a request for JSON output: an instance of the
+// json_schema's schema, or for json_object a small object holding the text
+// answer. ok is false when the request asks for no JSON.
+func (h *handler) jsonAnswer(req *chatRequest, user string) (string, bool) {
+	rf := req.ResponseFormat
+	if rf == nil || h.o.Reply != "" {
+		// A fixed reply is the answer whatever the request asks for: tests
+		// and demos that set one want exactly it back.
+		return "", false
+	}
+	switch rf.Type {
+	case "json_schema":
+		if rf.JSONSchema != nil {
+			if v := exampleJSON(rf.JSONSchema.Schema); v != "" {
+				return v, true
+			}
 		}
-		b = jsonstr.Append(b, name)
-		b = append(b, `:"mock"`...)
+		return "{}", true
+	case "json_object":
+		return string(append(jsonstr.Append([]byte(`{"answer":`), generate(user, h.words)), '}')), true
 	}
-	return string(append(b, '}'))
+	return "", false
 }
 
 // argumentPieces cuts a tool call's arguments into the pieces that stream
@@ -257,6 +278,9 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		// A tool call is priced like text: one token per streamed piece,
 		// the same count whether or not the call is streamed.
 		c.usage.completion = len(c.argPieces)
+	} else if js, ok := h.jsonAnswer(&req, user); ok {
+		c.answer = piecedAnswer(js, maxTokens(req.MaxTokens, req.MaxCompletionTokens))
+		c.usage.completion = c.answer.tokens()
 	} else {
 		c.answer = h.makeAnswer(user, maxTokens(req.MaxTokens, req.MaxCompletionTokens))
 		c.usage.completion = c.answer.tokens()

@@ -175,13 +175,13 @@ func TestChatCallsToolWhenToolsAreOffered(t *testing.T) {
 		wantName string // "" for a text answer
 		wantArgs string
 	}{
-		{name: "auto picks first tool", wantName: "get_weather", wantArgs: `{"city":"mock","unit":"mock"}`},
-		{name: "explicit auto", extra: `"tool_choice":"auto"`, wantName: "get_weather", wantArgs: `{"city":"mock","unit":"mock"}`},
+		{name: "auto picks first tool", wantName: "get_weather", wantArgs: `{"city":"mock","unit":"mock","days":1}`},
+		{name: "explicit auto", extra: `"tool_choice":"auto"`, wantName: "get_weather", wantArgs: `{"city":"mock","unit":"mock","days":1}`},
 		{name: "none answers in text", extra: `"tool_choice":"none"`},
 		{name: "forced function", extra: `"tool_choice":{"type":"function","function":{"name":"get_time"}}`, wantName: "get_time", wantArgs: `{}`},
 		{name: "allowed tools", extra: `"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"get_time"}}]}}`, wantName: "get_time", wantArgs: `{}`},
 		{name: "auto after a tool result answers in text", messages: toolResult},
-		{name: "required after a tool result calls again", extra: `"tool_choice":"required"`, messages: toolResult, wantName: "get_weather", wantArgs: `{"city":"mock","unit":"mock"}`},
+		{name: "required after a tool result calls again", extra: `"tool_choice":"required"`, messages: toolResult, wantName: "get_weather", wantArgs: `{"city":"mock","unit":"mock","days":1}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,12 +16,16 @@
 //   - Otherwise the answer is "This is the mock model answering:" followed by
 //     the words of the last user message, padded with filler or cut to
 //     Options.Words words.
+//   - With response_format json_schema (and no Reply), the answer is JSON
+//     made from the schema (schema.go: every property, enums' first values,
+//     formats, bounds, $ref…), streamed in the 4-byte pieces of tool-call
+//     arguments, one token each; json_object gets {"answer": the text}.
 //   - A word is a token. max_completion_tokens (or max_tokens) cuts the answer
 //     and turns finish_reason into "length". prompt_tokens counts the
 //     whitespace-separated words of every message's text plus 4 per message.
 //   - With tools in the request and tool_choice not "none", the model calls
-//     the first function tool (or the one tool_choice names) with every
-//     required parameter set to "mock". The exception is a conversation whose
+//     the first function tool (or the one tool_choice names) with arguments
+//     made from its parameters schema as for json_schema. The exception is a conversation whose
 //     last message is a tool result and whose tool_choice is "auto": the model
 //     then answers in text, as a real model would, so that agent loops run by
 //     demos end instead of calling the tool forever.

@@ -182,11 +182,11 @@ func TestChatStreamToolCallArgumentsReassembleToJSON(t *testing.T) {
 	if pieces < 3 {
 		t.Errorf("arguments came in %d deltas, want at least 3", pieces)
 	}
-	var parsed map[string]string
+	var parsed map[string]any
 	if err := json.Unmarshal([]byte(args.String()), &parsed); err != nil {
 		t.Fatalf("arguments %q do not reassemble to JSON: %v", args.String(), err)
 	}
-	if parsed["city"] != "mock" || parsed["unit"] != "mock" || len(parsed) != 2 {
+	if parsed["city"] != "mock" || parsed["unit"] != "mock" || parsed["days"] != 1.0 || len(parsed) != 3 {
 		t.Errorf("arguments = %v", parsed)
 	}
 	if f := chunks[i].Choices[0].FinishReason; *f != "tool_calls" {

@@ -161,3 +161,22 @@ func maxTokens(maxTokens, maxCompletionTokens int) int {
 		return min(maxTokens, maxCompletionTokens)
 	}
 }
+
+// piecedAnswer is a JSON answer cut into argumentPieces (JSON has too few
+// spaces to stream word by word), each a token, and cut to maxTokens pieces
+// when maxTokens > 0: a cut answer is not valid JSON, as a real model's is
+// not when it runs out of tokens.
+func piecedAnswer(text string, maxTokens int) answer {
+	a := answer{text: text, finish: "stop"}
+	end := 0
+	for _, p := range argumentPieces(text) {
+		end += len(p)
+		a.ends = append(a.ends, end)
+	}
+	if maxTokens > 0 && len(a.ends) > maxTokens {
+		a.ends = a.ends[:maxTokens]
+		a.text = text[:a.ends[maxTokens-1]]
+		a.finish = "length"
+	}
+	return a
+}
