@@ -95,13 +95,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	log.Info("switchyard listening", slog.String("base_url", base), slog.String("config", cfg.Source),
 		slog.String("database", cfg.Storage.Database), slog.String("providers", strings.Join(providerNames, ", ")), slog.String("version", version))
 
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	logFileLimit(log, cfg.Server.MaxConnections)
+	hs := srv.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	runCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	// Background loops use the store; wait for them before it closes.
@@ -115,7 +110,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	bg.Go(func() { reloadOnHangup(runCtx, hup, srv, log) })
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(srv.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		stop() // end the background loops, or the deferred Wait blocks forever
@@ -136,6 +131,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// logFileLimit raises the open-file limit as far as the process may and
+// logs it once, with a warning when it cannot hold server.max_connections
+// (maxConns, -1 for none) plus the upstream connections and files.
+func logFileLimit(log *slog.Logger, maxConns int) {
+	n, err := raiseFileLimit()
+	switch {
+	case err != nil:
+		log.Warn("could not raise the open-file limit", slog.String("error", err.Error()))
+	case n == 0:
+	case maxConns < 0 || uint64(maxConns) > n/2:
+		log.Warn("the open-file limit is low for server.max_connections: each client connection is a file, and so is each upstream connection; raise the hard limit (ulimit -Hn, LimitNOFILE=) or lower server.max_connections",
+			slog.Uint64("open_file_limit", n), slog.Int("max_connections", maxConns))
+	default:
+		log.Info("open-file limit", slog.Uint64("open_file_limit", n))
+	}
 }
 
 // reloadOnHangup reloads the config on every SIGHUP until ctx ends. A bad

@@ -254,6 +254,10 @@ func decode(r *http.Request, v any) error {
 		if errors.Is(err, io.EOF) {
 			return llm.BadRequest("", "request body is empty; send a JSON object")
 		}
+		var e *llm.Error
+		if errors.As(err, &e) {
+			return e // the server's body deadline: a 408
+		}
 		return llm.BadRequest("", "invalid request body: %v", err)
 	}
 	return nil

@@ -21,6 +21,13 @@ const (
 	DefaultMaxJSONDepth         = 128
 	DefaultMaxUpstreamBodyBytes = 64 << 20
 	DefaultMaxStreamBytes       = 256 << 20
+	// Transport bounds of the HTTP server (docs/security.md).
+	DefaultReadHeaderTimeout   = 10 * time.Second
+	DefaultBodyReadTimeout     = 30 * time.Second
+	DefaultBodyMinRate         = 64 << 10 // bytes per second
+	DefaultStreamWriteTimeout  = 60 * time.Second
+	DefaultMaxConnections      = 10000
+	DefaultMaxConnectionsPerIP = 256
 )
 
 // defaultBaseURLs are the public endpoints of the provider types that have
@@ -96,6 +103,24 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	}
 	if s.MaxStreamBytes == 0 {
 		s.MaxStreamBytes = DefaultMaxStreamBytes
+	}
+	if s.ReadHeaderTimeout == 0 {
+		s.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if s.BodyReadTimeout == 0 {
+		s.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if s.BodyMinRate == 0 {
+		s.BodyMinRate = DefaultBodyMinRate
+	}
+	if s.StreamWriteTimeout == 0 {
+		s.StreamWriteTimeout = DefaultStreamWriteTimeout
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
+	if s.MaxConnectionsPerIP == 0 {
+		s.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
 	}
 	if c.Storage.Database == "" {
 		dir := "."

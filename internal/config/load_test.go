@@ -100,7 +100,7 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 		SSEKeepAlive: 15 * time.Second,
 		AccessLog:    "on",
 	}
-	if cfg.Server != wantServer {
+	if wantServer = withTransportDefaults(wantServer); cfg.Server != wantServer {
 		t.Errorf("Server = %#v, want %#v", cfg.Server, wantServer)
 	}
 	if got := cfg.Server.AdminKey.Reveal(); got != "sy-admin-1" {
@@ -209,7 +209,7 @@ func TestEmptyInputIsAllDefaultsWithMock(t *testing.T) {
 			cfg := parse(t, tt.src, nil)
 			want := &Config{
 				Source:    "switchyard.yaml",
-				Server:    Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 32 << 20, DrainTimeout: 30 * time.Second, SSEKeepAlive: 15 * time.Second, AccessLog: "on"},
+				Server:    withTransportDefaults(Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 32 << 20, DrainTimeout: 30 * time.Second, SSEKeepAlive: 15 * time.Second, AccessLog: "on"}),
 				Storage:   Storage{Database: "sqlite://./switchyard.db"},
 				Billing:   Billing{Unpriced: "free"},
 				Providers: []Provider{{Name: "mock", Type: "mock", Timeout: 600 * time.Second, Mock: MockOptions{Words: 12}}},
@@ -317,7 +317,7 @@ models:
     routes: [{provider: fast, weight: 5, priority: 2, timeout: 1s}, {provider: slow}]
 `
 	cfg := parse(t, src, nil)
-	if want := (Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1024, DrainTimeout: 5 * time.Second, SSEKeepAlive: time.Minute, AccessLog: "on"}); cfg.Server != want {
+	if want := withTransportDefaults(Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1024, DrainTimeout: 5 * time.Second, SSEKeepAlive: time.Minute, AccessLog: "on"}); cfg.Server != want {
 		t.Errorf("Server = %+v, want %+v", cfg.Server, want)
 	}
 	if cfg.Billing.Unpriced != "reject" {

@@ -53,6 +53,25 @@ type Server struct {
 	// MaxStreamBytes bounds the bytes read from one upstream stream (default
 	// 256 MiB); past it the stream ends with an error chunk.
 	MaxStreamBytes int64 `yaml:"max_stream_bytes"`
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// BodyReadTimeout and BodyMinRate bound reading a request body: it must
+	// arrive within BodyReadTimeout plus its size at BodyMinRate bytes per
+	// second, or the request gets 408 and the connection is closed, so a
+	// client trickling bytes cannot hold a connection for ever. Defaults 30s
+	// and 65536 (64 KiB/s).
+	BodyReadTimeout time.Duration `yaml:"body_read_timeout"`
+	BodyMinRate     int64         `yaml:"body_min_rate"`
+	// StreamWriteTimeout bounds one write of a stream to a client that does
+	// not read: past it the stream ends as cancelled and its upstream call
+	// is released. Default 60s.
+	StreamWriteTimeout time.Duration `yaml:"stream_write_timeout"`
+	// MaxConnections and MaxConnectionsPerIP cap open client connections in
+	// total and per source address (IPv6: per /64); a connection over
+	// either is answered 503 and closed. Defaults 10000 and 256; -1 means
+	// no limit.
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // Storage says where state lives.

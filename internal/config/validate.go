@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/wildcard"
 )
@@ -91,6 +92,27 @@ func (v *validator) server(s *Server) {
 	}
 	if s.MaxStreamBytes < 0 {
 		v.add("server.max_stream_bytes", "must be a positive number of bytes, got %d; leave it out for the default %d (256 MiB)", s.MaxStreamBytes, DefaultMaxStreamBytes)
+	}
+	for _, d := range []struct {
+		path     string
+		val, def time.Duration
+	}{
+		{"server.read_header_timeout", s.ReadHeaderTimeout, DefaultReadHeaderTimeout},
+		{"server.body_read_timeout", s.BodyReadTimeout, DefaultBodyReadTimeout},
+		{"server.stream_write_timeout", s.StreamWriteTimeout, DefaultStreamWriteTimeout},
+	} {
+		if d.val < 0 {
+			v.add(d.path, "must be a positive duration, got %s; leave it out for the default %s", d.val, d.def)
+		}
+	}
+	if s.BodyMinRate < 0 {
+		v.add("server.body_min_rate", "must be a positive number of bytes per second, got %d; leave it out for the default %d (64 KiB/s)", s.BodyMinRate, DefaultBodyMinRate)
+	}
+	if s.MaxConnections < -1 {
+		v.add("server.max_connections", "must be a positive number of connections or -1 for no limit, got %d; leave it out for the default %d", s.MaxConnections, DefaultMaxConnections)
+	}
+	if s.MaxConnectionsPerIP < -1 {
+		v.add("server.max_connections_per_ip", "must be a positive number of connections or -1 for no limit, got %d; leave it out for the default %d", s.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
 	}
 }
 

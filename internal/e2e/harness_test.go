@@ -132,7 +132,11 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	// The server and listener serve.go runs: its timeouts and connection caps.
+	hs := httptest.NewUnstartedServer(srv)
+	hs.Config = srv.HTTPServer(nil)
+	hs.Listener = srv.Listener(hs.Listener)
+	hs.Start()
 	t.Cleanup(hs.Close)
 	t.Cleanup(func() { _ = srv.Close(context.Background()) })
 	return &gateway{URL: hs.URL, Key: key, AdminKey: adminKey, Logs: logs, Store: st, DBPath: dbPath, srv: srv}

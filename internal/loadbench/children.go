@@ -150,6 +150,9 @@ func (c *child) logTail() string {
 const gatewayConfig = `# written by switchyard bench
 server:
   admin_key: %q
+  # every client is on loopback, holding up to 5,000 streams at once
+  max_connections: -1
+  max_connections_per_ip: -1
 storage:
   database: %q
 providers:

@@ -158,3 +158,12 @@ func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, r.Route, r.State)
 	}
 }
+
+// CounterFunc registers a counter read at scrape time, with fixed labels
+// (connections refused by each limit).
+func (m *Metrics) CounterFunc(name, help string, labels map[string]string, f func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels}, f))
+}

@@ -367,7 +367,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	rl.Metrics.StreamStarted()
 	defer rl.Metrics.StreamEnded()
 	defer src.result(c)
-	cw := newClientStream(w, rl.keepAlive, c.in.keepAlive())
+	cw := newClientStream(w, rl.keepAlive, c.in.keepAlive(), rl.Config.Server.StreamWriteTimeout)
 	defer cw.close()
 
 	bufs := streamBufs.Get().(*streamBuffers)
@@ -506,10 +506,16 @@ type clientStream struct {
 	begun bool
 	done  bool
 	dead  bool
+	// writeTimeout bounds a write to a client that does not read
+	// (server.stream_write_timeout): without it such a client held its
+	// upstream call until the provider's timeout. A write past it fails,
+	// which ends the stream as cancelled. 0: no bound.
+	writeTimeout time.Duration
+	armed        time.Time // when the write deadline was last moved
 }
 
-func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byte) *clientStream {
-	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every, ka: keepAlive}
+func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byte, writeTimeout time.Duration) *clientStream {
+	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every, ka: keepAlive, writeTimeout: writeTimeout}
 	if every > 0 {
 		// Under the lock: the timer may fire (and read cs.timer) before
 		// AfterFunc has returned.
@@ -563,6 +569,14 @@ func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 		h["X-Accel-Buffering"] = hvNo // tell nginx-style proxies not to buffer
 		cs.w.WriteHeader(http.StatusOK)
 		cs.begun = true
+	}
+	if cs.writeTimeout > 0 {
+		// Moved only every sixteenth of the bound, not on every event: a
+		// stalled write still fails within 15/16 to 16/16 of it.
+		if now := time.Now(); now.Sub(cs.armed) >= cs.writeTimeout/16 {
+			cs.armed = now
+			_ = cs.rc.SetWriteDeadline(now.Add(cs.writeTimeout))
+		}
 	}
 	if _, err := cs.w.Write(b); err != nil {
 		cs.dead = true
@@ -659,20 +673,6 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 		slog.Int("status", g.Status), slog.String("error", g.ErrorCode), slog.Bool("stream", g.Streamed), slog.Bool("cancelled", g.Cancelled),
 		slog.Int64("prompt_tokens", u.PromptTokens), slog.Int64("completion_tokens", u.CompletionTokens), slog.Bool("estimated", u.Estimated),
 		slog.String("cost", cost.String()), slog.Duration("latency", g.Latency))
-}
-
-func referer(r *http.Request) string {
-	if v := r.Header.Get("HTTP-Referer"); v != "" {
-		return v
-	}
-	return r.Header.Get("Referer")
-}
-
-func title(r *http.Request) string {
-	if v := r.Header.Get("X-Title"); v != "" {
-		return v
-	}
-	return r.Header.Get("X-OpenRouter-Title")
 }
 
 func hasPrefixFold(s, prefix string) bool {

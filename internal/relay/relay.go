@@ -5,6 +5,7 @@
 package relay
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -105,6 +106,10 @@ func (rl *Relay) readBody(r *http.Request) ([]byte, error) {
 		var mbe *http.MaxBytesError
 		if asMaxBytes(err, &mbe) {
 			return nil, llm.TooLarge(rl.maxBody)
+		}
+		var e *llm.Error
+		if errors.As(err, &e) {
+			return nil, e // the server's body deadline: a 408
 		}
 		return nil, llm.BadRequest("", "could not read the request body: %v", err)
 	}

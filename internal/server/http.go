@@ -32,7 +32,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	// One load per request: the request runs on this snapshot to its end,
 	// whatever reloads happen meanwhile.
-	h := s.route(s.current(), r)
+	sn := s.current()
+	h := s.route(sn, r)
+	if b := withBodyDeadline(w, r, &sn.cfg.Server); b != nil {
+		// The server reads what the handler left of its own body type.
+		defer func() { r.Body = b.ReadCloser }()
+	}
+	// A stream earlier on this connection may have left a write deadline
+	// (relay's clientStream): lift it for this request's answer, and after
+	// it bound the server's last flush, which a client that stopped reading
+	// would otherwise hold for ever.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(sn.cfg.Server.StreamWriteTimeout)) }()
 	if err := h(w, r); err != nil {
 		writeError(s.log, w, reqID, relay.IngressOpenAI, llm.AsError(err))
 	}

@@ -139,6 +139,7 @@ func restartOnly(running, next *config.Config) error {
 		{"server.listen", running.Server.Listen != next.Server.Listen},
 		{"server.admin_key", running.Server.AdminKey != next.Server.AdminKey},
 		{"server.drain_timeout", running.Server.DrainTimeout != next.Server.DrainTimeout},
+		{"server.read_header_timeout", running.Server.ReadHeaderTimeout != next.Server.ReadHeaderTimeout},
 		{"storage.database", running.Storage.Database != next.Storage.Database},
 		{"storage.redis", running.Storage.Redis != next.Storage.Redis},
 		{"storage.retention_days", running.Storage.RetentionDays != next.Storage.RetentionDays},

@@ -45,6 +45,7 @@ type Server struct {
 	store     admin.Store
 	acct      *billing.Accountant
 	routes    map[string]handlerFunc // endpoints that do not depend on the config
+	conns     *connCounter           // open client connections, for Listener's caps
 }
 
 // Options are what New needs besides the config.
@@ -118,6 +119,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}
 		return out
 	})
+	s.conns = newConnCounter()
+	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
+	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
+		map[string]string{"limit": "max_connections"}, func() float64 { return float64(s.conns.refusedTotal.Load()) })
+	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
+		map[string]string{"limit": "max_connections_per_ip"}, func() float64 { return float64(s.conns.refusedPerIP.Load()) })
 	s.metrics = m
 	// Reload copies these deps into every later snapshot.
 	s.cur.Store(newSnapshot(cfg, providers, relay.Deps{
