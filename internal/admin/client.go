@@ -2,10 +2,10 @@ package admin
 
 import (
 	"crypto/rand"
-	"github.com/switchyard-gw/switchyard/internal/auth"
 	"net/http"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -13,9 +13,15 @@ import (
 
 // These endpoints answer the calling key about itself (OpenRouter's shapes).
 
+// self is the calling key, refused (403 key_disabled or key_expired) when
+// it could not call a model either: a disabled key reads nothing, not even
+// its own usage.
 func (a *API) self(r *http.Request) (*store.Key, error) {
 	k, err := a.keys.Identify(auth.Credential(r))
 	if err != nil {
+		return nil, err
+	}
+	if err := auth.Usable(k, a.now()); err != nil {
 		return nil, err
 	}
 	return k, nil
