@@ -1,6 +1,8 @@
-// Package admin is the management API: keys now, accounts and usage with the
-// billing work. Every handler authorizes with the admin key or an account's
-// management key, which is scoped to its own account.
+// Package admin is the management API (keys, accounts, credits, usage) and
+// the calling key's own endpoints (/key, /credits, /generation). Every
+// management handler authorizes with the admin key or an account's
+// management key, which is scoped to its own account and never sees an
+// admin key (visibleTo).
 package admin
 
 import (

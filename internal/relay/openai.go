@@ -90,7 +90,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 }
 
 // failover tries candidates in order until one answers. Only failures
-// before the first byte reached the client move on: relayStream answers a
+// before the first byte reached the client move on: pumpStream answers a
 // later failure in-stream and returns nil.
 func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, res *routing.Resolution, cands []candidate) error {
 	var attempts []attemptRecord

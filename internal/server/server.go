@@ -66,8 +66,8 @@ type Options struct {
 	Env        config.Env
 }
 
-// New builds the gateway. The key cache is loaded here, once; nothing on
-// the request path reads the store.
+// New builds the gateway. The key cache is loaded here, once; no model call
+// reads the store (management writes do, to authorise against fresh rows).
 func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
