@@ -126,7 +126,7 @@ func (a *API) Generation(w http.ResponseWriter, r *http.Request) error {
 			return notFoundAs(err, "no generation "+id)
 		}
 	}
-	visible := k.Kind == store.KindAdmin || g.KeyHash == k.Hash || (k.Kind == store.KindManagement && g.AccountID == k.AccountID)
+	visible := k.Kind == store.KindAdmin || g.KeyHash == k.Hash || (k.Kind == store.KindManagement && g.AccountID == k.AccountID && !a.isAdminKey(g.KeyHash))
 	if !visible {
 		return llm.NotFound("no generation " + id)
 	}
@@ -138,6 +138,14 @@ func (a *API) Generation(w http.ResponseWriter, r *http.Request) error {
 		Status: g.Status, ErrorCode: strOrNil(g.ErrorCode), Origin: g.Origin, AppTitle: g.AppTitle, APIKeyHash: g.KeyHash,
 		AccountID: g.AccountID, RequestID: g.RequestID,
 	}))
+}
+
+// isAdminKey reports whether hash is an admin key's: what it did is the
+// admin's business, not that of the management keys of the account the
+// bootstrap admin key is stored in.
+func (a *API) isAdminKey(hash string) bool {
+	k, ok := a.keys.Lookup(hash)
+	return ok && k.Kind == store.KindAdmin
 }
 
 const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"

@@ -88,6 +88,16 @@ func TestManagementKeyCannotSeeOrChangeTheAdminKey(t *testing.T) {
 			t.Fatalf("%s of the admin key by a management key: %d %s; want 404 as if absent", c.method, st, body)
 		}
 	}
+	// What the admin key did is not the management key's to read either.
+	resp := g.post(t, "/v1/chat/completions", g.AdminKey, `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	gen := resp.Header.Get("X-Generation-Id")
+	resp.Body.Close()
+	if st, body := g.adminRaw(t, "GET", "/api/v1/generation?id="+gen, mgmt, ""); gen == "" || st != 404 {
+		t.Fatalf("the admin key's generation %q read by a management key: %d %s; want 404", gen, st, body)
+	}
+	if st, body := g.adminRaw(t, "GET", "/api/v1/generation?id="+gen, g.AdminKey, ""); st != 200 {
+		t.Fatalf("the admin reading its own generation: %d %s", st, body)
+	}
 	// The admin is not locked out and still sees its own key.
 	st, body = g.adminRaw(t, "GET", "/api/v1/keys", g.AdminKey, "")
 	if st != 200 || !strings.Contains(body, adminHash) {
