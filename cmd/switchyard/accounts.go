@@ -22,14 +22,12 @@ const accountsUsage = `usage: switchyard accounts create --name N [--credits USD
        switchyard accounts set ID [--credits USD|--unmetered] [--name N]
 (each takes --config FILE and --json)`
 
-// runningGatewayNote warns that a gateway already serving the database does
-// not see what the command changed. Its accountant holds every balance in
-// memory, loaded once at start (billing.Accountant), and, unlike the key
-// cache, never polls the store: only the management API updates it.
-func runningGatewayNote(what, api string) string {
-	return "a gateway already running on this database keeps balances in memory: until it restarts it does not see " + what +
-		". To change a running gateway, use " + api + " instead."
-}
+// accountSyncNote is what an accounts command tells about a running
+// gateway: it re-reads every account's credits every 5 seconds
+// (Server.Refresh, started by serve). Until then it refuses spending on an
+// account it has not seen yet rather than treating it as unmetered
+// (billing.Accountant fails closed), and keeps the credits it had.
+const accountSyncNote = "a running gateway picks the change up within 5 seconds"
 
 func cmdAccounts(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
 	if len(args) == 0 {
@@ -127,12 +125,7 @@ func cmdAccounts(ctx context.Context, args []string, stdout io.Writer, env func(
 		if err := st.CreateAccount(ctx, ac); err != nil {
 			return fmt.Errorf("creating account: %w", err)
 		}
-		var note string
-		if ac.Credits != nil {
-			// An account the accountant has not loaded counts as unmetered.
-			note = runningGatewayNote("this account's credits and treats the account as unmetered", "POST /api/v1/accounts")
-		}
-		return printAccount(stdout, *asJSON, accountObject(ac, 0), "created account "+ac.ID+" ("+ac.Name+")", note)
+		return printAccount(stdout, *asJSON, accountObject(ac, 0), "created account "+ac.ID+" ("+ac.Name+")", accountSyncNote)
 	case "topup":
 		ac, err := st.TopUp(ctx, id, amount, *memo, time.Now().UTC())
 		if err != nil {
@@ -142,8 +135,7 @@ func cmdAccounts(ctx context.Context, args []string, stdout io.Writer, env func(
 		if err != nil {
 			return err
 		}
-		note := runningGatewayNote("this top-up", "POST /api/v1/accounts/"+id+"/credits")
-		return printAccount(stdout, *asJSON, accountObject(ac, spent), "added $"+amount.String()+" to account "+id, note)
+		return printAccount(stdout, *asJSON, accountObject(ac, spent), "added $"+amount.String()+" to account "+id, accountSyncNote)
 	case "set":
 		ac, err := st.GetAccount(ctx, id)
 		if err != nil {
@@ -162,11 +154,7 @@ func cmdAccounts(ctx context.Context, args []string, stdout io.Writer, env func(
 		if err != nil {
 			return err
 		}
-		var note string
-		if setsCr {
-			note = runningGatewayNote("this change of credits", "PATCH /api/v1/accounts/"+id)
-		}
-		return printAccount(stdout, *asJSON, accountObject(ac, spent), "updated account "+id, note)
+		return printAccount(stdout, *asJSON, accountObject(ac, spent), "updated account "+id, accountSyncNote)
 	}
 	return nil
 }
@@ -274,19 +262,12 @@ func usdOr(n *money.Nanos, none string) string {
 	return "$" + n.String()
 }
 
-// printAccount prints one account after a change, with note (a warning, or
-// "") on a line of its own, or in the JSON as "warning".
+// printAccount prints one account after a change, in text followed by note
+// in parentheses, or as JSON {"data": {...}} (as `keys` commands do).
 func printAccount(stdout io.Writer, asJSON bool, o admin.AccountObject, done, note string) error {
 	if asJSON {
-		v := struct {
-			Data    admin.AccountObject `json:"data"`
-			Warning string              `json:"warning,omitempty"`
-		}{o, note}
-		return json.NewEncoder(stdout).Encode(v)
+		return json.NewEncoder(stdout).Encode(map[string]any{"data": o})
 	}
-	fmt.Fprintf(stdout, "%s: credits %s, usage %s, balance %s\n", done, usdOr(o.Credits, "unmetered"), usdOr(&o.Usage, ""), usdOr(o.Balance, "-"))
-	if note != "" {
-		fmt.Fprintln(stdout, "warning:", note)
-	}
+	fmt.Fprintf(stdout, "%s: credits %s, usage %s, balance %s\n(%s)\n", done, usdOr(o.Credits, "unmetered"), usdOr(&o.Usage, ""), usdOr(o.Balance, "-"), note)
 	return nil
 }

@@ -44,8 +44,7 @@ func runJSON(t *testing.T, env map[string]string, v any, args ...string) {
 }
 
 type accountOut struct {
-	Data    admin.AccountObject `json:"data"`
-	Warning string              `json:"warning"`
+	Data admin.AccountObject `json:"data"`
 }
 
 func usdOf(t *testing.T, s string) *money.Nanos {
@@ -79,8 +78,7 @@ func TestAccountsCreateListTopUpSetRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"SWITCHYARD_DATA": dir}
 
-	// create, prepaid: the account as the API shows it, and the warning that
-	// a running gateway will not enforce its credits until restarted.
+	// create, prepaid: the account as the API shows it.
 	var acme accountOut
 	runJSON(t, env, &acme, "accounts", "create", "--name", "acme", "--credits", "100")
 	id := acme.Data.ID
@@ -88,13 +86,12 @@ func TestAccountsCreateListTopUpSetRoundTrip(t *testing.T) {
 		acme.Data.Usage != 0 || !sameCredits(acme.Data.Balance, usdOf(t, "100")) {
 		t.Fatalf("created %+v", acme.Data)
 	}
-	if !strings.Contains(acme.Warning, "restart") || !strings.Contains(acme.Warning, "unmetered") {
-		t.Errorf("creating a prepaid account should warn that a running gateway treats it as unmetered until restarted: %q", acme.Warning)
-	}
 
-	// create, unmetered, in text: nothing a running gateway would miss.
+	// create, unmetered, in text: a running gateway re-reads accounts every
+	// 5 s (Server.Refresh), so the output says that and nothing of a restart.
 	code, stdout, stderr := runSwitchyard(t, env, "accounts", "create", "--name", "team", "--unmetered")
-	if code != 0 || !strings.Contains(stdout, "created account acct-") || !strings.Contains(stdout, "unmetered") || strings.Contains(stdout, "warning") {
+	if code != 0 || !strings.Contains(stdout, "created account acct-") || !strings.Contains(stdout, "unmetered") ||
+		!strings.Contains(stdout, "within 5 seconds") || strings.Contains(stdout, "restart") {
 		t.Fatalf("accounts create --unmetered: exit %d\n%s%s", code, stdout, stderr)
 	}
 
@@ -120,19 +117,19 @@ func TestAccountsCreateListTopUpSetRoundTrip(t *testing.T) {
 
 	// topup: flags may follow the positional arguments; amounts are exact.
 	code, stdout, stderr = runSwitchyard(t, env, "accounts", "topup", id, "12.50", "--memo", "invoice 42")
-	if code != 0 || !strings.Contains(stdout, "$112.5") || !strings.Contains(stdout, "warning:") || !strings.Contains(stdout, "/api/v1/accounts/"+id+"/credits") {
+	if code != 0 || !strings.Contains(stdout, "$112.5") || !strings.Contains(stdout, "within 5 seconds") || strings.Contains(stdout, "restart") {
 		t.Fatalf("accounts topup: exit %d\n%s%s", code, stdout, stderr)
 	}
 	var topped accountOut
 	runJSON(t, env, &topped, "accounts", "topup", id, "0.000000001")
-	if !sameCredits(topped.Data.Credits, usdOf(t, "112.500000001")) || topped.Warning == "" {
+	if !sameCredits(topped.Data.Credits, usdOf(t, "112.500000001")) {
 		t.Fatalf("after a one-nano top-up: %+v", topped)
 	}
 
 	// set: replaces the credits; --unmetered and back.
 	var set accountOut
 	runJSON(t, env, &set, "accounts", "set", id, "--credits", "20")
-	if !sameCredits(set.Data.Credits, usdOf(t, "20")) || set.Data.Name != "acme" || !strings.Contains(set.Warning, "PATCH /api/v1/accounts/"+id) {
+	if !sameCredits(set.Data.Credits, usdOf(t, "20")) || set.Data.Name != "acme" {
 		t.Fatalf("set --credits 20: %+v", set)
 	}
 	runJSON(t, env, &set, "accounts", "set", team, "--credits", "5", "--name", "team-b")
@@ -293,5 +290,14 @@ func TestKeysCreateWithLimitsThenDisableAndEnable(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want 1 mentioning %q", code, stderr, tt.mention)
 			}
 		})
+	}
+}
+
+func TestHelpSaysARunningGatewayPicksUpAccountChangesWithoutARestart(t *testing.T) {
+	// serve re-reads keys and accounts every 5 s (Server.Refresh); the help
+	// once told operators to restart for account changes.
+	code, stdout, _ := runSwitchyard(t, map[string]string{"SWITCHYARD_DATA": t.TempDir()}, "help")
+	if code != 0 || !strings.Contains(stdout, "keys and accounts within 5 seconds") || strings.Contains(stdout, "restart") {
+		t.Fatalf("help: exit %d\n%s", code, stdout)
 	}
 }

@@ -75,11 +75,6 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 		// Checked before the store is opened, so a typo creates no database.
 		return fmt.Errorf("unknown keys command %q; use create, list, delete, disable or enable", sub)
 	}
-	switch sub {
-	case "create", "list", "disable", "enable", "delete":
-	default:
-		return fmt.Errorf("unknown keys command %q; use create, list, disable, enable or delete", sub)
-	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	cfgPath := fs.String("config", "", "config file (for storage.database)")
@@ -146,7 +141,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(map[string]any{"data": admin.ObjectOf(k), "key": plain})
 		}
-		fmt.Fprintf(stdout, "created %s key %q (hash %s)\n%s\n(shown once; a running gateway picks it up within seconds)\n", k.Kind, k.Name, k.Hash, plain)
+		fmt.Fprintf(stdout, "created %s key %q (hash %s)\n%s\n(shown once; %s)\n", k.Kind, k.Name, k.Hash, plain, keyCacheNote)
 	case "list":
 		keys, err := st.ListKeys(ctx)
 		if err != nil {
@@ -181,7 +176,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 			}
 			return err
 		}
-		fmt.Fprintf(stdout, "deleted key %s (a running gateway stops accepting it within seconds)\n", hash)
+		fmt.Fprintf(stdout, "deleted key %s (%s)\n", hash, keyCacheNote)
 	}
 	return nil
 }

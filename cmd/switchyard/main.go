@@ -27,7 +27,7 @@ Usage:
   switchyard accounts create --name N [--credits USD|--unmetered]
   switchyard accounts list
   switchyard accounts topup ID AMOUNT [--memo M]
-  switchyard accounts set ID --credits USD|--unmetered
+  switchyard accounts set ID [--credits USD|--unmetered] [--name N]
   switchyard bench [--quick] [--duration D] [--rate R] [--streams 100,1000,5000] [--json FILE]
                                                       load benchmark: upstream vs proxy vs gateway
   switchyard version
@@ -36,7 +36,7 @@ Without --config the gateway runs on embedded defaults: SQLite in the working
 directory (or $SWITCHYARD_DATA) and the built-in mock provider unless a
 provider key such as OPENAI_API_KEY is set. The keys and accounts commands
 take --config and --json too; they work on the database directly. A running
-gateway sees key changes within 5 seconds, account changes only after a restart.
+gateway picks up their changes to keys and accounts within 5 seconds.
 `
 
 func main() {

@@ -370,7 +370,7 @@ func TestKeysUsageErrorsExit1(t *testing.T) {
 		{name: "no subcommand", args: []string{"keys"}, mention: "usage: switchyard keys"},
 		{name: "unknown subcommand", args: []string{"keys", "rotate"}, mention: `unknown keys command "rotate"`},
 		{name: "delete without hash", args: []string{"keys", "delete"}, mention: "usage: switchyard keys delete HASH"},
-		{name: "adopted key too short", args: []string{"keys", "create", "--key", "short"}, mention: "8 to 256"},
+		{name: "adopted key too short", args: []string{"keys", "create", "--key", "short"}, mention: "16 to 256"},
 		{name: "unknown kind", args: []string{"keys", "create", "--kind", "root"}, mention: "kind"},
 	}
 	for _, tt := range tests {

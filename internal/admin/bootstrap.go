@@ -11,7 +11,9 @@ const bootstrapMeta = "bootstrapped_at"
 
 // Bootstrap creates the admin key and a demo API key the first time a
 // database is used. It returns their plaintexts (to be shown once) and
-// created=false on every later start.
+// created=false on every later start. The admin key is stored in the
+// default account (every key row has one), but it belongs to no customer:
+// the default account's management keys cannot see or change it (visibleTo).
 func Bootstrap(ctx context.Context, st store.Store, now time.Time) (adminKey, demoKey string, created bool, err error) {
 	done, err := st.Meta(ctx, bootstrapMeta)
 	if err != nil || done != "" {

@@ -2,10 +2,10 @@ package admin
 
 import (
 	"crypto/rand"
-	"github.com/switchyard-gw/switchyard/internal/auth"
 	"net/http"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -13,9 +13,15 @@ import (
 
 // These endpoints answer the calling key about itself (OpenRouter's shapes).
 
+// self is the calling key, refused (403 key_disabled or key_expired) when
+// it could not call a model either: a disabled key reads nothing, not even
+// its own usage.
 func (a *API) self(r *http.Request) (*store.Key, error) {
 	k, err := a.keys.Identify(auth.Credential(r))
 	if err != nil {
+		return nil, err
+	}
+	if err := auth.Usable(k, a.now()); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -120,7 +126,7 @@ func (a *API) Generation(w http.ResponseWriter, r *http.Request) error {
 			return notFoundAs(err, "no generation "+id)
 		}
 	}
-	visible := k.Kind == store.KindAdmin || g.KeyHash == k.Hash || (k.Kind == store.KindManagement && g.AccountID == k.AccountID)
+	visible := k.Kind == store.KindAdmin || g.KeyHash == k.Hash || (k.Kind == store.KindManagement && g.AccountID == k.AccountID && !a.isAdminKey(g.KeyHash))
 	if !visible {
 		return llm.NotFound("no generation " + id)
 	}
@@ -132,6 +138,14 @@ func (a *API) Generation(w http.ResponseWriter, r *http.Request) error {
 		Status: g.Status, ErrorCode: strOrNil(g.ErrorCode), Origin: g.Origin, AppTitle: g.AppTitle, APIKeyHash: g.KeyHash,
 		AccountID: g.AccountID, RequestID: g.RequestID,
 	}))
+}
+
+// isAdminKey reports whether hash is an admin key's: what it did is the
+// admin's business, not that of the management keys of the account the
+// bootstrap admin key is stored in.
+func (a *API) isAdminKey(hash string) bool {
+	k, ok := a.keys.Lookup(hash)
+	return ok && k.Kind == store.KindAdmin
 }
 
 const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"

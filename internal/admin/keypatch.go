@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
-	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // PatchKey serves PATCH /keys/{hash}: name, disabled, limit, limit_reset,
@@ -16,9 +15,9 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 	if err != nil {
 		return err
 	}
-	cur, ok := a.keys.Lookup(hash)
-	if !ok || (caller.Kind == store.KindManagement && cur.AccountID != caller.AccountID) {
-		return llm.NotFound("no key with hash " + hash)
+	cur, err := a.target(r, caller, hash)
+	if err != nil {
+		return err
 	}
 	var req struct {
 		Name          *string          `json:"name"`

@@ -1,6 +1,8 @@
-// Package admin is the management API: keys now, accounts and usage with the
-// billing work. Every handler authorizes with the admin key or an account's
-// management key, which is scoped to its own account.
+// Package admin is the management API (keys, accounts, credits, usage) and
+// the calling key's own endpoints (/key, /credits, /generation). Every
+// management handler authorizes with the admin key or an account's
+// management key, which is scoped to its own account and never sees an
+// admin key (visibleTo).
 package admin
 
 import (
@@ -126,8 +128,8 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	plain := req.Key
 	if plain == "" {
 		plain = auth.NewKey()
-	} else if !auth.ValidImported(plain) {
-		return nil, "", llm.BadRequest("key", "an imported 'key' must be 8 to 256 printable characters without spaces")
+	} else if err := auth.CheckImported(plain); err != nil {
+		return nil, "", llm.BadRequest("key", "%s", err.Error())
 	}
 	acct := req.AccountID
 	if acct == "" {
@@ -145,6 +147,37 @@ func (a *API) caller(r *http.Request) (*store.Key, error) {
 	k, err := a.keys.Admin(auth.Credential(r), a.now())
 	if err != nil {
 		return nil, err
+	}
+	return k, nil
+}
+
+// visibleTo reports whether caller may see and change k. The admin sees
+// every key. A management key sees its own account's keys except admin
+// keys: the bootstrap admin key is stored in the default account, but it
+// belongs to no customer, and a management key of that account must not be
+// able to list, disable or delete it (which would lock the operator out).
+// Checking the kind on every read, rather than moving the key, keeps
+// databases made before this rule safe without a migration.
+func visibleTo(caller, k *store.Key) bool {
+	if caller.Kind == store.KindAdmin {
+		return true
+	}
+	return k.AccountID == caller.AccountID && k.Kind != store.KindAdmin
+}
+
+// target reads the key a request names from the store, not the key cache,
+// and checks caller may act on it; a key it may not see is a 404, as if
+// absent. The cache learns of keys written by another process (the CLI,
+// another instance) only at its next refresh, up to 5 seconds later: a
+// check against it would let a management key delete another account's
+// just-made key, or write back a stale copy over a newer change.
+func (a *API) target(r *http.Request, caller *store.Key, hash string) (*store.Key, error) {
+	k, err := a.st.GetKey(r.Context(), hash)
+	if err != nil {
+		return nil, notFoundAs(err, "no key with hash "+hash)
+	}
+	if !visibleTo(caller, k) {
+		return nil, llm.NotFound("no key with hash " + hash)
 	}
 	return k, nil
 }
@@ -203,10 +236,9 @@ func (a *API) ListKeys(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]KeyObject, 0, len(keys))
 	for i := range keys {
-		if caller.Kind == store.KindManagement && keys[i].AccountID != caller.AccountID {
-			continue
+		if visibleTo(caller, &keys[i]) {
+			out = append(out, a.object(&keys[i]))
 		}
-		out = append(out, a.object(&keys[i]))
 	}
 	return writeJSON(w, http.StatusOK, struct {
 		Data []KeyObject `json:"data"`
@@ -219,9 +251,9 @@ func (a *API) GetKey(w http.ResponseWriter, r *http.Request, hash string) error 
 	if err != nil {
 		return err
 	}
-	k, ok := a.keys.Lookup(hash)
-	if !ok || (caller.Kind == store.KindManagement && k.AccountID != caller.AccountID) {
-		return llm.NotFound("no key with hash " + hash)
+	k, err := a.target(r, caller, hash)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, dataOf(a.object(k)))
 }
@@ -232,8 +264,8 @@ func (a *API) DeleteKey(w http.ResponseWriter, r *http.Request, hash string) err
 	if err != nil {
 		return err
 	}
-	if k, ok := a.keys.Lookup(hash); ok && caller.Kind == store.KindManagement && k.AccountID != caller.AccountID {
-		return llm.NotFound("no key with hash " + hash)
+	if _, err := a.target(r, caller, hash); err != nil {
+		return err
 	}
 	if err := a.st.DeleteKey(r.Context(), hash, a.now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {

@@ -53,10 +53,43 @@ func TestExplain(t *testing.T) {
 	}
 }
 
-func TestValidImported(t *testing.T) {
-	for s, want := range map[string]bool{"sk-old-1234": true, "short": false, "has space1": false, "tab\tinside": false, "ünïcode-key": false} {
-		if ValidImported(s) != want {
-			t.Errorf("ValidImported(%q) != %v", s, want)
+func TestImportedKeysMustBeLongAndVaried(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		want string // "" accepted, else a word of the refusal
+	}{
+		{key: "sk-legacy-customer-0001", want: ""},
+		{key: "sk-legacy-12345678", want: ""},
+		{key: "3f9c2a7be1d04c5f8a6e9b2d7c1f0e4a", want: ""}, // 32 hex digits
+		{key: "550e8400-e29b-41d4-a716-446655440000", want: ""},
+		{key: "password", want: "16 to 256"},
+		{key: "sk-old-1234", want: "16 to 256"},
+		{key: "passwordpassword", want: "too easy to guess"},
+		{key: "1234567812345678", want: "too easy to guess"},
+		{key: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", want: "too easy to guess"},
+		{key: "abcabcabcabcabcabcabcabcabc", want: "too easy to guess"},
+		{key: "has space in this long key", want: "printable ASCII"},
+		{key: "tab\tinside-a-long-enough-key", want: "printable ASCII"},
+		{key: "ünïcode-key-that-is-long-enough", want: "printable ASCII"},
+		{key: strings.Repeat("x1", 129), want: "16 to 256"},
+	} {
+		t.Run(c.key, func(t *testing.T) {
+			err := CheckImported(c.key)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("CheckImported = %v, want a refusal mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestGeneratedKeysPassTheImportCheck(t *testing.T) {
+	// A key made by this gateway must be importable into another.
+	for range 100 {
+		if k := NewKey(); CheckImported(k) != nil {
+			t.Fatalf("generated key %s refused: %v", Mask(k), CheckImported(k))
 		}
 	}
 }

@@ -116,7 +116,8 @@ func (c *Cache) Caller(raw string, now time.Time) (*store.Key, *llm.Error) {
 }
 
 // Admin authorizes a credential for the management API. Management keys
-// pass too; callers scope them to their account.
+// pass too; callers scope them to their account and hide admin keys from
+// them (admin.visibleTo).
 func (c *Cache) Admin(raw string, now time.Time) (*store.Key, *llm.Error) {
 	k, err := c.Identify(raw)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
 	"strings"
 )
 
@@ -58,16 +61,52 @@ func Mask(key string) string {
 	return key[:head] + "…" + key[len(key)-2:]
 }
 
-// ValidImported reports whether s may be adopted as an imported key:
-// printable ASCII without spaces, at least 8 characters.
-func ValidImported(s string) bool {
-	if len(s) < 8 || len(s) > 256 {
-		return false
+// Imported keys are checked for length and for variety. The gateway's own
+// keys carry 238 random bits; an adopted key comes from elsewhere and may be
+// as weak as "password", which anyone can guess against a public gateway.
+const (
+	MinImportedLen  = 16
+	MaxImportedLen  = 256
+	MinImportedBits = 56
+)
+
+// CheckImported says why s may not be adopted as an imported key, or returns
+// nil. A key must be MinImportedLen to MaxImportedLen printable ASCII
+// characters without spaces, and its estimated strength (its length times
+// the Shannon entropy of its own character frequencies) must reach
+// MinImportedBits. That estimate refuses short and repetitive keys
+// ("passwordpassword": 44 bits, "1234567812345678": 48) and passes random
+// keys of 20 or more letters and digits, or 24 or more hex digits (a
+// 32-digit hex key: about 115 bits); a random key of 16 letters and digits
+// is refused about one time in twenty. It cannot tell a random string from
+// a long memorable phrase, so generated keys remain the better choice.
+func CheckImported(s string) error {
+	if len(s) < MinImportedLen || len(s) > MaxImportedLen {
+		return fmt.Errorf("an imported 'key' must be %d to %d characters; this one has %d", MinImportedLen, MaxImportedLen, len(s))
 	}
+	var counts [128]int
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] > '~' {
-			return false
+			return errors.New("an imported 'key' must be printable ASCII characters without spaces")
+		}
+		counts[s[i]]++
+	}
+	if bits := strengthBits(counts[:], len(s)); bits < MinImportedBits {
+		return fmt.Errorf("an imported 'key' is too easy to guess (about %d bits by the variety of its characters; at least %d needed): "+
+			"import a longer random key, or let the gateway generate one", int(bits), MinImportedBits)
+	}
+	return nil
+}
+
+// strengthBits is n times the Shannon entropy, in bits, of the character
+// frequencies counts of an n-character string.
+func strengthBits(counts []int, n int) float64 {
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(n)
+			h -= p * math.Log2(p)
 		}
 	}
-	return true
+	return h * float64(n)
 }

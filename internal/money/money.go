@@ -18,57 +18,109 @@ type Nanos int64
 // PerDollar is the number of Nanos in one US dollar.
 const PerDollar Nanos = 1_000_000_000
 
-var errSyntax = errors.New("not a decimal amount of dollars (at most 9 decimal places)")
+var (
+	errSyntax    = errors.New("not a decimal amount of dollars (write it as 2.50, 0.000001 or 1e-6)")
+	errPrecision = errors.New("finer than one nano-dollar: an amount has at most 9 decimal places")
+	errRange     = errors.New("amount too large (at most 9000000000 dollars)")
+)
 
-// ParseUSD parses a decimal string such as "2.50", "-0.000001" or "1e-6"-free
-// plain decimals exactly into Nanos.
+// maxUSD bounds every parsed amount: $9e9 in nano-dollars, which leaves
+// headroom below int64's 9.22e18 for sums of a few amounts.
+const maxUSD = 9_000_000_000 * PerDollar
+
+// ParseUSD parses a number of dollars exactly into Nanos. It takes every
+// form of a JSON number ("2.50", "-0.5e-3", "1E2", "1e-06", as Python's json
+// writes small floats) and also a leading '+', a bare ".5" or "5.", and outer
+// spaces. No float is involved: the digits are shifted by the exponent, so
+// "0.1" is exactly 100000000 nanos. An amount with non-zero digits below one
+// nano-dollar, or above maxUSD, is an error.
 func ParseUSD(s string) (Nanos, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errSyntax
-	}
 	neg := false
-	switch s[0] {
-	case '-':
-		neg = true
-		s = s[1:]
-	case '+':
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
 		s = s[1:]
 	}
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" && (!hasDot || frac == "") {
+	mant, exp, hasExp := strings.Cut(s, "e")
+	if !hasExp {
+		mant, exp, hasExp = strings.Cut(s, "E")
+	}
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole == "" && frac == "" || !allDigits(whole) || !allDigits(frac) {
 		return 0, errSyntax
 	}
-	if len(frac) > 9 {
-		// Digits past the ninth must be zeros, or the amount is not representable.
-		if strings.Trim(frac[9:], "0") != "" {
-			return 0, errSyntax
-		}
-		frac = frac[:9]
+	// The amount is digits × 10^(e−len(frac)) dollars, so digits ×
+	// 10^shift nanos.
+	e, ok := parseExponent(exp, hasExp)
+	if !ok {
+		return 0, errSyntax
 	}
-	var w, f int64
-	var err error
-	if whole != "" {
-		if !allDigits(whole) {
-			return 0, errSyntax
-		}
-		if w, err = strconv.ParseInt(whole, 10, 64); err != nil || w > 9_000_000_000 {
-			return 0, errors.New("amount too large")
-		}
+	digits := strings.TrimLeft(whole+frac, "0")
+	shift := e - int64(len(frac)) + 9
+	// Trailing zeros below a nano-dollar cost nothing ("0.0000000010").
+	for shift < 0 && digits != "" && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+		shift++
 	}
-	if frac != "" {
-		if !allDigits(frac) {
-			return 0, errSyntax
-		}
-		f, _ = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+	if digits == "" {
+		return 0, nil // zero, whatever its exponent ("0e999999999", "-0.0")
 	}
-	n := Nanos(w)*PerDollar + Nanos(f)
+	if shift < 0 {
+		return 0, errPrecision
+	}
+	// maxUSD has 19 digits: more digits cannot be in range, and 19 digits
+	// fit in a uint64 without overflow.
+	if int64(len(digits))+shift > 19 {
+		return 0, errRange
+	}
+	var u uint64
+	for i := 0; i < len(digits); i++ {
+		u = u*10 + uint64(digits[i]-'0')
+	}
+	for ; shift > 0; shift-- {
+		u *= 10
+	}
+	if u > uint64(maxUSD) {
+		return 0, errRange
+	}
+	n := Nanos(u)
 	if neg {
 		n = -n
 	}
 	return n, nil
 }
 
+// parseExponent reads the part after 'e': an optional sign and at least one
+// digit. Its magnitude saturates at 2^40, far past the length of any
+// input, so that any non-zero amount with a saturated exponent is still out
+// of range (or below a nano-dollar), and "1e999999999999999999999" costs no
+// more than "1e9" to reject: nothing is shifted, looped or allocated per
+// unit of exponent.
+func parseExponent(exp string, present bool) (int64, bool) {
+	if !present {
+		return 0, true
+	}
+	neg := false
+	if exp != "" && (exp[0] == '-' || exp[0] == '+') {
+		neg = exp[0] == '-'
+		exp = exp[1:]
+	}
+	if exp == "" || !allDigits(exp) {
+		return 0, false
+	}
+	const limit = 1 << 40
+	var e int64
+	for i := 0; i < len(exp) && e < limit; i++ {
+		e = e*10 + int64(exp[i]-'0')
+	}
+	e = min(e, limit)
+	if neg {
+		e = -e
+	}
+	return e, true
+}
+
+// allDigits reports whether s holds only ASCII digits ("" does).
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

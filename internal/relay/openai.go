@@ -112,7 +112,7 @@ func (rl *Relay) needsTranslation(c *call, cands []candidate) bool {
 }
 
 // failover tries candidates in order until one answers. Only failures
-// before the first byte reached the client move on: relayStream answers a
+// before the first byte reached the client move on: pumpStream answers a
 // later failure in-stream and returns nil.
 func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, res *routing.Resolution, cands []candidate) error {
 	var attempts []attemptRecord

@@ -167,14 +167,3 @@ func requestID(client string) string {
 	}
 	return newID("req-")
 }
-
-func notFound(_ http.ResponseWriter, r *http.Request) error {
-	return llm.NotFound("Unknown route " + r.Method + " " + r.URL.Path + ". This gateway serves the OpenAI API: set the base URL to http://HOST:PORT/v1 " +
-		"(also accepted: /v1/ with a trailing slash, /api/v1, or full paths such as /v1/chat/completions and /v1/models for curl). " +
-		"Anthropic SDKs: base URL http://HOST:PORT (POST /v1/messages). Google Gen AI SDKs: base URL http://HOST:PORT (POST /v1beta/models/MODEL:generateContent).")
-}
-
-func methodNotAllowed(r *http.Request, allow string) error {
-	return &llm.Error{Kind: llm.KindCaller, Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
-		Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + allow}
-}

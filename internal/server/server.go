@@ -67,8 +67,8 @@ type Options struct {
 	Env        config.Env
 }
 
-// New builds the gateway. The key cache is loaded here, once; nothing on
-// the request path reads the store.
+// New builds the gateway. The key cache is loaded here, once; no model call
+// reads the store (management writes do, to authorise against fresh rows).
 func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -195,7 +195,8 @@ func (s *Server) Refresh(ctx context.Context, every time.Duration) {
 func (s *Server) Keys() *auth.Cache { return s.keys }
 
 // route picks the handler for a request from sn, the snapshot it runs on,
-// and the config-independent routes.
+// and the config-independent routes. A path that names no endpoint gets a
+// 404 (notFound) or, when another method is served there, a 405 with Allow.
 func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 	p := stripPrefix(cleanPath(r.URL.Path))
 	if h, ok := sn.routes[r.Method+" "+p]; ok {
@@ -209,20 +210,23 @@ func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 	}
 	// Routes with a parameter. Model ids may contain '/' and ':'.
 	switch {
-	case r.Method == http.MethodPost && (strings.HasPrefix(p, "/v1beta/models/") || strings.HasPrefix(p, "/models/")):
+	case strings.HasPrefix(p, "/v1beta/models/") || strings.HasPrefix(p, "/models/"):
 		// Gemini: /v1beta/models/MODEL:generateContent, and /v1/models/…
 		// (whose /v1 stripPrefix has removed), which newer Google SDKs call.
 		rest := p[strings.Index(p, "/models/")+len("/models/"):]
-		if model, stream, ok := relay.ParseGeminiPath(rest); ok {
+		model, stream, gemini := relay.ParseGeminiPath(rest)
+		switch {
+		case gemini && r.Method == http.MethodPost:
 			return inDialect(s.log, relay.IngressGemini, sn.relay.Gemini(model, stream))
+		case gemini:
+			return inDialect(s.log, relay.IngressGemini, notAllowed(http.MethodPost))
+		case r.Method == http.MethodGet && strings.HasPrefix(p, "/models/"):
+			return checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error { return sn.catalogue.Get(w, r, rest) })
+		case r.Method == http.MethodPost || strings.HasPrefix(p, "/v1beta/"):
+			// Another Gemini method (:countTokens, :embedContent, models.get).
+			return s.notFound(sn, r, relay.IngressGemini)
 		}
-		return inDialect(s.log, relay.IngressGemini, notFound)
-	case strings.HasPrefix(p, "/models/"):
-		id := p[len("/models/"):]
-		if r.Method != http.MethodGet {
-			return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET") }
-		}
-		return checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error { return sn.catalogue.Get(w, r, id) })
+		return notAllowed(http.MethodGet)
 	case strings.HasPrefix(p, "/keys/"):
 		hash := p[len("/keys/"):]
 		switch r.Method {
@@ -233,8 +237,11 @@ func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 		case http.MethodDelete:
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.DeleteKey(w, r, hash) }
 		}
-		return func(w http.ResponseWriter, r *http.Request) error { return methodNotAllowed(r, "GET, PATCH or DELETE") }
-	case strings.HasPrefix(p, "/providers/") && strings.HasSuffix(p, "/enable") && r.Method == http.MethodPost:
+		return notAllowed(http.MethodGet, http.MethodPatch, http.MethodDelete)
+	case strings.HasPrefix(p, "/providers/") && strings.HasSuffix(p, "/enable"):
+		if r.Method != http.MethodPost {
+			return notAllowed(http.MethodPost)
+		}
 		id := strings.TrimSuffix(p[len("/providers/"):], "/enable")
 		return func(w http.ResponseWriter, r *http.Request) error { return s.enableRoute(w, r, id) }
 	case strings.HasPrefix(p, "/accounts/"):
@@ -242,27 +249,20 @@ func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 		switch {
 		case sub == "credits" && r.Method == http.MethodPost:
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.TopUp(w, r, id) }
+		case sub == "credits":
+			return notAllowed(http.MethodPost)
 		case sub == "" && r.Method == http.MethodGet:
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.GetAccount(w, r, id) }
 		case sub == "" && r.Method == http.MethodPatch:
 			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.PatchAccount(w, r, id) }
-		}
-		return notFound
-	}
-	for _, known := range []string{"/chat/completions", "/completions", "/embeddings", "/models", "/keys", "/admin/reload"} {
-		if p == known {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				allow := "POST"
-				if known == "/models" {
-					allow = "GET"
-				} else if known == "/keys" {
-					allow = "GET or POST"
-				}
-				return methodNotAllowed(r, allow)
-			}
+		case sub == "":
+			return notAllowed(http.MethodGet, http.MethodPatch)
 		}
 	}
-	return notFound
+	if allow := allowedMethods(p, sn.routes, s.routes); len(allow) > 0 {
+		return inDialect(s.log, dialectOf(p), notAllowed(allow...))
+	}
+	return s.notFound(sn, r, dialectOf(p))
 }
 
 // checkKey lets the model list be read without a key (it is public, like

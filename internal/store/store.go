@@ -76,6 +76,9 @@ type Store interface {
 	KeysChangedSince(ctx context.Context, t time.Time) ([]Key, error)
 	// DeleteKey marks a key deleted; ErrNotFound if absent or already deleted.
 	DeleteKey(ctx context.Context, hash string, at time.Time) error
+	// GetKey returns the live key with this hash; ErrNotFound if absent or
+	// deleted. Writes authorise against it, not a cache that may lag.
+	GetKey(ctx context.Context, hash string) (*Key, error)
 
 	// Meta reads a small named value ("" and no error if unset).
 	Meta(ctx context.Context, name string) (string, error)

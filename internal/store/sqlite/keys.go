@@ -103,6 +103,20 @@ func (db *DB) ListKeys(ctx context.Context) ([]store.Key, error) {
 	return keys, nil
 }
 
+// GetKey returns the live key with this hash, or store.ErrNotFound if it is
+// absent or deleted.
+func (db *DB) GetKey(ctx context.Context, hash string) (*store.Key, error) {
+	keys, err := db.queryKeys(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE hash = ? AND deleted_at IS NULL`, hash)
+	if err != nil {
+		return nil, fmt.Errorf("get key: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("key %s: %w", hash, store.ErrNotFound)
+	}
+	return &keys[0], nil
+}
+
 // KeysChangedSince returns every key, deleted ones included, whose UpdatedAt
 // is after t, in UpdatedAt order. A poller should pass the largest UpdatedAt
 // it has seen (not its own clock): changes are stamped later than every key
