@@ -97,6 +97,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 
 	logFileLimit(log, cfg.Server.MaxConnections)
 	hs := srv.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))
+	// Requests run on a context of their own, which the end of the drain
+	// cancels: a stream still running then is ended by the relay like one
+	// whose client went away, so its handler records and bills what it
+	// delivered (relay's deferred finish) before the ledger closes.
+	reqCtx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	running := newHandlerCount()
+	hs.Handler = running.wrap(hs.Handler)
+	hs.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	runCtx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	// Background loops use the store; wait for them before it closes.
@@ -121,8 +130,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.DrainTimeout)
 	defer cancel()
 	if err := hs.Shutdown(drainCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("drain timeout reached; closing remaining connections", slog.String("error", err.Error()))
+		log.Warn("drain timeout reached; cancelling the requests still running and closing their connections",
+			slog.Int("requests", running.count()), slog.String("error", err.Error()))
+		cancelRequests()
+		// Closing the connections also ends a handler blocked writing to a
+		// client that does not read.
 		_ = hs.Close()
+		if !running.wait(finishGrace) {
+			log.Error("requests still running after the drain; their generations are not recorded",
+				slog.Int("requests", running.count()), slog.Duration("waited", finishGrace))
+		}
 	}
 	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelFlush()
@@ -147,6 +164,69 @@ func logFileLimit(log *slog.Logger, maxConns int) {
 			slog.Uint64("open_file_limit", n), slog.Int("max_connections", maxConns))
 	default:
 		log.Info("open-file limit", slog.Uint64("open_file_limit", n))
+	}
+}
+
+// finishGrace bounds the wait, after the drain timeout has cancelled the
+// requests still running, for their handlers to record and settle them.
+// Cancelled handlers return within milliseconds; the bound is for one stuck
+// on something no context reaches.
+const finishGrace = 5 * time.Second
+
+// handlerCount counts the requests whose handlers are running, so that
+// shutdown can wait for them after http.Server.Shutdown has given up (it
+// does not wait for handlers once its context ends).
+type handlerCount struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed while n is 0
+}
+
+func newHandlerCount() *handlerCount {
+	c := &handlerCount{idle: make(chan struct{})}
+	close(c.idle)
+	return c
+}
+
+func (c *handlerCount) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.add(1)
+		defer c.add(-1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (c *handlerCount) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.n += d
+	if c.n == 0 {
+		close(c.idle)
+	}
+}
+
+func (c *handlerCount) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// wait reports whether no handler is running, waiting up to timeout for
+// the running ones to return.
+func (c *handlerCount) wait(timeout time.Duration) bool {
+	c.mu.Lock()
+	idle := c.idle
+	c.mu.Unlock()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-idle:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 

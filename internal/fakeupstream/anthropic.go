@@ -94,6 +94,28 @@ func (anthropic) writeError(w http.ResponseWriter, status int, typ, code, messag
 	w.Write(b)
 }
 
+// writeKeyEcho writes Anthropic's envelope with f's type and message;
+// Anthropic's envelope has no code or param, so a set code goes where its
+// envelope has a third string, request_id, and a set param into an extra
+// "param" field of the error, as a broken upstream might send.
+func (anthropic) writeKeyEcho(w http.ResponseWriter, status int, f errorFields) {
+	e := map[string]any{"type": f.typ, "message": f.message}
+	if f.typ == "" {
+		e["type"] = anthropicErrorType(status)
+	}
+	if f.param != "" {
+		e["param"] = f.param
+	}
+	reqID := "req_fake"
+	if f.code != "" {
+		reqID = f.code
+	}
+	b, _ := json.Marshal(map[string]any{"type": "error", "error": e, "request_id": reqID})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
 func (a anthropic) writeAuthError(w http.ResponseWriter) {
 	a.writeError(w, http.StatusUnauthorized, "", "", "invalid x-api-key")
 }

@@ -18,6 +18,9 @@ type dialect interface {
 	// writeError writes status with the dialect's error envelope; typ and
 	// code "" mean the dialect's defaults.
 	writeError(w http.ResponseWriter, status int, typ, code, message string)
+	// writeKeyEcho writes status with the dialect's error envelope holding
+	// f, every field of which may be set (EchoKeyIn).
+	writeKeyEcho(w http.ResponseWriter, status int, f errorFields)
 	// writeAuthError answers a missing or wrong key.
 	writeAuthError(w http.ResponseWriter)
 	// isStream reports whether the request asks for a streamed answer.
@@ -114,3 +117,24 @@ func (fw *faultWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (fw *faultWriter) Unwrap() http.ResponseWriter { return fw.ResponseWriter }
+
+// errorFields are the strings of an error envelope an upstream controls.
+type errorFields struct {
+	message, typ, code, param string
+}
+
+// echo sets the named fields to key.
+func (f *errorFields) echo(key string, fields []string) {
+	for _, name := range fields {
+		switch name {
+		case "message":
+			f.message = key
+		case "type":
+			f.typ = key
+		case "code":
+			f.code = key
+		case "param":
+			f.param = key
+		}
+	}
+}

@@ -157,6 +157,26 @@ func (gemini) writeError(w http.ResponseWriter, status int, typ, code, message s
 	writeGeminiError(w, status, typ, message, details)
 }
 
+// writeKeyEcho writes Google's envelope: f's type is its status, and a
+// code and param go where Google puts the like, an ErrorInfo's reason and
+// a BadRequest field violation's field.
+func (gemini) writeKeyEcho(w http.ResponseWriter, status int, f errorFields) {
+	typ := f.typ
+	if typ == "" {
+		typ = geminiStatus(status)
+	}
+	var details []any
+	if f.code != "" {
+		details = append(details, map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+			"reason": f.code, "domain": "googleapis.com"})
+	}
+	if f.param != "" {
+		details = append(details, map[string]any{"@type": "type.googleapis.com/google.rpc.BadRequest",
+			"fieldViolations": []any{map[string]string{"field": f.param, "description": "bad value"}}})
+	}
+	writeGeminiError(w, status, typ, f.message, details)
+}
+
 const geminiBadKey = "API key not valid. Please pass a valid API key."
 
 // writeAuthError answers as Google does for a wrong key: 400

@@ -58,6 +58,26 @@ func (openAI) writeError(w http.ResponseWriter, status int, typ, code, message s
 	w.Write(append(b, '\n'))
 }
 
+// writeKeyEcho writes OpenAI's envelope with every field f sets; param and
+// code are null when empty.
+func (openAI) writeKeyEcho(w http.ResponseWriter, status int, f errorFields) {
+	var e envelope
+	e.Error.Message, e.Error.Type = f.message, f.typ
+	if e.Error.Type == "" {
+		e.Error.Type = "invalid_request_error"
+	}
+	if f.code != "" {
+		e.Error.Code = &f.code
+	}
+	if f.param != "" {
+		e.Error.Param = &f.param
+	}
+	b, _ := json.Marshal(e)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
 func (o openAI) writeAuthError(w http.ResponseWriter) {
 	o.writeError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_api_key",
 		"Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.")

@@ -50,6 +50,14 @@ type Behavior struct {
 	// implements it (promptFeedback.blockReason / finishReason "SAFETY");
 	// the others ignore it.
 	Blocked string
+
+	// EchoKeyIn, with Status, puts the credential the request presented
+	// (the dialect's key header, as the API key check reads it) into
+	// these fields of the error envelope, as a hostile or careless
+	// upstream might: any of "message", "type", "code", "param". The
+	// dialect places each where its envelope has it (see writeKeyEcho);
+	// fields not named keep their usual values.
+	EchoKeyIn []string
 }
 
 // Options configures a Server.
@@ -315,6 +323,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		msg := b.Message
 		if msg == "" {
 			msg = "fake upstream error " + strconv.Itoa(b.Status)
+		}
+		if len(b.EchoKeyIn) > 0 {
+			f := errorFields{typ: b.ErrorType, code: b.ErrorCode, message: msg}
+			f.echo(d.apiKey(r), b.EchoKeyIn)
+			d.writeKeyEcho(w, b.Status, f)
+			return
 		}
 		d.writeError(w, b.Status, b.ErrorType, b.ErrorCode, msg)
 		return
