@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -22,9 +21,8 @@ const maxUpstreamBody = 64 << 20
 
 // transportError classifies a failure to get a response at all.
 func transportError(p *provider.Provider, err error) *llm.Error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return llm.UpstreamTimeout("provider '"+p.Name+"' did not answer within "+p.Timeout.String(), err)
-	}
+	// Which clock fired is known to the attempt (attemptCtx.explain names
+	// it); the provider's timeout is not the only one, so none is named here.
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return llm.UpstreamTimeout("provider '"+p.Name+"' did not answer in time", err)
