@@ -100,4 +100,3 @@ func TestTimeoutMessageNamesTheClockThatFired(t *testing.T) {
 		})
 	}
 }
-
