@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -139,12 +140,15 @@ func retryable(e *llm.Error) bool {
 	return false
 }
 
-// outcome classifies an attempt for the route's health.
+// outcome classifies an attempt for the route's health. Only a refusal the
+// provider attributes to the gateway's credential (classifyStatus) is an
+// AuthFailure; a 403 about the request itself is the client's and counts
+// for nothing, so one client cannot take a route out for everyone.
 func outcome(e *llm.Error, upstreamStatus int) routing.Outcome {
 	switch {
 	case e == nil:
 		return routing.Success
-	case upstreamStatus == http.StatusUnauthorized || upstreamStatus == http.StatusForbidden:
+	case errors.Is(e, errCredential):
 		return routing.AuthFailure
 	case retryable(e):
 		return routing.Failure
@@ -223,7 +227,7 @@ func errorKind(e *llm.Error, upstreamStatus int) string {
 		return "timeout"
 	case upstreamStatus == http.StatusTooManyRequests:
 		return "rate_limited"
-	case upstreamStatus == http.StatusUnauthorized || upstreamStatus == http.StatusForbidden:
+	case errors.Is(e, errCredential):
 		return "auth"
 	case upstreamStatus >= 500:
 		return "server_error"

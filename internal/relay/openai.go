@@ -119,7 +119,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		release := func(routing.Outcome, time.Duration, time.Duration) {}
 		if rl.Health != nil {
-			rel, ok := rl.Health.Acquire(id)
+			rel, ok := rl.Health.AcquireTarget(cd.t)
 			if !ok {
 				attempts = append(attempts, attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "skipped", Error: "unavailable"})
 				continue
