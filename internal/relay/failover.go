@@ -11,6 +11,7 @@ import (
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // Budget bounds one request's attempts across routes and fallback models.
@@ -58,10 +59,32 @@ func prefs(raw []byte) (routing.Prefs, error) {
 // model's routes as the strategy orders them, then each fallback model's
 // (the request's "models", then the catalogue's fallbacks), unless the
 // request forbids fallbacks.
-func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candidate, error) {
+//
+// Every fallback is held to the key's allow-list like the requested model,
+// or a key limited to "big-*" could be served anything by naming it in
+// "models" and ignoring the requested model's providers. A request whose
+// own "models" names a model the key may not use is refused (403
+// model_not_allowed): the client asked for it. A catalogue fallback the
+// key may not use is skipped: the client never asked for it.
+func (rl *Relay) candidates(key *store.Key, res *routing.Resolution, req *oa.Request) ([]candidate, error) {
 	p, err := prefs(req.Provider)
 	if err != nil {
 		return nil, err
+	}
+	requested := make([]*routing.Resolution, 0, len(req.Models))
+	for _, name := range req.Models {
+		if name == req.Model {
+			continue
+		}
+		fr, err := rl.Resolver.Resolve(name)
+		if err != nil {
+			continue // an unknown fallback name is not served; the others may be
+		}
+		if e := allowed(key, fr); e != nil {
+			e.Param = "models"
+			return nil, e
+		}
+		requested = append(requested, fr)
 	}
 	session := req.SessionID
 	if session == "" {
@@ -91,23 +114,25 @@ func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candida
 	if p.AllowFallbacks != nil && !*p.AllowFallbacks {
 		return out, nil
 	}
-	names := append([]string(nil), req.Models...)
+	fallbacks := requested
 	if res.Entry != nil {
-		names = append(names, res.Entry.Fallbacks...)
+		for _, name := range res.Entry.Fallbacks {
+			if name == req.Model {
+				continue
+			}
+			if fr, err := rl.Resolver.Resolve(name); err == nil && allowed(key, fr) == nil {
+				fallbacks = append(fallbacks, fr)
+			}
+		}
 	}
-	if len(names) > 0 {
+	if len(fallbacks) > 0 {
 		seen = make(map[string]bool, len(out)+4)
 		for _, c := range out {
 			seen[routing.RouteID(c.t)] = true
 		}
 	}
-	for _, name := range names {
-		if name == req.Model {
-			continue
-		}
-		if fr, err := rl.Resolver.Resolve(name); err == nil {
-			add(fr)
-		}
+	for _, fr := range fallbacks {
+		add(fr)
 	}
 	return out, nil
 }

@@ -82,7 +82,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if e := allowed(key, res); e != nil {
 		return e
 	}
-	cands, err := rl.candidates(res, req)
+	cands, err := rl.candidates(key, res, req)
 	if err != nil {
 		return err
 	}
