@@ -188,10 +188,23 @@ type Cooling struct {
 	until map[string]time.Time
 }
 
-func (c *Cooling) set(id string, until time.Time) {
+// coolingSweep is the size at which set drops expired entries: routes are
+// per provider/model, and a client can name many models under a pattern.
+// An entry lives at most 5 minutes (retryAfter's cap), so after a sweep the
+// map holds only the routes rate-limited in the last 5 minutes.
+const coolingSweep = 1024
+
+func (c *Cooling) set(id string, now, until time.Time) {
 	c.mu.Lock()
 	if c.until == nil {
 		c.until = map[string]time.Time{}
+	}
+	if len(c.until) >= coolingSweep {
+		for k, u := range c.until {
+			if !now.Before(u) {
+				delete(c.until, k)
+			}
+		}
 	}
 	c.until[id] = until
 	c.mu.Unlock()

@@ -147,7 +147,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		rl.Metrics.UpstreamError(p.Name, errorKind(e, status))
 		if status == http.StatusTooManyRequests {
 			if until, ok := retryAfter(e.RetryAfter, now); ok {
-				rl.Cooling.set(id, until)
+				rl.Cooling.set(id, now, until)
 			}
 		}
 		if !retryable(e) && o != routing.AuthFailure {
