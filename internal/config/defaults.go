@@ -28,6 +28,10 @@ const (
 	DefaultStreamWriteTimeout  = 60 * time.Second
 	DefaultMaxConnections      = 10000
 	DefaultMaxConnectionsPerIP = 256
+	// Routing health (config.Routing).
+	DefaultMaxTrackedRoutes = 10000
+	DefaultAuthFailures     = 3
+	DefaultAuthCooldown     = 5 * time.Minute
 )
 
 // defaultBaseURLs are the public endpoints of the provider types that have
@@ -131,6 +135,15 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	}
 	if c.Billing.Unpriced == "" {
 		c.Billing.Unpriced = DefaultUnpriced
+	}
+	if c.Routing.MaxTrackedRoutes == 0 {
+		c.Routing.MaxTrackedRoutes = DefaultMaxTrackedRoutes
+	}
+	if c.Routing.AuthFailures == 0 {
+		c.Routing.AuthFailures = DefaultAuthFailures
+	}
+	if c.Routing.AuthCooldown == 0 {
+		c.Routing.AuthCooldown = DefaultAuthCooldown
 	}
 	for i := range c.Providers {
 		p := &c.Providers[i]

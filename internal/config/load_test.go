@@ -214,6 +214,7 @@ func TestEmptyInputIsAllDefaultsWithMock(t *testing.T) {
 				Billing:   Billing{Unpriced: "free"},
 				Providers: []Provider{{Name: "mock", Type: "mock", Timeout: 600 * time.Second, Mock: MockOptions{Words: 12}}},
 				Models:    []Model{{ID: "*", Routes: []Route{{Provider: "mock", Weight: 1}}}},
+				Routing:   Routing{MaxTrackedRoutes: 10000, AuthFailures: 3, AuthCooldown: 5 * time.Minute},
 			}
 			if !reflect.DeepEqual(cfg, want) {
 				t.Errorf("config =\n%+v\nwant\n%+v", cfg, want)

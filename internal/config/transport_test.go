@@ -43,5 +43,6 @@ func TestTransportBoundsAreValidated(t *testing.T) {
 func withTransportDefaults(s Server) Server {
 	s.ReadHeaderTimeout, s.BodyReadTimeout, s.BodyMinRate = DefaultReadHeaderTimeout, DefaultBodyReadTimeout, DefaultBodyMinRate
 	s.StreamWriteTimeout, s.MaxConnections, s.MaxConnectionsPerIP = DefaultStreamWriteTimeout, DefaultMaxConnections, DefaultMaxConnectionsPerIP
+	s.MaxJSONDepth, s.MaxUpstreamBodyBytes, s.MaxStreamBytes = DefaultMaxJSONDepth, DefaultMaxUpstreamBodyBytes, DefaultMaxStreamBytes
 	return s
 }

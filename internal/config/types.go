@@ -27,6 +27,22 @@ type Config struct {
 	Billing   Billing    `yaml:"billing"`
 	Providers []Provider `yaml:"providers"`
 	Models    []Model    `yaml:"models"`
+	Routing   Routing    `yaml:"routing"`
+}
+
+// Routing tunes route health (docs/routing.md). It is read when the
+// gateway starts: health state outlives reloads, and so do these.
+type Routing struct {
+	// MaxTrackedRoutes caps the provider/model circuit breakers kept in
+	// memory (clients can invent model names under a pattern route); past
+	// it the least recently used healthy ones are forgotten first. Default 10000.
+	MaxTrackedRoutes int `yaml:"max_tracked_routes"`
+	// AuthFailures is how many consecutive credential refusals (401, or a
+	// 403 the provider attributes to the key) disable a route. Default 3.
+	AuthFailures int `yaml:"auth_failures"`
+	// AuthCooldown is how long a disabled route waits before one probe
+	// request tests the credential again. Default 5m.
+	AuthCooldown time.Duration `yaml:"auth_cooldown"`
 }
 
 // Server is the HTTP front.

@@ -26,6 +26,7 @@ func (c *Config) Validate() error {
 	v.billing(&c.Billing)
 	names := v.providers(c.Providers)
 	v.models(c.Models, names)
+	v.routing(&c.Routing)
 	if len(v.problems) == 0 {
 		return nil
 	}
@@ -113,6 +114,18 @@ func (v *validator) server(s *Server) {
 	}
 	if s.MaxConnectionsPerIP < -1 {
 		v.add("server.max_connections_per_ip", "must be a positive number of connections or -1 for no limit, got %d; leave it out for the default %d", s.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	}
+}
+
+func (v *validator) routing(r *Routing) {
+	if r.MaxTrackedRoutes < 0 {
+		v.add("routing.max_tracked_routes", "must be a positive number of routes, got %d; leave it out for the default %d", r.MaxTrackedRoutes, DefaultMaxTrackedRoutes)
+	}
+	if r.AuthFailures < 0 {
+		v.add("routing.auth_failures", "must be a positive count, got %d; leave it out for the default %d", r.AuthFailures, DefaultAuthFailures)
+	}
+	if r.AuthCooldown < 0 {
+		v.add("routing.auth_cooldown", "cannot be negative (%s); leave it out for the default %s", r.AuthCooldown, DefaultAuthCooldown)
 	}
 }
 

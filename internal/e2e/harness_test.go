@@ -85,6 +85,7 @@ type opts struct {
 	env  map[string]string
 	yaml string
 	up   fakeupstream.Options
+	now  func() time.Time // the gateway's clock; nil is time.Now
 }
 
 func start(t *testing.T, o opts) *gateway {
@@ -128,7 +129,7 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 	logs := &syncBuffer{}
 	_, logs.discard = t.(*testing.B)
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, LedgerInterval: 20 * time.Millisecond, Estimator: counter})
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, LedgerInterval: 20 * time.Millisecond, Estimator: counter, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

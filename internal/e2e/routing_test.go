@@ -122,15 +122,15 @@ func TestFaultInjection(t *testing.T) {
 			wantStatus: 200, wantA: 1, wantB: 1, wantFinal: "b", wantTrail: []string{"a:error", "b:ok"}},
 		{name: "every route fails: the last error", model: "m", a: []fakeBehavior{{Status: 500}}, b: []fakeBehavior{{Status: 502}},
 			wantStatus: 502, wantA: 1, wantB: 1, wantFinal: "b", wantTrail: []string{"a:error", "b:error"}},
-		{name: "upstream 401 disables the route until re-enabled", model: "m", a: []fakeBehavior{{Status: 401}},
+		{name: "three upstream 401s in a row disable the route until re-enabled", model: "m", a: []fakeBehavior{{Status: 401}, {Status: 401}, {Status: 401}},
 			wantStatus: 200, wantA: 1, wantB: 1, wantFinal: "b", wantTrail: []string{"a:error", "b:ok"},
 			check: func(t *testing.T, p *pair, _ string) {
-				for i := 0; i < 3; i++ {
+				for i := 0; i < 5; i++ {
 					resp := p.post(t, "/v1/chat/completions", p.Key, chatBody("m", false))
 					resp.Body.Close()
 				}
-				if n := len(p.A.Requests()); n != 1 {
-					t.Fatalf("a disabled route got %d more requests", n-1)
+				if n := len(p.A.Requests()); n != 3 {
+					t.Fatalf("a got %d requests, want 3: the third 401 disables it", n)
 				}
 				st, out := p.admin(t, "GET", "/api/v1/providers", p.AdminKey, "")
 				if st != 200 || !strings.Contains(toJSON(out), `"state":"disabled"`) {
@@ -141,7 +141,7 @@ func TestFaultInjection(t *testing.T) {
 				}
 				resp := p.post(t, "/v1/chat/completions", p.Key, chatBody("m", false))
 				resp.Body.Close()
-				if len(p.A.Requests()) != 2 {
+				if len(p.A.Requests()) != 4 {
 					t.Fatal("a re-enabled route got no traffic")
 				}
 			}},

@@ -133,18 +133,23 @@ func (m *Metrics) Func(name, help string, f func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
-// RouteStates exposes route health as switchyard_route_state{route,state}=1
-// for each route's current state, read at scrape time.
+// RouteStates exposes route health as switchyard_route_state{route,state}:
+// how many of the configured route's breakers (one per upstream model) are
+// in each state, read at scrape time.
 func (m *Metrics) RouteStates(snapshot func() []RouteState) {
 	if m == nil {
 		return
 	}
 	m.Registry.MustRegister(&routeCollector{snapshot: snapshot,
-		desc: prometheus.NewDesc("switchyard_route_state", "Route health: 1 for the route's current state (closed, open, half_open, disabled).", []string{"route", "state"}, nil)})
+		desc: prometheus.NewDesc("switchyard_route_state", "Route health: how many of the route's breakers are in each state (closed, open, half_open, disabled).", []string{"route", "state"}, nil)})
 }
 
-// RouteState is one route's state for RouteStates.
-type RouteState struct{ Route, State string }
+// RouteState is one configured route's count of breakers in one state, for
+// RouteStates.
+type RouteState struct {
+	Route, State string
+	N            int
+}
 
 type routeCollector struct {
 	snapshot func() []RouteState
@@ -155,7 +160,7 @@ func (c *routeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range c.snapshot() {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, r.Route, r.State)
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(r.N), r.Route, r.State)
 	}
 }
 

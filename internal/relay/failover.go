@@ -2,6 +2,7 @@ package relay
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // Budget bounds one request's attempts across routes and fallback models.
@@ -57,10 +59,32 @@ func prefs(raw []byte) (routing.Prefs, error) {
 // model's routes as the strategy orders them, then each fallback model's
 // (the request's "models", then the catalogue's fallbacks), unless the
 // request forbids fallbacks.
-func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candidate, error) {
+//
+// Every fallback is held to the key's allow-list like the requested model,
+// or a key limited to "big-*" could be served anything by naming it in
+// "models" and ignoring the requested model's providers. A request whose
+// own "models" names a model the key may not use is refused (403
+// model_not_allowed): the client asked for it. A catalogue fallback the
+// key may not use is skipped: the client never asked for it.
+func (rl *Relay) candidates(key *store.Key, res *routing.Resolution, req *oa.Request) ([]candidate, error) {
 	p, err := prefs(req.Provider)
 	if err != nil {
 		return nil, err
+	}
+	requested := make([]*routing.Resolution, 0, len(req.Models))
+	for _, name := range req.Models {
+		if name == req.Model {
+			continue
+		}
+		fr, err := rl.Resolver.Resolve(name)
+		if err != nil {
+			continue // an unknown fallback name is not served; the others may be
+		}
+		if e := allowed(key, fr); e != nil {
+			e.Param = "models"
+			return nil, e
+		}
+		requested = append(requested, fr)
 	}
 	session := req.SessionID
 	if session == "" {
@@ -90,23 +114,25 @@ func (rl *Relay) candidates(res *routing.Resolution, req *oa.Request) ([]candida
 	if p.AllowFallbacks != nil && !*p.AllowFallbacks {
 		return out, nil
 	}
-	names := append([]string(nil), req.Models...)
+	fallbacks := requested
 	if res.Entry != nil {
-		names = append(names, res.Entry.Fallbacks...)
+		for _, name := range res.Entry.Fallbacks {
+			if name == req.Model {
+				continue
+			}
+			if fr, err := rl.Resolver.Resolve(name); err == nil && allowed(key, fr) == nil {
+				fallbacks = append(fallbacks, fr)
+			}
+		}
 	}
-	if len(names) > 0 {
+	if len(fallbacks) > 0 {
 		seen = make(map[string]bool, len(out)+4)
 		for _, c := range out {
 			seen[routing.RouteID(c.t)] = true
 		}
 	}
-	for _, name := range names {
-		if name == req.Model {
-			continue
-		}
-		if fr, err := rl.Resolver.Resolve(name); err == nil {
-			add(fr)
-		}
+	for _, fr := range fallbacks {
+		add(fr)
 	}
 	return out, nil
 }
@@ -139,12 +165,15 @@ func retryable(e *llm.Error) bool {
 	return false
 }
 
-// outcome classifies an attempt for the route's health.
+// outcome classifies an attempt for the route's health. Only a refusal the
+// provider attributes to the gateway's credential (classifyStatus) is an
+// AuthFailure; a 403 about the request itself is the client's and counts
+// for nothing, so one client cannot take a route out for everyone.
 func outcome(e *llm.Error, upstreamStatus int) routing.Outcome {
 	switch {
 	case e == nil:
 		return routing.Success
-	case upstreamStatus == http.StatusUnauthorized || upstreamStatus == http.StatusForbidden:
+	case errors.Is(e, errCredential):
 		return routing.AuthFailure
 	case retryable(e):
 		return routing.Failure
@@ -159,10 +188,23 @@ type Cooling struct {
 	until map[string]time.Time
 }
 
-func (c *Cooling) set(id string, until time.Time) {
+// coolingSweep is the size at which set drops expired entries: routes are
+// per provider/model, and a client can name many models under a pattern.
+// An entry lives at most 5 minutes (retryAfter's cap), so after a sweep the
+// map holds only the routes rate-limited in the last 5 minutes.
+const coolingSweep = 1024
+
+func (c *Cooling) set(id string, now, until time.Time) {
 	c.mu.Lock()
 	if c.until == nil {
 		c.until = map[string]time.Time{}
+	}
+	if len(c.until) >= coolingSweep {
+		for k, u := range c.until {
+			if !now.Before(u) {
+				delete(c.until, k)
+			}
+		}
 	}
 	c.until[id] = until
 	c.mu.Unlock()
@@ -223,7 +265,7 @@ func errorKind(e *llm.Error, upstreamStatus int) string {
 		return "timeout"
 	case upstreamStatus == http.StatusTooManyRequests:
 		return "rate_limited"
-	case upstreamStatus == http.StatusUnauthorized || upstreamStatus == http.StatusForbidden:
+	case errors.Is(e, errCredential):
 		return "auth"
 	case upstreamStatus >= 500:
 		return "server_error"

@@ -82,7 +82,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if e := allowed(key, res); e != nil {
 		return e
 	}
-	cands, err := rl.candidates(res, req)
+	cands, err := rl.candidates(key, res, req)
 	if err != nil {
 		return err
 	}
@@ -119,11 +119,14 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 	defer func() { c.gen.Attempts = attemptsJSON(attempts) }()
 	var last *llm.Error
 	tried := 0
-	// The budget: at most maxAttempts tries, and no new try once the first
-	// route's whole timeout has passed since the request began.
+	// The budget: at most maxAttempts tries, and none past the request's
+	// own deadline (the largest timeout among its candidates, from the
+	// first try). A route's timeout ends only that route's attempt, which
+	// fails over like any other failure before the first byte.
+	budget := rl.requestBudget(cands)
 	var deadline time.Time
 	for _, cd := range cands {
-		if tried == maxAttempts || clientGone(r) || (!deadline.IsZero() && rl.Now().After(deadline)) {
+		if tried == maxAttempts || clientGone(r) || (!deadline.IsZero() && !rl.Now().Before(deadline)) {
 			break
 		}
 		p, ok := rl.Providers[cd.t.Provider]
@@ -138,7 +141,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		release := func(routing.Outcome, time.Duration, time.Duration) {}
 		if rl.Health != nil {
-			rel, ok := rl.Health.Acquire(id)
+			rel, ok := rl.Health.AcquireTarget(cd.t)
 			if !ok {
 				attempts = append(attempts, attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "skipped", Error: "unavailable"})
 				continue
@@ -147,9 +150,9 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		tried++
 		if deadline.IsZero() {
-			deadline = c.start.Add(timeout(&cd.t, p))
+			deadline = now.Add(budget)
 		}
-		ttfb, status, e := rl.attempt(w, r, c, req, cd, p)
+		ttfb, status, e := rl.attempt(w, r, c, req, cd, p, attemptClocks(&cd.t, p, deadline, now))
 		dur := rl.Now().Sub(now)
 		o := outcome(e, status)
 		if c.gen.Cancelled {
@@ -166,7 +169,7 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		rl.Metrics.UpstreamError(p.Name, errorKind(e, status))
 		if status == http.StatusTooManyRequests {
 			if until, ok := retryAfter(e.RetryAfter, now); ok {
-				rl.Cooling.set(id, until)
+				rl.Cooling.set(id, now, until)
 			}
 		}
 		if !retryable(e) && o != routing.AuthFailure {
@@ -186,8 +189,8 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 
 // attempt sends the request on one route and relays the answer. It returns
 // the time to first byte, the upstream's HTTP status (0 if none) and the
-// failure, if any.
-func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider) (time.Duration, int, *llm.Error) {
+// failure, if any. cl are its timeouts (attemptClocks).
+func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, cl clocks) (time.Duration, int, *llm.Error) {
 	c.gen.Provider, c.gen.UpstreamModel = p.Name, cd.t.Model
 	price, err := rl.price(cd.res, p.Name)
 	if err != nil {
@@ -200,7 +203,7 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 			return 0, 0, llm.AsError(err)
 		}
 	}
-	at := newAttemptCtx(r.Context(), timeout(&cd.t, p), firstByteTimeout(&cd.t, p), idleTimeout(&cd.t, p), rl.Now)
+	at := newAttemptCtx(r.Context(), cl, rl.Now)
 	defer at.cancel()
 	switch {
 	case c.in == IngressAnthropic && p.Format == provider.FormatAnthropic:

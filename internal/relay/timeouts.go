@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -12,10 +13,50 @@ import (
 
 // timeout is the route's total timeout if set, else the provider's.
 func timeout(t *routing.Target, p *provider.Provider) time.Duration {
+	d, _ := totalClock(t, p)
+	return d
+}
+
+// totalClock is the attempt's whole-call timeout and the setting it comes
+// from, as a timeout message names it.
+func totalClock(t *routing.Target, p *provider.Provider) (time.Duration, string) {
 	if t.Route != nil && t.Route.Timeout > 0 {
-		return t.Route.Timeout
+		return t.Route.Timeout, "the route's timeout"
 	}
-	return p.Timeout
+	return p.Timeout, "provider '" + p.Name + "' timeout"
+}
+
+// requestBudget bounds a whole request across its attempts: the largest
+// whole-call timeout among its candidates, counted from its first try. A
+// slow first route therefore never takes away the time a later, more
+// patient route was given, and no try starts or runs past the budget.
+func (rl *Relay) requestBudget(cands []candidate) time.Duration {
+	var longest time.Duration
+	for _, cd := range cands {
+		if p, ok := rl.Providers[cd.t.Provider]; ok {
+			longest = max(longest, timeout(&cd.t, p))
+		}
+	}
+	return longest
+}
+
+// attemptClocks are the limits of one attempt: the route's or provider's
+// whole-call timeout, cut short by the request's deadline when that comes
+// first.
+func attemptClocks(t *routing.Target, p *provider.Provider, deadline, now time.Time) clocks {
+	total, name := totalClock(t, p)
+	if left := deadline.Sub(now); left < total {
+		total, name = max(left, time.Millisecond), "the request's time limit (the largest timeout among its routes)"
+	}
+	return clocks{total: total, totalName: name, firstByte: firstByteTimeout(t, p), idle: idleTimeout(t, p)}
+}
+
+// clocks are an attempt's limits; zero firstByte or idle means none.
+type clocks struct {
+	total     time.Duration
+	totalName string // the setting total comes from, for the message
+	firstByte time.Duration
+	idle      time.Duration
 }
 
 func firstByteTimeout(t *routing.Target, p *provider.Provider) time.Duration {
@@ -48,6 +89,8 @@ type attemptCtx struct {
 	now       func() time.Time
 	start     time.Time
 	ttfb      time.Duration
+	totalLim  time.Duration
+	totalName string
 	firstLim  time.Duration
 	idleLim   time.Duration
 	fbTimer   *time.Timer
@@ -55,11 +98,12 @@ type attemptCtx struct {
 	reason    atomic.Int32
 }
 
-func newAttemptCtx(parent context.Context, total, firstByte, idle time.Duration, now func() time.Time) *attemptCtx {
-	ctx, cancel := context.WithTimeout(parent, total)
-	a := &attemptCtx{ctx: ctx, cancelCtx: cancel, now: now, start: now(), firstLim: firstByte, idleLim: idle}
-	if firstByte > 0 {
-		a.fbTimer = time.AfterFunc(firstByte, func() {
+func newAttemptCtx(parent context.Context, cl clocks, now func() time.Time) *attemptCtx {
+	ctx, cancel := context.WithTimeout(parent, cl.total)
+	a := &attemptCtx{ctx: ctx, cancelCtx: cancel, now: now, start: now(),
+		totalLim: cl.total, totalName: cl.totalName, firstLim: cl.firstByte, idleLim: cl.idle}
+	if cl.firstByte > 0 {
+		a.fbTimer = time.AfterFunc(cl.firstByte, func() {
 			a.reason.CompareAndSwap(reasonNone, reasonFirstByte)
 			cancel()
 		})
@@ -105,13 +149,21 @@ func (a *attemptCtx) cancel() {
 }
 
 // explain replaces a failure caused by one of the attempt's own clocks with
-// a 504 that says which.
+// a 504 that names the clock that fired and its value. Before the first
+// byte any of them is a failed attempt, and the request fails over.
 func (a *attemptCtx) explain(p *provider.Provider, e *llm.Error) *llm.Error {
 	switch a.reason.Load() {
 	case reasonFirstByte:
 		return llm.UpstreamTimeout("provider '"+p.Name+"' did not start answering within "+a.firstLim.String()+" (first_byte_timeout)", e)
 	case reasonIdle:
 		return llm.UpstreamTimeout("provider '"+p.Name+"' went silent for more than "+a.idleLim.String()+" mid-stream (idle_timeout)", e)
+	}
+	if errors.Is(a.ctx.Err(), context.DeadlineExceeded) {
+		verb := "did not answer within "
+		if a.ttfb != 0 {
+			verb = "did not finish within "
+		}
+		return llm.UpstreamTimeout("provider '"+p.Name+"' "+verb+a.totalLim.String()+" ("+a.totalName+")", e)
 	}
 	return e
 }

@@ -8,17 +8,23 @@ import (
 	"time"
 )
 
-// RouteID names a route for health: provider + "/" + upstream model.
-//
-// The id names the configured route, not the name a client asked for: a
-// route of a pattern entry ("*", "gpt-*") that passes the requested name on
-// is one route, so clients cannot grow the health table (or the metrics'
-// label set) by inventing model names.
+// RouteID names a route for health: provider + "/" + resolved upstream
+// model. Each has its own breaker, so models matched by one pattern route
+// ("oa-*") fail and recover apart: five failures of oa-1 leave oa-2
+// served. Clients can invent model names under a pattern; Health bounds how
+// many it tracks (HealthConfig.MaxRoutes), and metrics are labelled by the
+// configured route (Target.ID), which the config bounds.
 func RouteID(t Target) string {
+	return t.Provider + "/" + t.Model
+}
+
+// configured is the configured route t belongs to (Target.ID), the label
+// metrics group breakers by.
+func configured(t Target) string {
 	if t.ID != "" {
 		return t.ID
 	}
-	return t.Provider + "/" + t.Model
+	return RouteID(t)
 }
 
 // HealthConfig tunes the per-route circuit breaker. Zero (or negative)
@@ -40,6 +46,18 @@ type HealthConfig struct {
 	// Cooldown is how long an open breaker waits before it lets one probe
 	// through (half-open); default 30s.
 	Cooldown time.Duration
+	// MaxRoutes caps how many routes (provider/model) are tracked; past it
+	// the least recently used healthy ones are forgotten first. Default
+	// 10000.
+	MaxRoutes int
+	// AuthFailures is how many consecutive AuthFailure outcomes disable the
+	// route; fewer count as ordinary failures. Default 3.
+	AuthFailures int
+	// AuthCooldown is how long a disabled route waits before it lets one
+	// probe through (half-open), as an open breaker does after Cooldown:
+	// a fixed credential brings the route back without an operator.
+	// Default 5m.
+	AuthCooldown time.Duration
 }
 
 // Defaults of HealthConfig.
@@ -49,6 +67,9 @@ const (
 	DefaultWindow           = 20
 	DefaultMinSamples       = 10
 	DefaultCooldown         = 30 * time.Second
+	DefaultMaxRoutes        = 10000
+	DefaultAuthFailures     = 3
+	DefaultAuthCooldown     = 5 * time.Minute
 )
 
 func (c HealthConfig) withDefaults() HealthConfig {
@@ -71,6 +92,15 @@ func (c HealthConfig) withDefaults() HealthConfig {
 	if c.Cooldown <= 0 {
 		c.Cooldown = DefaultCooldown
 	}
+	if c.MaxRoutes <= 0 {
+		c.MaxRoutes = DefaultMaxRoutes
+	}
+	if c.AuthFailures <= 0 {
+		c.AuthFailures = DefaultAuthFailures
+	}
+	if c.AuthCooldown <= 0 {
+		c.AuthCooldown = DefaultAuthCooldown
+	}
 	return c
 }
 
@@ -81,7 +111,7 @@ type Outcome uint8
 const (
 	Success     Outcome = iota + 1
 	Failure             // connect error, timeout, 429, 5xx: counts against the route
-	AuthFailure         // upstream 401/403: disables the route until Enable
+	AuthFailure         // the upstream refused the gateway's credential: a failure; AuthFailures in a row disable the route
 	Neutral             // the client's own fault (4xx from upstream for a bad parameter), a client cancel: counts for nothing
 )
 
@@ -92,7 +122,7 @@ const (
 	StateClosed   State = "closed"    // taking traffic
 	StateOpen     State = "open"      // cooling down after failures
 	StateHalfOpen State = "half_open" // cooldown over; one probe may go
-	StateDisabled State = "disabled"  // the upstream refused our credentials; only Enable leaves it
+	StateDisabled State = "disabled"  // the upstream refused our credentials; a probe after AuthCooldown, or Enable, leaves it
 )
 
 // latencySamples is how many successful requests' durations the p50/p95 in
@@ -111,13 +141,17 @@ type Health struct {
 	cfg HealthConfig
 	now func() time.Time
 
-	mu     sync.RWMutex
-	routes map[string]*route
+	mu      sync.RWMutex
+	routes  map[string]*route
+	evicted atomic.Uint64
 }
 
 // route is one route's breaker and statistics; every field is guarded by mu.
 type route struct {
 	mu sync.Mutex
+
+	group    string    // the configured route (Target.ID); fixed at creation
+	lastUsed time.Time // of the latest Acquire, for eviction
 
 	state State
 	since time.Time // when state began
@@ -128,6 +162,7 @@ type route struct {
 	gen         uint64
 	probe       bool // half-open: the single probe is in flight
 	consecutive int  // consecutive failures while closed
+	authStreak  int  // consecutive AuthFailure outcomes, whatever the state
 	window      outcomes
 
 	inFlight  int
@@ -188,7 +223,7 @@ func NewHealth(c HealthConfig, now func() time.Time) *Health {
 // nothing.
 func (h *Health) Register(ids ...string) {
 	for _, id := range ids {
-		h.route(id)
+		h.route(id, id)
 	}
 }
 
@@ -199,8 +234,9 @@ func (h *Health) lookup(id string) *route {
 	return r
 }
 
-// route returns the route named id, creating it closed if it is new.
-func (h *Health) route(id string) *route {
+// route returns the route named id, creating it closed (in the configured
+// route group) if it is new.
+func (h *Health) route(id, group string) *route {
 	if r := h.lookup(id); r != nil {
 		return r
 	}
@@ -208,11 +244,51 @@ func (h *Health) route(id string) *route {
 	defer h.mu.Unlock()
 	r := h.routes[id]
 	if r == nil {
-		r = &route{state: StateClosed, since: h.now(), window: outcomes{fail: make([]bool, h.cfg.Window)}}
+		if len(h.routes) >= h.cfg.MaxRoutes {
+			h.evictLocked()
+		}
+		now := h.now()
+		r = &route{group: group, state: StateClosed, since: now, lastUsed: now, window: outcomes{fail: make([]bool, h.cfg.Window)}}
 		h.routes[id] = r
 	}
 	return r
 }
+
+// evictLocked makes room in a full table: it forgets a sixteenth of it
+// (at least one route) at once, so that a stream of invented model names
+// pays for one scan per many inserts. Healthy routes (closed, idle) go
+// first, least recently used first; only when there are not enough of them
+// are open, half-open or disabled ones forgotten, again oldest first, so a
+// flood of new names cannot wash out a breaker that is keeping traffic off
+// a failing route. A request in flight on a forgotten route releases into
+// the detached entry, harmlessly. Callers hold h.mu for writing.
+func (h *Health) evictLocked() {
+	type entry struct {
+		id      string
+		healthy bool
+		used    time.Time
+	}
+	all := make([]entry, 0, len(h.routes))
+	for id, r := range h.routes {
+		r.mu.Lock()
+		all = append(all, entry{id, r.state == StateClosed && r.inFlight == 0, r.lastUsed})
+		r.mu.Unlock()
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].healthy != all[j].healthy {
+			return all[i].healthy
+		}
+		return all[i].used.Before(all[j].used)
+	})
+	n := len(h.routes) - h.cfg.MaxRoutes + max(1, h.cfg.MaxRoutes/16)
+	for _, e := range all[:min(n, len(all))] {
+		delete(h.routes, e.id)
+	}
+	h.evicted.Add(uint64(min(n, len(all))))
+}
+
+// Evictions counts routes forgotten to keep the table within MaxRoutes.
+func (h *Health) Evictions() uint64 { return h.evicted.Load() }
 
 // set moves r to state s, begun at at. Callers hold r.mu.
 func (r *route) set(s State, at time.Time) {
@@ -221,18 +297,27 @@ func (r *route) set(s State, at time.Time) {
 	r.probe = false
 	if s == StateClosed {
 		r.consecutive = 0
+		r.authStreak = 0
 		r.window.reset()
 	}
 }
 
-// advance applies the lazy open → half_open transition. Callers hold r.mu.
-func (r *route) advance(now time.Time, cooldown time.Duration) {
-	if r.state == StateOpen {
-		if end := r.since.Add(cooldown); !now.Before(end) {
-			// The half-open state began when the cooldown ended, not when
-			// someone happened to look.
-			r.set(StateHalfOpen, end)
-		}
+// advance applies the lazy open → half_open and disabled → half_open
+// transitions. Callers hold r.mu.
+func (r *route) advance(now time.Time, c *HealthConfig) {
+	var cooldown time.Duration
+	switch r.state {
+	case StateOpen:
+		cooldown = c.Cooldown
+	case StateDisabled:
+		cooldown = c.AuthCooldown
+	default:
+		return
+	}
+	if end := r.since.Add(cooldown); !now.Before(end) {
+		// The half-open state began when the cooldown ended, not when
+		// someone happened to look.
+		r.set(StateHalfOpen, end)
 	}
 }
 
@@ -258,9 +343,21 @@ func (r *route) available() bool {
 // second call of the same release does nothing, so a deferred safety-net
 // release after an explicit one is harmless.
 func (h *Health) Acquire(id string) (release func(o Outcome, ttfb, total time.Duration), ok bool) {
-	r := h.route(id)
+	return h.acquire(id, id)
+}
+
+// AcquireTarget is Acquire on t's route (RouteID), remembering the
+// configured route it belongs to for Snapshot's Route.
+func (h *Health) AcquireTarget(t Target) (release func(o Outcome, ttfb, total time.Duration), ok bool) {
+	return h.acquire(RouteID(t), configured(t))
+}
+
+func (h *Health) acquire(id, group string) (release func(o Outcome, ttfb, total time.Duration), ok bool) {
+	r := h.route(id, group)
 	r.mu.Lock()
-	r.advance(h.now(), h.cfg.Cooldown)
+	now := h.now()
+	r.lastUsed = now
+	r.advance(now, &h.cfg)
 	if !r.available() {
 		r.mu.Unlock()
 		return nil, false
@@ -297,6 +394,7 @@ func (h *Health) finish(r *route, gen uint64, probe bool, o Outcome, ttfb, total
 	switch o {
 	case Success:
 		r.requests++
+		r.authStreak = 0
 		r.observe(ttfb, total)
 	case Failure, AuthFailure:
 		r.requests++
@@ -307,12 +405,18 @@ func (h *Health) finish(r *route, gen uint64, probe bool, o Outcome, ttfb, total
 	}
 
 	if o == AuthFailure {
-		// Bad credentials stay bad whatever the breaker says, and however
-		// old the request that found out.
-		if r.state != StateDisabled {
-			r.set(StateDisabled, now)
+		// One refusal may be a provider's hiccup or something a client's
+		// request provoked; AuthFailures in a row, however old the requests
+		// that found out, mean the credential is bad. A disabled route's
+		// probe that is refused again keeps the streak, so it goes straight
+		// back to disabled for a fresh AuthCooldown.
+		r.authStreak++
+		if r.authStreak >= h.cfg.AuthFailures {
+			if r.state != StateDisabled {
+				r.set(StateDisabled, now)
+			}
+			return
 		}
-		return
 	}
 	if !current {
 		return
@@ -324,7 +428,7 @@ func (h *Health) finish(r *route, gen uint64, probe bool, o Outcome, ttfb, total
 		} else {
 			r.consecutive++
 		}
-		r.window.add(o == Failure)
+		r.window.add(o != Success)
 		// Judged after successes too: the success that brings the window
 		// to MinSamples can still leave it at or above ErrorRate.
 		if r.consecutive >= h.cfg.FailureThreshold ||
@@ -372,7 +476,7 @@ func (h *Health) Available(id string) bool {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.advance(h.now(), h.cfg.Cooldown)
+	r.advance(h.now(), &h.cfg)
 	return r.available()
 }
 
@@ -425,7 +529,7 @@ func (h *Health) InFlight(id string) int {
 // SetLastError records a client-safe description of the route's latest
 // failure, shown by Snapshot.
 func (h *Health) SetLastError(id, msg string) {
-	r := h.route(id)
+	r := h.route(id, id)
 	r.mu.Lock()
 	r.lastError = msg
 	r.mu.Unlock()
@@ -433,7 +537,11 @@ func (h *Health) SetLastError(id, msg string) {
 
 // RouteStatus is one route's health as the admin API shows it.
 type RouteStatus struct {
+	// ID is provider/model, the breaker's key (and the path of the enable
+	// endpoint); Route is the configured route it belongs to: the same
+	// for an exact route, "provider/pattern" for a pattern route's model.
 	ID    string    `json:"id"`
+	Route string    `json:"route"`
 	State State     `json:"state"`
 	Since time.Time `json:"since"`
 	// ErrorRate is the failure share of the breaker's current window
@@ -481,9 +589,10 @@ func (h *Health) Snapshot() []RouteStatus {
 
 func (h *Health) status(id string, r *route) RouteStatus {
 	r.mu.Lock()
-	r.advance(h.now(), h.cfg.Cooldown)
+	r.advance(h.now(), &h.cfg)
 	s := RouteStatus{
 		ID:         id,
+		Route:      r.group,
 		State:      r.state,
 		Since:      r.since,
 		ErrorRate:  r.window.rate(),

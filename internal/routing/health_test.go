@@ -56,7 +56,8 @@ func state(t *testing.T, h *Health, id string) State {
 
 func TestHealthConfigDefaults(t *testing.T) {
 	got := HealthConfig{}.withDefaults()
-	want := HealthConfig{FailureThreshold: 5, ErrorRate: 0.5, Window: 20, MinSamples: 10, Cooldown: 30 * time.Second}
+	want := HealthConfig{FailureThreshold: 5, ErrorRate: 0.5, Window: 20, MinSamples: 10, Cooldown: 30 * time.Second,
+		MaxRoutes: 10000, AuthFailures: 3, AuthCooldown: 5 * time.Minute}
 	if got != want {
 		t.Errorf("defaults = %+v, want %+v", got, want)
 	}
@@ -216,7 +217,7 @@ func TestProbeOutcome(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newFakeClock()
-			h := NewHealth(HealthConfig{FailureThreshold: 3, Cooldown: time.Minute}, clk.Now)
+			h := NewHealth(HealthConfig{FailureThreshold: 3, Cooldown: time.Minute, AuthFailures: 1}, clk.Now)
 			openRoute(t, h, testRoute, 3)
 			clk.Advance(time.Minute)
 			probe, ok := h.Acquire(testRoute)
@@ -255,19 +256,26 @@ func TestProbeOutcome(t *testing.T) {
 	}
 }
 
-func TestAuthFailureDisablesUntilEnable(t *testing.T) {
+func TestAuthFailuresInARowDisableUntilEnable(t *testing.T) {
 	clk := newFakeClock()
-	h := NewHealth(HealthConfig{Cooldown: time.Second}, clk.Now)
+	h := NewHealth(HealthConfig{Cooldown: time.Second, AuthCooldown: time.Hour}, clk.Now)
 	if h.Enable(testRoute) {
 		t.Error("Enable of an unknown route = true, want false")
 	}
+	// Two refusals, a success, two more: never three in a row.
+	for _, o := range []Outcome{AuthFailure, AuthFailure, Success, AuthFailure, AuthFailure} {
+		do(t, h, testRoute, o)
+	}
+	if got := state(t, h, testRoute); got != StateClosed {
+		t.Fatalf("state = %s after refusals broken by a success, want closed", got)
+	}
 	do(t, h, testRoute, AuthFailure)
 	if got := state(t, h, testRoute); got != StateDisabled {
-		t.Fatalf("state = %s, want disabled", got)
+		t.Fatalf("state = %s after 3 refusals in a row, want disabled", got)
 	}
-	clk.Advance(time.Hour)
+	clk.Advance(time.Hour - time.Nanosecond)
 	if h.Available(testRoute) {
-		t.Error("disabled route Available after an hour, want false: only Enable re-enables")
+		t.Error("disabled route Available before AuthCooldown, want false")
 	}
 	if _, ok := h.Acquire(testRoute); ok {
 		t.Error("Acquire on a disabled route succeeded")
@@ -291,9 +299,51 @@ func TestEnableClosesAnOpenRoute(t *testing.T) {
 	}
 }
 
+func TestDisabledRouteIsProbedAfterAuthCooldown(t *testing.T) {
+	clk := newFakeClock()
+	h := NewHealth(HealthConfig{AuthFailures: 2, AuthCooldown: time.Minute}, clk.Now)
+	do(t, h, testRoute, AuthFailure)
+	do(t, h, testRoute, AuthFailure)
+	if got := state(t, h, testRoute); got != StateDisabled {
+		t.Fatalf("state = %s, want disabled", got)
+	}
+	// The probe is refused again: disabled for a fresh cooldown at once,
+	// without needing the threshold again.
+	clk.Advance(time.Minute)
+	if got := state(t, h, testRoute); got != StateHalfOpen {
+		t.Fatalf("state after AuthCooldown = %s, want half_open", got)
+	}
+	do(t, h, testRoute, AuthFailure)
+	if got := state(t, h, testRoute); got != StateDisabled {
+		t.Fatalf("state after a refused probe = %s, want disabled", got)
+	}
+	clk.Advance(time.Minute - time.Nanosecond)
+	if h.Available(testRoute) {
+		t.Fatal("Available before the fresh AuthCooldown ends")
+	}
+	// The credential was fixed: one probe, and the route is back.
+	clk.Advance(time.Nanosecond)
+	probe, ok := h.Acquire(testRoute)
+	if !ok {
+		t.Fatal("probe refused after AuthCooldown")
+	}
+	if _, ok := h.Acquire(testRoute); ok {
+		t.Fatal("a second request went through while the probe was in flight")
+	}
+	probe(Success, 0, 0)
+	if got := state(t, h, testRoute); got != StateClosed {
+		t.Fatalf("state after a good probe = %s, want closed", got)
+	}
+	// Counters were reset: it takes the full streak again.
+	do(t, h, testRoute, AuthFailure)
+	if got := state(t, h, testRoute); got != StateClosed {
+		t.Fatalf("state = %s after one refusal on a recovered route, want closed", got)
+	}
+}
+
 func TestAuthFailureFromAStragglerStillDisables(t *testing.T) {
 	clk := newFakeClock()
-	h := NewHealth(HealthConfig{FailureThreshold: 1}, clk.Now)
+	h := NewHealth(HealthConfig{FailureThreshold: 1, AuthFailures: 1}, clk.Now)
 	slow, _ := h.Acquire(testRoute)
 	do(t, h, testRoute, Failure) // opens
 	slow(AuthFailure, 0, 0)
@@ -389,8 +439,8 @@ func TestSnapshot(t *testing.T) {
 
 	got := h.Snapshot()
 	want := []RouteStatus{
-		{ID: "a/model", State: StateClosed, Since: start, LatencyP50Ms: 70, LatencyP95Ms: 115, Requests: 120},
-		{ID: "b/model", State: StateClosed, Since: start, ErrorRate: 0.25, LatencyP50Ms: 1000, LatencyP95Ms: 1000,
+		{ID: "a/model", Route: "a/model", State: StateClosed, Since: start, LatencyP50Ms: 70, LatencyP95Ms: 115, Requests: 120},
+		{ID: "b/model", Route: "b/model", State: StateClosed, Since: start, ErrorRate: 0.25, LatencyP50Ms: 1000, LatencyP95Ms: 1000,
 			TTFBEWMAMs: 130, InFlight: 1, Requests: 4, Failures: 1, LastError: "upstream returned 503"},
 	}
 	if len(got) != len(want) {
@@ -492,5 +542,41 @@ func TestHealthConcurrentUse(t *testing.T) {
 func TestRouteID(t *testing.T) {
 	if got := RouteID(Target{Provider: "openrouter", Model: "meta-llama/llama-3-8b:free"}); got != "openrouter/meta-llama/llama-3-8b:free" {
 		t.Errorf("RouteID = %q", got)
+	}
+}
+
+func TestFullTableForgetsLeastRecentlyUsedHealthyRoutesFirst(t *testing.T) {
+	clk := newFakeClock()
+	h := NewHealth(HealthConfig{MaxRoutes: 4, FailureThreshold: 1, Cooldown: time.Hour}, clk.Now)
+	do(t, h, "p/broken", Failure) // open: the oldest entry, but not healthy
+	for _, id := range []string{"p/old", "p/mid", "p/new"} {
+		clk.Advance(time.Second)
+		do(t, h, id, Success)
+	}
+	clk.Advance(time.Second)
+	do(t, h, "p/old", Success) // used again: now "p/mid" is the least recently used healthy route
+
+	do(t, h, "p/invented-1", Success) // a fifth route: one must go
+	if _, ok := h.Status("p/mid"); ok {
+		t.Error("p/mid, the least recently used healthy route, was kept")
+	}
+	for _, id := range []string{"p/broken", "p/old", "p/new", "p/invented-1"} {
+		if _, ok := h.Status(id); !ok {
+			t.Errorf("%s was forgotten", id)
+		}
+	}
+	if n := h.Evictions(); n != 1 {
+		t.Errorf("Evictions = %d, want 1", n)
+	}
+	// A flood of invented names never washes out the open breaker.
+	for i := range 50 {
+		clk.Advance(time.Second)
+		do(t, h, fmt.Sprint("p/flood-", i), Success)
+	}
+	if got := state(t, h, "p/broken"); got != StateOpen {
+		t.Errorf("p/broken = %s after the flood, want still open", got)
+	}
+	if n := len(h.Snapshot()); n > 4 {
+		t.Errorf("%d routes tracked, want at most 4", n)
 	}
 }

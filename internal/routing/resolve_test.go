@@ -74,18 +74,24 @@ func TestResolveUnknownIs404(t *testing.T) {
 	}
 }
 
-func TestRouteIDsAreBoundedByTheConfig(t *testing.T) {
+func TestRouteIDsArePerUpstreamModelAndGroupedByConfiguredRoute(t *testing.T) {
 	r := New(testConfig())
-	seen := map[string]bool{}
+	ids, groups := map[string]bool{}, map[string]bool{}
 	for _, name := range []string{"made-up-1", "made-up-2", "claude-x", "claude-y", "deepseek:a", "deepseek:b"} {
 		res, err := r.Resolve(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen[RouteID(res.Targets[0])] = true
+		ids[RouteID(res.Targets[0])] = true
+		groups[configured(res.Targets[0])] = true
 	}
+	// One breaker per provider/model, so models under one pattern fail apart.
+	if len(ids) != 6 || !ids["openrouter/made-up-1"] || !ids["openrouter/claude-y"] || !ids["deepseek/b"] {
+		t.Fatalf("route ids = %v", ids)
+	}
+	// The configured routes, which label metrics, stay bounded by the config:
 	// "*" → openrouter/*, "claude-*" → openrouter/claude-*, provider form → deepseek/*.
-	if len(seen) != 3 || !seen["openrouter/*"] || !seen["openrouter/claude-*"] || !seen["deepseek/*"] {
-		t.Fatalf("route ids = %v", seen)
+	if len(groups) != 3 || !groups["openrouter/*"] || !groups["openrouter/claude-*"] || !groups["deepseek/*"] {
+		t.Fatalf("configured routes = %v", groups)
 	}
 }

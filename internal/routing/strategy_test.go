@@ -37,11 +37,13 @@ func measure(t *testing.T, h *Health, id string, ttfb time.Duration) {
 // disable makes route id unavailable.
 func disable(t *testing.T, h *Health, id string) {
 	t.Helper()
-	release, ok := h.Acquire(id)
-	if !ok {
-		t.Fatalf("Acquire(%q) refused", id)
+	for range h.cfg.AuthFailures {
+		release, ok := h.Acquire(id)
+		if !ok {
+			t.Fatalf("Acquire(%q) refused", id)
+		}
+		release(AuthFailure, 0, 0)
 	}
-	release(AuthFailure, 0, 0)
 }
 
 func boolPtr(b bool) *bool { return &b }
@@ -396,7 +398,7 @@ func TestPlanAllowFallbacksFalse(t *testing.T) {
 
 func TestPlanUnavailableRoutesGoLast(t *testing.T) {
 	clk := newFakeClock()
-	h := NewHealth(HealthConfig{FailureThreshold: 1, Cooldown: time.Minute}, clk.Now)
+	h := NewHealth(HealthConfig{FailureThreshold: 1, Cooldown: time.Minute, AuthFailures: 1}, clk.Now)
 	targets := []Target{tgt("a", 100, 0), tgt("b", 1, 0), tgt("c", 1, 1), tgt("d", 1, 2)}
 	release, _ := h.Acquire("a/m")
 	release(Failure, 0, 0) // a is open

@@ -106,16 +106,27 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		store:      o.Store,
 		acct:       acct,
 	}
-	routeHealth := routing.NewHealth(routing.HealthConfig{}, o.Now)
+	routeHealth := routing.NewHealth(routing.HealthConfig{MaxRoutes: cfg.Routing.MaxTrackedRoutes,
+		AuthFailures: cfg.Routing.AuthFailures, AuthCooldown: cfg.Routing.AuthCooldown}, o.Now)
 	m := metrics.New()
 	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
 	m.Func("switchyard_ledger_last_flush_seconds", "How long the last ledger batch took to commit.", func() float64 { return lw.Stats().LastFlush.Seconds() })
 	m.Func("switchyard_ledger_dead_letters", "Records the store refused for good (logged in full).", func() float64 { return float64(lw.Stats().DeadLetters) })
 	m.RouteStates(func() []metrics.RouteState {
-		snap := routeHealth.Snapshot()
-		out := make([]metrics.RouteState, len(snap))
-		for i, r := range snap {
-			out[i] = metrics.RouteState{Route: r.ID, State: string(r.State)}
+		// Labelled by the configured route, which the config bounds: a
+		// pattern route's breakers (one per model a client named) are
+		// counted together.
+		var out []metrics.RouteState
+		at := map[metrics.RouteState]int{}
+		for _, r := range routeHealth.Snapshot() {
+			k := metrics.RouteState{Route: r.Route, State: string(r.State)}
+			if i, ok := at[k]; ok {
+				out[i].N++
+				continue
+			}
+			at[k] = len(out)
+			k.N = 1
+			out = append(out, k)
 		}
 		return out
 	})
@@ -125,6 +136,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		map[string]string{"limit": "max_connections"}, func() float64 { return float64(s.conns.refusedTotal.Load()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
 		map[string]string{"limit": "max_connections_per_ip"}, func() float64 { return float64(s.conns.refusedPerIP.Load()) })
+	m.CounterFunc("switchyard_route_health_evictions_total", "Routes forgotten by the health tracker to stay within routing.max_tracked_routes.",
+		nil, func() float64 { return float64(routeHealth.Evictions()) })
 	s.metrics = m
 	// Reload copies these deps into every later snapshot.
 	s.cur.Store(newSnapshot(cfg, providers, relay.Deps{
