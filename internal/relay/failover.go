@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +114,9 @@ func (rl *Relay) candidates(key *store.Key, res *routing.Resolution, req *oa.Req
 	}
 	add(res)
 	if p.AllowFallbacks != nil && !*p.AllowFallbacks {
+		if len(out) == 0 {
+			return nil, ruledOut(res, p)
+		}
 		return out, nil
 	}
 	fallbacks := requested
@@ -134,7 +139,34 @@ func (rl *Relay) candidates(key *store.Key, res *routing.Resolution, req *oa.Req
 	for _, fr := range fallbacks {
 		add(fr)
 	}
+	if len(out) == 0 {
+		if err := ruledOut(res, p); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// ruledOut is the 400 for a request whose own provider preferences (only /
+// ignore) left nothing to try: that is the client's choice, not an outage
+// (a 503 would be retried by the SDKs).
+func ruledOut(res *routing.Resolution, p routing.Prefs) error {
+	if len(res.Targets) == 0 || (len(p.Only) == 0 && len(p.Ignore) == 0) {
+		return nil
+	}
+	return llm.BadRequest("provider", "the request's provider preferences (only / ignore) rule out every provider of model '%s'; it is served by: %s",
+		res.Requested, strings.Join(providerNames(res.Targets), ", "))
+}
+
+// providerNames lists the distinct providers of targets, in order.
+func providerNames(targets []routing.Target) []string {
+	var names []string
+	for _, t := range targets {
+		if !slices.Contains(names, t.Provider) {
+			names = append(names, t.Provider)
+		}
+	}
+	return names
 }
 
 // priceOf ranks routes for sort=price: prompt + completion per 1M tokens;

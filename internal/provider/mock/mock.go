@@ -7,11 +7,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 )
@@ -222,6 +225,14 @@ func decodeRequest(w http.ResponseWriter, r *http.Request, bp *[]byte, req model
 		badJSON(w, err)
 		return false
 	}
+	if k := caseVariant(body, req); k != "" {
+		// encoding/json matches keys case-insensitively; OpenAI does not,
+		// and refuses what it does not know. Without this the mock would
+		// stream for {"streAm": true} while the gateway, reading keys
+		// exactly, expects a JSON answer.
+		writeError(w, http.StatusBadRequest, "Unrecognized request argument supplied: "+k, "")
+		return false
+	}
 	if req.model() == "" {
 		writeError(w, http.StatusBadRequest, "you must provide a model parameter", "")
 		return false
@@ -243,4 +254,48 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// caseVariant returns the first top-level key of body that names one of
+// req's fields in another case ("streAm"), or "".
+func caseVariant(body []byte, req any) string {
+	fields := jsonFields(reflect.TypeOf(req))
+	var bad string
+	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
+		if fields[k.Str] {
+			return true
+		}
+		for f := range fields {
+			if strings.EqualFold(f, k.Str) {
+				bad = k.Str
+				return false
+			}
+		}
+		return true
+	})
+	return bad
+}
+
+var fieldsByType sync.Map // reflect.Type → map[string]bool
+
+// jsonFields is the set of JSON member names of the struct t points to.
+func jsonFields(t reflect.Type) map[string]bool {
+	if v, ok := fieldsByType.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	m := map[string]bool{}
+	st := t
+	for st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() == reflect.Struct {
+		for i := range st.NumField() {
+			name, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				m[name] = true
+			}
+		}
+	}
+	fieldsByType.Store(t, m)
+	return m
 }
