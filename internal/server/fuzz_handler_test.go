@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -428,6 +427,6 @@ func (g *fuzzGateway) checkMoney(t *testing.T, before fuzzBalance, genID string,
 		t.Fatal(err)
 	}
 	if spent != sum || spent != after.spent {
-		t.Fatal(fmt.Sprintf("the database says the account spent %s and its generations cost %s; the accountant says %s", spent, sum, after.spent))
+		t.Fatalf("the database says the account spent %s and its generations cost %s; the accountant says %s", spent, sum, after.spent)
 	}
 }
