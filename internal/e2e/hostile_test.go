@@ -338,3 +338,35 @@ func TestStreamPastMaxTokensIsCutWithLength(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamAnswersHTMLOrNeverEndsIsA502: a proxy's HTML error page with
+// status 200, and a body that never ends, are clean 502s; the second is cut
+// at server.max_upstream_body_bytes instead of filling memory.
+func TestUpstreamAnswersHTMLOrNeverEndsIsA502(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(readAllReq(r), `"never-ends"`) {
+			w.Header().Set("Content-Type", "application/json")
+			chunk := []byte(strings.Repeat(`{"a":"bbbbbbbbbbbbbbbb"},`, 1024))
+			w.Write([]byte(`{"id":"x","choices":[`))
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+	}))
+	t.Cleanup(up.Close)
+	g := startWith(t, opts{yaml: strings.Replace(baseConfig, "access_log:", "max_upstream_body_bytes: 1048576\n  access_log:", 1)}, up.URL)
+	for _, model := range []string{"html", "never-ends"} {
+		st, body := postKey(t, g, "/v1/chat/completions", `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)
+		if st != http.StatusBadGateway || !strings.Contains(body, "upstream_error") {
+			t.Fatalf("%s: %d %.300s", model, st, body)
+		}
+		if model == "never-ends" && !strings.Contains(body, "max_upstream_body_bytes") {
+			t.Fatalf("the message should name the bound: %s", body)
+		}
+	}
+}
