@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -186,7 +187,7 @@ func (c *call) billable(u llm.Usage) (_ llm.Usage, over int64) {
 // reads: the client's own for OpenAI clients, else the canonical request
 // encoded (an Anthropic or Gemini body would count as no prompt at all).
 func (c *call) openAIBody() []byte {
-	if c.in == IngressOpenAI {
+	if c.in.Native == provider.FormatOpenAI {
 		return c.body
 	}
 	if r, err := c.canonical(); err == nil {

@@ -6,61 +6,9 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
-	"github.com/switchyard-gw/switchyard/internal/api/gemini"
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
-
-// Ingress is the dialect a client speaks. It decides how the request is
-// read and how answers and errors are written back; the upstream's dialect
-// is the provider's (provider.Format). When the two are the same the body
-// passes through; otherwise the request and the answer are translated
-// through the canonical format (package llm).
-type Ingress uint8
-
-const (
-	IngressOpenAI    Ingress = iota + 1 // /v1/chat/completions and friends
-	IngressAnthropic                    // /v1/messages
-	IngressGemini                       // /v1beta/models/{model}:generateContent
-)
-
-// EncodeError renders e in the ingress's error envelope.
-func (in Ingress) EncodeError(e *llm.Error, requestID string) []byte {
-	switch in {
-	case IngressAnthropic:
-		return anthropic.EncodeError(e)
-	case IngressGemini:
-		return gemini.EncodeError(e)
-	}
-	return oa.AppendErrorEnvelope(make([]byte, 0, 256), e, requestID)
-}
-
-// keepAlive is what a stream sends during a long upstream silence: an SSE
-// comment, except to Gemini clients, whose Go SDK takes every line that is
-// not "data:" for a broken chunk and ends the stream; for them it is an
-// empty event (a blank line, in Gemini's own framing), which every SSE
-// parser skips and which still keeps idle proxies from closing the
-// connection.
-func (in Ingress) keepAlive() []byte {
-	if in == IngressGemini {
-		return blankEvent
-	}
-	return keepAliveComment
-}
-
-var (
-	keepAliveComment = []byte(": keep-alive\n\n")
-	blankEvent       = []byte("\r\n\r\n")
-)
-
-// missingKey says how this dialect's SDKs send the key.
-func missingKey(in Ingress) *llm.Error {
-	if in == IngressGemini {
-		return llm.InvalidAPIKey("Missing API key. Send it as the header 'x-goog-api-key: sk-sy-…' or the query parameter ?key= (Google Gen AI SDKs do this from api_key / GEMINI_API_KEY).")
-	}
-	return llm.InvalidAPIKey("Missing API key. Send it as the header 'x-api-key: sk-sy-…' (Anthropic SDKs do this from api_key / ANTHROPIC_API_KEY) or 'Authorization: Bearer sk-sy-…'.")
-}
 
 // maxModelName bounds a model name read from a non-OpenAI request (the
 // OpenAI scanner has its own bound of the same size).
@@ -202,18 +150,7 @@ func (c *call) canonical() (*llm.Request, error) {
 	if c.lreq != nil {
 		return c.lreq, nil
 	}
-	var (
-		r   *llm.Request
-		err error
-	)
-	switch c.in {
-	case IngressAnthropic:
-		r, err = anthropic.DecodeRequest(c.body)
-	case IngressGemini:
-		r, err = gemini.DecodeRequest(c.gen.Model, c.body)
-	default:
-		r, err = oa.DecodeRequest(c.body)
-	}
+	r, err := c.in.decode(c)
 	if err != nil {
 		return nil, err
 	}

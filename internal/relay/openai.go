@@ -42,8 +42,8 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if cred == "" {
 		cred = auth.Credential(r)
 	}
-	if cred == "" && in != IngressOpenAI {
-		return missingKey(in)
+	if cred == "" && in.missingKey != "" {
+		return llm.InvalidAPIKey(in.missingKey)
 	}
 	key, kerr := rl.Keys.Caller(cred, start)
 	if kerr != nil {
@@ -100,11 +100,11 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 // needsTranslation reports whether any candidate speaks another dialect
 // than the client, so the body will be decoded (and must decode).
 func (rl *Relay) needsTranslation(c *call, cands []candidate) bool {
-	if c.in != IngressOpenAI || c.op != oa.OpChat {
-		return c.op == oa.OpChat
+	if c.op != oa.OpChat {
+		return false // only chat is ever translated
 	}
 	for _, cd := range cands {
-		if p, ok := rl.Providers[cd.t.Provider]; ok && p.Format != provider.FormatOpenAI {
+		if p, ok := rl.Providers[cd.t.Provider]; ok && p.Format != c.in.Native {
 			return true
 		}
 	}
@@ -205,43 +205,53 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	}
 	at := newAttemptCtx(r.Context(), cl, rl.Now)
 	defer at.cancel()
+	var status int
+	var e *llm.Error
 	switch {
-	case c.in == IngressAnthropic && p.Format == provider.FormatAnthropic:
-		status, e := rl.attemptAnthropicPassthrough(w, r, c, req, cd, p, at)
-		return at.ttfb, status, e
-	case c.in == IngressOpenAI && p.Format == provider.FormatOpenAI:
+	case c.in.passthrough != nil && p.Format == c.in.Native:
+		status, e = c.in.passthrough(rl, w, r, c, req, cd, p, at)
 	case req.Op == oa.OpChat:
-		status, e := rl.attemptTranslated(w, r, c, req, cd, p, at)
-		return at.ttfb, status, e
+		status, e = rl.attemptTranslated(w, r, c, req, cd, p, at)
 	default:
 		return 0, 0, llm.BadRequest("model", "provider '%s' (%s) does not serve %s", p.Name, p.Type, req.Op.Path())
 	}
+	ttfb := at.ttfb
+	if ttfb == 0 && status >= 300 {
+		ttfb = at.sinceStart() // an error's headers are its first byte
+	}
+	return ttfb, status, e
+}
+
+// attemptOpenAIPassthrough serves an OpenAI request (any operation) from an
+// OpenAI-compatible upstream: the client's bytes with only the model
+// spliced (and include_usage forced on for streams); the answer is rewritten
+// in one pass for ids and usage.cost.
+func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
 	ureq, err := p.NewRequest(at.ctx, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, c.gen.RequestID)
 	if err != nil {
-		return 0, 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
 	}
 	resp, err := p.Do(ureq)
 	if err != nil {
 		if clientGone(r) {
 			c.gen.Cancelled = true
-			return 0, 0, nil
+			return 0, nil
 		}
-		return 0, 0, at.explain(p, transportError(p, err))
+		return 0, at.explain(p, transportError(p, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return at.sinceStart(), resp.StatusCode, statusError(p, resp)
+		return resp.StatusCode, statusError(p, resp)
 	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
-		e := rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})
-		return at.ttfb, resp.StatusCode, e
+		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})
 	}
 	at.firstByte() // for a whole answer, the headers are the first byte
 	if e := rl.relayJSON(w, r, resp, p, c, at, rw); e != nil {
-		return at.ttfb, resp.StatusCode, at.explain(p, llm.AsError(e))
+		return resp.StatusCode, at.explain(p, llm.AsError(e))
 	}
-	return at.ttfb, resp.StatusCode, nil
+	return resp.StatusCode, nil
 }
 
 func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx, rw oa.Rewrite) error {
@@ -370,7 +380,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	rl.Metrics.StreamStarted()
 	defer rl.Metrics.StreamEnded()
 	defer src.result(c)
-	cw := newClientStream(w, rl.keepAlive, c.in.keepAlive(), rl.Config.Server.StreamWriteTimeout)
+	cw := newClientStream(w, rl.keepAlive, c.in.keepAliveEvent, rl.Config.Server.StreamWriteTimeout)
 	defer cw.close()
 
 	bufs := streamBufs.Get().(*streamBuffers)

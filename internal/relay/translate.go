@@ -66,10 +66,29 @@ func (g *geminiDecoder) event(_ string, data []byte) ([]llm.StreamEvent, error) 
 func (g *geminiDecoder) done() bool     { return false }
 func (g *geminiDecoder) complete() bool { return g.d.Complete() }
 
-// encodeFor encodes r for provider p's dialect.
-func encodeFor(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
-	switch p.Format {
-	case provider.FormatAnthropic:
+// upstreamFormat is an upstream wire format as a value: how a canonical
+// request is encoded for it and how its answers, stream events and errors
+// are read back. Adding a format is its codec package plus one entry here.
+type upstreamFormat struct {
+	encode func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error)
+}
+
+// upstreamFormats has an entry for every provider.Format;
+// TestUpstreamFormatsAreComplete checks it.
+var upstreamFormats = map[provider.Format]upstreamFormat{
+	provider.FormatOpenAI: {encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
+		body, err := oa.EncodeRequest(r)
+		if err != nil {
+			return egress{}, err
+		}
+		return egress{
+			path: p.Path(oa.OpChat.Path(), r.Model), body: body,
+			decodeError:    decodeOpenAIError,
+			decodeResponse: oa.DecodeResponse,
+			newDecoder:     func() eventDecoder { return &openaiDecoder{} },
+		}, nil
+	}},
+	provider.FormatAnthropic: {encode: func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
 		enc, err := anthropic.EncodeRequest(r, maxOut)
 		if err != nil {
 			return egress{}, err
@@ -81,7 +100,8 @@ func encodeFor(p *provider.Provider, r *llm.Request, maxOut int64) (egress, erro
 			decodeResponse: func(b []byte) (*llm.Response, error) { return anthropic.DecodeResponse(b, jsonTool) },
 			newDecoder:     func() eventDecoder { return &anthropicDecoder{d: anthropic.StreamDecoder{JSONTool: jsonTool}} },
 		}, nil
-	case provider.FormatGemini:
+	}},
+	provider.FormatGemini: {encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
 		body, err := gemini.EncodeRequest(r)
 		if err != nil {
 			return egress{}, err
@@ -92,18 +112,16 @@ func encodeFor(p *provider.Provider, r *llm.Request, maxOut int64) (egress, erro
 			decodeResponse: gemini.DecodeResponse,
 			newDecoder:     func() eventDecoder { return &geminiDecoder{} },
 		}, nil
-	default:
-		body, err := oa.EncodeRequest(r)
-		if err != nil {
-			return egress{}, err
-		}
-		return egress{
-			path: p.Path(oa.OpChat.Path(), r.Model), body: body,
-			decodeError:    decodeOpenAIError,
-			decodeResponse: oa.DecodeResponse,
-			newDecoder:     func() eventDecoder { return &openaiDecoder{} },
-		}, nil
+	}},
+}
+
+// encodeFor encodes r for provider p's format.
+func encodeFor(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
+	f, ok := upstreamFormats[p.Format]
+	if !ok {
+		return egress{}, llm.BadRequest("model", "provider '%s' (%s) speaks no format this gateway can translate to", p.Name, p.Type)
 	}
+	return f.encode(p, r, maxOut)
 }
 
 func decodeOpenAIError(status int, body []byte) *llm.Error {
@@ -151,7 +169,7 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
-		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, newTranslatedSource(c, req, rw, eg.newDecoder()))
+		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, c.in.newStream(c, req, rw, eg.newDecoder()))
 	}
 	at.firstByte()
 	raw, e := rl.readAnswer(r, resp, p, c, at)
@@ -164,15 +182,7 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	lresp.ID, lresp.Model, lresp.Created = c.gen.ID, req.Model, c.start.Unix()
 	var out []byte
-	switch c.in {
-	case IngressAnthropic:
-		out, c.usage = anthropic.EncodeResponse(lresp), lresp.Usage
-	case IngressGemini:
-		out, c.usage = gemini.EncodeResponse(lresp), lresp.Usage
-	default:
-		// EncodeResponse then the same rewrite as passthrough adds usage.cost.
-		out, c.usage, _ = rw.RewriteResponse(oa.EncodeResponse(lresp))
-	}
+	out, c.usage = c.in.encodeResponse(c, lresp, rw)
 	if !c.usage.Present {
 		for _, part := range lresp.Message.Parts {
 			if part.Type == llm.PartText {
@@ -196,24 +206,6 @@ func writeJSON(w http.ResponseWriter, c *call, out []byte) {
 		c.gen.Cancelled = true
 	}
 	c.gen.Status = http.StatusOK
-}
-
-// newTranslatedSource is the stream source for a translated stream: the
-// upstream's events decoded by dec, re-encoded in the client's dialect.
-func newTranslatedSource(c *call, req *oa.Request, rw oa.Rewrite, dec eventDecoder) streamSource {
-	switch c.in {
-	case IngressAnthropic:
-		return &canonicalSource{dec: dec, enc: &anthropic.StreamEncoder{ID: c.gen.ID, Model: req.Model}, id: c.gen.ID, model: req.Model}
-	case IngressGemini:
-		return &canonicalSource{dec: dec, enc: &gemini.StreamEncoder{}, id: c.gen.ID, model: req.Model}
-	}
-	return &openaiSource{
-		s:   newOAStream(c, req, rw),
-		dec: dec,
-		// The encoder always emits the usage chunk; oa.Stream then applies
-		// the client's include_usage choice exactly as for a passthrough stream.
-		enc: &oa.ChunkEncoder{ID: c.gen.ID, Model: req.Model, Created: c.start.Unix(), IncludeUsage: true},
-	}
 }
 
 // canonicalSource streams canonical events to an Anthropic or Gemini client

@@ -129,7 +129,7 @@ func BenchmarkTranslateStreamEvent(b *testing.B) {
 			if tc.dec == nil {
 				src = &openaiSource{s: newOAStream(c, req, rw)}
 			} else {
-				src = newTranslatedSource(c, req, rw, tc.dec())
+				src = c.in.newStream(c, req, rw, tc.dec())
 			}
 			if tc.event == "content_block_delta" {
 				// An Anthropic text delta needs its block opened first.

@@ -1,0 +1,46 @@
+package relay
+
+import (
+	"github.com/switchyard-gw/switchyard/internal/provider"
+	"reflect"
+	"testing"
+)
+
+// TestDialectsAreComplete: a dialect registered without one of its parts
+// would fail at the first request that needs it; this fails at once.
+func TestDialectsAreComplete(t *testing.T) {
+	names := map[string]bool{}
+	for _, d := range dialects {
+		if d.Name == "" || names[d.Name] {
+			t.Fatalf("dialect %q: a name of its own is required", d.Name)
+		}
+		names[d.Name] = true
+		v := reflect.ValueOf(*d)
+		for i := range v.NumField() {
+			f, name := v.Field(i), v.Type().Field(i).Name
+			switch name {
+			case "Native", "passthrough", "missingKey":
+				continue // optional: no native upstream; the key cache's own 401
+			}
+			if f.IsZero() {
+				t.Errorf("dialect %s has no %s", d.Name, name)
+			}
+		}
+		if (d.Native == 0) != (d.passthrough == nil) {
+			t.Errorf("dialect %s: a native upstream format and a passthrough go together", d.Name)
+		}
+	}
+}
+
+// TestUpstreamFormatsAreComplete: every wire format a provider can have is
+// one the relay can translate to.
+func TestUpstreamFormatsAreComplete(t *testing.T) {
+	for f := provider.FormatOpenAI; f.String() != "unknown"; f++ {
+		if _, ok := upstreamFormats[f]; !ok {
+			t.Errorf("format %s has no entry in upstreamFormats", f)
+		}
+	}
+	if len(upstreamFormats) < 3 {
+		t.Fatalf("only %d upstream formats", len(upstreamFormats))
+	}
+}
