@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,5 +58,23 @@ func TestAffordableRequestIsAdmittedAfterCounting(t *testing.T) {
 	big := `{"model":"fake-small","max_tokens":10,"messages":[{"role":"user","content":"` + strings.Repeat("word ", 200) + `"}]}`
 	if st, resp := postWith(t, g, key, "/v1/chat/completions", big); st != 402 || !strings.Contains(resp, "insufficient_quota") {
 		t.Fatalf("an unaffordable request: %d %s", st, resp)
+	}
+}
+
+// TestCountTokensHonoursTheKeysAllowList: count_tokens repeated the
+// pipeline's front by hand and skipped the allow-list.
+func TestCountTokensHonoursTheKeysAllowList(t *testing.T) {
+	g := start(t, opts{})
+	st, out := g.admin(t, "POST", "/api/v1/keys", g.AdminKey, `{"name":"small","allowed_models":["fake-small"]}`)
+	if st != 201 {
+		t.Fatalf("%d %v", st, out)
+	}
+	key := out["key"].(string)
+	body := `{"model":"%s","messages":[{"role":"user","content":"hi"}]}`
+	if st, resp := postWith(t, g, key, "/v1/messages/count_tokens", fmt.Sprintf(body, "fake-small")); st != 200 {
+		t.Fatalf("allowed model: %d %s", st, resp)
+	}
+	if st, resp := postWith(t, g, key, "/v1/messages/count_tokens", fmt.Sprintf(body, "gpt-4o")); st != 403 || !strings.Contains(resp, "may not use model") {
+		t.Fatalf("a model the key may not use: %d %s", st, resp)
 	}
 }

@@ -17,7 +17,8 @@ import (
 // o200k one), which is what an OpenAI-format upstream would bill. It is
 // free and leaves no generation record: nothing is generated.
 func (rl *Relay) CountTokens(w http.ResponseWriter, r *http.Request) error {
-	if _, err := rl.Authenticate(r); err != nil {
+	key, err := rl.Authenticate(r)
+	if err != nil {
 		return err
 	}
 	body, err := rl.readJSON(r)
@@ -35,6 +36,9 @@ func (rl *Relay) CountTokens(w http.ResponseWriter, r *http.Request) error {
 	res, err := rl.Resolver.Resolve(req.Model)
 	if err != nil {
 		return err
+	}
+	if e := allowed(key, res); e != nil {
+		return e // a key may not learn anything of a model it may not use
 	}
 	n := int64(-1)
 	for _, t := range res.Targets {
