@@ -73,9 +73,10 @@ var (
 		missingKey:     "Missing API key. Send it as the header 'x-api-key: sk-sy-…' (Anthropic SDKs do this from api_key / ANTHROPIC_API_KEY) or 'Authorization: Bearer sk-sy-…'.",
 	}
 	IngressGemini = &Dialect{
-		Name: "gemini",
-		// Gemini → Gemini is translated today (no passthrough yet).
-		decode: func(c *call) (*llm.Request, error) { return gemini.DecodeRequest(c.gen.Model, c.body) },
+		Name:        "gemini",
+		Native:      provider.FormatGemini,
+		passthrough: (*Relay).attemptGeminiPassthrough,
+		decode:      func(c *call) (*llm.Request, error) { return gemini.DecodeRequest(c.gen.Model, c.body) },
 		encodeResponse: func(_ *call, resp *llm.Response, _ oa.Rewrite) ([]byte, llm.Usage) {
 			return gemini.EncodeResponse(resp), resp.Usage
 		},

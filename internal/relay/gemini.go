@@ -1,0 +1,129 @@
+package relay
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/api/gemini"
+	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
+)
+
+// attemptGeminiPassthrough serves a Gemini request from a Gemini upstream.
+// The body goes up as the client sent it (the model is in the URL), so
+// what the canonical form does not carry (safetySettings, cachedContent,
+// responseLogprobs, labels…) still reaches the upstream; the answer comes
+// back byte for byte, decoded only for usage, the finish reason and errors.
+func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+	ureq, err := p.NewRequest(at.ctx, p.Path(gemini.Path(cd.t.Model, req.Stream), cd.t.Model), c.body, req.Stream, c.gen.RequestID)
+	if err != nil {
+		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+	}
+	resp, err := p.Do(ureq)
+	if err != nil {
+		if clientGone(r) {
+			c.gen.Cancelled = true
+			return 0, nil
+		}
+		return 0, at.explain(p, transportError(p, err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
+		return resp.StatusCode, classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), gemini.DecodeError(resp.StatusCode, raw))
+	}
+	if req.Stream {
+		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &geminiPassSource{})
+	}
+	at.firstByte()
+	raw, e := rl.readAnswer(r, resp, p, c, at)
+	if raw == nil {
+		return resp.StatusCode, e
+	}
+	lresp, err := gemini.DecodeResponse(raw)
+	if err != nil {
+		return resp.StatusCode, llm.UpstreamError("provider '"+p.Name+"' returned a malformed response", err)
+	}
+	c.usage, c.produced = lresp.Usage, true
+	if !c.usage.Present {
+		for _, part := range lresp.Message.Parts {
+			if part.Type == llm.PartText {
+				c.text.AppendString(part.Text)
+			}
+		}
+	}
+	c.gen.FinishReason = string(lresp.FinishReason)
+	writeJSON(w, c, raw)
+	return resp.StatusCode, nil
+}
+
+// geminiPassSource forwards a Gemini stream to a Gemini client event by
+// event, reading each for usage, the finish reason, errors and text.
+type geminiPassSource struct {
+	dec      gemini.StreamDecoder
+	usage    llm.Usage
+	reason   llm.FinishReason
+	text     llm.TextSample
+	produced bool
+	ended    bool
+}
+
+func (g *geminiPassSource) event(out []byte, _ string, data []byte) ([]byte, error) {
+	events, err := g.dec.Event(data)
+	if err != nil {
+		return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
+	}
+	for _, ev := range events {
+		switch ev.Kind {
+		case llm.EventText:
+			g.text.AppendString(ev.Text)
+			g.produced = true
+		case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
+			g.produced = true
+		case llm.EventFinish:
+			g.reason = ev.FinishReason
+		case llm.EventUsage:
+			if ev.Usage != nil {
+				g.usage = *ev.Usage
+				g.usage.Present = true
+			}
+		case llm.EventError:
+			msg := "the upstream reported an error"
+			if ev.Error != nil {
+				msg = ev.Error.Message
+			}
+			return out, &oa.UpstreamStreamError{Message: msg}
+		}
+	}
+	return appendGeminiData(out, data), nil
+}
+
+// Gemini marks no end of a stream: it is complete once a finish reason came.
+func (g *geminiPassSource) finish(out []byte) ([]byte, bool) { return out, g.dec.Complete() }
+func (g *geminiPassSource) done() bool                       { return g.ended }
+func (g *geminiPassSource) textBytes() int64                 { return g.text.Total }
+
+func (g *geminiPassSource) fail(out []byte, e *llm.Error) []byte {
+	g.ended = true
+	return appendGeminiData(out, gemini.EncodeError(e))
+}
+
+func (g *geminiPassSource) cut(out []byte) []byte {
+	g.ended, g.reason = true, llm.FinishLength
+	return appendGeminiData(out, []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":""}]},"finishReason":"MAX_TOKENS","index":0}]}`))
+}
+
+func (g *geminiPassSource) result(c *call) {
+	c.usage, c.text = g.usage, g.text
+	c.produced = c.produced || g.produced
+	c.gen.FinishReason = string(g.reason)
+}
+
+// appendGeminiData frames one event as Google's servers do ("\r\n\r\n").
+func appendGeminiData(out, data []byte) []byte {
+	out = append(out, "data: "...)
+	out = append(out, data...)
+	return append(out, "\r\n\r\n"...)
+}
