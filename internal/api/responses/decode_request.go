@@ -611,7 +611,7 @@ func (d *decoder) tools(v gjson.Result) error {
 			if typ == "" {
 				typ = "(none)"
 			}
-			bad = llm.BadRequest(param+".type", "'%s.type' %q: built-in tools work only with upstreams that speak the Responses API; this model's upstream does not, so only function tools can be used", param, typ)
+			bad = llm.BadRequest(param+".type", "'%s.type' %q: only function tools can be translated; built-in and custom tools work only with upstreams that speak the Responses API", param, typ)
 			return false
 		}
 		tool := llm.Tool{}
