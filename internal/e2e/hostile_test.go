@@ -31,6 +31,7 @@ var modelPaths = []struct{ path, body string }{
 	{"/v1/messages", `{"model":"gpt-4o","max_tokens":16,"messages":[{"role":"user","content":"hi"}]%s}`},
 	{"/v1/messages/count_tokens", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]%s}`},
 	{"/v1beta/models/gpt-4o:generateContent", `{"contents":[{"parts":[{"text":"hi"}]}]%s}`},
+	{"/v1/responses", `{"model":"gpt-4o","input":"hi"%s}`},
 }
 
 func postKey(t *testing.T, g *gateway, path, body string) (int, string) {

@@ -61,7 +61,7 @@ func TestUnknownEndpointUnderAServedPrefixSaysItIsNotSupportedNotToFixTheBaseURL
 		mention            []string
 		dialect            string // the envelope: openai, gemini or anthropic
 	}{
-		{name: "responses under /v1", method: "POST", path: "/v1/responses", mention: []string{"not an endpoint", "POST /v1/chat/completions", "GET /v1/models"}, dialect: "openai"},
+		{name: "batches under /v1", method: "POST", path: "/v1/batches", mention: []string{"not an endpoint", "POST /v1/chat/completions", "POST /v1/responses", "GET /v1/models"}, dialect: "openai"},
 		{name: "under /api/v1 the list uses /api/v1", method: "POST", path: "/api/v1/moderations", mention: []string{"not an endpoint", "POST /api/v1/chat/completions"}, dialect: "openai"},
 		{name: "gemini countTokens", method: "POST", path: "/v1beta/models/gpt-4o:countTokens", mention: []string{"not an endpoint", ":generateContent"}, dialect: "gemini"},
 		{name: "gemini countTokens under /v1", method: "POST", path: "/v1/models/gpt-4o:countTokens", mention: []string{"not an endpoint", ":generateContent"}, dialect: "gemini"},

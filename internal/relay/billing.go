@@ -23,6 +23,7 @@ type call struct {
 	in     Ingress
 	op     oa.Op
 	lreq   *llm.Request // the request in canonical form, once decoded
+	extra  any          // what the dialect's decode keeps beside lreq (Responses: the settings it echoes)
 	start  time.Time
 	key    *store.Key
 	metric string // the model label: catalogue entry id or pattern, or "PROVIDER:*"

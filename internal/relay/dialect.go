@@ -95,7 +95,7 @@ var (
 
 // dialects lists every client dialect; TestDialectsAreComplete checks each
 // has every part.
-var dialects = []*Dialect{IngressOpenAI, IngressAnthropic, IngressGemini}
+var dialects = []*Dialect{IngressOpenAI, IngressAnthropic, IngressGemini, IngressResponses}
 
 var (
 	keepAliveComment = []byte(": keep-alive\n\n")

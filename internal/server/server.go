@@ -172,6 +172,7 @@ func modelRoutes(sn *snapshot) map[string]handlerFunc {
 		"POST /chat/completions":      sn.relay.OpenAI(oa.OpChat),
 		"POST /completions":           sn.relay.OpenAI(oa.OpCompletions),
 		"POST /embeddings":            sn.relay.OpenAI(oa.OpEmbeddings),
+		"POST /responses":             sn.relay.Responses,
 		"POST /messages":              inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.Messages),
 		"POST /messages/count_tokens": inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.CountTokens),
 		"GET /models":                 checkKey(sn.relay, sn.catalogue.List),
