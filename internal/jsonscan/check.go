@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"sync"
 )
 
 // DefaultMaxDepth is the nesting bound Check callers use when the operator
@@ -41,8 +42,29 @@ func Check(b []byte, o Options) error {
 	if limit <= 0 {
 		limit = DefaultMaxDepth
 	}
-	c := checker{b: b, unique: o.UniqueKeys}
-	return c.run(limit)
+	c := checkers.Get().(*checker)
+	c.b, c.unique = b, o.UniqueKeys
+	err := c.run(limit)
+	c.release()
+	return err
+}
+
+// checkers are reused: a request's body is checked once, and the stack and
+// key lists would otherwise be allocated for every one.
+var checkers = sync.Pool{New: func() any {
+	return &checker{stack: make([]frame, 0, 32), keys: make([][]byte, 0, 64)}
+}}
+
+// release drops what c points into (the body, key sets) and returns it to
+// the pool, unless a hostile input grew it large.
+func (c *checker) release() {
+	if cap(c.stack) > 1024 || cap(c.keys) > 4096 {
+		return
+	}
+	clear(c.stack[:cap(c.stack)])
+	clear(c.keys[:cap(c.keys)])
+	c.b, c.stack, c.keys = nil, c.stack[:0], c.keys[:0]
+	checkers.Put(c)
 }
 
 // frame is one open container: its closing bracket and, for objects
