@@ -46,16 +46,30 @@ type Part struct {
 	Filename  string   `json:"filename,omitempty"`
 	Detail    string   `json:"detail,omitempty"`    // OpenAI image detail: low | high | auto
 	Signature string   `json:"signature,omitempty"` // thinking signature (Anthropic), thought signature (Gemini)
+	// SignatureVendor is who issued Signature (VendorAnthropic,
+	// VendorGemini). A signature is opaque and only its issuer accepts it,
+	// so an encoder sends it only to the same vendor and drops it otherwise.
+	SignatureVendor string `json:"signature_vendor,omitempty"`
 	// CacheControl is Anthropic's prompt-caching marker, passed on verbatim.
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
+
+// Vendors that issue thinking signatures (Part.SignatureVendor,
+// StreamEvent.SignatureVendor).
+const (
+	VendorAnthropic = "anthropic"
+	VendorGemini    = "gemini"
+)
 
 // ToolCall is the model asking for a tool.
 type ToolCall struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
 	Arguments string `json:"arguments"`           // a JSON object, as text
-	Signature string `json:"signature,omitempty"` // Gemini thought signature on a function call
+	Signature string `json:"signature,omitempty"` // Gemini thought signature on a function call (only Gemini issues these)
+	// CacheControl is Anthropic's prompt-caching marker on the tool_use
+	// block, passed on verbatim.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // Message is one turn.
@@ -70,6 +84,9 @@ type Message struct {
 	ToolCallID string `json:"tool_call_id,omitempty"`
 	ToolName   string `json:"tool_name,omitempty"`
 	IsError    bool   `json:"is_error,omitempty"`
+	// CacheControl is Anthropic's prompt-caching marker on a RoleTool
+	// message's tool_result block, passed on verbatim.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // Tool is a function the model may call. A provider-specific tool (web
@@ -106,6 +123,9 @@ type Reasoning struct {
 	Effort       string `json:"effort,omitempty"`        // minimal | low | medium | high (OpenAI, xAI)
 	BudgetTokens int64  `json:"budget_tokens,omitempty"` // Anthropic thinking budget, Gemini thinkingBudget
 	Disabled     bool   `json:"disabled,omitempty"`
+	// Adaptive lets the model decide whether and how much to think
+	// (Anthropic's thinking {"type":"adaptive"}); Effort, if set, steers it.
+	Adaptive bool `json:"adaptive,omitempty"`
 }
 
 // Request is one model call in the canonical form.
@@ -155,7 +175,7 @@ type EventKind uint8
 const (
 	EventStart         EventKind = iota + 1 // the answer begins (ID, Model)
 	EventText                               // Text: more answer text
-	EventThinking                           // Text: more reasoning; Signature when it arrives
+	EventThinking                           // Text: more reasoning; Signature (and SignatureVendor) when it arrives; Data: a redacted block
 	EventToolCallStart                      // Index, ToolCall.ID, ToolCall.Name
 	EventToolCallDelta                      // Index, ToolCall.Arguments: a piece of the JSON arguments
 	EventFinish                             // FinishReason
@@ -166,11 +186,17 @@ const (
 // StreamEvent is one step of a streamed answer, dialect-free. Index is the
 // tool call's position among this answer's tool calls.
 type StreamEvent struct {
-	Kind         EventKind    `json:"kind"`
-	ID           string       `json:"id,omitempty"`
-	Model        string       `json:"model,omitempty"`
-	Text         string       `json:"text,omitempty"`
-	Signature    string       `json:"signature,omitempty"`
+	Kind      EventKind `json:"kind"`
+	ID        string    `json:"id,omitempty"`
+	Model     string    `json:"model,omitempty"`
+	Text      string    `json:"text,omitempty"`
+	Signature string    `json:"signature,omitempty"`
+	// SignatureVendor is who issued Signature (see Part.SignatureVendor).
+	SignatureVendor string `json:"signature_vendor,omitempty"`
+	// Data is a whole redacted (encrypted) thinking block, Anthropic's
+	// redacted_thinking, on an EventThinking with no Text: only an
+	// Anthropic client can use it, so other encoders drop it.
+	Data         string       `json:"data,omitempty"`
 	Index        int          `json:"index,omitempty"`
 	ToolCall     *ToolCall    `json:"tool_call,omitempty"`
 	FinishReason FinishReason `json:"finish_reason,omitempty"`

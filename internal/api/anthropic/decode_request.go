@@ -167,8 +167,9 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 		case "disabled":
 			r.Reasoning = &llm.Reasoning{Disabled: true}
 		case "adaptive":
-			// The model chooses its own budget: thinking is on, nothing to limit.
-			r.Reasoning = &llm.Reasoning{}
+			// The model decides whether and how much to think (Claude
+			// Opus 4.6 and later); output_config.effort below steers it.
+			r.Reasoning = &llm.Reasoning{Adaptive: true}
 		default:
 			return nil, llm.BadRequest("thinking", "thinking.type: must be enabled, disabled or adaptive, got %q", th.Type)
 		}
@@ -307,7 +308,7 @@ func blockPart(b *wireBlock, field string, allowThinking bool) (llm.Part, bool, 
 			return llm.Part{}, false, nil
 		}
 		if b.Type == "thinking" {
-			return llm.Part{Type: llm.PartThinking, Text: b.Thinking, Signature: b.Signature}, true, nil
+			return thinkingPart(b.Thinking, b.Signature), true, nil
 		}
 		return llm.Part{Type: llm.PartRedactedThinking, Data: b.Data}, true, nil
 	}
@@ -344,7 +345,7 @@ func decodeUserTurn(raw json.RawMessage, field string, toolNames map[string]stri
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, ToolName: toolNames[b.ToolUseID], IsError: b.IsError, Parts: parts})
+			out = append(out, llm.Message{Role: llm.RoleTool, ToolCallID: b.ToolUseID, ToolName: toolNames[b.ToolUseID], IsError: b.IsError, Parts: parts, CacheControl: b.CacheControl})
 			continue
 		}
 		p, ok, err := blockPart(b, bf, false)
@@ -396,7 +397,7 @@ func decodeAssistantTurn(raw json.RawMessage, field string, toolNames map[string
 				args = compactJSON(in)
 			}
 			toolNames[b.ID] = b.Name
-			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args})
+			msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: args, CacheControl: b.CacheControl})
 			continue
 		}
 		p, ok, err := blockPart(b, bf, true)
@@ -454,4 +455,14 @@ func compactJSON(raw []byte) string {
 		return string(raw)
 	}
 	return buf.String()
+}
+
+// thinkingPart is a thinking block as a part; its signature is marked as
+// Anthropic's, so that no other vendor is sent it.
+func thinkingPart(text, signature string) llm.Part {
+	p := llm.Part{Type: llm.PartThinking, Text: text, Signature: signature}
+	if signature != "" {
+		p.SignatureVendor = llm.VendorAnthropic
+	}
+	return p
 }

@@ -15,10 +15,30 @@
 //
 // Reasoning → thinking: BudgetTokens → {"type":"enabled","budget_tokens":N}
 // with N raised to Anthropic's minimum of 1024; Effort minimal/low → 1024,
-// medium → 4096, high → 16384; Disabled → {"type":"disabled"}. Anthropic needs
-// max_tokens > budget_tokens, so when the request's max_tokens is not above the
-// budget, max_tokens becomes budget + max_tokens (the answer's own allowance on
-// top of the thinking).
+// medium → 4096, high/xhigh/max → 16384; Disabled → {"type":"disabled"}.
+// Anthropic needs max_tokens > budget_tokens, so when the request's max_tokens
+// is not above the budget, max_tokens becomes budget + max_tokens (the
+// answer's own allowance on top of the thinking).
+//
+// Adaptive thinking: {"type":"adaptive"} decodes to Reasoning.Adaptive and
+// output_config.effort to Reasoning.Effort; both are encoded back as such.
+// For Claude Opus/Sonnet 4.6 and later, Mythos and Fable (see
+// adaptiveThinkingModel), which refuse (4.7) or deprecate (4.6) budgets, an
+// effort or budget from another dialect is also sent as adaptive thinking
+// with output_config.effort (minimal → low; a budget → the nearest effort).
+// The adaptive display option is not carried.
+//
+// Thinking signatures: a signature is valid only for its issuer, so parts
+// and stream events carry SignatureVendor. Decoding marks Anthropic's
+// signatures "anthropic"; a request to Anthropic carries a thinking block
+// only with an Anthropic signature (another vendor's reasoning, signed or
+// not, is dropped: Anthropic refuses it), and a response or stream to an
+// Anthropic client carries another vendor's reasoning with an empty
+// signature. Redacted thinking is Anthropic's and always sent back; in a
+// stream it is an EventThinking with Data.
+//
+// cache_control on text, image, document, tool_use and tool_result blocks
+// and on tools is kept verbatim through the canonical form.
 //
 // response_format ⇄ structured outputs: a json_schema format with a schema
 // is sent as output_config.format {"type":"json_schema","schema":…}, the

@@ -3,6 +3,7 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -60,9 +61,10 @@ type (
 		Type         string `json:"type"`
 		BudgetTokens int64  `json:"budget_tokens,omitempty"`
 	}
-	// wireOutputConfig is output_config; only its format is written
-	// (effort is sent as a thinking budget).
+	// wireOutputConfig is output_config: the structured-outputs format,
+	// and the effort that steers adaptive thinking.
 	wireOutputConfig struct {
+		Effort string            `json:"effort,omitempty"`
 		Format *wireOutputFormat `json:"format,omitempty"`
 	}
 	wireOutputFormat struct {
@@ -103,16 +105,18 @@ type (
 		Data string `json:"data"`
 	}
 	toolUseBlock struct {
-		Type  string          `json:"type"`
-		ID    string          `json:"id"`
-		Name  string          `json:"name"`
-		Input json.RawMessage `json:"input"`
+		Type         string          `json:"type"`
+		ID           string          `json:"id"`
+		Name         string          `json:"name"`
+		Input        json.RawMessage `json:"input"`
+		CacheControl json.RawMessage `json:"cache_control,omitempty"`
 	}
 	toolResultBlock struct {
-		Type      string `json:"type"`
-		ToolUseID string `json:"tool_use_id"`
-		Content   any    `json:"content,omitempty"`
-		IsError   bool   `json:"is_error,omitempty"`
+		Type         string          `json:"type"`
+		ToolUseID    string          `json:"tool_use_id"`
+		Content      any             `json:"content,omitempty"`
+		IsError      bool            `json:"is_error,omitempty"`
+		CacheControl json.RawMessage `json:"cache_control,omitempty"`
 	}
 )
 
@@ -160,7 +164,7 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 			role = "assistant"
 			blocks = appendParts(nil, m.Parts)
 			for _, tc := range m.ToolCalls {
-				blocks = append(blocks, toolUseBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: argumentsObject(tc.Arguments)})
+				blocks = append(blocks, toolUseBlock{Type: "tool_use", ID: tc.ID, Name: tc.Name, Input: argumentsObject(tc.Arguments), CacheControl: tc.CacheControl})
 			}
 		case llm.RoleTool:
 			role = "user"
@@ -246,6 +250,21 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 		switch {
 		case rs.Disabled:
 			w.Thinking = &wireThinking{Type: "disabled"}
+		case rs.Adaptive || ((rs.BudgetTokens > 0 || rs.Effort != "") && adaptiveThinkingModel(r.Model)):
+			// Adaptive thinking: asked for by the client, or the only
+			// kind the model takes well (see adaptiveThinkingModel). The
+			// effort, if any, steers it; a budget becomes the nearest effort.
+			w.Thinking = &wireThinking{Type: "adaptive"}
+			effort := anthropicEffort(rs.Effort)
+			if effort == "" && rs.BudgetTokens > 0 {
+				effort = effortForBudget(rs.BudgetTokens)
+			}
+			if effort != "" {
+				if w.OutputConfig == nil {
+					w.OutputConfig = &wireOutputConfig{}
+				}
+				w.OutputConfig.Effort = effort
+			}
 		case rs.BudgetTokens > 0 || rs.Effort != "":
 			budget := rs.BudgetTokens
 			if budget <= 0 {
@@ -259,7 +278,7 @@ func EncodeRequest(r *llm.Request, defaultMaxTokens int64) (Encoded, error) {
 		}
 	}
 
-	if w.Thinking != nil && w.Thinking.Type == "enabled" {
+	if w.Thinking != nil && w.Thinking.Type != "disabled" {
 		relaxForThinking(&w, jsonTool)
 	}
 
@@ -324,10 +343,79 @@ func effortBudget(effort string) int64 {
 	switch effort {
 	case "medium":
 		return mediumThinkingBudget
-	case "high", "max":
+	case "high", "xhigh", "max":
 		return highThinkingBudget
 	}
 	return minThinkingBudget // minimal, low and anything unknown
+}
+
+// effortForBudget is the effort nearest a thinking budget, for models that
+// take an effort and no budget (the inverse of effortBudget).
+func effortForBudget(n int64) string {
+	switch {
+	case n < mediumThinkingBudget:
+		return "low"
+	case n < highThinkingBudget:
+		return "medium"
+	}
+	return "high"
+}
+
+// anthropicEffort is output_config.effort for a canonical effort: Anthropic
+// takes low, medium, high, xhigh and max; OpenAI's minimal is low, and
+// anything else is left to the model's default.
+func anthropicEffort(effort string) string {
+	switch effort {
+	case "minimal":
+		return "low"
+	case "low", "medium", "high", "xhigh", "max":
+		return effort
+	}
+	return ""
+}
+
+// adaptiveThinkingModel reports whether a Claude model takes adaptive
+// thinking: Opus and Sonnet 4.6 and every later version, and the Mythos and
+// Fable families. Opus 4.7 and Mythos refuse thinking with budget_tokens
+// (400), and 4.6 deprecates it, so a reasoning effort or budget from another
+// dialect is sent to these models as adaptive thinking with an effort.
+// Older models (Sonnet 4.5, Opus 4.5, Haiku 4.5, Claude 3) do not accept
+// adaptive thinking and keep the budget. The name may carry a prefix
+// ("anthropic.claude-opus-4-6-v1", "us.anthropic.…"); a name without
+// "claude-" (an alias) is treated as an older model.
+// https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html
+func adaptiveThinkingModel(model string) bool {
+	i := strings.LastIndex(model, "claude-")
+	if i < 0 {
+		return false
+	}
+	family, version, _ := strings.Cut(model[i+len("claude-"):], "-")
+	switch family {
+	case "mythos", "fable":
+		return true
+	case "opus", "sonnet", "haiku":
+	default:
+		return false // claude-3-7-sonnet and other older shapes
+	}
+	fields := strings.Split(version, "-")
+	major, err := strconv.Atoi(fields[0])
+	if err != nil {
+		return false
+	}
+	minor := 0
+	if len(fields) > 1 && len(fields[1]) <= 2 { // not a date: claude-opus-4-20250514
+		minor, _ = strconv.Atoi(fields[1])
+	}
+	return major > 4 || (major == 4 && minor >= 6)
+}
+
+// anthropicSignature is sig when Anthropic issued it, else "": Anthropic
+// refuses a signature it did not make.
+func anthropicSignature(sig, vendor string) string {
+	if vendor != llm.VendorAnthropic {
+		return ""
+	}
+	return sig
 }
 
 // toolName makes s a valid Anthropic tool name (^[a-zA-Z0-9_-]{1,64}$).
@@ -388,10 +476,11 @@ func appendParts(blocks []any, parts []llm.Part) []any {
 				blocks = append(blocks, mediaBlock{Type: "document", Source: src, Title: p.Filename, CacheControl: p.CacheControl})
 			}
 		case llm.PartThinking:
-			// A thinking block without its signature is rejected upstream;
-			// unsigned reasoning (another vendor's) is not sent back.
-			if p.Signature != "" {
-				blocks = append(blocks, thinkingBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature})
+			// Anthropic refuses a thinking block without a valid signature
+			// of its own, so reasoning it did not sign (another vendor's,
+			// signed or not) is not sent back.
+			if sig := anthropicSignature(p.Signature, p.SignatureVendor); sig != "" {
+				blocks = append(blocks, thinkingBlock{Type: "thinking", Thinking: p.Text, Signature: sig})
 			}
 		case llm.PartRedactedThinking:
 			blocks = append(blocks, redactedThinkingBlock{Type: "redacted_thinking", Data: p.Data})
@@ -436,7 +525,7 @@ func parseDataURL(u string) (mediaType, data string, ok bool) {
 }
 
 func encodeToolResult(m *llm.Message) toolResultBlock {
-	b := toolResultBlock{Type: "tool_result", ToolUseID: m.ToolCallID, IsError: m.IsError}
+	b := toolResultBlock{Type: "tool_result", ToolUseID: m.ToolCallID, IsError: m.IsError, CacheControl: m.CacheControl}
 	switch {
 	case len(m.Parts) == 0:
 	case len(m.Parts) == 1 && m.Parts[0].Type == llm.PartText && len(m.Parts[0].CacheControl) == 0:

@@ -197,3 +197,20 @@ func TestStreamEncoderGolden(t *testing.T) {
 		return enc.Close(out)
 	})
 }
+
+// TestReencodeRequestGolden is the path of an Anthropic client's request
+// that goes through the canonical form to an Anthropic upstream: what the
+// client sent (thinking, cache_control) must reach the upstream.
+func TestReencodeRequestGolden(t *testing.T) {
+	runGolden(t, "reencode_request", "json", func(t *testing.T, in []byte) []byte {
+		r, err := DecodeRequest(in)
+		if err != nil {
+			return errorGolden(t, err)
+		}
+		enc, err := EncodeRequest(r, 4096)
+		if err != nil {
+			return errorGolden(t, err)
+		}
+		return indentRaw(t, enc.Body)
+	})
+}

@@ -61,7 +61,7 @@ func DecodeResponse(body []byte, jsonTool string) (*llm.Response, error) {
 		case "text":
 			r.Message.Parts = append(r.Message.Parts, llm.Part{Type: llm.PartText, Text: b.Text})
 		case "thinking":
-			r.Message.Parts = append(r.Message.Parts, llm.Part{Type: llm.PartThinking, Text: b.Thinking, Signature: b.Signature})
+			r.Message.Parts = append(r.Message.Parts, thinkingPart(b.Thinking, b.Signature))
 		case "redacted_thinking":
 			r.Message.Parts = append(r.Message.Parts, llm.Part{Type: llm.PartRedactedThinking, Data: b.Data})
 		case "tool_use":
@@ -156,13 +156,16 @@ func EncodeResponse(r *llm.Response) []byte {
 	return b
 }
 
-// encodeResponseParts is appendParts, except that a thinking part without a
-// signature (another vendor's reasoning) still reaches the client.
+// encodeResponseParts is appendParts, except that a thinking part without an
+// Anthropic signature (another vendor's reasoning) still reaches the
+// client, with an empty signature: another vendor's signature means
+// nothing to Anthropic, and a client that sends the block back would have
+// it refused.
 func encodeResponseParts(parts []llm.Part) []any {
 	out := []any{}
 	for _, p := range parts {
 		if p.Type == llm.PartThinking {
-			out = append(out, thinkingBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature})
+			out = append(out, thinkingBlock{Type: "thinking", Thinking: p.Text, Signature: anthropicSignature(p.Signature, p.SignatureVendor)})
 			continue
 		}
 		out = appendParts(out, []llm.Part{p})

@@ -44,7 +44,7 @@ func TestDecodeRequestInvertsEncodeRequest(t *testing.T) {
 				{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "Weather?"}}},
 				{Role: llm.RoleAssistant,
 					Parts: []llm.Part{
-						{Type: llm.PartThinking, Text: "hmm", Signature: "sig"},
+						{Type: llm.PartThinking, Text: "hmm", Signature: "sig", SignatureVendor: llm.VendorAnthropic},
 						{Type: llm.PartRedactedThinking, Data: "ENC"},
 						{Type: llm.PartText, Text: "Checking."},
 					},
@@ -94,9 +94,9 @@ func TestDecodedAnthropicRequestsEncodeBackEquivalently(t *testing.T) {
 	inputs, _ := filepath.Glob("testdata/decode_request/*.json")
 	for _, in := range inputs {
 		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		// Lossy on purpose: server-tool blocks are dropped, and an effort
-		// is sent as a thinking budget (see the package comment).
-		if strings.HasPrefix(name, "error_") || name == "server_tool_history" || name == "adaptive_effort" {
+		// Lossy on purpose: server-tool blocks are dropped (see the
+		// package comment).
+		if strings.HasPrefix(name, "error_") || name == "server_tool_history" {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {

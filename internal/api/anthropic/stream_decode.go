@@ -26,8 +26,10 @@ const (
 // EventStart carries the input-side usage of message_start in Usage; each
 // message_delta yields EventFinish (when it has a stop_reason) and then
 // EventUsage with the totals so far. Tool-call Index counts tool_use blocks
-// only. redacted_thinking and server-tool blocks have no stream event and are
-// skipped.
+// only. A redacted_thinking block (which arrives whole in its
+// content_block_start) is one EventThinking with Data; a signature_delta is
+// an EventThinking with Signature and SignatureVendor "anthropic".
+// Server-tool blocks have no stream event and are skipped.
 type StreamDecoder struct {
 	JSONTool string
 
@@ -173,9 +175,14 @@ func (d *StreamDecoder) blockStart(root gjson.Result) ([]llm.StreamEvent, error)
 			out = append(out, llm.StreamEvent{Kind: llm.EventToolCallDelta, Index: b.tool,
 				ToolCall: &llm.ToolCall{Arguments: compactJSON([]byte(in.Raw))}})
 		}
+	case "redacted_thinking":
+		// Encrypted reasoning comes whole, with no deltas; it must reach
+		// an Anthropic client verbatim to continue the conversation.
+		if data := cb.Get("data").String(); data != "" {
+			out = append(out, llm.StreamEvent{Kind: llm.EventThinking, Data: data})
+		}
 	}
-	// redacted_thinking has no stream event to carry it and is dropped;
-	// server-tool blocks likewise.
+	// Server-tool blocks have no stream event and are dropped.
 	d.blocks[idx.Int()] = b
 	return out, nil
 }
@@ -201,7 +208,7 @@ func (d *StreamDecoder) blockDelta(root gjson.Result) ([]llm.StreamEvent, error)
 		}
 	case "signature_delta":
 		if b.kind == blockThinking {
-			return []llm.StreamEvent{{Kind: llm.EventThinking, Signature: delta.Get("signature").String()}}, nil
+			return []llm.StreamEvent{{Kind: llm.EventThinking, Signature: delta.Get("signature").String(), SignatureVendor: llm.VendorAnthropic}}, nil
 		}
 	case "input_json_delta":
 		pj := delta.Get("partial_json").String()

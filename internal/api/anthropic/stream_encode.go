@@ -73,15 +73,21 @@ func (e *StreamEncoder) Event(out []byte, ev llm.StreamEvent) []byte {
 		out = e.openBlock(out, blockText, 0, nil)
 		return e.delta(out, e.next-1, `{"type":"text_delta","text":`, ev.Text)
 	case llm.EventThinking:
-		if ev.Text == "" && ev.Signature == "" {
+		if ev.Data != "" {
+			return e.redacted(out, ev.Data)
+		}
+		// Another vendor's signature is not passed on: the client would
+		// send it back, and Anthropic refuses it.
+		sig := anthropicSignature(ev.Signature, ev.SignatureVendor)
+		if ev.Text == "" && sig == "" {
 			return out
 		}
 		out = e.openBlock(out, blockThinking, 0, nil)
 		if ev.Text != "" {
 			out = e.delta(out, e.next-1, `{"type":"thinking_delta","thinking":`, ev.Text)
 		}
-		if ev.Signature != "" {
-			out = e.delta(out, e.next-1, `{"type":"signature_delta","signature":`, ev.Signature)
+		if sig != "" {
+			out = e.delta(out, e.next-1, `{"type":"signature_delta","signature":`, sig)
 		}
 		return out
 	case llm.EventToolCallStart:
@@ -199,6 +205,21 @@ func (e *StreamEncoder) openBlock(out []byte, kind blockKind, tool int, tc *llm.
 		b = append(b, `,"input":{}}}`...)
 	}
 	return appendEvent(out, "content_block_start", b)
+}
+
+// redacted appends a whole redacted_thinking block: Anthropic sends its
+// data in content_block_start and no deltas.
+func (e *StreamEncoder) redacted(out []byte, data string) []byte {
+	out = e.closeBlock(out)
+	idx := e.next
+	e.next++
+	b := append([]byte(nil), `{"type":"content_block_start","index":`...)
+	b = strconv.AppendInt(b, int64(idx), 10)
+	b = append(b, `,"content_block":{"type":"redacted_thinking","data":`...)
+	b = appendString(b, data)
+	b = append(b, "}}"...)
+	out = appendEvent(out, "content_block_start", b)
+	return e.stop(out, idx)
 }
 
 func (e *StreamEncoder) closeBlock(out []byte) []byte {

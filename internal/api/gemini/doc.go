@@ -21,8 +21,14 @@
 //     when it is a JSON object, else {"content": text} ({"error": text}
 //     for a failed run). DecodeRequest inverts this.
 //   - Reasoning → thinkingConfig: BudgetTokens is sent as thinkingBudget;
-//     Effort minimal/low/medium/high → 128/1024/8192/24576 tokens;
-//     Disabled → thinkingBudget 0. includeThoughts is true unless disabled.
+//     Effort minimal/low/medium/high → 128/1024/8192/24576 tokens (xhigh
+//     and max as high); Disabled → thinkingBudget 0; Adaptive without an
+//     effort leaves the budget to the model. includeThoughts is true
+//     unless disabled.
+//   - A thoughtSignature is Gemini's alone: decoding marks it with
+//     SignatureVendor "gemini", and encoding (requests, responses, streams)
+//     sends only Gemini's. Another vendor's thinking keeps its text as a
+//     thought part without a signature; redacted thinking is dropped.
 //   - Tool and response schemas are cut down to the OpenAPI subset Gemini
 //     accepts (see schema.go); unsupported keywords are dropped, never
 //     rejected.
@@ -30,7 +36,7 @@
 //     take the name of the assistant tool call with that ID.
 //   - Consecutive turns of one role are merged into one content; RoleSystem
 //     messages anywhere join systemInstruction. Empty text parts are not
-//     sent (Gemini rejects them); redacted thinking is dropped.
+//     sent (Gemini rejects them).
 //   - Tool-call arguments that are not a JSON object (a model's broken
 //     JSON) are sent as {"arguments": "<text>"} rather than refused.
 //   - ToolChoice: auto → AUTO, none → NONE, required → ANY, tool → ANY with

@@ -23,12 +23,16 @@ func Path(model string, stream bool) string {
 // Thinking budgets for Reasoning.Effort. Gemini takes a token budget, not
 // an effort level; these follow Google's OpenAI-compatibility mapping for
 // low/medium/high (https://ai.google.dev/gemini-api/docs/openai#thinking),
-// and minimal is the smallest budget 2.5 Pro accepts.
+// and minimal is the smallest budget 2.5 Pro accepts. xhigh and max
+// (OpenAI's and Anthropic's levels above high) take high's budget, the
+// largest that 2.5 Flash accepts.
 var effortBudget = map[string]int64{
 	"minimal": 128,
 	"low":     1024,
 	"medium":  8192,
 	"high":    24576,
+	"xhigh":   24576,
+	"max":     24576,
 }
 
 // EncodeRequest renders r as a generateContent request body. The model is
@@ -136,12 +140,17 @@ func encodeParts(ps []llm.Part) []part {
 		case llm.PartText:
 			// Gemini rejects an empty text part; OpenAI clients send
 			// content "" beside tool calls.
-			if p.Text == "" && p.Signature == "" {
+			sig := geminiSignature(p.Signature, p.SignatureVendor)
+			if p.Text == "" && sig == "" {
 				continue
 			}
-			out = append(out, part{Text: strPtr(p.Text), ThoughtSignature: p.Signature})
+			out = append(out, part{Text: strPtr(p.Text), ThoughtSignature: sig})
 		case llm.PartThinking:
-			out = append(out, part{Text: strPtr(p.Text), Thought: true, ThoughtSignature: p.Signature})
+			// Gemini takes thought text without a signature, so another
+			// vendor's reasoning keeps its text and loses its signature.
+			if sig := geminiSignature(p.Signature, p.SignatureVendor); p.Text != "" || sig != "" {
+				out = append(out, part{Text: strPtr(p.Text), Thought: true, ThoughtSignature: sig})
+			}
 		case llm.PartImage, llm.PartDocument:
 			switch {
 			case p.Data != "":
@@ -450,9 +459,9 @@ func DecodeRequest(model string, body []byte) (*llm.Request, error) {
 func decodePart(p part) (llm.Part, bool) {
 	switch {
 	case p.Text != nil && p.Thought:
-		return llm.Part{Type: llm.PartThinking, Text: *p.Text, Signature: p.ThoughtSignature}, true
+		return llm.Part{Type: llm.PartThinking, Text: *p.Text, Signature: p.ThoughtSignature, SignatureVendor: signatureVendor(p.ThoughtSignature)}, true
 	case p.Text != nil:
-		return llm.Part{Type: llm.PartText, Text: *p.Text, Signature: p.ThoughtSignature}, true
+		return llm.Part{Type: llm.PartText, Text: *p.Text, Signature: p.ThoughtSignature, SignatureVendor: signatureVendor(p.ThoughtSignature)}, true
 	case p.InlineData != nil:
 		return llm.Part{Type: mediaPartType(p.InlineData.MimeType), MediaType: p.InlineData.MimeType, Data: p.InlineData.Data}, true
 	case p.FileData != nil:
@@ -559,4 +568,23 @@ func jsonKind(goKind string) string {
 		return "boolean"
 	}
 	return goKind
+}
+
+// signatureVendor marks a thoughtSignature as Gemini's ("" when there is
+// none), so that no other vendor is sent it.
+func signatureVendor(sig string) string {
+	if sig == "" {
+		return ""
+	}
+	return llm.VendorGemini
+}
+
+// geminiSignature is sig when Gemini issued it, else "": a signature is
+// only valid for the vendor that issued it. A function call's
+// ToolCall.Signature is always Gemini's (no other dialect has one).
+func geminiSignature(sig, vendor string) string {
+	if vendor != llm.VendorGemini {
+		return ""
+	}
+	return sig
 }

@@ -35,14 +35,14 @@ func TestDecodeRequestInvertsEncodeRequest(t *testing.T) {
 			Messages: []llm.Message{
 				{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "Weather in London and Paris?"}}},
 				{Role: llm.RoleAssistant,
-					Parts: []llm.Part{{Type: llm.PartThinking, Text: "two calls", Signature: "c2ln"}},
+					Parts: []llm.Part{{Type: llm.PartThinking, Text: "two calls", Signature: "c2ln", SignatureVendor: llm.VendorGemini}},
 					ToolCalls: []llm.ToolCall{
 						{ID: "call_0", Name: "weather", Arguments: `{"city":"London"}`, Signature: "c2lnMQ=="},
 						{ID: "call_1", Name: "weather", Arguments: `{"city":"Paris"}`},
 					}},
 				{Role: llm.RoleTool, ToolCallID: "call_0", ToolName: "weather", Parts: []llm.Part{{Type: llm.PartText, Text: `{"temp":15}`}}},
 				{Role: llm.RoleTool, ToolCallID: "call_1", ToolName: "weather", IsError: true, Parts: []llm.Part{{Type: llm.PartText, Text: "down"}}},
-				{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "London is 15C.", Signature: "c2lnMg=="}}},
+				{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "London is 15C.", Signature: "c2lnMg==", SignatureVendor: llm.VendorGemini}}},
 			},
 			Tools: []llm.Tool{
 				{Name: "weather", Description: "Weather for a city.", Parameters: json.RawMessage(`{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}`)},
@@ -99,7 +99,7 @@ func TestStreamDecoderReproducesStreamEncoderEvents(t *testing.T) {
 		}},
 		{name: "thinking and parallel tool calls", evs: []llm.StreamEvent{
 			{Kind: llm.EventStart, ID: "r2", Model: "m"},
-			{Kind: llm.EventThinking, Text: "hmm", Signature: "c2ln"},
+			{Kind: llm.EventThinking, Text: "hmm", Signature: "c2ln", SignatureVendor: llm.VendorGemini},
 			{Kind: llm.EventToolCallStart, Index: 0, ToolCall: &llm.ToolCall{ID: "call_0", Name: "a", Signature: "c2lnMQ=="}},
 			{Kind: llm.EventToolCallDelta, Index: 0, ToolCall: &llm.ToolCall{Arguments: `{"x":1}`}},
 			{Kind: llm.EventToolCallStart, Index: 1, ToolCall: &llm.ToolCall{ID: "call_1", Name: "b"}},
@@ -143,7 +143,7 @@ func TestStreamDecoderReproducesStreamEncoderEvents(t *testing.T) {
 func TestDecodeResponseInvertsEncodeResponse(t *testing.T) {
 	r := &llm.Response{ID: "r", Model: "m",
 		Message: llm.Message{Role: llm.RoleAssistant,
-			Parts:     []llm.Part{{Type: llm.PartThinking, Text: "t", Signature: "s"}, {Type: llm.PartText, Text: "Hi"}},
+			Parts:     []llm.Part{{Type: llm.PartThinking, Text: "t", Signature: "s", SignatureVendor: llm.VendorGemini}, {Type: llm.PartText, Text: "Hi"}},
 			ToolCalls: []llm.ToolCall{{ID: "call_0", Name: "f", Arguments: `{"a":[1,2]}`}}},
 		FinishReason: llm.FinishToolCalls,
 		Usage:        llm.Usage{PromptTokens: 3, CompletionTokens: 9, ReasoningTokens: 4, CachedTokens: 1, TotalTokens: 12, Present: true},

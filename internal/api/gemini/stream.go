@@ -89,11 +89,11 @@ func (d *StreamDecoder) partEvents(evs []llm.StreamEvent, p part) []llm.StreamEv
 				ToolCall: &llm.ToolCall{ID: callID(fc.ID, i), Name: fc.Name, Signature: p.ThoughtSignature}},
 			llm.StreamEvent{Kind: llm.EventToolCallDelta, Index: i, ToolCall: &llm.ToolCall{Arguments: compactArgs(fc.Args)}})
 	case p.Text != nil && p.Thought:
-		return append(evs, llm.StreamEvent{Kind: llm.EventThinking, Text: *p.Text, Signature: p.ThoughtSignature})
+		return append(evs, llm.StreamEvent{Kind: llm.EventThinking, Text: *p.Text, Signature: p.ThoughtSignature, SignatureVendor: signatureVendor(p.ThoughtSignature)})
 	case p.Text != nil && (*p.Text != "" || p.ThoughtSignature != ""):
 		// Gemini may put a thoughtSignature on an answer text part; it
 		// travels in the event's Signature.
-		return append(evs, llm.StreamEvent{Kind: llm.EventText, Text: *p.Text, Signature: p.ThoughtSignature})
+		return append(evs, llm.StreamEvent{Kind: llm.EventText, Text: *p.Text, Signature: p.ThoughtSignature, SignatureVendor: signatureVendor(p.ThoughtSignature)})
 	}
 	return evs
 }
@@ -129,10 +129,16 @@ func (e *StreamEncoder) Event(out []byte, ev llm.StreamEvent) []byte {
 		e.id, e.model = strings.Clone(ev.ID), strings.Clone(ev.Model) // kept for every chunk
 	case llm.EventText:
 		out = e.flushCall(out)
-		out = e.chunk(out, part{Text: strPtr(ev.Text), ThoughtSignature: ev.Signature})
+		out = e.chunk(out, part{Text: strPtr(ev.Text), ThoughtSignature: geminiSignature(ev.Signature, ev.SignatureVendor)})
 	case llm.EventThinking:
+		// Redacted thinking (Data) is Anthropic's encrypted reasoning and
+		// another vendor's signature is not Gemini's: both are dropped.
+		sig := geminiSignature(ev.Signature, ev.SignatureVendor)
+		if ev.Text == "" && sig == "" {
+			return out
+		}
 		out = e.flushCall(out)
-		out = e.chunk(out, part{Text: strPtr(ev.Text), Thought: true, ThoughtSignature: ev.Signature})
+		out = e.chunk(out, part{Text: strPtr(ev.Text), Thought: true, ThoughtSignature: sig})
 	case llm.EventToolCallStart:
 		out = e.flushCall(out)
 		c := &pendingCall{index: ev.Index}

@@ -166,6 +166,10 @@ func DecodeRequest(body []byte) (*llm.Request, error) {
 			d.reasoning().BudgetTokens = thinking.Get("budget_tokens").Int()
 		case "disabled":
 			d.reasoning().Disabled = true
+		case "adaptive":
+			// Claude's adaptive thinking: the model decides how much to
+			// think, steered by reasoning_effort if given.
+			d.reasoning().Adaptive = true
 		}
 	}
 	return d.r, nil

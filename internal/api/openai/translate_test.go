@@ -90,7 +90,8 @@ func TestRequestFixturesDecodeAndEncodeAsGolden(t *testing.T) {
 // lossyRoundTrip names the fixtures whose canonical form the OpenAI format
 // cannot say in full, and why.
 var lossyRoundTrip = map[string]string{
-	"thinking_budget": "a thinking budget is sent as the nearest reasoning_effort",
+	"thinking_budget":   "a thinking budget is sent as the nearest reasoning_effort",
+	"thinking_adaptive": "adaptive thinking has no OpenAI form; only reasoning_effort is sent",
 }
 
 func TestDecodeOfEncodedRequestKeepsTheCanonicalRequest(t *testing.T) {
@@ -520,6 +521,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		if rs := r.Reasoning; rs != nil && rs.Effort == "" {
 			return // a budget became an effort, or "disabled" was dropped
 		}
+		if r.Reasoning != nil {
+			r.Reasoning.Adaptive = false // adaptive thinking has no OpenAI form
+		}
 		// ToolName is derived from the calls seen earlier; an answer to a
 		// legacy function call that never appeared keeps it only once.
 		for _, req := range []*llm.Request{r, back} {
@@ -611,5 +615,22 @@ func TestEncodeRequestDropsWhatOpenAICannotSay(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`"reasoning_content":"t"`)) {
 		t.Errorf("thinking text was not sent as reasoning_content: %s", b)
+	}
+}
+
+// Redacted thinking (Anthropic's encrypted reasoning) and thinking
+// signatures have no place in an OpenAI chunk: they are dropped, and the
+// thinking text still arrives as reasoning_content.
+func TestChunkEncoderDropsRedactedThinkingAndSignatures(t *testing.T) {
+	e := &ChunkEncoder{ID: "g", Model: "m"}
+	out := e.Event(nil, llm.StreamEvent{Kind: llm.EventThinking, Data: "ENCRYPTED"})
+	out = e.Event(out, llm.StreamEvent{Kind: llm.EventThinking, Text: "plain"})
+	out = e.Event(out, llm.StreamEvent{Kind: llm.EventThinking, Signature: "EqQB", SignatureVendor: llm.VendorAnthropic})
+	out = e.Close(out)
+	if bytes.Contains(out, []byte("ENCRYPTED")) || bytes.Contains(out, []byte("EqQB")) {
+		t.Fatalf("redacted data or a signature reached an OpenAI client:\n%s", out)
+	}
+	if !bytes.Contains(out, []byte(`"reasoning_content":"plain"`)) {
+		t.Fatalf("thinking text was lost:\n%s", out)
 	}
 }
