@@ -56,6 +56,14 @@ type attempt struct {
 // generation fetches the ledger record of a response id.
 func (p *pair) generation(t *testing.T, id string) (attempts []attempt, rec map[string]any) {
 	t.Helper()
+	// The client has its answer before the handler's deferred finish has
+	// queued the record: wait until the gateway knows the generation, then
+	// flush the ledger and read the store.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if st, _ := p.admin(t, "GET", "/api/v1/generation?id="+id, p.AdminKey, ""); st == 200 || time.Now().After(deadline) {
+			break
+		}
+	}
 	p.flush(t)
 	g, err := p.Store.GetGeneration(context.Background(), id)
 	if err != nil {
