@@ -276,4 +276,3 @@ func TestOpenAISDKResponsesStreamSeesAFailedResponseOnAnUpstreamError(t *testing
 		t.Errorf("the cut message item should be incomplete: %+v", failed.Output)
 	}
 }
-
