@@ -85,7 +85,7 @@ func (v *validator) server(s *Server) {
 	if s.AccessLog != "on" && s.AccessLog != "off" {
 		v.add("server.access_log", "must be on or off, not %q", s.AccessLog)
 	}
-	if s.MaxJSONDepth < 0 || s.MaxJSONDepth > 10000 {
+	if s.MaxJSONDepth < 0 || s.MaxJSONDepth > maxJSONDepth {
 		v.add("server.max_json_depth", "must be from 1 to 10000 levels, got %d; leave it out for the default %d", s.MaxJSONDepth, DefaultMaxJSONDepth)
 	}
 	if s.MaxUpstreamBodyBytes < 0 {
@@ -128,6 +128,10 @@ func (v *validator) routing(r *Routing) {
 		v.add("routing.auth_cooldown", "cannot be negative (%s); leave it out for the default %s", r.AuthCooldown, DefaultAuthCooldown)
 	}
 }
+
+// maxJSONDepth is the deepest server.max_json_depth may be: the bound the
+// codecs apply on their own (openai.MaxDepth; config imports no codec).
+const maxJSONDepth = 10000
 
 func validPort(p string) bool {
 	n, err := strconv.Atoi(p)

@@ -371,3 +371,17 @@ func TestUpstreamAnswersHTMLOrNeverEndsIsA502(t *testing.T) {
 		}
 	}
 }
+
+// TestConfiguredDepthAboveTheDefaultHoldsThroughTranslation: an operator
+// who raises server.max_json_depth gets it on every path; the decoders'
+// own bound is the configurable maximum, not the default.
+func TestConfiguredDepthAboveTheDefaultHoldsThroughTranslation(t *testing.T) {
+	g := start(t, opts{yaml: "server: {max_json_depth: 300}\n" + claudeConfig})
+	deep := `,"metadata":{"x":` + strings.Repeat(`[`, 200) + strings.Repeat(`]`, 200) + `}`
+	for _, path := range []string{"/v1/chat/completions", "/v1/responses"} {
+		body := fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}],"input":"hi"%s}`, deep)
+		if st, out := postKey(t, g, path, body); st != 200 {
+			t.Fatalf("%s, 201 levels under a bound of 300: %d %.300s", path, st, out)
+		}
+	}
+}

@@ -24,6 +24,11 @@ import (
 // maxModelName bounds a model name: real ids are under a hundred characters.
 const maxModelName = 512
 
+// MaxDepth is the nesting bound a decoder applies on its own: the most an
+// operator may configure (server.max_json_depth), so that a body the
+// relay's configured check accepted is never refused by a decoder.
+const MaxDepth = 10000
+
 // MaxChoices bounds "n" (OpenAI's own limit is 128).
 const MaxChoices = 128
 

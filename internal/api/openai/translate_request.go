@@ -31,7 +31,7 @@ import (
 // Audio parts (input_audio) have no canonical equivalent and are dropped.
 func DecodeRequest(body []byte) (*llm.Request, error) {
 	s := bytesToString(body)
-	if err := CheckBody(body, 0); err != nil {
+	if err := CheckBody(body, MaxDepth); err != nil {
 		return nil, err
 	}
 	root := gjson.Parse(s)

@@ -144,7 +144,7 @@ type Extra struct {
 // the canonical form, with the fields the canonical form has no place for
 // in Extra. Malformed input is an *llm.Error 400 naming the field.
 func DecodeRequest(body []byte) (*llm.Request, *Extra, error) {
-	if err := openai.CheckBody(body, 0); err != nil {
+	if err := openai.CheckBody(body, openai.MaxDepth); err != nil {
 		return nil, nil, err
 	}
 	root := gjson.ParseBytes(body)
