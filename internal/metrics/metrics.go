@@ -8,6 +8,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,7 +46,7 @@ func New() *Metrics {
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_cost_usd_total",
 			Help: "USD charged, by model and provider."}, []string{"model", "provider"}),
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_upstream_errors_total",
-			Help: "Failed upstream attempts, by provider and kind (timeout, connect, rate_limited, auth, server_error, client_error, stream)."}, []string{"provider", "kind"}),
+			Help: "Failed upstream attempts, by provider and kind (" + strings.Join(UpstreamErrorKinds, ", ") + ")."}, []string{"provider", "kind"}),
 		streaming: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchyard_streams_in_flight",
 			Help: "Streams currently being relayed."}),
 	}
@@ -95,6 +96,25 @@ func (m *Metrics) ObserveRequest(r Request) {
 		m.cost.WithLabelValues(model, provider).Add(r.CostUSD)
 	}
 }
+
+// The kinds of switchyard_upstream_errors_total: the relay labels each
+// failed attempt with one of these (relay.judge), and the help text lists
+// them from here, so the two cannot drift.
+const (
+	KindTimeout      = "timeout"       // a clock of the attempt fired
+	KindConnect      = "connect"       // no answer at all
+	KindRateLimited  = "rate_limited"  // 429
+	KindAuth         = "auth"          // the provider refused the gateway's credential
+	KindServerError  = "server_error"  // 5xx
+	KindClientError  = "client_error"  // another 4xx
+	KindBadResponse  = "bad_response"  // a 2xx that could not be relayed
+	KindStream       = "stream"        // a stream that broke after its first event
+	KindUsageOverrun = "usage_overrun" // more output than the request allowed
+	KindOther        = "other"
+)
+
+// UpstreamErrorKinds lists every kind, for the help text and dashboards.
+var UpstreamErrorKinds = []string{KindTimeout, KindConnect, KindRateLimited, KindAuth, KindServerError, KindClientError, KindBadResponse, KindStream, KindUsageOverrun, KindOther}
 
 // UpstreamError counts one failed attempt.
 func (m *Metrics) UpstreamError(provider, kind string) {

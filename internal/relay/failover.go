@@ -12,6 +12,7 @@ import (
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -182,35 +183,52 @@ func (rl *Relay) priceOf(r *routing.Resolution) routing.PriceFunc {
 	}
 }
 
-// retryable reports whether an attempt's failure may move on to the next
-// route: connect errors, timeouts, 429 and 5xx, and a provider refusing the
-// gateway's credentials. An upstream's own 4xx (bad parameter, context too
-// long) would fail the same way anywhere and returns at once.
-func retryable(e *llm.Error) bool {
-	if e.Kind != llm.KindProvider {
-		return false
-	}
-	switch e.Status {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+// verdict is what one failed attempt means, decided in one place from the
+// error and the upstream's status: whether the request may move on to the
+// next route, how the route's health counts it, and its metric label.
+type verdict struct {
+	failover bool
+	health   routing.Outcome
+	kind     string // switchyard_upstream_errors_total{kind}
 }
 
-// outcome classifies an attempt for the route's health. Only a refusal the
-// provider attributes to the gateway's credential (classifyStatus) is an
-// AuthFailure; a 403 about the request itself is the client's and counts
-// for nothing, so one client cannot take a route out for everyone.
-func outcome(e *llm.Error, upstreamStatus int) routing.Outcome {
-	switch {
-	case e == nil:
-		return routing.Success
-	case errors.Is(e, errCredential):
-		return routing.AuthFailure
-	case retryable(e):
-		return routing.Failure
+// judge classifies an attempt's failure (e nil: success).
+//
+// The request moves on after connect errors, timeouts, 429 and 5xx, and a
+// provider refusing the gateway's credentials; an upstream's own 4xx (bad
+// parameter, context too long) would fail the same way anywhere and
+// returns at once. Only a refusal the provider attributes to the gateway's
+// credential (classifyStatus) is an AuthFailure; a 403 about the request
+// is the client's and counts for nothing, so one client cannot take a
+// route out for everyone.
+func judge(e *llm.Error, upstreamStatus int) verdict {
+	if e == nil {
+		return verdict{health: routing.Success}
 	}
-	return routing.Neutral
+	v := verdict{health: routing.Neutral, kind: metrics.KindOther}
+	if e.Kind == llm.KindProvider {
+		switch e.Status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			v.failover, v.health = true, routing.Failure
+		}
+	}
+	switch {
+	case errors.Is(e, errCredential):
+		v.failover, v.health, v.kind = true, routing.AuthFailure, metrics.KindAuth
+	case e.Code == "upstream_timeout":
+		v.kind = metrics.KindTimeout
+	case upstreamStatus == http.StatusTooManyRequests:
+		v.kind = metrics.KindRateLimited
+	case upstreamStatus >= 500:
+		v.kind = metrics.KindServerError
+	case upstreamStatus >= 400:
+		v.kind = metrics.KindClientError
+	case upstreamStatus >= 200 && upstreamStatus < 300:
+		v.kind = metrics.KindBadResponse // an answer that could not be relayed (malformed, or a stream that broke before its first event)
+	case upstreamStatus == 0 && e.Kind == llm.KindProvider:
+		v.kind = metrics.KindConnect
+	}
+	return v
 }
 
 // Cooling remembers routes that answered 429 with Retry-After, so that
@@ -288,25 +306,4 @@ func metricModel(res *routing.Resolution) string {
 		return res.Targets[0].Provider + ":*"
 	}
 	return "none"
-}
-
-// errorKind names a failed attempt for switchyard_upstream_errors_total.
-func errorKind(e *llm.Error, upstreamStatus int) string {
-	switch {
-	case e.Code == "upstream_timeout":
-		return "timeout"
-	case upstreamStatus == http.StatusTooManyRequests:
-		return "rate_limited"
-	case errors.Is(e, errCredential):
-		return "auth"
-	case upstreamStatus >= 500:
-		return "server_error"
-	case upstreamStatus >= 400:
-		return "client_error"
-	case upstreamStatus >= 200 && upstreamStatus < 300:
-		return "bad_response" // an answer that could not be relayed (malformed, or a stream that broke before its first event)
-	case upstreamStatus == 0 && e.Kind == llm.KindProvider:
-		return "connect"
-	}
-	return "other"
 }

@@ -154,11 +154,11 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		ttfb, status, e := rl.attempt(w, r, c, req, cd, p, attemptClocks(&cd.t, p, deadline, now))
 		dur := rl.Now().Sub(now)
-		o := outcome(e, status)
+		v := judge(e, status)
 		if c.gen.Cancelled {
-			o = routing.Neutral
+			v.health = routing.Neutral
 		}
-		release(o, ttfb, dur)
+		release(v.health, ttfb, dur)
 		rec := attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "ok", Status: status, DurationMs: dur.Milliseconds()}
 		if e == nil {
 			attempts = append(attempts, rec)
@@ -166,13 +166,13 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		}
 		rec.Outcome, rec.Error = "error", recordedCode(e)
 		attempts = append(attempts, rec)
-		rl.Metrics.UpstreamError(p.Name, errorKind(e, status))
+		rl.Metrics.UpstreamError(p.Name, v.kind)
 		if status == http.StatusTooManyRequests {
 			if until, ok := retryAfter(e.RetryAfter, now); ok {
 				rl.Cooling.set(id, now, until)
 			}
 		}
-		if !retryable(e) && o != routing.AuthFailure {
+		if !v.failover {
 			return e
 		}
 		last = e
@@ -406,7 +406,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 				return e
 			}
 			c.gen.ErrorCode = recordedCode(e)
-			rl.Metrics.UpstreamError(p.Name, "stream")
+			rl.Metrics.UpstreamError(p.Name, metrics.KindStream)
 			cw.write(src.fail(out[:0], e))
 			return nil
 		}
@@ -425,7 +425,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			// would not be charged (billable), so it is not delivered.
 			rl.Log.LogAttrs(r.Context(), slog.LevelWarn, "upstream streamed past the request's max_tokens; stream cut",
 				slog.String("id", c.gen.ID), slog.String("provider", p.Name), slog.Int64("allowed", c.maxOut))
-			rl.Metrics.UpstreamError(p.Name, "usage_overrun")
+			rl.Metrics.UpstreamError(p.Name, metrics.KindUsageOverrun)
 			out = src.cut(out)
 			cw.write(out)
 			return nil
@@ -663,7 +663,7 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 			rl.Log.LogAttrs(ctx, slog.LevelWarn, "upstream reported more output than the request allowed; the excess is not charged",
 				slog.String("id", g.ID), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),
 				slog.Int64("completion_tokens", c.usage.CompletionTokens), slog.Int64("allowed", c.maxOut))
-			rl.Metrics.UpstreamError(g.Provider, "usage_overrun")
+			rl.Metrics.UpstreamError(g.Provider, metrics.KindUsageOverrun)
 		}
 		cost = c.cost(c.usage)
 	}

@@ -39,13 +39,14 @@ func TestOnlyCredentialRefusalsCountAgainstARoute(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := classifyStatus(p, tt.status, "", tt.decoded)
-			if got := outcome(e, tt.status) == routing.AuthFailure; got != tt.wantAuth {
+			v := judge(e, tt.status)
+			if got := v.health == routing.AuthFailure; got != tt.wantAuth {
 				t.Errorf("AuthFailure = %v, want %v (%v)", got, tt.wantAuth, e)
 			}
 			if e.Status != tt.wantStatus {
 				t.Errorf("client status %d, want %d", e.Status, tt.wantStatus)
 			}
-			if !tt.wantAuth && retryable(e) {
+			if !tt.wantAuth && v.failover {
 				t.Errorf("a 4xx about the request is retried on another route: %v", e)
 			}
 		})
