@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"context"
+
 	"fmt"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,9 +54,11 @@ func TestAffordableRequestIsAdmittedAfterCounting(t *testing.T) {
 	}
 	key := out["key"].(string)
 	// fake-small: the provider's default price, $1 / $2 per 1M tokens.
-	body := `{"model":"fake-small","max_tokens":10,"messages":[{"role":"user","content":"Say hello to the nice people"}]}`
-	if st, resp := postWith(t, g, key, "/v1/chat/completions", body); st != 200 {
-		t.Fatalf("an affordable request was refused: %d %s", st, resp)
+	_, err := g.client(option.WithAPIKey(key)).Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "fake-small", MaxTokens: openai.Int(10), Messages: userMsg("Say hello to the nice people"),
+	})
+	if err != nil {
+		t.Fatalf("an affordable request was refused: %v", err)
 	}
 	// One that cannot fit even counted is still a 402 that says so.
 	big := `{"model":"fake-small","max_tokens":10,"messages":[{"role":"user","content":"` + strings.Repeat("word ", 200) + `"}]}`
