@@ -2,13 +2,13 @@ package e2e
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/switchyard-gw/switchyard/internal/fakeupstream"
 )
