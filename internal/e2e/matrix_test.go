@@ -70,15 +70,17 @@ type mxFault struct {
 	errorCode string // the ledger's error_code; "" on success
 	// retryAfter is the Retry-After header the client must get.
 	retryAfter string
+	// message is a part of the upstream's error message the client must see.
+	message string
 	// canceled: the gateway must have given up on the upstream request.
 	canceled bool
 }
 
 var mxFaults = []mxFault{
 	{name: "ok", status: 200},
-	{name: "upstream_400", b: fakeBehavior{Status: 400, Message: "bad parameter"}, status: 400, errorCode: "*"},
-	{name: "upstream_500", b: fakeBehavior{Status: 500}, status: 502, errorCode: "upstream_error"},
-	{name: "upstream_429", b: fakeBehavior{Status: 429, RetryAfter: "7"}, status: 429, errorCode: "*", retryAfter: "7"},
+	{name: "upstream_400", b: fakeBehavior{Status: 400, Message: "bad parameter"}, status: 400, errorCode: "*", message: "bad parameter"},
+	{name: "upstream_500", b: fakeBehavior{Status: 500, Message: "it broke"}, status: 502, errorCode: "upstream_error", message: "it broke"},
+	{name: "upstream_429", b: fakeBehavior{Status: 429, RetryAfter: "7", Message: "slow down"}, status: 429, errorCode: "*", retryAfter: "7", message: "slow down"},
 	{name: "drop_before_headers", b: fakeBehavior{DropBeforeHeaders: true}, status: 502, errorCode: "upstream_error"},
 	{name: "drop_mid_stream", b: fakeBehavior{DropAfterChunks: 5, Words: 20}, streamOnly: true, status: 200, midStream: true, errorCode: "upstream_error"},
 	{name: "end_without_final_event", b: fakeBehavior{EndAfterChunks: 5, Words: 20}, streamOnly: true, status: 200, midStream: true, errorCode: "upstream_error"},
@@ -480,6 +482,9 @@ func runMatrixCase(t *testing.T, g *gateway, acct, key string, d mxDialect, up m
 		}
 		if err := d.envelope(f.status, []byte(body)); err != nil {
 			t.Errorf("%v: %s", err, body)
+		}
+		if !strings.Contains(body, f.message) {
+			t.Errorf("the upstream's message %q is lost: %s", f.message, body)
 		}
 	case stream:
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
