@@ -41,7 +41,10 @@ type requestChecker interface {
 	checkRequest(w http.ResponseWriter, r *http.Request) bool
 }
 
-var errDropped = errors.New("fakeupstream: connection dropped by DropAfterChunks")
+var (
+	errDropped = errors.New("fakeupstream: connection dropped by DropAfterChunks")
+	errEnded   = errors.New("fakeupstream: stream ended by EndAfterChunks")
+)
 
 // faultWriter sits between a dialect's answer and the connection. It counts
 // SSE events ("\n\n"-terminated) as they are written, so that a stream can be
@@ -50,17 +53,22 @@ var errDropped = errors.New("fakeupstream: connection dropped by DropAfterChunks
 type faultWriter struct {
 	http.ResponseWriter
 	dropAfter int    // cut after this many events; 0 = never
+	endAfter  int    // end cleanly after this many events; 0 = never
 	inject    []byte // written once after the first event, when set
 	events    int
 	lastNL    bool // the last byte written was '\n': an event may end on the next
 	dropped   bool
+	ended     bool // endAfter was reached: later writes are refused, the body ends cleanly
 }
 
 var _ http.Flusher = (*faultWriter)(nil)
 
 func (fw *faultWriter) Write(p []byte) (int, error) {
 	written := 0
-	for len(p) > 0 && !fw.dropped {
+	if fw.ended {
+		return 0, errEnded
+	}
+	for len(p) > 0 && !fw.dropped && !fw.ended {
 		end := fw.eventEnd(p)
 		if end < 0 {
 			n, err := fw.ResponseWriter.Write(p)
@@ -81,12 +89,19 @@ func (fw *faultWriter) Write(p []byte) (int, error) {
 		}
 		if fw.dropAfter > 0 && fw.events >= fw.dropAfter {
 			fw.dropped = true
+		} else if fw.endAfter > 0 && fw.events >= fw.endAfter {
+			fw.ended = true
 		}
 	}
 	if fw.dropped {
 		// The writer sees a failed write and stops, as it would if the
 		// client had gone; the core then aborts the connection.
 		return written, errDropped
+	}
+	if fw.ended {
+		// The writer stops the same way; the core then returns normally,
+		// which ends the body as a complete one.
+		return written, errEnded
 	}
 	return written, nil
 }

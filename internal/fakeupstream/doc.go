@@ -9,7 +9,8 @@
 //
 //   - faults, per request or by default: an HTTP error in the provider's
 //     envelope (with Retry-After), a slow first byte, a connection dropped
-//     before the headers or after some stream events, a malformed body or
+//     before the headers or after some stream events, a stream ended
+//     cleanly but early (without its final event), a malformed body or
 //     event;
 //   - a record of every request (headers, body, arrival, and whether and
 //     when the client gave up on it), so a test can check what the gateway

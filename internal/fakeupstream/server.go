@@ -34,6 +34,12 @@ type Behavior struct {
 	// ends normally, and a whole (non-stream) response is never cut.
 	DropAfterChunks   int
 	DropBeforeHeaders bool // abort the connection before any response bytes
+	// EndAfterChunks ends a stream cleanly after this many SSE events: the
+	// body is properly terminated and the connection kept, but the rest
+	// of the stream (the finish chunk and [DONE], message_stop, the chunk
+	// with finishReason) never comes; 0 = off. DropAfterChunks, when also
+	// set and smaller, wins. A whole (non-stream) response is never cut.
+	EndAfterChunks int
 	// MalformedJSON answers 200 with an invalid JSON body (non-stream), or
 	// sends a `data: {not json` event after the first event of a stream and
 	// then goes on with the stream. The bad event does not count towards
@@ -338,7 +344,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		d.writeMalformed(w)
 		return
 	}
-	fw := &faultWriter{ResponseWriter: w, dropAfter: b.DropAfterChunks}
+	fw := &faultWriter{ResponseWriter: w, dropAfter: b.DropAfterChunks, endAfter: b.EndAfterChunks}
 	if b.MalformedJSON {
 		fw.inject = d.malformedEvent()
 	}
@@ -350,6 +356,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fw.Flush()
 		panic(http.ErrAbortHandler)
 	}
+	// fw.ended: returning normally terminates the body cleanly.
 }
 
 func (s *Server) dialectFor(r *http.Request) dialect {
