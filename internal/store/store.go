@@ -1,8 +1,9 @@
 // Package store defines the persistent state of the gateway and the interface
 // every backend (store/sqlite, later store/postgres) implements.
 //
-// Nothing on the request path calls a Store: keys are served from an in-memory
-// cache (package auth) and writes that the request path causes are batched.
+// Nothing on the request path calls a Store, except for stored Responses API
+// answers (Responses): keys are served from an in-memory cache (package auth)
+// and writes that the request path causes are batched.
 package store
 
 import (
