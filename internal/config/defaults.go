@@ -32,6 +32,8 @@ const (
 	DefaultMaxTrackedRoutes = 10000
 	DefaultAuthFailures     = 3
 	DefaultAuthCooldown     = 5 * time.Minute
+	// DefaultResponsesRetentionDays keeps stored Responses API answers.
+	DefaultResponsesRetentionDays = 30
 )
 
 // defaultBaseURLs are the public endpoints of the provider types that have
@@ -132,6 +134,9 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 			dir = v
 		}
 		c.Storage.Database = "sqlite://" + strings.TrimRight(dir, "/") + "/switchyard.db"
+	}
+	if c.Storage.ResponsesRetentionDays == 0 {
+		c.Storage.ResponsesRetentionDays = DefaultResponsesRetentionDays
 	}
 	if c.Billing.Unpriced == "" {
 		c.Billing.Unpriced = DefaultUnpriced

@@ -99,6 +99,10 @@ type Storage struct {
 	// RetentionDays keeps raw generation records this many days; 0 keeps
 	// them forever. Usage rollups and ledger entries are always kept.
 	RetentionDays int `yaml:"retention_days"`
+	// ResponsesRetentionDays keeps a stored Responses API answer (store:
+	// true, the default) this many days for GET /responses/{id} and
+	// previous_response_id; default 30, -1 keeps them until deleted.
+	ResponsesRetentionDays int `yaml:"responses_retention_days"`
 }
 
 // Billing holds gateway-wide pricing policy.

@@ -143,6 +143,9 @@ func (v *validator) storage(s *Storage) {
 	if s.RetentionDays < 0 {
 		v.add("storage.retention_days", "must be a number of days ≥ 0 (0 keeps generation records forever), got %d", s.RetentionDays)
 	}
+	if s.ResponsesRetentionDays < -1 {
+		v.add("storage.responses_retention_days", "must be a number of days ≥ 1, or -1 to keep stored responses until deleted, got %d", s.ResponsesRetentionDays)
+	}
 	scheme, rest, ok := strings.Cut(s.Database, "://")
 	switch {
 	case !ok:

@@ -146,3 +146,34 @@ func TestUnwritableRecordDoesNotStallTheLedger(t *testing.T) {
 		t.Fatalf("dead letters = %d, want 1 (the lone bad record)", st.DeadLetters)
 	}
 }
+
+// prunerFunc records what Prune asked for and ends the loop after one pass.
+type prunerFunc struct {
+	generations []time.Time
+	responses   []time.Time
+	stop        context.CancelFunc
+}
+
+func (p *prunerFunc) PruneGenerations(_ context.Context, before time.Time) (int64, error) {
+	p.generations = append(p.generations, before)
+	return 0, nil
+}
+
+func (p *prunerFunc) PruneResponses(_ context.Context, now time.Time) (int64, error) {
+	p.responses = append(p.responses, now)
+	p.stop()
+	return 1, nil
+}
+
+func TestPruneRemovesExpiredResponsesEvenWhenGenerationsAreKeptForever(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &prunerFunc{stop: cancel}
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	Prune(ctx, p, 0, time.Hour, func() time.Time { return now }, nilLogger())
+	if len(p.generations) != 0 {
+		t.Fatalf("generations pruned with retention_days 0: %v", p.generations)
+	}
+	if len(p.responses) != 1 || !p.responses[0].Equal(now) {
+		t.Fatalf("responses pruned at %v, want once at %v", p.responses, now)
+	}
+}

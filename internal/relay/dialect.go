@@ -23,6 +23,11 @@ type Dialect struct {
 	// passthrough serves an attempt on a Native upstream, keeping the
 	// client's bytes; nil when Native is 0.
 	passthrough func(rl *Relay, w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error)
+	// prepare, if set, runs once the key, the body and the model are
+	// known, before routing: it loads what the request refers to beyond
+	// its body (Responses: the stored response that previous_response_id
+	// names). nil: nothing to load.
+	prepare func(rl *Relay, r *http.Request, c *call) error
 	// decode reads the client's body into the canonical request.
 	decode func(c *call) (*llm.Request, error)
 	// encodeResponse renders a whole canonical answer and the usage it

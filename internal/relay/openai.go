@@ -82,6 +82,11 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if e := allowed(key, res); e != nil {
 		return e
 	}
+	if c.in.prepare != nil {
+		if err := c.in.prepare(rl, r, c); err != nil {
+			return err
+		}
+	}
 	cands, err := rl.candidates(key, res, req)
 	if err != nil {
 		return err

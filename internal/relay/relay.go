@@ -61,6 +61,10 @@ type Deps struct {
 	Log     *slog.Logger
 	Now     func() time.Time
 	NewID   func() string // generation ids, "gen-…"
+
+	// ResponseStore keeps the Responses API answers clients store; may be
+	// nil: nothing is stored and previous_response_id finds nothing.
+	ResponseStore ResponseStore
 }
 
 // Relay serves the client-facing model endpoints.

@@ -147,6 +147,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		Health:  routeHealth,
 		Metrics: m,
 		Cooling: &relay.Cooling{},
+
+		ResponseStore: o.Store,
 	}, s.created))
 	s.routes = map[string]handlerFunc{
 		"POST /admin/reload": s.reload,
@@ -241,6 +243,17 @@ func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
 			return s.notFound(sn, r, relay.IngressGemini)
 		}
 		return notAllowed(http.MethodGet)
+	case strings.HasPrefix(p, "/responses/") && !strings.Contains(p[len("/responses/"):], "/"):
+		// A stored response (POST /responses stores it), for any key of
+		// its account.
+		id := p[len("/responses/"):]
+		switch r.Method {
+		case http.MethodGet:
+			return func(w http.ResponseWriter, r *http.Request) error { return sn.relay.GetResponse(w, r, id) }
+		case http.MethodDelete:
+			return func(w http.ResponseWriter, r *http.Request) error { return sn.relay.DeleteResponse(w, r, id) }
+		}
+		return notAllowed(http.MethodGet, http.MethodDelete)
 	case strings.HasPrefix(p, "/keys/"):
 		hash := p[len("/keys/"):]
 		switch r.Method {

@@ -1,8 +1,9 @@
 // Package store defines the persistent state of the gateway and the interface
 // every backend (store/sqlite, later store/postgres) implements.
 //
-// Nothing on the request path calls a Store: keys are served from an in-memory
-// cache (package auth) and writes that the request path causes are batched.
+// Nothing on the request path calls a Store, except for stored Responses API
+// answers (Responses): keys are served from an in-memory cache (package auth)
+// and writes that the request path causes are batched.
 package store
 
 import (
@@ -85,5 +86,42 @@ type Store interface {
 	// SetMeta writes a small named value.
 	SetMeta(ctx context.Context, name, value string) error
 
+	Responses
+
 	Close() error
+}
+
+// StoredResponse is a Responses API answer kept for GET /responses/{id}
+// and for a later request's previous_response_id (store: true). The store
+// keeps its JSON columns as given; the relay defines what they hold.
+type StoredResponse struct {
+	ID        string // the generation id, which is the response id
+	AccountID string // the only account that can read or delete it
+	KeyHash   string // the key that made it
+	Model     string // as requested
+	// Conversation is the request's side as the relay's canonical JSON:
+	// the input messages (earlier turns included), system prompt, tools.
+	Conversation []byte
+	// Output is the answer as canonical JSON, replayed into a later
+	// request that continues from this one.
+	Output []byte
+	// Response is the encoded Response object, as GET returns it.
+	Response  []byte
+	CreatedAt time.Time
+	// ExpiresAt is when it stops being readable and is pruned; nil: never.
+	ExpiresAt *time.Time
+}
+
+// Responses keeps stored responses. Reads and deletes are scoped to an
+// account: another account's id, like an expired one, is ErrNotFound.
+type Responses interface {
+	// PutResponse inserts r; ErrConflict if the id exists.
+	PutResponse(ctx context.Context, r *StoredResponse) error
+	// GetResponse returns the response id of accountID, or ErrNotFound.
+	GetResponse(ctx context.Context, accountID, id string) (*StoredResponse, error)
+	// DeleteResponse deletes the response id of accountID, or returns
+	// ErrNotFound.
+	DeleteResponse(ctx context.Context, accountID, id string) error
+	// PruneResponses deletes the responses expired at now; returns how many.
+	PruneResponses(ctx context.Context, now time.Time) (int64, error)
 }

@@ -23,14 +23,18 @@ type Scan struct {
 	// Store is the request's "store"; nil when not given (OpenAI's default
 	// is to store).
 	Store *bool
-	User  string // "user", else "safety_identifier"
+	// PreviousResponseID names a stored response this one continues; ""
+	// when not given.
+	PreviousResponseID string
+	User               string // "user", else "safety_identifier"
 }
 
-// ScanRequest reads model, stream, max_output_tokens, store and user from a
-// Responses body. previous_response_id and conversation are refused here
-// (see errStored): the passthrough path never decodes the body, and an id
-// held by an upstream belongs to the gateway's account there, not the
-// client's.
+// ScanRequest reads model, stream, max_output_tokens, store,
+// previous_response_id and user from a Responses body. conversation and
+// background are refused here (refuseStored): the gateway keeps no
+// conversations, and an id held by an upstream belongs to the gateway's
+// account there, not the client's. previous_response_id names a response
+// the gateway stored itself; the relay loads it.
 func ScanRequest(body []byte) (Scan, error) {
 	var s Scan
 	root := gjson.ParseBytes(body)
@@ -62,6 +66,16 @@ func ScanRequest(body []byte) (Scan, error) {
 	}
 	if s.User, err = user(root); err != nil {
 		return s, err
+	}
+	switch v := root.Get("previous_response_id"); v.Type {
+	case gjson.String:
+		if v.Str == "" || len(v.Str) > maxResponseID {
+			return s, llm.BadRequest("previous_response_id", "'previous_response_id' must be the id of a stored response, such as \"gen-…\"")
+		}
+		s.PreviousResponseID = v.Str
+	case gjson.Null:
+	default:
+		return s, llm.BadRequest("previous_response_id", "'previous_response_id' must be a string")
 	}
 	if err := refuseStored(root); err != nil {
 		return s, err
@@ -108,13 +122,15 @@ func user(root gjson.Result) (string, error) {
 	return out, nil
 }
 
-// refuseStored refuses the fields that point at state kept between
-// requests, which the gateway does not keep yet.
+// maxResponseID bounds a previous_response_id; the gateway's own ids are
+// far shorter.
+const maxResponseID = 256
+
+// refuseStored refuses the fields that point at state the gateway does not
+// keep: conversations and background responses.
 func refuseStored(root gjson.Result) error {
-	for _, k := range [...]string{"previous_response_id", "conversation"} {
-		if v := root.Get(k); v.Exists() && v.Type != gjson.Null {
-			return llm.BadRequest(k, "'%s': stored responses and conversations are not supported by this gateway yet; send the whole conversation in 'input' (and store: false)", k)
-		}
+	if v := root.Get("conversation"); v.Exists() && v.Type != gjson.Null {
+		return llm.BadRequest("conversation", "'conversation': conversations are not supported by this gateway; continue from a stored response with 'previous_response_id', or send the whole conversation in 'input'")
 	}
 	if v := root.Get("background"); v.Type == gjson.True {
 		return llm.BadRequest("background", "'background': background responses are not supported by this gateway yet")
@@ -126,18 +142,19 @@ func refuseStored(root gjson.Result) error {
 // what the Response object repeats back (OpenAI echoes the request's
 // settings in it) and what the relay decides on (store).
 type Extra struct {
-	Store             *bool
-	Instructions      *string         // nil: none given (echoed as null)
-	Metadata          json.RawMessage // an object, or nil
-	ParallelToolCalls *bool
-	ToolChoice        json.RawMessage // as sent, or nil ("auto")
-	Tools             json.RawMessage // as sent, or nil ([])
-	Text              json.RawMessage // as sent, or nil ({"format":{"type":"text"}})
-	Reasoning         json.RawMessage // as sent, or nil
-	Temperature       *float64
-	TopP              *float64
-	MaxOutputTokens   int64
-	User              string
+	Store              *bool
+	PreviousResponseID string          // "" : none (echoed as null)
+	Instructions       *string         // nil: none given (echoed as null)
+	Metadata           json.RawMessage // an object, or nil
+	ParallelToolCalls  *bool
+	ToolChoice         json.RawMessage // as sent, or nil ("auto")
+	Tools              json.RawMessage // as sent, or nil ([])
+	Text               json.RawMessage // as sent, or nil ({"format":{"type":"text"}})
+	Reasoning          json.RawMessage // as sent, or nil
+	Temperature        *float64
+	TopP               *float64
+	MaxOutputTokens    int64
+	User               string
 }
 
 // DecodeRequest reads a Responses API request (POST /v1/responses) into
@@ -160,7 +177,7 @@ func DecodeRequest(body []byte) (*llm.Request, *Extra, error) {
 	}
 	d := decoder{
 		r:         &llm.Request{Model: scan.Model, Stream: scan.Stream, MaxTokens: scan.MaxOutputTokens, User: scan.User, Messages: []llm.Message{}},
-		x:         &Extra{Store: scan.Store, MaxOutputTokens: scan.MaxOutputTokens, User: scan.User},
+		x:         &Extra{Store: scan.Store, PreviousResponseID: scan.PreviousResponseID, MaxOutputTokens: scan.MaxOutputTokens, User: scan.User},
 		callNames: map[string]string{},
 	}
 	var bad error
@@ -343,7 +360,7 @@ func (d *decoder) item(param string, item gjson.Result) error {
 	case "reasoning":
 		return d.reasoningItem(param, item)
 	case "item_reference":
-		return llm.BadRequest(param+".type", "'%s': item references need stored responses, which this gateway does not keep yet; send the item itself", param)
+		return llm.BadRequest(param+".type", "'%s': item references are not supported by this gateway; send the item itself, or continue from a stored response with 'previous_response_id'", param)
 	case "":
 		return llm.BadRequest(param+".type", "'%s.type' is required", param)
 	}

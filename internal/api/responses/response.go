@@ -172,7 +172,13 @@ func appendResponse(b []byte, a *answer, o *Options) []byte {
 	}
 	b = append(b, `],"parallel_tool_calls":`...)
 	b = strconv.AppendBool(b, x.ParallelToolCalls == nil || *x.ParallelToolCalls)
-	b = append(b, `,"previous_response_id":null,"reasoning":`...)
+	b = append(b, `,"previous_response_id":`...)
+	if x.PreviousResponseID != "" {
+		b = jsonstr.Append(b, x.PreviousResponseID)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"reasoning":`...)
 	b = appendRaw(b, x.Reasoning, "null")
 	if x.Store != nil {
 		b = append(b, `,"store":`...)

@@ -36,6 +36,11 @@ type StreamEncoder struct {
 	ID    string
 	Model string
 	Options
+	// OnFinal, if set, receives the Response object of response.completed
+	// or response.incomplete just before that event is written: the whole
+	// answer as a client that reads the stream sees it (the relay stores
+	// it). Not called for a failed response.
+	OnFinal func(response []byte)
 
 	seq      int64
 	started  bool
@@ -326,7 +331,11 @@ func (e *StreamEncoder) final(out []byte) []byte {
 	a.reason = reason
 	b := e.header(typ)
 	b = append(b, `,"response":`...)
+	start := len(b)
 	b = appendResponse(b, a, &e.Options)
+	if e.OnFinal != nil {
+		e.OnFinal(b[start:len(b):len(b)])
+	}
 	return appendEvent(out, typ, append(b, '}'))
 }
 
