@@ -416,15 +416,7 @@ func (g *gateway) keyUsage(t *testing.T, key string) money.Nanos {
 // name, with what is wrong. Every check of such a case runs; the one that
 // shows the defect skips the case with its reason instead of failing, and
 // fails once the defect is gone, so that the entry is removed with the fix.
-var mxDefects = map[string]string{
-	// The Anthropic passthrough keeps message_start's output_tokens (1, a
-	// placeholder: the real count comes in message_delta at the end) as
-	// the reported usage when the stream is cut, and does not estimate
-	// from the text it relayed; every translated path from the same
-	// upstream estimates (usage_estimated) and charges for what was sent.
-	"anthropic/anthropic/drop_mid_stream/stream":         "a cut Anthropic passthrough stream is charged for message_start's placeholder output_tokens, not the text delivered",
-	"anthropic/anthropic/end_without_final_event/stream": "a cut Anthropic passthrough stream is charged for message_start's placeholder output_tokens, not the text delivered",
-}
+var mxDefects = map[string]string{}
 
 // TestRelayMatrix drives every client dialect × upstream format × fault,
 // streamed and not, through real HTTP, and checks the client's status and

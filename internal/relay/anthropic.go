@@ -79,6 +79,8 @@ type anthropicPassSource struct {
 	usage    llm.Usage
 	reason   llm.FinishReason
 	produced bool
+	final    bool           // message_delta came: usage is the upstream's final count
+	text     llm.TextSample // what was relayed, to estimate a cut stream's output
 }
 
 func (a *anthropicPassSource) event(out []byte, name string, data []byte) ([]byte, error) {
@@ -91,6 +93,9 @@ func (a *anthropicPassSource) event(out []byte, name string, data []byte) ([]byt
 		if err != nil {
 			return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
 		}
+		if name == "message_delta" {
+			a.final = true
+		}
 		for _, ev := range events {
 			if ev.Usage != nil {
 				a.usage = *ev.Usage
@@ -102,8 +107,16 @@ func (a *anthropicPassSource) event(out []byte, name string, data []byte) ([]byt
 				return out, &oa.UpstreamStreamError{Message: ev.Error.Message}
 			}
 		}
-	case "content_block_start", "content_block_delta":
+	case "content_block_start":
 		a.produced = true
+	case "content_block_delta":
+		a.produced = true
+		d := gjson.GetBytes(data, "delta")
+		for _, k := range [...]string{"text", "partial_json", "thinking"} {
+			if v := d.Get(k); v.Type == gjson.String {
+				a.text.AppendString(v.Str)
+			}
+		}
 	}
 	return appendNamedEvent(out, name, data), nil
 }
@@ -116,13 +129,19 @@ func (a *anthropicPassSource) fail(out []byte, e *llm.Error) []byte {
 
 func (a *anthropicPassSource) done() bool { return a.dec.Complete() }
 
-// Anthropic passthrough forwards events as they are and counts no text:
-// an overrun is not charged (billable) but not cut either.
+// Anthropic passthrough forwards events as they are: an overrun is not
+// charged (billable) but not cut either (textBytes is not reported).
 func (a *anthropicPassSource) textBytes() int64      { return 0 }
 func (a *anthropicPassSource) cut(out []byte) []byte { return out }
 
 func (a *anthropicPassSource) result(c *call) {
-	c.usage = a.usage
+	c.usage, c.text = a.usage, a.text
+	if !a.final {
+		// message_start's output_tokens is a placeholder (1): a stream cut
+		// before message_delta is estimated from what was relayed, as on
+		// every translated path.
+		c.usage = llm.Usage{}
+	}
 	c.produced = c.produced || a.produced
 	c.gen.FinishReason = string(a.reason)
 }

@@ -32,7 +32,9 @@ func TestRecordingEncoderKeepsTheStreamedAnswer(t *testing.T) {
 	for _, ev := range events {
 		out = rec.Event(out, ev)
 	}
-	out = rec.Close(out)
+	if out = rec.Close(out); len(out) == 0 {
+		t.Fatal("the encoder wrote nothing")
+	}
 	want := llm.Message{
 		Parts: []llm.Part{
 			{Type: llm.PartThinking, Text: "The user wants weather.", Signature: "sig", SignatureVendor: llm.VendorAnthropic},
