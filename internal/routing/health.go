@@ -15,6 +15,9 @@ import (
 // many it tracks (HealthConfig.MaxRoutes), and metrics are labelled by the
 // configured route (Target.ID), which the config bounds.
 func RouteID(t Target) string {
+	if t.Key != "" {
+		return t.Key
+	}
 	return t.Provider + "/" + t.Model
 }
 

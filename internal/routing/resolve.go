@@ -25,7 +25,10 @@ const (
 // Target is one way to serve a request: a provider and its model id.
 type Target struct {
 	// ID names the configured route for health and stickiness (see RouteID).
-	ID       string
+	ID string
+	// Key is the route's health key, provider/upstream model (RouteID),
+	// computed once when the name is resolved.
+	Key      string
 	Provider string
 	Model    string // upstream model id
 	Weight   int
@@ -103,7 +106,7 @@ func (r *Resolver) resolve(name string) *Resolution {
 	// first separator is taken, a ':' split never has a '/' on its left.
 	if i := strings.IndexAny(name, "/:"); i > 0 && i < len(name)-1 {
 		if p := name[:i]; r.providers[p] {
-			return &Resolution{Requested: name, Targets: []Target{{ID: p + "/*", Provider: p, Model: name[i+1:], Weight: 1}}}
+			return &Resolution{Requested: name, Targets: []Target{{ID: p + "/*", Key: p + "/" + name[i+1:], Provider: p, Model: name[i+1:], Weight: 1}}}
 		}
 	}
 	// 3. Patterns.
@@ -135,7 +138,12 @@ func fromEntry(requested string, m *config.Model, name string) *Resolution {
 		if id == "" {
 			id = m.ID // the entry's id or pattern: bounded by the config
 		}
-		res.Targets = append(res.Targets, Target{ID: rt.Provider + "/" + id, Provider: rt.Provider, Model: model, Weight: w, Priority: rt.Priority, Route: rt})
+		tid := rt.Provider + "/" + id
+		key := tid
+		if model != id {
+			key = rt.Provider + "/" + model
+		}
+		res.Targets = append(res.Targets, Target{ID: tid, Key: key, Provider: rt.Provider, Model: model, Weight: w, Priority: rt.Priority, Route: rt})
 	}
 	sort.SliceStable(res.Targets, func(i, j int) bool { return res.Targets[i].Priority < res.Targets[j].Priority })
 	return res
