@@ -288,3 +288,29 @@ func TestStreamToAClientThatNeverReadsIsCancelledAndRecorded(t *testing.T) {
 		t.Fatalf("generation: cancelled=%v streamed=%v status=%d", gen.Cancelled, gen.Streamed, gen.Status)
 	}
 }
+
+// TestWholeAnswerToAClientThatNeverReadsIsBounded: a large non-streamed
+// answer is written inside the handler; a client that stops reading used
+// to hold it (and its goroutine) with no deadline at all.
+func TestWholeAnswerToAClientThatNeverReadsIsBounded(t *testing.T) {
+	g := start(t, opts{yaml: withServer("  stream_write_timeout: 200ms\n"), up: fakeOpts{Default: fakeBehavior{Words: 2_000_000}}})
+	c := dialRaw(t, g)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4 << 10)
+	}
+	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"a long one"}]}`
+	fmt.Fprintf(c, "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		g.Key, len(body), body)
+	_ = c.SetReadDeadline(time.Now().Add(waitBound))
+	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 4<<10), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	gen := g.waitGeneration(t, resp.Header.Get("X-Generation-Id"))
+	if !gen.Cancelled {
+		t.Fatalf("generation: cancelled=%v status=%d", gen.Cancelled, gen.Status)
+	}
+}

@@ -69,7 +69,7 @@ func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Requ
 	}
 	c.usage, c.produced = lresp.Usage, true
 	c.gen.FinishReason = string(lresp.FinishReason)
-	writeJSON(w, c, raw)
+	rl.writeJSON(w, c, raw)
 	return resp.StatusCode, nil
 }
 

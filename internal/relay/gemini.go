@@ -55,7 +55,7 @@ func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request
 		}
 	}
 	c.gen.FinishReason = string(lresp.FinishReason)
-	writeJSON(w, c, raw)
+	rl.writeJSON(w, c, raw)
 	return resp.StatusCode, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -278,14 +277,7 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 		c.text.AppendString(first.Get("message.content").String())
 		c.text.AppendString(first.Get("text").String())
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(out); err != nil {
-		c.gen.Cancelled = true
-	}
-	c.gen.Status = http.StatusOK
+	rl.writeJSON(w, c, out)
 	return nil
 }
 

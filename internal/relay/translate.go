@@ -192,12 +192,22 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	c.produced = true
 	c.gen.FinishReason = string(lresp.FinishReason)
-	writeJSON(w, c, out)
+	rl.writeJSON(w, c, out)
 	return resp.StatusCode, nil
 }
 
+// largeAnswer is the size past which a whole answer's write is bounded in
+// time: net/http buffers 4 KiB of a response before writing to the client.
+const largeAnswer = 4 << 10
+
 // writeJSON writes a whole 200 answer.
-func writeJSON(w http.ResponseWriter, c *call, out []byte) {
+func (rl *Relay) writeJSON(w http.ResponseWriter, c *call, out []byte) {
+	if len(out) > largeAnswer {
+		// More than the server buffers: the write reaches the connection
+		// inside the handler, so a client that does not read must not hold
+		// it for ever (server.stream_write_timeout, as for streams).
+		_ = http.NewResponseController(w).SetWriteDeadline(rl.Now().Add(rl.Config.Server.StreamWriteTimeout))
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(out)))
