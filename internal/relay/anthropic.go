@@ -3,7 +3,6 @@ package relay
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/tidwall/gjson"
@@ -38,23 +37,11 @@ func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Requ
 			return 0, llm.BadRequest("max_tokens", "could not set max_tokens: %v", err)
 		}
 	}
-	ureq, err := p.NewRequest(at.ctx, p.Path("/v1/messages", cd.t.Model), body, req.Stream, c.gen.RequestID)
-	if err != nil {
-		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
-	}
-	resp, err := p.Do(ureq)
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return 0, nil
-		}
-		return 0, at.explain(p, transportError(p, err))
+	resp, status, e := rl.send(r, c, p, at, p.Path("/v1/messages", cd.t.Model), body, req.Stream, anthropic.DecodeError)
+	if resp == nil {
+		return status, e
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
-		return resp.StatusCode, classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), anthropic.DecodeError(resp.StatusCode, raw))
-	}
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &anthropicPassSource{})
 	}

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/switchyard-gw/switchyard/internal/api/gemini"
@@ -17,23 +16,11 @@ import (
 // responseLogprobs, labels…) still reaches the upstream; the answer comes
 // back byte for byte, decoded only for usage, the finish reason and errors.
 func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
-	ureq, err := p.NewRequest(at.ctx, p.Path(gemini.Path(cd.t.Model, req.Stream), cd.t.Model), c.body, req.Stream, c.gen.RequestID)
-	if err != nil {
-		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
-	}
-	resp, err := p.Do(ureq)
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return 0, nil
-		}
-		return 0, at.explain(p, transportError(p, err))
+	resp, status, e := rl.send(r, c, p, at, p.Path(gemini.Path(cd.t.Model, req.Stream), cd.t.Model), c.body, req.Stream, gemini.DecodeError)
+	if resp == nil {
+		return status, e
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
-		return resp.StatusCode, classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), gemini.DecodeError(resp.StatusCode, raw))
-	}
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &geminiPassSource{})
 	}

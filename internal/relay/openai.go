@@ -231,22 +231,11 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 // spliced (and include_usage forced on for streams); the answer is rewritten
 // in one pass for ids and usage.cost.
 func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
-	ureq, err := p.NewRequest(at.ctx, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, c.gen.RequestID)
-	if err != nil {
-		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
-	}
-	resp, err := p.Do(ureq)
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return 0, nil
-		}
-		return 0, at.explain(p, transportError(p, err))
+	resp, status, e := rl.send(r, c, p, at, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, decodeOpenAIError)
+	if resp == nil {
+		return status, e
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, statusError(p, resp)
-	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})

@@ -3,7 +3,6 @@ package relay
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -150,23 +149,11 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return 0, llm.AsError(err)
 	}
-	ureq, err := p.NewRequest(at.ctx, eg.path, eg.body, req.Stream, c.gen.RequestID)
-	if err != nil {
-		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
-	}
-	resp, err := p.Do(ureq)
-	if err != nil {
-		if clientGone(r) {
-			c.gen.Cancelled = true
-			return 0, nil
-		}
-		return 0, at.explain(p, transportError(p, err))
+	resp, status, e := rl.send(r, c, p, at, eg.path, eg.body, req.Stream, eg.decodeError)
+	if resp == nil {
+		return status, e
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
-		return resp.StatusCode, classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), eg.decodeError(resp.StatusCode, body))
-	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, c.in.newStream(c, req, rw, eg.newDecoder()))

@@ -69,11 +69,32 @@ func transportError(p *provider.Provider, err error) *llm.Error {
 	return llm.UpstreamError("could not reach provider '"+p.Name+"'", err)
 }
 
-// statusError turns an OpenAI-format upstream error response into the
-// client's error.
-func statusError(p *provider.Provider, resp *http.Response) *llm.Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
-	return classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), decodeOpenAIError(resp.StatusCode, body))
+// send makes one upstream call, the same sequence for every path: build
+// the request, send it, and classify a failure to get an answer (naming the
+// attempt's clock that fired) or an error status (its body decoded in the
+// upstream's format by decodeError). It returns the response only for a 2xx;
+// the caller closes its body. With no response, the attempt is over: the
+// error, or nil when the client went away (recorded as cancelled).
+func (rl *Relay) send(r *http.Request, c *call, p *provider.Provider, at *attemptCtx, path string, body []byte, stream bool,
+	decodeError func(status int, body []byte) *llm.Error) (*http.Response, int, *llm.Error) {
+	ureq, err := p.NewRequest(at.ctx, path, body, stream, c.gen.RequestID)
+	if err != nil {
+		return nil, 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+	}
+	resp, err := p.Do(ureq)
+	if err != nil {
+		if clientGone(r) {
+			c.gen.Cancelled = true
+			return nil, 0, nil
+		}
+		return nil, 0, at.explain(p, transportError(p, err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
+		return nil, resp.StatusCode, classifyStatus(p, resp.StatusCode, resp.Header.Get("Retry-After"), decodeError(resp.StatusCode, raw))
+	}
+	return resp, resp.StatusCode, nil
 }
 
 // errCredential marks (in an *llm.Error's cause) an upstream refusing the
