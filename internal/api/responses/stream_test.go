@@ -93,14 +93,14 @@ func TestScanRequestReadsRoutingFieldsAndRefusesStoredState(t *testing.T) {
 		t.Fatalf("scan = %+v, %v", s, err)
 	}
 	for body, param := range map[string]string{
-		`{"model":"m","previous_response_id":"resp_1"}`: "previous_response_id",
-		`{"model":"m","conversation":"conv_1"}`:         "conversation",
-		`{"model":"m","background":true}`:               "background",
-		`{"model":"m","store":"no"}`:                    "store",
-		`{"model":"m","max_output_tokens":0}`:           "max_output_tokens",
-		`{"model":"m","max_output_tokens":1.5}`:         "max_output_tokens",
-		`{"model":7}`:                                   "model",
-		`[]`:                                            "",
+		`{"model":"m","previous_response_id":7}`: "previous_response_id",
+		`{"model":"m","conversation":"conv_1"}`:  "conversation",
+		`{"model":"m","background":true}`:        "background",
+		`{"model":"m","store":"no"}`:             "store",
+		`{"model":"m","max_output_tokens":0}`:    "max_output_tokens",
+		`{"model":"m","max_output_tokens":1.5}`:  "max_output_tokens",
+		`{"model":7}`:                            "model",
+		`[]`:                                     "",
 	} {
 		_, err := ScanRequest([]byte(body))
 		if e := llm.AsError(err); err == nil || e.Status != 400 || e.Param != param {
