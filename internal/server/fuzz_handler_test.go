@@ -166,6 +166,9 @@ var fuzzEndpoints = []fuzzEndpoint{
 	{method: "PATCH", path: "/api/v1/accounts/{sandbox}", dialect: "openai", admin: true},
 	{method: "POST", path: "/api/v1/accounts/{sandbox}/credits", dialect: "openai", admin: true},
 	{method: "GET", path: "/api/v1/usage?group_by={model}", dialect: "openai", admin: true},
+	{method: "POST", path: "/v1/responses", dialect: "openai"},
+	{method: "GET", path: "/v1/responses/{model}", dialect: "openai"},
+	{method: "DELETE", path: "/v1/responses/{model}", dialect: "openai"},
 }
 
 // FuzzHandler drives the whole gateway with generated requests: a route,
@@ -212,6 +215,12 @@ func FuzzHandler(f *testing.F) {
 		{0, 0, "", `{"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]} trailing`},
 		{12, 3, "", `{"name": "x", "account_id": "acct-missing"}`},
 		{0, 0x08, "", "\xff\xfe{\"model\":1}"},
+		// The Responses API: input items, tools, a stream, a continuation.
+		{19, 0, "", `{"model": "gpt-4o", "input": "hi", "instructions": "be brief", "max_output_tokens": 16}`},
+		{19, 0, "", `{"model": "gpt-4o", "stream": true, "input": [{"role": "user", "content": [{"type": "input_text", "text": "x"}]}, {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"}, {"type": "function_call_output", "call_id": "c", "output": "ok"}], "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}]}`},
+		{19, 0, "", `{"model": "gpt-4o", "input": "again", "previous_response_id": "gen-missing", "text": {"format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}}}}`},
+		{20, 0, "gen-missing", ``},
+		{21, 0, "gen-missing", ``},
 		// Found by this fuzzer: a 503 for the client's own provider
 		// preferences, and a 502 for a key the mock matched in another case.
 		{0, 0, "", `{"model": "gpt-4o", "provider": {"ignore": ["mock"]}, "messages": [{"role": "user", "content": "x"}]}`},
