@@ -49,12 +49,9 @@ func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request
 // geminiPassSource forwards a Gemini stream to a Gemini client event by
 // event, reading each for usage, the finish reason, errors and text.
 type geminiPassSource struct {
-	dec      gemini.StreamDecoder
-	usage    llm.Usage
-	reason   llm.FinishReason
-	text     llm.TextSample
-	produced bool
-	ended    bool
+	dec   gemini.StreamDecoder
+	ended bool
+	streamTally
 }
 
 func (g *geminiPassSource) event(out []byte, _ string, data []byte) ([]byte, error) {
@@ -62,55 +59,24 @@ func (g *geminiPassSource) event(out []byte, _ string, data []byte) ([]byte, err
 	if err != nil {
 		return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
 	}
-	for _, ev := range events {
-		switch ev.Kind {
-		case llm.EventText:
-			g.text.AppendString(ev.Text)
-			g.produced = true
-		case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
-			g.produced = true
-		case llm.EventFinish:
-			g.reason = ev.FinishReason
-		case llm.EventUsage:
-			if ev.Usage != nil {
-				g.usage = *ev.Usage
-				g.usage.Present = true
-			}
-		case llm.EventError:
-			msg := "the upstream reported an error"
-			if ev.Error != nil {
-				msg = ev.Error.Message
-			}
-			return out, &oa.UpstreamStreamError{Message: msg}
+	for i := range events {
+		if err := g.note(&events[i]); err != nil {
+			return out, err
 		}
 	}
-	return appendGeminiData(out, data), nil
+	return gemini.AppendData(out, data), nil
 }
 
 // Gemini marks no end of a stream: it is complete once a finish reason came.
 func (g *geminiPassSource) finish(out []byte) ([]byte, bool) { return out, g.dec.Complete() }
 func (g *geminiPassSource) done() bool                       { return g.ended }
-func (g *geminiPassSource) textBytes() int64                 { return g.text.Total }
 
 func (g *geminiPassSource) fail(out []byte, e *llm.Error) []byte {
 	g.ended = true
-	return appendGeminiData(out, gemini.EncodeError(e))
+	return gemini.AppendData(out, gemini.EncodeError(e))
 }
 
 func (g *geminiPassSource) cut(out []byte) []byte {
 	g.ended, g.reason = true, llm.FinishLength
-	return appendGeminiData(out, []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":""}]},"finishReason":"MAX_TOKENS","index":0}]}`))
-}
-
-func (g *geminiPassSource) result(c *call) {
-	c.usage, c.text = g.usage, g.text
-	c.produced = c.produced || g.produced
-	c.gen.FinishReason = string(g.reason)
-}
-
-// appendGeminiData frames one event as Google's servers do ("\r\n\r\n").
-func appendGeminiData(out, data []byte) []byte {
-	out = append(out, "data: "...)
-	out = append(out, data...)
-	return append(out, "\r\n\r\n"...)
+	return gemini.AppendData(out, []byte(`{"candidates":[{"content":{"role":"model","parts":[{"text":""}]},"finishReason":"MAX_TOKENS","index":0}]}`))
 }

@@ -213,11 +213,56 @@ type canonicalSource struct {
 	id, model string // replace the upstream's in EventStart
 	closed    bool
 	started   bool
+	streamTally
+}
 
+// streamTally is what the ledger needs of a stream, kept from its canonical
+// events on every path that decodes them: usage, a text sample, whether
+// anything was produced, and the finish reason.
+type streamTally struct {
 	usage    llm.Usage
 	text     llm.TextSample
 	produced bool
 	reason   llm.FinishReason
+}
+
+// note records ev. An upstream error event becomes the error pumpStream
+// answers: fail over if nothing was sent yet, else end the client's stream
+// with an error event.
+func (t *streamTally) note(ev *llm.StreamEvent) error {
+	switch ev.Kind {
+	case llm.EventText:
+		t.text.AppendString(ev.Text)
+		t.produced = true
+	case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
+		t.produced = true
+	case llm.EventFinish:
+		// A decoder's strings may point into the SSE reader's buffer,
+		// which the next event overwrites; encoders hold the reason until
+		// usage arrives, and the ledger keeps it.
+		ev.FinishReason = llm.FinishReason(strings.Clone(string(ev.FinishReason)))
+		t.reason = ev.FinishReason
+	case llm.EventUsage:
+		if ev.Usage != nil {
+			t.usage = *ev.Usage
+			t.usage.Present = true
+		}
+	case llm.EventError:
+		msg := "the upstream reported an error"
+		if ev.Error != nil {
+			msg = ev.Error.Message
+		}
+		return &oa.UpstreamStreamError{Message: msg}
+	}
+	return nil
+}
+
+func (t *streamTally) textBytes() int64 { return t.text.Total }
+
+func (t *streamTally) result(c *call) {
+	c.usage, c.text = t.usage, t.text
+	c.produced = c.produced || t.produced
+	c.gen.FinishReason = string(t.reason)
 }
 
 func (cs *canonicalSource) event(out []byte, name string, data []byte) ([]byte, error) {
@@ -226,36 +271,14 @@ func (cs *canonicalSource) event(out []byte, name string, data []byte) ([]byte, 
 		return out, fmt.Errorf("%w: %v", oa.ErrMalformedChunk, err)
 	}
 	for _, ev := range events {
-		switch ev.Kind {
-		case llm.EventStart:
+		if err := cs.note(&ev); err != nil {
+			return out, err
+		}
+		if ev.Kind == llm.EventStart {
 			if cs.id != "" {
 				ev.ID, ev.Model = cs.id, cs.model
 			}
 			cs.started = true
-		case llm.EventText:
-			cs.text.AppendString(ev.Text)
-			cs.produced = true
-		case llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallDelta:
-			cs.produced = true
-		case llm.EventFinish:
-			// A decoder's strings may point into the SSE reader's buffer,
-			// which the next event overwrites; the encoder holds the reason
-			// until usage arrives, and the ledger keeps it.
-			ev.FinishReason = llm.FinishReason(strings.Clone(string(ev.FinishReason)))
-			cs.reason = ev.FinishReason
-		case llm.EventUsage:
-			if ev.Usage != nil {
-				cs.usage = *ev.Usage
-				cs.usage.Present = true
-			}
-		case llm.EventError:
-			// pumpStream answers it: fail over if nothing was sent yet,
-			// else fail() ends the client's stream with an error event.
-			msg := "the upstream reported an error"
-			if ev.Error != nil {
-				msg = ev.Error.Message
-			}
-			return out, &oa.UpstreamStreamError{Message: msg}
 		}
 		if !cs.started && ev.Kind != llm.EventStart {
 			// Some upstreams open without a start event; the client's
@@ -294,8 +317,6 @@ func (cs *canonicalSource) fail(out []byte, e *llm.Error) []byte {
 
 func (cs *canonicalSource) done() bool { return cs.closed }
 
-func (cs *canonicalSource) textBytes() int64 { return cs.text.Total }
-
 func (cs *canonicalSource) cut(out []byte) []byte {
 	if cs.closed {
 		return out
@@ -304,12 +325,6 @@ func (cs *canonicalSource) cut(out []byte) []byte {
 	cs.reason = llm.FinishLength
 	out = cs.enc.Event(out, llm.StreamEvent{Kind: llm.EventFinish, FinishReason: llm.FinishLength})
 	return cs.enc.Close(out)
-}
-
-func (cs *canonicalSource) result(c *call) {
-	c.usage, c.text = cs.usage, cs.text
-	c.produced = c.produced || cs.produced
-	c.gen.FinishReason = string(cs.reason)
 }
 
 // relayChunks feeds OpenAI SSE text (data: …\n\n events) through s.

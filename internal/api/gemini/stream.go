@@ -174,7 +174,7 @@ func (e *StreamEncoder) Event(out []byte, ev llm.StreamEvent) []byte {
 		if le == nil {
 			le = llm.UpstreamError("the upstream failed", nil)
 		}
-		out = appendData(out, EncodeError(le))
+		out = AppendData(out, EncodeError(le))
 		e.ended = true
 	}
 	return out
@@ -209,7 +209,7 @@ func (e *StreamEncoder) chunk(out []byte, p part) []byte {
 		ResponseID:   e.id,
 	}
 	b, _ := json.Marshal(&w)
-	return appendData(out, b)
+	return AppendData(out, b)
 }
 
 // last writes the final chunk: finishReason and usage, no content.
@@ -224,12 +224,12 @@ func (e *StreamEncoder) last(out []byte) []byte {
 	}
 	e.ended = true
 	b, _ := json.Marshal(&w)
-	return appendData(out, b)
+	return AppendData(out, b)
 }
 
-// appendData frames one SSE event. Google's servers end events with
+// AppendData frames one SSE event. Google's servers end events with
 // "\r\n\r\n"; any SSE client accepts it.
-func appendData(out, payload []byte) []byte {
+func AppendData(out, payload []byte) []byte {
 	out = append(out, "data: "...)
 	out = append(out, payload...)
 	return append(out, "\r\n\r\n"...)
