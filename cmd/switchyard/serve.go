@@ -79,8 +79,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return fmt.Errorf("creating the first keys: %w", err)
 	}
+	var spool *ledger.Spool
+	if cfg.Storage.LedgerSpool != "off" {
+		if spool, err = ledger.OpenSpool(cfg.Storage.LedgerSpool, cfg.Storage.LedgerSpoolMaxBytes); err != nil {
+			return fmt.Errorf("%w (set storage.ledger_spool to a writable file, or to off)", err)
+		}
+		defer spool.Close()
+	}
 	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version, Estimator: tokens.New(),
-		ConfigPath: *cfgPath, Env: withListen(config.Env(env), *listen)})
+		ConfigPath: *cfgPath, Env: withListen(config.Env(env), *listen), LedgerSpool: spool})
 	if err != nil {
 		return err
 	}

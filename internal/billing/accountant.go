@@ -22,6 +22,8 @@ type Accountant struct {
 	now      func() time.Time
 	accounts sync.Map // id -> *account
 	keys     sync.Map // hash -> *keyState
+	// failClosed: see FailClosed.
+	failClosed atomic.Pointer[func() bool]
 }
 
 type account struct {
@@ -137,6 +139,16 @@ type Estimate struct {
 	MaxTokens    int64
 }
 
+// FailClosed makes Reserve refuse metered requests (a key with a limit, or
+// an account with credits) while blocked reports true: the ledger cannot
+// record their charges. Unmetered requests go on.
+func (a *Accountant) FailClosed(blocked func() bool) { a.failClosed.Store(&blocked) }
+
+func (a *Accountant) blocked() bool {
+	f := a.failClosed.Load()
+	return f != nil && (*f)()
+}
+
 // Reservation is credit held for one request. Exactly one Settle or Release
 // ends it; later calls do nothing.
 type Reservation struct {
@@ -172,6 +184,9 @@ func (a *Accountant) Reserve(k *store.Key, e Estimate) (*Reservation, error) {
 	}
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
+	if (k.Limit != nil || ac.credits != nil) && a.blocked() {
+		return nil, llm.LedgerUnavailable("the gateway cannot record charges right now (its database is unreachable and the ledger spool is full), so requests on metered keys and accounts are refused until it recovers; retry shortly")
+	}
 	if ac.credits != nil {
 		if left := money.Sub(money.Sub(*ac.credits, ac.spent), ac.reserved); e.Amount > left {
 			return nil, short("account "+k.AccountID+" has $"+nonNeg(left).String()+" of credits left", left, e)

@@ -189,3 +189,40 @@ func TestUnseenAccountFailsClosedUntilSynced(t *testing.T) {
 		t.Fatalf("unmetered after sync: %v", err)
 	}
 }
+
+// While the ledger cannot record charges, metered keys and accounts are
+// refused with 503 ledger_unavailable; unmetered ones go on.
+func TestFailClosedRefusesOnlyMeteredRequests(t *testing.T) {
+	clk := newClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
+	a := NewAccountant(clk.now, []store.AccountBalance{{ID: "paid", Credits: ptr(nanos("10"))}, {ID: "team"}}, nil)
+	var blocked atomic.Bool
+	a.FailClosed(blocked.Load)
+	limit := nanos("5")
+	paid := &store.Key{Hash: "a", AccountID: "paid"}
+	limited := &store.Key{Hash: "b", AccountID: "team", Limit: &limit}
+	free := &store.Key{Hash: "c", AccountID: "team"}
+	for _, k := range []*store.Key{paid, limited, free} {
+		r, err := a.Reserve(k, est(nanos("0.01")))
+		if err != nil {
+			t.Fatalf("%s before the outage: %v", k.Hash, err)
+		}
+		r.Release()
+	}
+	blocked.Store(true)
+	for _, k := range []*store.Key{paid, limited} {
+		_, err := a.Reserve(k, est(nanos("0.01")))
+		e, ok := err.(*llm.Error)
+		if !ok || e.Status != 503 || e.Code != "ledger_unavailable" || e.RetryAfter == "" {
+			t.Fatalf("metered key %s while blocked: %v, want 503 ledger_unavailable with Retry-After", k.Hash, err)
+		}
+	}
+	if r, err := a.Reserve(free, est(nanos("0.01"))); err != nil {
+		t.Fatalf("unmetered key while blocked: %v", err)
+	} else {
+		r.Release()
+	}
+	blocked.Store(false)
+	if _, err := a.Reserve(paid, est(nanos("0.01"))); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}

@@ -32,6 +32,8 @@ const (
 	DefaultMaxTrackedRoutes = 10000
 	DefaultAuthFailures     = 3
 	DefaultAuthCooldown     = 5 * time.Minute
+	// DefaultLedgerSpoolMaxBytes bounds the ledger spool.
+	DefaultLedgerSpoolMaxBytes = 256 << 20
 	// DefaultResponsesRetentionDays keeps stored Responses API answers.
 	DefaultResponsesRetentionDays = 30
 )
@@ -128,12 +130,18 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	if s.MaxConnectionsPerIP == 0 {
 		s.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
 	}
+	dataDir := "."
+	if v, ok := env("SWITCHYARD_DATA"); ok && v != "" {
+		dataDir = strings.TrimRight(v, "/")
+	}
 	if c.Storage.Database == "" {
-		dir := "."
-		if v, ok := env("SWITCHYARD_DATA"); ok && v != "" {
-			dir = v
-		}
-		c.Storage.Database = "sqlite://" + strings.TrimRight(dir, "/") + "/switchyard.db"
+		c.Storage.Database = "sqlite://" + dataDir + "/switchyard.db"
+	}
+	if c.Storage.LedgerSpool == "" {
+		c.Storage.LedgerSpool = dataDir + "/switchyard.ledger-spool"
+	}
+	if c.Storage.LedgerSpoolMaxBytes == 0 {
+		c.Storage.LedgerSpoolMaxBytes = DefaultLedgerSpoolMaxBytes
 	}
 	if c.Storage.ResponsesRetentionDays == 0 {
 		c.Storage.ResponsesRetentionDays = DefaultResponsesRetentionDays

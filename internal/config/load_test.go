@@ -106,7 +106,7 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 	if got := cfg.Server.AdminKey.Reveal(); got != "sy-admin-1" {
 		t.Errorf("AdminKey = %q", got)
 	}
-	if want := (Storage{Database: "sqlite://./switchyard.db", ResponsesRetentionDays: DefaultResponsesRetentionDays}); cfg.Storage != want {
+	if want := (Storage{Database: "sqlite://./switchyard.db", ResponsesRetentionDays: DefaultResponsesRetentionDays, LedgerSpool: "./switchyard.ledger-spool", LedgerSpoolMaxBytes: DefaultLedgerSpoolMaxBytes}); cfg.Storage != want {
 		t.Errorf("Storage = %+v, want %+v", cfg.Storage, want)
 	}
 	if cfg.Billing.Unpriced != "free" {
@@ -210,7 +210,7 @@ func TestEmptyInputIsAllDefaultsWithMock(t *testing.T) {
 			want := &Config{
 				Source:    "switchyard.yaml",
 				Server:    withTransportDefaults(Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 32 << 20, DrainTimeout: 30 * time.Second, SSEKeepAlive: 15 * time.Second, AccessLog: "on"}),
-				Storage:   Storage{Database: "sqlite://./switchyard.db", ResponsesRetentionDays: DefaultResponsesRetentionDays},
+				Storage:   Storage{Database: "sqlite://./switchyard.db", ResponsesRetentionDays: DefaultResponsesRetentionDays, LedgerSpool: "./switchyard.ledger-spool", LedgerSpoolMaxBytes: DefaultLedgerSpoolMaxBytes},
 				Billing:   Billing{Unpriced: "free"},
 				Providers: []Provider{{Name: "mock", Type: "mock", Timeout: 600 * time.Second, Mock: MockOptions{Words: 12}}},
 				Models:    []Model{{ID: "*", Routes: []Route{{Provider: "mock", Weight: 1}}}},

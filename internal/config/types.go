@@ -103,6 +103,16 @@ type Storage struct {
 	// true, the default) this many days for GET /responses/{id} and
 	// previous_response_id; default 30, -1 keeps them until deleted.
 	ResponsesRetentionDays int `yaml:"responses_retention_days"`
+	// LedgerSpool is the file that keeps generation records and charges
+	// while the database is unreachable, drained when it is back. Default
+	// $SWITCHYARD_DATA/switchyard.ledger-spool (or ./switchyard.ledger-spool);
+	// "off" disables it (records then wait in memory and, once the queue
+	// is full, requests wait).
+	LedgerSpool string `yaml:"ledger_spool"`
+	// LedgerSpoolMaxBytes bounds the spool; default 256 MiB. When it is
+	// full and the database still down, metered requests are refused (503
+	// ledger_unavailable).
+	LedgerSpoolMaxBytes int64 `yaml:"ledger_spool_max_bytes"`
 }
 
 // Billing holds gateway-wide pricing policy.

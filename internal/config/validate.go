@@ -143,6 +143,9 @@ func (v *validator) storage(s *Storage) {
 	if s.RetentionDays < 0 {
 		v.add("storage.retention_days", "must be a number of days ≥ 0 (0 keeps generation records forever), got %d", s.RetentionDays)
 	}
+	if s.LedgerSpoolMaxBytes < 4096 {
+		v.add("storage.ledger_spool_max_bytes", "must be at least 4096 bytes (default 268435456, 256 MiB), got %d; to run without a spool set storage.ledger_spool: off", s.LedgerSpoolMaxBytes)
+	}
 	if s.ResponsesRetentionDays < -1 {
 		v.add("storage.responses_retention_days", "must be a number of days ≥ 1, or -1 to keep stored responses until deleted, got %d", s.ResponsesRetentionDays)
 	}

@@ -11,8 +11,10 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -23,7 +25,14 @@ type Options struct {
 	Interval time.Duration // longest a record waits before its batch is written; default 200ms
 	MaxBatch int           // records per transaction at most; default 2000
 	Queue    int           // records that may wait; default 65536. A full queue blocks Record (backpressure) rather than drop a record.
-	Log      *slog.Logger
+	// Spool, when set, takes the batches the store cannot (it is down):
+	// requests keep flowing and the spool drains when the store is back.
+	// nil: a store that is down holds batches in memory and, once the
+	// queue is full, blocks Record.
+	Spool *Spool
+	// DrainInterval is how often a non-empty spool is tried; default 1s.
+	DrainInterval time.Duration
+	Log           *slog.Logger
 }
 
 type item struct {
@@ -46,12 +55,22 @@ type Writer struct {
 	pending map[string]*store.Generation // queued or being written, by id
 
 	stats Stats
+
+	// full: the store is down and the spool has no room, so records wait
+	// in memory (see Blocked).
+	full      atomic.Bool
+	stopDrain chan struct{}
+	drained   chan struct{}
+	drainMu   sync.Mutex // one Drain at a time
 }
 
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Written, Batches, Failures, DeadLetters int64
-	LastFlush                               time.Duration
+	// Spooled counts records written to the spool, Unspooled those
+	// drained from it into the store.
+	Spooled, Unspooled int64
+	LastFlush          time.Duration
 }
 
 // New starts a writer; Close stops it.
@@ -65,12 +84,102 @@ func New(st store.Billing, o Options) *Writer {
 	if o.Queue <= 0 {
 		o.Queue = 65536
 	}
+	if o.DrainInterval <= 0 {
+		o.DrainInterval = time.Second
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{st: st, o: o, in: make(chan item, o.Queue), done: make(chan struct{}), pending: map[string]*store.Generation{}}
+	w := &Writer{st: st, o: o, in: make(chan item, o.Queue), done: make(chan struct{}), pending: map[string]*store.Generation{},
+		stopDrain: make(chan struct{}), drained: make(chan struct{})}
 	go w.run()
+	if o.Spool != nil {
+		go w.drainLoop()
+	} else {
+		close(w.drained)
+	}
 	return w
+}
+
+// Blocked reports that records cannot be kept anywhere durable right now:
+// the store is down and the spool (if any) is full. Metered requests are
+// refused meanwhile (billing fails closed): their charges could not be
+// recorded.
+func (w *Writer) Blocked() bool { return w.full.Load() }
+
+// Spooled is how many bytes of records wait in the spool (0 without one).
+func (w *Writer) Spooled() int64 {
+	if w.o.Spool == nil {
+		return 0
+	}
+	return w.o.Spool.Waiting()
+}
+
+// drainLoop writes spooled batches to the store whenever it takes them.
+func (w *Writer) drainLoop() {
+	defer close(w.drained)
+	t := time.NewTicker(w.o.DrainInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stopDrain:
+			return
+		case <-t.C:
+			w.Drain(context.Background())
+		}
+	}
+}
+
+// Drain writes what the spool holds to the store; it returns an error when
+// the store is down (what is left stays spooled). Records the store refuses
+// for good become dead letters, as in a normal flush. The server calls it
+// once at start, before it loads balances, so they count every spooled
+// charge.
+func (w *Writer) Drain(ctx context.Context) error {
+	if w.o.Spool == nil || w.o.Spool.Waiting() == 0 {
+		return nil
+	}
+	w.drainMu.Lock()
+	defer w.drainMu.Unlock()
+	_, err := w.o.Spool.Drain(ctx, func(b *store.Batch) error {
+		items := itemsOf(b)
+		if w.commit(items, 1) {
+			return errStoreDown
+		}
+		w.mu.Lock()
+		w.stats.Unspooled += int64(len(items))
+		w.mu.Unlock()
+		return nil
+	}, func(line []byte, err error) {
+		w.o.Log.Error("ledger spool: a line is not a whole batch and is skipped (a write torn by a crash, or corruption)",
+			slog.String("spool", w.o.Spool.Path()), slog.Int("bytes", len(line)), slog.String("error", err.Error()))
+	})
+	if err == nil {
+		w.o.Log.Info("ledger spool drained into the store", slog.String("spool", w.o.Spool.Path()))
+	}
+	return err
+}
+
+var errStoreDown = errors.New("the store is unreachable")
+
+// itemsOf pairs a spooled batch's charges with their generations.
+func itemsOf(b *store.Batch) []item {
+	charges := make(map[string]*store.Charge, len(b.Charges))
+	for i := range b.Charges {
+		charges[b.Charges[i].GenerationID] = &b.Charges[i]
+	}
+	items := make([]item, len(b.Generations))
+	for i := range b.Generations {
+		g := &b.Generations[i]
+		items[i] = item{g: g, c: charges[g.ID]}
+		delete(charges, g.ID)
+	}
+	for _, c := range charges {
+		// A charge without its generation cannot happen (they are queued
+		// together); keep it rather than drop money.
+		items = append(items, item{g: &store.Generation{ID: c.GenerationID, AccountID: c.AccountID, KeyHash: c.KeyHash, CreatedAt: c.At}, c: c})
+	}
+	return items
 }
 
 // Record queues a generation and its charge (nil when nothing was charged).
@@ -121,12 +230,23 @@ func (w *Writer) Close(ctx context.Context) error {
 	w.closed = true
 	close(w.in)
 	w.sendMu.Unlock()
+	close(w.stopDrain)
 	select {
 	case <-w.done:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	select {
+	case <-w.drained:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// One last try: a store that is back takes the spool now rather than
+	// at the next start.
+	if err := w.Drain(ctx); err != nil {
+		w.o.Log.Warn("ledger spool left for the next start", slog.String("spool", w.o.Spool.Path()), slog.Int64("bytes", w.Spooled()))
+	}
+	return nil
 }
 
 func (w *Writer) run() {
@@ -170,40 +290,71 @@ func batchOf(items []item) *store.Batch {
 // flush writes one batch. Writes are idempotent (a generation or charge
 // already stored is skipped), so retrying after an unclear failure is safe.
 //
-// A batch that keeps failing is tried record by record. If the store itself
-// is down (an empty batch cannot commit either), the whole batch is retried
-// until it comes back: requests wait on a full queue meanwhile and nothing is
-// dropped. Records the store refuses while it is up break a constraint and
-// never will be written: each is logged in full as a dead letter, to be
-// replayed by hand, and dropped, so it cannot stall every record behind it.
+// While the store is down the batch goes to the spool when there is one
+// and it has room; otherwise it is retried until the store comes back:
+// requests wait on a full queue meanwhile and nothing is dropped.
 func (w *Writer) flush(items []item) {
 	if len(items) == 0 {
 		return
 	}
 	pause := 100 * time.Millisecond
-	for !w.write(items, 3) {
-		var failed []item
-		for i := range items {
-			if !w.write(items[i:i+1], 1) {
-				failed = append(failed, items[i])
-			}
-		}
-		// Every record failed: a store that is down, or records that are
-		// all bad? An empty batch commits only if the store is up.
-		if len(failed) < len(items) || w.st.WriteBatch(context.Background(), &store.Batch{}) == nil {
-			for _, it := range failed {
-				w.o.Log.Error("ledger dead letter: record could not be written",
-					slog.Any("generation", *it.g), slog.Any("charge", it.c))
+	for w.commit(items, 3) {
+		if w.o.Spool != nil {
+			err := w.o.Spool.Append(batchOf(items))
+			if err == nil {
+				w.full.Store(false)
 				w.mu.Lock()
-				w.stats.DeadLetters++
-				delete(w.pending, it.g.ID)
+				w.stats.Spooled += int64(len(items))
+				for _, it := range items {
+					delete(w.pending, it.g.ID)
+				}
 				w.mu.Unlock()
+				return
 			}
-			return
+			if !w.full.Swap(true) {
+				w.o.Log.Error("ledger: the store is down and the spool cannot take more; metered requests are refused until the store is back",
+					slog.String("spool", w.o.Spool.Path()), slog.String("error", err.Error()))
+			}
 		}
 		time.Sleep(pause)
 		pause = min(pause*2, 5*time.Second)
 	}
+	w.full.Store(false)
+}
+
+// commit writes items, or reports that the store is down. A batch that
+// keeps failing is tried record by record: records the store refuses
+// while it is up break a constraint and never will be written, so each is
+// logged in full as a dead letter, to be replayed by hand, and dropped, so
+// it cannot stall every record behind it. When an empty batch cannot
+// commit either (before the records are tried one by one, or after every
+// one failed), the store is down: nothing is dropped and commit returns
+// true.
+func (w *Writer) commit(items []item, tries int) (down bool) {
+	if w.write(items, tries) {
+		return false
+	}
+	if w.st.WriteBatch(context.Background(), &store.Batch{}) != nil {
+		return true // not the records: the store
+	}
+	var failed []item
+	for i := range items {
+		if !w.write(items[i:i+1], 1) {
+			failed = append(failed, items[i])
+		}
+	}
+	if len(failed) == len(items) && w.st.WriteBatch(context.Background(), &store.Batch{}) != nil {
+		return true
+	}
+	for _, it := range failed {
+		w.o.Log.Error("ledger dead letter: record could not be written",
+			slog.Any("generation", *it.g), slog.Any("charge", it.c))
+		w.mu.Lock()
+		w.stats.DeadLetters++
+		delete(w.pending, it.g.ID)
+		w.mu.Unlock()
+	}
+	return false
 }
 
 // write tries a batch up to tries times with backoff.

@@ -115,6 +115,12 @@ func UpstreamTimeout(msg string, cause error) *Error {
 	return &Error{Kind: KindProvider, Status: 504, Type: "upstream_error", Code: "upstream_timeout", Message: msg, Cause: cause}
 }
 
+// LedgerUnavailable is a 503 for a metered request while its charge could
+// not be recorded anywhere durable (billing fails closed).
+func LedgerUnavailable(msg string) *Error {
+	return &Error{Kind: KindGateway, Status: 503, Type: "server_error", Code: "ledger_unavailable", Message: msg, RetryAfter: "5"}
+}
+
 // NoAvailableProvider is a 503.
 func NoAvailableProvider(msg string) *Error {
 	return &Error{Kind: KindProvider, Status: 503, Type: "upstream_error", Code: "no_available_provider", Message: msg}

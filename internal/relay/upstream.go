@@ -210,7 +210,7 @@ var ledgerCodes = func() map[string]bool {
 		"invalid_request_error", "invalid_api_key", "insufficient_quota", "key_disabled", "key_expired", "model_not_allowed",
 		"model_not_found", "not_found", "request_too_large", "rate_limit_exceeded", "upstream_error", "upstream_timeout",
 		"no_available_provider", "internal_error", "server_error", "permission_error", "rate_limit_error", "error",
-		"request_timeout",
+		"request_timeout", "ledger_unavailable",
 		// OpenAI
 		"context_length_exceeded", "invalid_value", "invalid_type", "unsupported_parameter", "unsupported_value",
 		"missing_required_parameter", "string_above_max_length", "content_filter", "content_policy_violation",

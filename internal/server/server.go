@@ -61,6 +61,10 @@ type Options struct {
 	Estimator relay.Estimator
 	// LedgerInterval is the ledger writer's batch interval (default 200ms).
 	LedgerInterval time.Duration
+	// LedgerSpool keeps records while the store is down (storage.ledger_spool);
+	// nil: none. What a previous run left in it is drained before balances
+	// are loaded. The caller closes it after Close.
+	LedgerSpool *ledger.Spool
 	// ConfigPath and Env are what cfg was loaded from; ReloadFromSource
 	// loads them again. An empty ConfigPath means the environment alone.
 	ConfigPath string
@@ -87,12 +91,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading keys: %w", err)
 	}
+	lw := ledger.New(o.Store, ledger.Options{Interval: o.LedgerInterval, Log: o.Log, Spool: o.LedgerSpool})
+	// Charges a previous run spooled count in the balances loaded next.
+	if err := lw.Drain(ctx); err != nil {
+		lw.Close(ctx)
+		return nil, fmt.Errorf("writing the ledger spool %s into the database: %w", o.LedgerSpool.Path(), err)
+	}
 	balances, usages, err := o.Store.LoadBalances(ctx)
 	if err != nil {
+		lw.Close(ctx)
 		return nil, fmt.Errorf("loading balances: %w", err)
 	}
 	acct := billing.NewAccountant(o.Now, balances, usages)
-	lw := ledger.New(o.Store, ledger.Options{Interval: o.LedgerInterval, Log: o.Log})
+	acct.FailClosed(lw.Blocked)
 	s := &Server{
 		configPath: o.ConfigPath,
 		env:        o.Env,
@@ -111,6 +122,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	m := metrics.New()
 	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
 	m.Func("switchyard_ledger_last_flush_seconds", "How long the last ledger batch took to commit.", func() float64 { return lw.Stats().LastFlush.Seconds() })
+	m.Func("switchyard_ledger_spool_bytes", "Bytes of generation records spooled to disk while the database is unreachable.", func() float64 { return float64(lw.Spooled()) })
+	m.Func("switchyard_ledger_blocked", "1 while the database is unreachable and the spool is full: metered requests are refused.", func() float64 {
+		if lw.Blocked() {
+			return 1
+		}
+		return 0
+	})
 	m.Func("switchyard_ledger_dead_letters", "Records the store refused for good (logged in full).", func() float64 { return float64(lw.Stats().DeadLetters) })
 	m.RouteStates(func() []metrics.RouteState {
 		// Labelled by the configured route, which the config bounds: a
