@@ -219,6 +219,9 @@ func (w *Writer) Stats() Stats {
 // QueueDepth is how many records wait.
 func (w *Writer) QueueDepth() int { return len(w.in) }
 
+// QueueCap is how many records may wait before Record blocks.
+func (w *Writer) QueueCap() int { return cap(w.in) }
+
 // Close writes everything queued and stops. Call it after the HTTP server
 // has drained, so no request records after it.
 func (w *Writer) Close(ctx context.Context) error {

@@ -57,6 +57,13 @@ type testGateway struct {
 // startServer runs a gateway on cfg over a fresh SQLite store.
 func startServer(t *testing.T, cfg *config.Config, o server.Options) *testGateway {
 	t.Helper()
+	return startServerWrapped(t, cfg, o, nil)
+}
+
+// startServerWrapped is startServer with the store wrapped by wrap (nil:
+// as is), for tests that make the database fail.
+func startServerWrapped(t *testing.T, cfg *config.Config, o server.Options, wrap func(admin.Store) admin.Store) *testGateway {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -68,6 +75,9 @@ func startServer(t *testing.T, cfg *config.Config, o server.Options) *testGatewa
 		t.Fatal(err)
 	}
 	o.Store = st
+	if wrap != nil {
+		o.Store = wrap(st)
+	}
 	o.LedgerInterval = 10 * time.Millisecond
 	srv, err := server.New(ctx, cfg, o)
 	if err != nil {

@@ -46,6 +46,11 @@ type Server struct {
 	acct      *billing.Accountant
 	routes    map[string]handlerFunc // endpoints that do not depend on the config
 	conns     *connCounter           // open client connections, for Listener's caps
+
+	readiness   readiness
+	ledgerSpool bool // a spool takes records while the database is down
+	// redisHealthy reports whether the shared Redis answers; nil: none configured.
+	redisHealthy func() bool
 }
 
 // Options are what New needs besides the config.
@@ -105,17 +110,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	acct := billing.NewAccountant(o.Now, balances, usages)
 	acct.FailClosed(lw.Blocked)
 	s := &Server{
-		configPath: o.ConfigPath,
-		env:        o.Env,
-		log:        o.Log,
-		now:        o.Now,
-		transport:  o.Transport,
-		created:    o.Now().Unix(),
-		keys:       keys,
-		admin:      admin.New(o.Store, keys, acct, lw, o.Now),
-		ledger:     lw,
-		store:      o.Store,
-		acct:       acct,
+		configPath:  o.ConfigPath,
+		env:         o.Env,
+		log:         o.Log,
+		now:         o.Now,
+		transport:   o.Transport,
+		created:     o.Now().Unix(),
+		keys:        keys,
+		admin:       admin.New(o.Store, keys, acct, lw, o.Now),
+		ledger:      lw,
+		store:       o.Store,
+		acct:        acct,
+		ledgerSpool: o.LedgerSpool != nil,
 	}
 	routeHealth := routing.NewHealth(routing.HealthConfig{MaxRoutes: cfg.Routing.MaxTrackedRoutes,
 		AuthFailures: cfg.Routing.AuthFailures, AuthCooldown: cfg.Routing.AuthCooldown}, o.Now)
@@ -181,6 +187,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		"GET /metrics":       s.serveMetrics,
 		"GET /providers":     s.providers,
 		"GET /healthz":       health,
+		"GET /readyz":        s.ready,
 		"GET /":              s.index,
 	}
 	return s, nil
