@@ -16,7 +16,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/logbuf"
@@ -39,6 +42,19 @@ func openStore(ctx context.Context, cfg *config.Config) (admin.Store, error) {
 		return nil, fmt.Errorf("opening database %s: %w", dsn, err)
 	}
 	return st, nil
+}
+
+// openRedis connects to the shared Redis (storage.redis). It does not wait
+// for it: an unreachable Redis degrades the gateway, it does not stop it.
+func openRedis(url string) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	opt.DialTimeout = 2 * time.Second
+	opt.ReadTimeout = time.Second
+	opt.WriteTimeout = time.Second
+	return redis.NewClient(opt), nil
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
@@ -119,6 +135,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	var bg sync.WaitGroup
 	defer bg.Wait()
 	bg.Go(func() { srv.Refresh(runCtx, 5*time.Second) })
+	if cfg.Storage.Redis != "" {
+		rdb, err := openRedis(cfg.Storage.Redis)
+		if err != nil {
+			return fmt.Errorf("%s: storage.redis: %w", cfg.Source, err)
+		}
+		defer rdb.Close()
+		bus := cluster.New(rdb, "switchyard:changes", log)
+		srv.JoinCluster(bus)
+		srv.SetRedisHealth(func(ctx context.Context) bool { return rdb.Ping(ctx).Err() == nil })
+		bg.Go(func() { bus.Run(runCtx, srv.Apply) })
+	}
 	bg.Go(func() { ledger.Prune(runCtx, st, cfg.Storage.RetentionDays, time.Hour, time.Now, log) })
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -76,6 +76,7 @@ func (a *API) CreateAccount(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.acct.SetAccount(ac.ID, ac.Credits)
+	a.notify(r.Context(), "accounts")
 	return writeJSON(w, http.StatusCreated, dataOf(a.accountObject(ac)))
 }
 
@@ -146,6 +147,7 @@ func (a *API) PatchAccount(w http.ResponseWriter, r *http.Request, id string) er
 		return err
 	}
 	a.acct.SetAccount(ac.ID, ac.Credits)
+	a.notify(r.Context(), "accounts")
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
 }
 
@@ -169,6 +171,7 @@ func (a *API) TopUp(w http.ResponseWriter, r *http.Request, id string) error {
 		return notFoundAs(err, "no account "+id)
 	}
 	a.acct.SetAccount(ac.ID, ac.Credits)
+	a.notify(r.Context(), "accounts")
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
 }
 

@@ -72,5 +72,6 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 		return notFoundAs(err, "no key with hash "+hash)
 	}
 	a.keys.Put(&k)
+	a.notify(r.Context(), "keys")
 	return writeJSON(w, http.StatusOK, dataOf(a.object(&k)))
 }

@@ -6,6 +6,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -37,6 +38,19 @@ type API struct {
 	acct    *billing.Accountant
 	pending Generations
 	now     func() time.Time
+	// changed, when set, tells other instances what a write changed
+	// (cluster.Keys, cluster.Accounts); see OnChange.
+	changed func(ctx context.Context, topic string)
+}
+
+// OnChange sets what is told after a write to keys ("keys") or accounts
+// ("accounts") commits: other gateway instances refresh their caches then.
+func (a *API) OnChange(f func(ctx context.Context, topic string)) { a.changed = f }
+
+func (a *API) notify(ctx context.Context, topic string) {
+	if a.changed != nil {
+		a.changed(ctx, topic)
+	}
 }
 
 // New builds the management API.
@@ -218,6 +232,7 @@ func (a *API) CreateKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.keys.Put(k)
+	a.notify(r.Context(), "keys")
 	return writeJSON(w, http.StatusCreated, struct {
 		Data KeyObject `json:"data"`
 		Key  string    `json:"key"`
@@ -274,6 +289,7 @@ func (a *API) DeleteKey(w http.ResponseWriter, r *http.Request, hash string) err
 		return err
 	}
 	a.keys.Remove(hash)
+	a.notify(r.Context(), "keys")
 	return writeJSON(w, http.StatusOK, dataOf(map[string]any{"hash": hash, "deleted": true}))
 }
 

@@ -88,11 +88,12 @@ func (s *Server) checkReady(ctx context.Context) (int, []byte) {
 		checks["ledger"] = readyCheck{Status: checkOK}
 	}
 
-	if s.redisHealthy == nil {
+	switch {
+	case s.redisHealthy == nil:
 		checks["redis"] = readyCheck{Status: checkOK, Detail: "not configured"}
-	} else if !s.redisHealthy() {
+	case !s.pingRedis(ctx, timeout):
 		checks["redis"] = readyCheck{Status: checkDegraded, Detail: "unreachable; rate limits are enforced per instance until it is back"}
-	} else {
+	default:
 		checks["redis"] = readyCheck{Status: checkOK}
 	}
 
@@ -112,4 +113,10 @@ func (s *Server) checkReady(ctx context.Context) (int, []byte) {
 		Checks map[string]readyCheck `json:"checks"`
 	}{overall, checks})
 	return code, body
+}
+
+func (s *Server) pingRedis(ctx context.Context, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return s.redisHealthy(ctx)
 }

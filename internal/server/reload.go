@@ -172,6 +172,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) error {
 		return invalidConfig(err)
 	}
 	s.log.Info("config reloaded", slog.String("request_id", reqID), slog.String("config", res.Source), slog.Int("providers", res.Providers), slog.Int("models", res.Models))
+	s.announceReload(context.WithoutCancel(r.Context()))
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(struct {
 		Data *ReloadResult `json:"data"`

@@ -17,6 +17,7 @@ import (
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
+	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/metrics"
@@ -50,7 +51,8 @@ type Server struct {
 	readiness   readiness
 	ledgerSpool bool // a spool takes records while the database is down
 	// redisHealthy reports whether the shared Redis answers; nil: none configured.
-	redisHealthy func() bool
+	redisHealthy func(ctx context.Context) bool
+	bus          *cluster.Bus // nil: a single instance (JoinCluster)
 }
 
 // Options are what New needs besides the config.
@@ -221,14 +223,8 @@ func (s *Server) Refresh(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		if err := s.keys.Refresh(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("key refresh failed", slog.String("error", err.Error()))
-		}
-		if accts, err := s.store.ListAccounts(ctx); err == nil {
-			s.acct.SyncAccounts(accts)
-		} else if ctx.Err() == nil {
-			s.log.Warn("account refresh failed", slog.String("error", err.Error()))
-		}
+		s.refreshKeys(ctx)
+		s.refreshAccounts(ctx)
 	}
 }
 

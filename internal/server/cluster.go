@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/switchyard-gw/switchyard/internal/cluster"
+)
+
+// JoinCluster makes this instance tell the others, through bus, of every
+// key and account write and admin reload it makes, and apply theirs (Run
+// the bus with s.Apply). The periodic Refresh stays as the safety net.
+func (s *Server) JoinCluster(bus *cluster.Bus) {
+	s.bus = bus
+	s.admin.OnChange(bus.Publish)
+}
+
+// Apply brings this instance up to date with a change another instance
+// announced: topic is one of cluster.Keys, Accounts, Reload or Resync.
+func (s *Server) Apply(ctx context.Context, topic string) {
+	switch topic {
+	case cluster.Keys:
+		s.refreshKeys(ctx)
+	case cluster.Accounts:
+		s.refreshAccounts(ctx)
+	case cluster.Resync:
+		s.refreshKeys(ctx)
+		s.refreshAccounts(ctx)
+	case cluster.Reload:
+		// Each instance reads its own config source: a reload broadcast
+		// says "the shared config changed", not what it now says.
+		res, err := s.ReloadFromSource(ctx)
+		if err != nil {
+			s.log.Error("config reload announced by another instance rejected here; the running config stays", slog.String("error", err.Error()))
+			return
+		}
+		s.log.Info("config reloaded, announced by another instance", slog.String("config", res.Source))
+	}
+}
+
+func (s *Server) refreshKeys(ctx context.Context) {
+	if err := s.keys.Refresh(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("key refresh failed", slog.String("error", err.Error()))
+	}
+}
+
+func (s *Server) refreshAccounts(ctx context.Context) {
+	if accts, err := s.store.ListAccounts(ctx); err == nil {
+		s.acct.SyncAccounts(accts)
+	} else if ctx.Err() == nil {
+		s.log.Warn("account refresh failed", slog.String("error", err.Error()))
+	}
+}
+
+// announceReload tells the other instances to reload too.
+func (s *Server) announceReload(ctx context.Context) {
+	if s.bus != nil {
+		s.bus.Publish(ctx, cluster.Reload)
+	}
+}
+
+// SetRedisHealth gives /readyz its Redis check (ping answers within the
+// readiness timeout).
+func (s *Server) SetRedisHealth(ping func(ctx context.Context) bool) { s.redisHealthy = ping }
