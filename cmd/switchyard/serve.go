@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/billing/billredis"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/ledger"
@@ -143,6 +144,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		defer rdb.Close()
 		bus := cluster.New(rdb, "switchyard:changes", log)
 		srv.JoinCluster(bus)
+		srv.ShareCredits(billredis.New(rdb, "switchyard:bill", nil))
 		srv.SetRedisHealth(func(ctx context.Context) bool { return rdb.Ping(ctx).Err() == nil })
 		bg.Go(func() { bus.Run(runCtx, srv.Apply) })
 	}

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,8 @@ type Accountant struct {
 	keys     sync.Map // hash -> *keyState
 	// failClosed: see FailClosed.
 	failClosed atomic.Pointer[func() bool]
+	// shared: see ShareWith; nil: one instance.
+	shared *sharedState
 }
 
 type account struct {
@@ -158,6 +161,7 @@ type Reservation struct {
 	reset   string
 	amount  money.Nanos
 	done    atomic.Bool
+	hold    *Hold // in the shared store; nil: none
 }
 
 // Reserve holds e.Amount against the key's limit and the account's credits,
@@ -165,11 +169,45 @@ type Reservation struct {
 // account. It fails with 402 insufficient_quota naming which limit is short,
 // what remains, and how many output tokens remain affordable.
 func (a *Accountant) Reserve(k *store.Key, e Estimate) (*Reservation, error) {
+	r, h, err := a.reserveLocal(k, e)
+	if err != nil || h == nil {
+		return r, err
+	}
+	// Held here; now across every instance. The hold stays with the
+	// reservation even when the store cannot be reached: its Settle still
+	// reports the spend there.
+	r.hold = h
+	if !a.shared.usable(a.now()) {
+		return r, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	ok, which, left, err := a.shared.s.Hold(ctx, h)
+	cancel()
+	if err != nil {
+		a.shared.failed(err, a.now())
+		return r, nil
+	}
+	a.shared.ok()
+	if !ok {
+		r.hold = nil
+		r.Release()
+		if which == "key" {
+			return nil, short("key "+k.Label+" has $"+nonNeg(left).String()+" left of its $"+k.Limit.String()+" limit"+resetNote(k.LimitReset), left, e)
+		}
+		return nil, short("account "+k.AccountID+" has $"+nonNeg(left).String()+" of credits left", left, e)
+	}
+	return r, nil
+}
+
+// reserveLocal holds e against this instance's view. With a shared store
+// it also returns the hold to make there (nil when the request is
+// unmetered: nothing to enforce).
+func (a *Accountant) reserveLocal(k *store.Key, e Estimate) (*Reservation, *Hold, error) {
 	if e.Amount < 0 || e.PromptCost < 0 || e.PromptTokens < 0 || e.MaxTokens < 0 {
 		// Estimates are saturating sums of non-negative terms: a negative
 		// one is a bug upstream of here, and holding it would hand its
 		// amount to every concurrent request as phantom credit.
-		return nil, llm.BadRequest("max_tokens", "this request's cost cannot be estimated; lower max_tokens")
+		return nil, nil, llm.BadRequest("max_tokens", "this request's cost cannot be estimated; lower max_tokens")
 	}
 	now := a.now()
 	ks := a.key(k.Hash)
@@ -179,22 +217,35 @@ func (a *Accountant) Reserve(k *store.Key, e Estimate) (*Reservation, error) {
 	ks.roll(k.LimitReset, now)
 	if k.Limit != nil {
 		if left := money.Sub(money.Sub(*k.Limit, ks.period), ks.reserved); e.Amount > left {
-			return nil, short("key "+k.Label+" has $"+nonNeg(left).String()+" left of its $"+k.Limit.String()+" limit"+resetNote(k.LimitReset), left, e)
+			return nil, nil, short("key "+k.Label+" has $"+nonNeg(left).String()+" left of its $"+k.Limit.String()+" limit"+resetNote(k.LimitReset), left, e)
 		}
 	}
 	ac.mu.Lock()
 	defer ac.mu.Unlock()
 	if (k.Limit != nil || ac.credits != nil) && a.blocked() {
-		return nil, llm.LedgerUnavailable("the gateway cannot record charges right now (its database is unreachable and the ledger spool is full), so requests on metered keys and accounts are refused until it recovers; retry shortly")
+		return nil, nil, llm.LedgerUnavailable("the gateway cannot record charges right now (its database is unreachable and the ledger spool is full), so requests on metered keys and accounts are refused until it recovers; retry shortly")
 	}
 	if ac.credits != nil {
 		if left := money.Sub(money.Sub(*ac.credits, ac.spent), ac.reserved); e.Amount > left {
-			return nil, short("account "+k.AccountID+" has $"+nonNeg(left).String()+" of credits left", left, e)
+			return nil, nil, short("account "+k.AccountID+" has $"+nonNeg(left).String()+" of credits left", left, e)
 		}
 	}
 	ks.reserved = money.Add(ks.reserved, e.Amount)
 	ac.reserved = money.Add(ac.reserved, e.Amount)
-	return &Reservation{a: a, keyHash: k.Hash, acct: k.AccountID, reset: k.LimitReset, amount: e.Amount}, nil
+	r := &Reservation{a: a, keyHash: k.Hash, acct: k.AccountID, reset: k.LimitReset, amount: e.Amount}
+	if a.shared == nil || (k.Limit == nil && ac.credits == nil) {
+		return r, nil, nil
+	}
+	h := &Hold{ID: holdID(), KeyHash: k.Hash, AccountID: k.AccountID, Amount: e.Amount, Limit: k.Limit,
+		SeedPeriod: ks.period, SeedTotal: ks.total, SeedSpent: ac.spent}
+	if ac.credits != nil {
+		c := *ac.credits
+		h.Credits = &c
+	}
+	if !ks.periodStart.IsZero() {
+		h.PeriodStart = ks.periodStart.Unix()
+	}
+	return r, h, nil
 }
 
 func nonNeg(n money.Nanos) money.Nanos { return max(n, 0) }
@@ -247,6 +298,11 @@ func (r *Reservation) Settle(cost money.Nanos, generationID string) *store.Charg
 	ac.reserved = money.Sub(ac.reserved, r.amount)
 	ac.spent = money.Add(ac.spent, cost)
 	ac.mu.Unlock()
+	if r.hold != nil && r.a.shared.usable(now) {
+		// Off the request path: until it lands, the others see the hold
+		// (the worst case) instead of the cost, which errs on the safe side.
+		go r.a.shared.release(r.hold, max(cost, 0), now)
+	}
 	if cost <= 0 {
 		return nil
 	}

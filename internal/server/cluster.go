@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 )
 
@@ -14,6 +15,11 @@ func (s *Server) JoinCluster(bus *cluster.Bus) {
 	s.bus = bus
 	s.admin.OnChange(bus.Publish)
 }
+
+// ShareCredits makes key limits and account credits hold across every
+// instance through sh (Redis); this instance's own limits stay as the
+// fallback when sh is unreachable.
+func (s *Server) ShareCredits(sh billing.Shared) { s.acct.ShareWith(sh, s.log) }
 
 // Apply brings this instance up to date with a change another instance
 // announced: topic is one of cluster.Keys, Accounts, Reload or Resync.

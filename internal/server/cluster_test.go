@@ -2,63 +2,32 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/tidwall/gjson"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+	"github.com/switchyard-gw/switchyard/internal/testenv"
 )
 
 // testRedis connects to SWITCHYARD_TEST_REDIS; without it the test is
 // skipped locally and fails under CI=true.
-func testRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("SWITCHYARD_TEST_REDIS")
-	need := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis is required under CI: %s", why)
-		}
-		t.Skipf("no Redis (%s); set SWITCHYARD_TEST_REDIS=redis://127.0.0.1:6379/0 to run this test", why)
-	}
-	if url == "" {
-		need("SWITCHYARD_TEST_REDIS is unset")
-	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("SWITCHYARD_TEST_REDIS: %v", err)
-	}
-	rdb := redis.NewClient(opt)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		need(err.Error())
-	}
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
 
 // Two instances on one database and one Redis: a key created, disabled or
 // deleted through one is honoured by the other within a second, without
 // waiting for the periodic refresh (which this test never runs).
 func TestClusterPropagatesKeyChanges(t *testing.T) {
-	rdb := testRedis(t)
-	var id [6]byte
-	_, _ = rand.Read(id[:])
-	channel := "switchyard-test:" + hex.EncodeToString(id[:])
+	rdb := testenv.Redis(t)
+	channel := testenv.Prefix()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

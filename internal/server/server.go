@@ -137,6 +137,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}
 		return 0
 	})
+	m.Func("switchyard_shared_credits_degraded", "1 while the shared credit store (Redis) is unreachable: limits and credits are enforced per instance.", func() float64 {
+		if acct.Degraded() {
+			return 1
+		}
+		return 0
+	})
 	m.Func("switchyard_ledger_dead_letters", "Records the store refused for good (logged in full).", func() float64 { return float64(lw.Stats().DeadLetters) })
 	m.RouteStates(func() []metrics.RouteState {
 		// Labelled by the configured route, which the config bounds: a
