@@ -29,16 +29,16 @@ const accountColumns = `id, name, credits_nanos, created_at, updated_at`
 // holds the stored times. Initial credits are recorded in the ledger as an
 // "adjust" entry, so that an account's ledger always sums to its balance.
 func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
-	if err := validateAccount(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("create account: %w", err)
 	}
-	created, err := unixNanos(orNow(a.CreatedAt, db.now()))
+	created, err := store.UnixNanos(store.OrNow(a.CreatedAt, db.now()))
 	if err != nil {
 		return fmt.Errorf("create account: created_at: %w", err)
 	}
 	updated := created
 	if !a.UpdatedAt.IsZero() {
-		if updated, err = unixNanos(a.UpdatedAt); err != nil {
+		if updated, err = store.UnixNanos(a.UpdatedAt); err != nil {
 			return fmt.Errorf("create account: updated_at: %w", err)
 		}
 	}
@@ -63,8 +63,8 @@ func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create account: %w", err)
 	}
-	a.CreatedAt = fromUnixNanos(created)
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.CreatedAt = store.FromUnixNanos(created)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return nil
 }
 
@@ -108,10 +108,10 @@ func (db *DB) GetAccount(ctx context.Context, id string) (*store.Account, error)
 // entry of the difference (an unmetered account counting as 0), so that an
 // account's ledger always sums to its balance.
 func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
-	if err := validateAccount(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("update account: %w", err)
 	}
-	now, err := unixNanos(db.now())
+	now, err := store.UnixNanos(db.now())
 	if err != nil {
 		return fmt.Errorf("update account: %w", err)
 	}
@@ -146,7 +146,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 		return fmt.Errorf("update account: %w", err)
 	}
 	a.CreatedAt = old.CreatedAt
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return nil
 }
 
@@ -158,7 +158,7 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 	if amount <= 0 {
 		return nil, fmt.Errorf("top up account %s: amount $%s is not positive", accountID, amount)
 	}
-	ts, err := unixNanos(orNow(at, db.now()))
+	ts, err := store.UnixNanos(store.OrNow(at, db.now()))
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
@@ -193,7 +193,7 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
 	a.Credits = &credits
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return a, nil
 }
 
@@ -221,19 +221,9 @@ func scanAccount(row rowScanner) (*store.Account, error) {
 		return nil, err
 	}
 	a.Credits = nanosOrNil(credits)
-	a.CreatedAt = fromUnixNanos(created)
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.CreatedAt = store.FromUnixNanos(created)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return &a, nil
-}
-
-func validateAccount(a *store.Account) error {
-	if a.ID == "" {
-		return errors.New("empty account id")
-	}
-	if a.Credits != nil && *a.Credits < 0 {
-		return fmt.Errorf("account %s: negative credits $%s", a.ID, *a.Credits)
-	}
-	return nil
 }
 
 // nullNanos is the stored form of an optional amount.

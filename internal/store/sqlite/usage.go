@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -39,18 +38,18 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 		args  []any
 	)
 	if !q.From.IsZero() {
-		from, err := unixNanos(q.From)
+		from, err := store.UnixNanos(q.From)
 		if err != nil {
 			return nil, fmt.Errorf("usage: from: %w", err)
 		}
-		where, args = append(where, "day >= ?"), append(args, unixDay(from))
+		where, args = append(where, "day >= ?"), append(args, store.UnixDay(from))
 	}
 	if !q.To.IsZero() {
-		to, err := unixNanos(q.To)
+		to, err := store.UnixNanos(q.To)
 		if err != nil {
 			return nil, fmt.Errorf("usage: to: %w", err)
 		}
-		where, args = append(where, "day < ?"), append(args, unixDay(to))
+		where, args = append(where, "day < ?"), append(args, store.UnixDay(to))
 	}
 	if q.AccountID != "" {
 		where, args = append(where, "account_id = ?"), append(args, q.AccountID)
@@ -83,7 +82,7 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 			return nil, fmt.Errorf("usage: %w", err)
 		}
 		if col == "day" {
-			r.Group = time.Unix(day*int64(24*time.Hour/time.Second), 0).UTC().Format(time.DateOnly)
+			r.Group = store.DayString(day)
 		}
 		r.Cost = money.Nanos(cost)
 		out = append(out, r)
