@@ -101,3 +101,48 @@ func OrNow(t, now time.Time) time.Time {
 	}
 	return t
 }
+
+// usageGroups maps UsageQuery.GroupBy to the usage_rollups column (the same
+// in every backend's schema) that it groups by.
+var usageGroups = map[string]string{
+	"day":      "day",
+	"model":    "model",
+	"key":      "key_hash",
+	"provider": "provider",
+}
+
+// GroupColumn returns the usage_rollups column q groups by; GroupBy ""
+// means "day".
+func (q *UsageQuery) GroupColumn() (string, error) {
+	groupBy := q.GroupBy
+	if groupBy == "" {
+		groupBy = "day"
+	}
+	col, ok := usageGroups[groupBy]
+	if !ok {
+		return "", fmt.Errorf("unknown group_by %q (want day, model, key or provider)", q.GroupBy)
+	}
+	return col, nil
+}
+
+// Days returns the UTC days (UnixDay) q selects: from from's through the
+// one before to's. A nil bound is unbounded (a zero From or To).
+func (q *UsageQuery) Days() (from, to *int64, err error) {
+	if !q.From.IsZero() {
+		n, err := UnixNanos(q.From)
+		if err != nil {
+			return nil, nil, fmt.Errorf("from: %w", err)
+		}
+		d := UnixDay(n)
+		from = &d
+	}
+	if !q.To.IsZero() {
+		n, err := UnixNanos(q.To)
+		if err != nil {
+			return nil, nil, fmt.Errorf("to: %w", err)
+		}
+		d := UnixDay(n)
+		to = &d
+	}
+	return from, to, nil
+}

@@ -13,13 +13,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// Ledger entry kinds (ledger_entries.kind), as on store/sqlite.
-const (
-	entryTopUp  = "topup"  // TopUp; amount > 0
-	entryCharge = "charge" // WriteBatch; amount = -cost
-	entryAdjust = "adjust" // CreateAccount, UpdateAccount; amount = change of credits
-)
-
 const accountColumns = `id, name, credits_nanos, created_at, updated_at`
 
 // CreateAccount inserts a; store.ErrConflict if the id exists. Initial
@@ -45,7 +38,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
 			return err
 		}
 		if a.Credits != nil && *a.Credits != 0 {
-			return insertEntry(ctx, tx, a.ID, entryAdjust, *a.Credits, "initial credits", created)
+			return insertEntry(ctx, tx, a.ID, store.EntryAdjust, *a.Credits, "initial credits", created)
 		}
 		return nil
 	})
@@ -122,7 +115,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 			if a.Credits == nil {
 				memo = "credits set to unmetered"
 			}
-			return insertEntry(ctx, tx, a.ID, entryAdjust, change, memo, now)
+			return insertEntry(ctx, tx, a.ID, store.EntryAdjust, change, memo, now)
 		}
 		return nil
 	})
@@ -165,7 +158,7 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 		}
 		a.Credits = &credits
 		a.UpdatedAt = store.FromUnixNanos(updated)
-		return insertEntry(ctx, tx, accountID, entryTopUp, amount, memo, ts)
+		return insertEntry(ctx, tx, accountID, store.EntryTopUp, amount, memo, ts)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)

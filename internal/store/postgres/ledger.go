@@ -37,8 +37,8 @@ const (
 	// insertChargesSQL appends the charges' ledger entries, skipping
 	// generations charged already, and returns the generation ids it charged.
 	insertChargesSQL = `INSERT INTO ledger_entries (account_id, key_hash, kind, amount_nanos, generation_id, created_at)
-		SELECT a, k, '` + entryCharge + `', m, g, t FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS c(a, k, m, g, t)
-		ON CONFLICT (generation_id) WHERE kind = '` + entryCharge + `' DO NOTHING RETURNING generation_id`
+		SELECT a, k, '` + store.EntryCharge + `', m, g, t FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS c(a, k, m, g, t)
+		ON CONFLICT (generation_id) WHERE kind = '` + store.EntryCharge + `' DO NOTHING RETURNING generation_id`
 
 	// chargeKeySQL adds $2 to a key's usage in the period starting at $1;
 	// see store/sqlite's chargeKeySQL for the periods' rules.

@@ -12,26 +12,18 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// usageGroups maps UsageQuery.GroupBy to the usage_rollups column grouped by.
-var usageGroups = map[string]string{
-	"day":      "day",
-	"model":    "model",
-	"key":      "key_hash",
-	"provider": "provider",
-}
-
 // Usage sums the usage rollups of q, one row per group, ordered by Group,
 // as store/sqlite's Usage does. It reads usage_rollups only (the primary
 // key serves a range of days, usage_rollups_account_day one account's),
 // never generations, so it stays fast however many generations are stored.
 func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, error) {
-	groupBy := q.GroupBy
-	if groupBy == "" {
-		groupBy = "day"
+	col, err := q.GroupColumn()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
-	col, ok := usageGroups[groupBy]
-	if !ok {
-		return nil, fmt.Errorf("usage: unknown group_by %q (want day, model, key or provider)", q.GroupBy)
+	from, to, err := q.Days()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
 	var (
 		where []string
@@ -41,19 +33,11 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 		args = append(args, v)
 		where = append(where, cond+" $"+strconv.Itoa(len(args)))
 	}
-	if !q.From.IsZero() {
-		from, err := store.UnixNanos(q.From)
-		if err != nil {
-			return nil, fmt.Errorf("usage: from: %w", err)
-		}
-		arg("day >=", store.UnixDay(from))
+	if from != nil {
+		arg("day >=", *from)
 	}
-	if !q.To.IsZero() {
-		to, err := store.UnixNanos(q.To)
-		if err != nil {
-			return nil, fmt.Errorf("usage: to: %w", err)
-		}
-		arg("day <", store.UnixDay(to))
+	if to != nil {
+		arg("day <", *to)
 	}
 	if q.AccountID != "" {
 		arg("account_id =", q.AccountID)

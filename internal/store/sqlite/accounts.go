@@ -14,14 +14,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// Ledger entry kinds (ledger_entries.kind). See migrations/0002_billing.sql
-// for the sign of amount_nanos.
-const (
-	entryTopUp  = "topup"  // TopUp; amount > 0
-	entryCharge = "charge" // WriteBatch; amount = -cost
-	entryAdjust = "adjust" // CreateAccount, UpdateAccount; amount = change of credits
-)
-
 const accountColumns = `id, name, credits_nanos, created_at, updated_at`
 
 // CreateAccount inserts a. It returns store.ErrConflict if the id exists.
@@ -56,7 +48,7 @@ func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
 		return fmt.Errorf("create account: %w", err)
 	}
 	if a.Credits != nil && *a.Credits != 0 {
-		if err := insertEntry(ctx, tx, a.ID, entryAdjust, *a.Credits, "initial credits", created); err != nil {
+		if err := insertEntry(ctx, tx, a.ID, store.EntryAdjust, *a.Credits, "initial credits", created); err != nil {
 			return fmt.Errorf("create account: %w", err)
 		}
 	}
@@ -138,7 +130,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 		if a.Credits == nil {
 			memo = "credits set to unmetered"
 		}
-		if err := insertEntry(ctx, tx, a.ID, entryAdjust, change, memo, now); err != nil {
+		if err := insertEntry(ctx, tx, a.ID, store.EntryAdjust, change, memo, now); err != nil {
 			return fmt.Errorf("update account: %w", err)
 		}
 	}
@@ -186,7 +178,7 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
-	if err := insertEntry(ctx, tx, accountID, entryTopUp, amount, memo, ts); err != nil {
+	if err := insertEntry(ctx, tx, accountID, store.EntryTopUp, amount, memo, ts); err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
 	if err := tx.Commit(); err != nil {

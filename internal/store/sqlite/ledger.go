@@ -330,9 +330,9 @@ func insertChargesSQL(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, '" + entryCharge + "', ?, ?, ?)")
+		b.WriteString("(?, ?, '" + store.EntryCharge + "', ?, ?, ?)")
 	}
-	b.WriteString(" ON CONFLICT (generation_id) WHERE kind = '" + entryCharge + "' DO NOTHING RETURNING generation_id")
+	b.WriteString(" ON CONFLICT (generation_id) WHERE kind = '" + store.EntryCharge + "' DO NOTHING RETURNING generation_id")
 	return b.String()
 }
 

@@ -9,14 +9,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// usageGroups maps UsageQuery.GroupBy to the usage_rollups column grouped by.
-var usageGroups = map[string]string{
-	"day":      "day",
-	"model":    "model",
-	"key":      "key_hash",
-	"provider": "provider",
-}
-
 // Usage sums the usage rollups of q, one row per group, ordered by Group.
 // It reads usage_rollups only, never generations, so that it stays fast
 // however many generations are stored, and still counts pruned ones.
@@ -25,31 +17,23 @@ var usageGroups = map[string]string{
 // days from From's through the one before To's are included. The model of a
 // row is the model as requested.
 func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, error) {
-	groupBy := q.GroupBy
-	if groupBy == "" {
-		groupBy = "day"
+	col, err := q.GroupColumn()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
-	col, ok := usageGroups[groupBy]
-	if !ok {
-		return nil, fmt.Errorf("usage: unknown group_by %q (want day, model, key or provider)", q.GroupBy)
+	from, to, err := q.Days()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
 	var (
 		where []string
 		args  []any
 	)
-	if !q.From.IsZero() {
-		from, err := store.UnixNanos(q.From)
-		if err != nil {
-			return nil, fmt.Errorf("usage: from: %w", err)
-		}
-		where, args = append(where, "day >= ?"), append(args, store.UnixDay(from))
+	if from != nil {
+		where, args = append(where, "day >= ?"), append(args, *from)
 	}
-	if !q.To.IsZero() {
-		to, err := store.UnixNanos(q.To)
-		if err != nil {
-			return nil, fmt.Errorf("usage: to: %w", err)
-		}
-		where, args = append(where, "day < ?"), append(args, store.UnixDay(to))
+	if to != nil {
+		where, args = append(where, "day < ?"), append(args, *to)
 	}
 	if q.AccountID != "" {
 		where, args = append(where, "account_id = ?"), append(args, q.AccountID)
