@@ -392,14 +392,14 @@ type served struct {
 	done           chan int // run's exit code
 }
 
-// startServe runs serve on a free loopback port and waits until it logs
-// that it is listening.
-func startServe(t *testing.T, env map[string]string) *served {
+// startServe runs serve, with args, on a free loopback port and waits
+// until it logs that it is listening.
+func startServe(t *testing.T, env map[string]string, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
-		s.done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, s.stdout, s.stderr, mapEnv(env))
+		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), s.stdout, s.stderr, mapEnv(env))
 	}()
 	t.Cleanup(func() {
 		cancel()

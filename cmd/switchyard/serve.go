@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/logbuf"
 	"github.com/switchyard-gw/switchyard/internal/server"
+	"github.com/switchyard-gw/switchyard/internal/store/postgres"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
@@ -33,10 +34,17 @@ func loadConfig(path string, env func(string) (string, bool)) (*config.Config, e
 	return config.Load(path, config.Env(env))
 }
 
+// openStore opens the backend that storage.database names by its scheme:
+// postgres:// or postgresql:// is PostgreSQL, anything else SQLite.
 func openStore(ctx context.Context, cfg *config.Config) (admin.Store, error) {
 	dsn := cfg.Storage.Database
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("%s: storage.database: PostgreSQL storage is not built into this version yet; use sqlite://PATH", cfg.Source)
+	if isPostgres(dsn) {
+		// postgres.Open's errors never hold the password.
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("opening database: %w", err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, dsn)
 	if err != nil {
@@ -56,6 +64,18 @@ func openRedis(url string) (*redis.Client, error) {
 	opt.ReadTimeout = time.Second
 	opt.WriteTimeout = time.Second
 	return redis.NewClient(opt), nil
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// displayDatabase is storage.database as logs show it: without a password.
+func displayDatabase(dsn string) string {
+	if isPostgres(dsn) {
+		return postgres.Redact(dsn)
+	}
+	return dsn
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
@@ -117,7 +137,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		providerNames = append(providerNames, p.Name+" ("+p.Type+")")
 	}
 	log.Info("switchyard listening", slog.String("base_url", base), slog.String("config", cfg.Source),
-		slog.String("database", cfg.Storage.Database), slog.String("providers", strings.Join(providerNames, ", ")), slog.String("version", version))
+		slog.String("database", displayDatabase(cfg.Storage.Database)), slog.String("providers", strings.Join(providerNames, ", ")), slog.String("version", version))
 
 	logFileLimit(log, cfg.Server.MaxConnections)
 	hs := srv.HTTPServer(slog.NewLogLogger(log.Handler(), slog.LevelWarn))

@@ -161,6 +161,8 @@ func (v *validator) storage(s *Storage) {
 		} else {
 			v.add("storage.database", "%s:// needs a host and database; write e.g. postgres://USER:PASSWORD@HOST:5432/DB", scheme)
 		}
+	case scheme != "sqlite":
+		v.postgresURL(scheme, s.Database)
 	}
 	if s.Redis != "" {
 		u, err := url.Parse(s.Redis)
@@ -172,6 +174,28 @@ func (v *validator) storage(s *Storage) {
 		case u.Scheme != "unix" && u.Host == "":
 			v.add("storage.redis", "has no host; write e.g. redis://127.0.0.1:6379/0")
 		}
+	}
+}
+
+// postgresURL checks a postgres:// or postgresql:// URL. Like storage, it
+// never echoes the URL or url.Parse's error, which quotes it: either may
+// hold the password.
+func (v *validator) postgresURL(scheme, dsn string) {
+	const example = "postgres://USER:PASSWORD@HOST:5432/DB?sslmode=require"
+	u, err := url.Parse(dsn)
+	if err != nil {
+		v.add("storage.database", "is not a valid %s:// URL (a password with characters such as @, :, / or %% must be percent-encoded); write e.g. %s", scheme, example)
+		return
+	}
+	q := u.Query()
+	if u.Host == "" && q.Get("host") == "" {
+		v.add("storage.database", "%s:// URL has no host; write e.g. %s", scheme, example)
+	}
+	if strings.Trim(u.Path, "/") == "" && q.Get("dbname") == "" {
+		v.add("storage.database", "%s:// URL names no database; write e.g. %s", scheme, example)
+	}
+	if port := u.Port(); port != "" && !validPort(port) {
+		v.add("storage.database", "%s:// URL has port %q, not a number from 0 to 65535", scheme, port)
 	}
 }
 

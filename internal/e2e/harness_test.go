@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/fakeupstream"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/store"
+	"github.com/switchyard-gw/switchyard/internal/store/postgres"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
 	"github.com/switchyard-gw/switchyard/internal/tokens"
 )
@@ -40,8 +41,8 @@ type gateway struct {
 	AdminKey string
 	Up       *fakeupstream.Server
 	Logs     *syncBuffer
-	Store    *sqlite.DB
-	DBPath   string
+	Store    admin.Store
+	DBPath   string // the SQLite file; "" on PostgreSQL
 	srv      *server.Server
 }
 
@@ -86,6 +87,8 @@ type opts struct {
 	yaml string
 	up   fakeupstream.Options
 	now  func() time.Time // the gateway's clock; nil is time.Now
+	// database is a postgres:// URL to store in; "" is a fresh SQLite file.
+	database string
 }
 
 func start(t *testing.T, o opts) *gateway {
@@ -116,8 +119,16 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 		t.Fatalf("config: %v", err)
 	}
 	ctx := context.Background()
-	dbPath := t.TempDir() + "/e2e.db"
-	st, err := sqlite.Open(ctx, "sqlite://"+dbPath)
+	var (
+		st     admin.Store
+		dbPath string
+	)
+	if o.database != "" {
+		st, err = postgres.Open(ctx, o.database)
+	} else {
+		dbPath = t.TempDir() + "/e2e.db"
+		st, err = sqlite.Open(ctx, "sqlite://"+dbPath)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

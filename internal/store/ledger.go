@@ -36,6 +36,15 @@ type Generation struct {
 	CreatedAt        time.Time
 }
 
+// Ledger entry kinds (ledger_entries.kind in every backend). An entry's
+// amount is signed from the account's side, so an account's entries sum to
+// its credits minus its spent credits.
+const (
+	EntryTopUp  = "topup"  // Billing.TopUp; amount > 0
+	EntryCharge = "charge" // Billing.WriteBatch; amount = -cost
+	EntryAdjust = "adjust" // Billing.CreateAccount, UpdateAccount; amount = change of credits
+)
+
 // Charge is one settled cost, applied in the same transaction as its
 // generation so that spent credits always equal the sum of recorded costs.
 type Charge struct {

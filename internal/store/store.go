@@ -1,5 +1,6 @@
 // Package store defines the persistent state of the gateway and the interface
-// every backend (store/sqlite, later store/postgres) implements.
+// every backend (store/sqlite, store/postgres) implements; package
+// storetest is the suite of tests both pass.
 //
 // Nothing on the request path calls a Store, except for stored Responses API
 // answers (Responses): keys are served from an in-memory cache (package auth)

@@ -14,14 +14,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// Ledger entry kinds (ledger_entries.kind). See migrations/0002_billing.sql
-// for the sign of amount_nanos.
-const (
-	entryTopUp  = "topup"  // TopUp; amount > 0
-	entryCharge = "charge" // WriteBatch; amount = -cost
-	entryAdjust = "adjust" // CreateAccount, UpdateAccount; amount = change of credits
-)
-
 const accountColumns = `id, name, credits_nanos, created_at, updated_at`
 
 // CreateAccount inserts a. It returns store.ErrConflict if the id exists.
@@ -29,16 +21,16 @@ const accountColumns = `id, name, credits_nanos, created_at, updated_at`
 // holds the stored times. Initial credits are recorded in the ledger as an
 // "adjust" entry, so that an account's ledger always sums to its balance.
 func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
-	if err := validateAccount(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("create account: %w", err)
 	}
-	created, err := unixNanos(orNow(a.CreatedAt, db.now()))
+	created, err := store.UnixNanos(store.OrNow(a.CreatedAt, db.now()))
 	if err != nil {
 		return fmt.Errorf("create account: created_at: %w", err)
 	}
 	updated := created
 	if !a.UpdatedAt.IsZero() {
-		if updated, err = unixNanos(a.UpdatedAt); err != nil {
+		if updated, err = store.UnixNanos(a.UpdatedAt); err != nil {
 			return fmt.Errorf("create account: updated_at: %w", err)
 		}
 	}
@@ -56,15 +48,15 @@ func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
 		return fmt.Errorf("create account: %w", err)
 	}
 	if a.Credits != nil && *a.Credits != 0 {
-		if err := insertEntry(ctx, tx, a.ID, entryAdjust, *a.Credits, "initial credits", created); err != nil {
+		if err := insertEntry(ctx, tx, a.ID, store.EntryAdjust, *a.Credits, "initial credits", created); err != nil {
 			return fmt.Errorf("create account: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create account: %w", err)
 	}
-	a.CreatedAt = fromUnixNanos(created)
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.CreatedAt = store.FromUnixNanos(created)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return nil
 }
 
@@ -108,10 +100,10 @@ func (db *DB) GetAccount(ctx context.Context, id string) (*store.Account, error)
 // entry of the difference (an unmetered account counting as 0), so that an
 // account's ledger always sums to its balance.
 func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
-	if err := validateAccount(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("update account: %w", err)
 	}
-	now, err := unixNanos(db.now())
+	now, err := store.UnixNanos(db.now())
 	if err != nil {
 		return fmt.Errorf("update account: %w", err)
 	}
@@ -138,7 +130,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 		if a.Credits == nil {
 			memo = "credits set to unmetered"
 		}
-		if err := insertEntry(ctx, tx, a.ID, entryAdjust, change, memo, now); err != nil {
+		if err := insertEntry(ctx, tx, a.ID, store.EntryAdjust, change, memo, now); err != nil {
 			return fmt.Errorf("update account: %w", err)
 		}
 	}
@@ -146,7 +138,7 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 		return fmt.Errorf("update account: %w", err)
 	}
 	a.CreatedAt = old.CreatedAt
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return nil
 }
 
@@ -158,7 +150,7 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 	if amount <= 0 {
 		return nil, fmt.Errorf("top up account %s: amount $%s is not positive", accountID, amount)
 	}
-	ts, err := unixNanos(orNow(at, db.now()))
+	ts, err := store.UnixNanos(store.OrNow(at, db.now()))
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
@@ -186,14 +178,14 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
-	if err := insertEntry(ctx, tx, accountID, entryTopUp, amount, memo, ts); err != nil {
+	if err := insertEntry(ctx, tx, accountID, store.EntryTopUp, amount, memo, ts); err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
 	a.Credits = &credits
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return a, nil
 }
 
@@ -221,19 +213,9 @@ func scanAccount(row rowScanner) (*store.Account, error) {
 		return nil, err
 	}
 	a.Credits = nanosOrNil(credits)
-	a.CreatedAt = fromUnixNanos(created)
-	a.UpdatedAt = fromUnixNanos(updated)
+	a.CreatedAt = store.FromUnixNanos(created)
+	a.UpdatedAt = store.FromUnixNanos(updated)
 	return &a, nil
-}
-
-func validateAccount(a *store.Account) error {
-	if a.ID == "" {
-		return errors.New("empty account id")
-	}
-	if a.Credits != nil && *a.Credits < 0 {
-		return fmt.Errorf("account %s: negative credits $%s", a.ID, *a.Credits)
-	}
-	return nil
 }
 
 // nullNanos is the stored form of an optional amount.

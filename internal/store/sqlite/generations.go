@@ -35,7 +35,7 @@ func (db *DB) GetGeneration(ctx context.Context, id string) (*store.Generation, 
 	g.Latency = time.Duration(latency) * time.Millisecond
 	g.TimeToFirst = time.Duration(ttft.Int64) * time.Millisecond
 	g.GenerationTime = time.Duration(genTime.Int64) * time.Millisecond
-	g.CreatedAt = fromUnixNanos(created)
+	g.CreatedAt = store.FromUnixNanos(created)
 	return &g, nil
 }
 
@@ -50,13 +50,13 @@ const defaultPruneChunk = 5000
 // chunks, each its own transaction, so it may have deleted some when it
 // returns an error (a cancelled ctx, say); calling it again resumes.
 func (db *DB) PruneGenerations(ctx context.Context, before time.Time) (int64, error) {
-	if !before.After(minTime) {
+	if !before.After(store.MinTime) {
 		return 0, nil // no stored time is before it
 	}
 	query := `DELETE FROM generations WHERE rowid IN
 		(SELECT rowid FROM generations WHERE created_at < ? LIMIT ?)`
 	var cutoff int64
-	if before.After(maxTime) {
+	if before.After(store.MaxTime) {
 		// Every stored time is before it, even one of exactly math.MaxInt64.
 		query = `DELETE FROM generations WHERE rowid IN
 			(SELECT rowid FROM generations WHERE created_at <= ? LIMIT ?)`

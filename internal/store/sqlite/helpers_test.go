@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // backends opens a fresh database of each kind Open supports and runs f on it.
@@ -43,11 +41,6 @@ func openTest(t testing.TB, dsn string) *DB {
 func hashOf(plaintext string) string {
 	sum := sha256.Sum256([]byte(plaintext))
 	return hex.EncodeToString(sum[:])
-}
-
-// newKey returns a minimal valid key for plaintext.
-func newKey(plaintext string) *store.Key {
-	return &store.Key{Hash: hashOf(plaintext), Label: "sk-sy-…", Kind: store.KindAPI}
 }
 
 // at returns a UTC time n nanoseconds after a fixed instant.

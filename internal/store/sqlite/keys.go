@@ -30,7 +30,7 @@ const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_rese
 // after its last read. An explicit UpdatedAt (imports, tests) is stored as
 // given.
 func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
-	if err := validateKey(k); err != nil {
+	if err := k.Validate(); err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
 	accountID := k.AccountID
@@ -42,11 +42,11 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("create key: %w", err)
 	}
 	now := db.now()
-	created, err := unixNanos(orNow(k.CreatedAt, now))
+	created, err := store.UnixNanos(store.OrNow(k.CreatedAt, now))
 	if err != nil {
 		return fmt.Errorf("create key: created_at: %w", err)
 	}
-	updated, err := unixNanos(orNow(k.UpdatedAt, now))
+	updated, err := store.UnixNanos(store.OrNow(k.UpdatedAt, now))
 	if err != nil {
 		return fmt.Errorf("create key: updated_at: %w", err)
 	}
@@ -88,8 +88,8 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("create key: %w", err)
 	}
 	k.AccountID = accountID
-	k.CreatedAt = fromUnixNanos(created)
-	k.UpdatedAt = fromUnixNanos(updated)
+	k.CreatedAt = store.FromUnixNanos(created)
+	k.UpdatedAt = store.FromUnixNanos(updated)
 	return nil
 }
 
@@ -122,12 +122,12 @@ func (db *DB) GetKey(ctx context.Context, hash string) (*store.Key, error) {
 // it has seen (not its own clock): changes are stamped later than every key
 // already stored, so none committed after a read is missed.
 func (db *DB) KeysChangedSince(ctx context.Context, t time.Time) ([]store.Key, error) {
-	if t.After(maxTime) {
+	if t.After(store.MaxTime) {
 		return nil, nil
 	}
 	query := `SELECT ` + keyColumns + ` FROM api_keys WHERE updated_at > ? ORDER BY updated_at, rowid`
 	since := int64(math.MinInt64)
-	if t.Before(minTime) {
+	if t.Before(store.MinTime) {
 		// Every stored time is after t, even one of exactly math.MinInt64.
 		query = `SELECT ` + keyColumns + ` FROM api_keys WHERE updated_at >= ? ORDER BY updated_at, rowid`
 	} else {
@@ -145,7 +145,7 @@ func (db *DB) KeysChangedSince(ctx context.Context, t time.Time) ([]store.Key, e
 // reports the delete. It returns store.ErrNotFound if the key is absent or
 // already deleted.
 func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
-	deleted, err := unixNanos(orNow(at, db.now()))
+	deleted, err := store.UnixNanos(store.OrNow(at, db.now()))
 	if err != nil {
 		return fmt.Errorf("delete key: %w", err)
 	}
@@ -183,17 +183,17 @@ func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
 // if the key is absent or deleted. The key's usage is left alone: the
 // accountant moves a key into a new limit period by itself.
 func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
-	if !isSHA256Hex(k.Hash) {
+	if !store.IsKeyHash(k.Hash) {
 		return fmt.Errorf("update key: hash is not a lowercase hex SHA-256")
 	}
-	if err := validateLimitReset(k.LimitReset); err != nil {
+	if err := store.ValidateLimitReset(k.LimitReset); err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
 	limit, expires, modelsJSON, err := mutableKeyValues(k)
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
-	now, err := unixNanos(db.now())
+	now, err := store.UnixNanos(db.now())
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
@@ -223,7 +223,7 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
-	k.UpdatedAt = fromUnixNanos(updated)
+	k.UpdatedAt = store.FromUnixNanos(updated)
 	return nil
 }
 
@@ -232,7 +232,7 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 func mutableKeyValues(k *store.Key) (limit, expires sql.NullInt64, modelsJSON string, err error) {
 	limit = nullNanos(k.Limit)
 	if k.ExpiresAt != nil {
-		n, err := unixNanos(*k.ExpiresAt)
+		n, err := store.UnixNanos(*k.ExpiresAt)
 		if err != nil {
 			return limit, expires, "", fmt.Errorf("expires_at: %w", err)
 		}
@@ -306,51 +306,10 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 	if len(k.AllowedModels) == 0 {
 		k.AllowedModels = nil
 	}
-	k.CreatedAt = fromUnixNanos(created)
-	k.UpdatedAt = fromUnixNanos(updated)
+	k.CreatedAt = store.FromUnixNanos(created)
+	k.UpdatedAt = store.FromUnixNanos(updated)
 	k.DeletedAt = nullTime(deletedAt)
 	return k, nil
-}
-
-// validateKey checks what the schema cannot, or cannot say clearly.
-func validateKey(k *store.Key) error {
-	if !isSHA256Hex(k.Hash) {
-		// Also keeps a plaintext key passed by mistake out of the database.
-		return errors.New("hash is not a lowercase hex SHA-256")
-	}
-	switch k.Kind {
-	case store.KindAPI, store.KindManagement, store.KindAdmin:
-	default:
-		return fmt.Errorf("unknown key kind %q", k.Kind)
-	}
-	return validateLimitReset(k.LimitReset)
-}
-
-func validateLimitReset(reset string) error {
-	switch reset {
-	case "", "daily", "weekly", "monthly":
-		return nil
-	}
-	return fmt.Errorf("unknown limit reset %q", reset)
-}
-
-func isSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-func orNow(t, now time.Time) time.Time {
-	if t.IsZero() {
-		return now
-	}
-	return t
 }
 
 // isConstraint reports whether err is SQLite's extended result code code.

@@ -128,7 +128,7 @@ func toGenerationRow(g *store.Generation, now time.Time) (generationRow, error) 
 	if g.ID == "" {
 		return generationRow{}, errors.New("generation with an empty id")
 	}
-	created, err := unixNanos(orNow(g.CreatedAt, now))
+	created, err := store.UnixNanos(store.OrNow(g.CreatedAt, now))
 	if err != nil {
 		return generationRow{}, fmt.Errorf("generation %s: created_at: %w", g.ID, err)
 	}
@@ -143,7 +143,7 @@ func toGenerationRow(g *store.Generation, now time.Time) (generationRow, error) 
 		ttft:      durationMS(g.TimeToFirst),
 		genTime:   durationMS(g.GenerationTime),
 		attempts:  attempts,
-		day:       unixDay(created),
+		day:       store.UnixDay(created),
 	}, nil
 }
 
@@ -154,16 +154,6 @@ func durationMS(d time.Duration) sql.NullInt64 {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: d.Milliseconds(), Valid: true}
-}
-
-// unixDay is the UTC day (days since 1970-01-01) of a stored time.
-func unixDay(ns int64) int64 {
-	const nsPerDay = int64(24 * time.Hour)
-	d := ns / nsPerDay
-	if ns%nsPerDay < 0 {
-		d-- // round towards minus infinity for times before 1970
-	}
-	return d
 }
 
 // rollupKey is the primary key of usage_rollups.
@@ -306,11 +296,11 @@ func toChargeRow(c *store.Charge, now time.Time) (chargeRow, error) {
 	}
 	r := chargeRow{c: c}
 	var err error
-	if r.at, err = unixNanos(orNow(c.At, now)); err != nil {
+	if r.at, err = store.UnixNanos(store.OrNow(c.At, now)); err != nil {
 		return chargeRow{}, fmt.Errorf("charge of generation %s: at: %w", c.GenerationID, err)
 	}
 	if c.KeyPeriodStart != nil {
-		n, err := unixNanos(*c.KeyPeriodStart)
+		n, err := store.UnixNanos(*c.KeyPeriodStart)
 		if err != nil {
 			return chargeRow{}, fmt.Errorf("charge of generation %s: key period start: %w", c.GenerationID, err)
 		}
@@ -340,9 +330,9 @@ func insertChargesSQL(n int) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?, ?, '" + entryCharge + "', ?, ?, ?)")
+		b.WriteString("(?, ?, '" + store.EntryCharge + "', ?, ?, ?)")
 	}
-	b.WriteString(" ON CONFLICT (generation_id) WHERE kind = '" + entryCharge + "' DO NOTHING RETURNING generation_id")
+	b.WriteString(" ON CONFLICT (generation_id) WHERE kind = '" + store.EntryCharge + "' DO NOTHING RETURNING generation_id")
 	return b.String()
 }
 

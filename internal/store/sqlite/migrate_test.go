@@ -13,6 +13,8 @@ import (
 	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/switchyard-gw/switchyard/internal/store/migration"
 )
 
 func TestReopenAppliesNoMigrationTwice(t *testing.T) {
@@ -26,12 +28,12 @@ func TestReopenAppliesNoMigrationTwice(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := migration.Load(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(before) != len(ms) || before[len(before)-1].version != ms[len(ms)-1].version {
-		t.Fatalf("schema_migrations after first open = %+v, want versions 1 to %d once each", before, ms[len(ms)-1].version)
+	if len(before) != len(ms) || before[len(before)-1].version != ms[len(ms)-1].Version {
+		t.Fatalf("schema_migrations after first open = %+v, want versions 1 to %d once each", before, ms[len(ms)-1].Version)
 	}
 
 	second := openTest(t, path)
@@ -62,11 +64,11 @@ func TestNewerDatabaseIsRefused(t *testing.T) {
 		db.Close()
 		t.Fatal("Open of a database migrated by a newer binary succeeded")
 	}
-	ms, lerr := loadMigrations(migrationFiles)
+	ms, lerr := migration.Load(migrationFiles)
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
-	latest := strconv.Itoa(ms[len(ms)-1].version)
+	latest := strconv.Itoa(ms[len(ms)-1].Version)
 	if msg := err.Error(); !strings.Contains(msg, "9999") || !strings.Contains(msg, "up to "+latest) {
 		t.Errorf("error %q does not name the database's version 9999 and the binary's %s", msg, latest)
 	}
@@ -129,40 +131,6 @@ func TestFailedMigrationLeavesNoTrace(t *testing.T) {
 	}
 	if rows := appliedRows(t, w); len(rows) != 0 {
 		t.Errorf("schema_migrations = %+v, want empty", rows)
-	}
-}
-
-func TestLoadMigrationsRejectsBadFiles(t *testing.T) {
-	tests := []struct {
-		name string
-		fsys fstest.MapFS
-	}{
-		{name: "no number", fsys: fstest.MapFS{"migrations/init.sql": {}}},
-		{name: "short number", fsys: fstest.MapFS{"migrations/1_init.sql": {}}},
-		{name: "version zero", fsys: fstest.MapFS{"migrations/0000_init.sql": {}}},
-		{name: "same version twice", fsys: fstest.MapFS{
-			"migrations/0001_a.sql": {},
-			"migrations/0001_b.sql": {},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if _, err := loadMigrations(tt.fsys); err == nil {
-				t.Error("loadMigrations succeeded")
-			}
-		})
-	}
-}
-
-func TestEmbeddedMigrationsLoad(t *testing.T) {
-	ms, err := loadMigrations(migrationFiles)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("migration %s has version %d, want %d: versions are 1, 2, 3, ...", m.name, m.version, i+1)
-		}
 	}
 }
 

@@ -20,13 +20,13 @@ func (db *DB) PutResponse(ctx context.Context, r *store.StoredResponse) error {
 	if r.ID == "" || r.AccountID == "" {
 		return errors.New("put response: id and account are required")
 	}
-	created, err := unixNanos(orNow(r.CreatedAt, db.now()))
+	created, err := store.UnixNanos(store.OrNow(r.CreatedAt, db.now()))
 	if err != nil {
 		return fmt.Errorf("put response: created_at: %w", err)
 	}
 	var expires sql.NullInt64
 	if r.ExpiresAt != nil {
-		if expires.Int64, err = unixNanos(*r.ExpiresAt); err != nil {
+		if expires.Int64, err = store.UnixNanos(*r.ExpiresAt); err != nil {
 			return fmt.Errorf("put response: expires_at: %w", err)
 		}
 		expires.Valid = true
@@ -41,14 +41,14 @@ func (db *DB) PutResponse(ctx context.Context, r *store.StoredResponse) error {
 		}
 		return fmt.Errorf("put response: %w", err)
 	}
-	r.CreatedAt = fromUnixNanos(created)
+	r.CreatedAt = store.FromUnixNanos(created)
 	return nil
 }
 
 // GetResponse returns the response id of accountID; store.ErrNotFound if
 // it does not exist, belongs to another account or has expired.
 func (db *DB) GetResponse(ctx context.Context, accountID, id string) (*store.StoredResponse, error) {
-	now, err := unixNanos(db.now())
+	now, err := store.UnixNanos(db.now())
 	if err != nil {
 		return nil, fmt.Errorf("get response: %w", err)
 	}
@@ -68,7 +68,7 @@ func (db *DB) GetResponse(ctx context.Context, accountID, id string) (*store.Sto
 		return nil, fmt.Errorf("get response %s: %w", id, err)
 	}
 	r.Conversation, r.Output, r.Response = []byte(conv), []byte(output), []byte(response)
-	r.CreatedAt = fromUnixNanos(created)
+	r.CreatedAt = store.FromUnixNanos(created)
 	r.ExpiresAt = nullTime(expires)
 	return &r, nil
 }
@@ -76,7 +76,7 @@ func (db *DB) GetResponse(ctx context.Context, accountID, id string) (*store.Sto
 // DeleteResponse deletes the response id of accountID; store.ErrNotFound
 // if there is none to delete (another account's, or expired).
 func (db *DB) DeleteResponse(ctx context.Context, accountID, id string) error {
-	now, err := unixNanos(db.now())
+	now, err := store.UnixNanos(db.now())
 	if err != nil {
 		return fmt.Errorf("delete response: %w", err)
 	}
@@ -98,7 +98,7 @@ func (db *DB) DeleteResponse(ctx context.Context, accountID, id string) error {
 // PruneResponses deletes the responses expired at now, in chunks of its
 // own transactions as PruneGenerations does, and returns how many.
 func (db *DB) PruneResponses(ctx context.Context, now time.Time) (int64, error) {
-	cutoff, err := unixNanos(now)
+	cutoff, err := store.UnixNanos(now)
 	if err != nil {
 		return 0, fmt.Errorf("prune responses: %w", err)
 	}

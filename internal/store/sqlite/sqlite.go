@@ -30,7 +30,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -207,30 +206,11 @@ func createFile(path string) error {
 	return f.Close()
 }
 
-// minTime and maxTime bound the times an int64 of unix nanoseconds holds.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// unixNanos converts t to its stored form.
-func unixNanos(t time.Time) (int64, error) {
-	if t.Before(minTime) || t.After(maxTime) {
-		return 0, fmt.Errorf("time %s is outside the storable range (years 1678 to 2262)", t.UTC().Format(time.RFC3339))
-	}
-	return t.UnixNano(), nil
-}
-
-// fromUnixNanos converts a stored time back.
-func fromUnixNanos(n int64) time.Time {
-	return time.Unix(0, n).UTC()
-}
-
 // nullTime converts a nullable stored time back.
 func nullTime(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
 	}
-	t := fromUnixNanos(n.Int64)
+	t := store.FromUnixNanos(n.Int64)
 	return &t
 }

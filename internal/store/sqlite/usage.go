@@ -4,19 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
-
-// usageGroups maps UsageQuery.GroupBy to the usage_rollups column grouped by.
-var usageGroups = map[string]string{
-	"day":      "day",
-	"model":    "model",
-	"key":      "key_hash",
-	"provider": "provider",
-}
 
 // Usage sums the usage rollups of q, one row per group, ordered by Group.
 // It reads usage_rollups only, never generations, so that it stays fast
@@ -26,31 +17,23 @@ var usageGroups = map[string]string{
 // days from From's through the one before To's are included. The model of a
 // row is the model as requested.
 func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, error) {
-	groupBy := q.GroupBy
-	if groupBy == "" {
-		groupBy = "day"
+	col, err := q.GroupColumn()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
-	col, ok := usageGroups[groupBy]
-	if !ok {
-		return nil, fmt.Errorf("usage: unknown group_by %q (want day, model, key or provider)", q.GroupBy)
+	from, to, err := q.Days()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
 	}
 	var (
 		where []string
 		args  []any
 	)
-	if !q.From.IsZero() {
-		from, err := unixNanos(q.From)
-		if err != nil {
-			return nil, fmt.Errorf("usage: from: %w", err)
-		}
-		where, args = append(where, "day >= ?"), append(args, unixDay(from))
+	if from != nil {
+		where, args = append(where, "day >= ?"), append(args, *from)
 	}
-	if !q.To.IsZero() {
-		to, err := unixNanos(q.To)
-		if err != nil {
-			return nil, fmt.Errorf("usage: to: %w", err)
-		}
-		where, args = append(where, "day < ?"), append(args, unixDay(to))
+	if to != nil {
+		where, args = append(where, "day < ?"), append(args, *to)
 	}
 	if q.AccountID != "" {
 		where, args = append(where, "account_id = ?"), append(args, q.AccountID)
@@ -83,7 +66,7 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 			return nil, fmt.Errorf("usage: %w", err)
 		}
 		if col == "day" {
-			r.Group = time.Unix(day*int64(24*time.Hour/time.Second), 0).UTC().Format(time.DateOnly)
+			r.Group = store.DayString(day)
 		}
 		r.Cost = money.Nanos(cost)
 		out = append(out, r)

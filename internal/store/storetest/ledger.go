@@ -1,10 +1,9 @@
-package sqlite
+package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 
 // billingFixture is a database with two accounts and three keys.
 type billingFixture struct {
-	db *DB
+	db *testDB
 	// keyA and keyDaily belong to acctPrepaid, keyB to acctUnmetered.
 	keyA, keyDaily, keyB string
 }
@@ -26,7 +25,7 @@ const (
 	acctUnmetered = "acct-unmetered"
 )
 
-func newBillingFixture(t testing.TB, db *DB) *billingFixture {
+func newBillingFixture(t testing.TB, db *testDB) *billingFixture {
 	t.Helper()
 	ctx := context.Background()
 	for _, a := range []*store.Account{
@@ -72,63 +71,62 @@ func charge(g store.Generation, period *time.Time) store.Charge {
 	return store.Charge{GenerationID: g.ID, AccountID: g.AccountID, KeyHash: g.KeyHash, Amount: g.Cost, KeyPeriodStart: period, At: g.CreatedAt}
 }
 
-func TestWriteBatchRoundTripsEveryGenerationField(t *testing.T) {
-	backends(t, func(t *testing.T, db *DB) {
-		f := newBillingFixture(t, db)
-		ctx := context.Background()
-		full := store.Generation{
-			ID:               "gen-full",
-			RequestID:        "req-123",
-			KeyHash:          f.keyA,
-			AccountID:        acctPrepaid,
-			Model:            "openai/gpt-4o",
-			Provider:         "openai",
-			UpstreamModel:    "gpt-4o-2024-08-06",
-			TokensPrompt:     1200,
-			TokensCompletion: 340,
-			TokensCached:     1000,
-			TokensReasoning:  120,
-			Cost:             4_567_891,
-			UsageEstimated:   true,
-			Status:           499,
-			ErrorCode:        "client_closed",
-			FinishReason:     "length",
-			Streamed:         true,
-			Cancelled:        true,
-			Latency:          1234 * time.Millisecond,
-			TimeToFirst:      321 * time.Millisecond,
-			GenerationTime:   913 * time.Millisecond,
-			Origin:           "https://app.example",
-			AppTitle:         "Example App",
-			Attempts:         `[{"provider":"openai","status":200}]`,
-			CreatedAt:        at(int64(3 * time.Hour)).Add(7), // nanoseconds survive
+func testWriteBatchRoundTripsEveryGenerationField(t *testing.T, h *Harness) {
+	db := h.open(t)
+	f := newBillingFixture(t, db)
+	ctx := context.Background()
+	full := store.Generation{
+		ID:               "gen-full",
+		RequestID:        "req-123",
+		KeyHash:          f.keyA,
+		AccountID:        acctPrepaid,
+		Model:            "openai/gpt-4o",
+		Provider:         "openai",
+		UpstreamModel:    "gpt-4o-2024-08-06",
+		TokensPrompt:     1200,
+		TokensCompletion: 340,
+		TokensCached:     1000,
+		TokensReasoning:  120,
+		Cost:             4_567_891,
+		UsageEstimated:   true,
+		Status:           499,
+		ErrorCode:        "client_closed",
+		FinishReason:     "length",
+		Streamed:         true,
+		Cancelled:        true,
+		Latency:          1234 * time.Millisecond,
+		TimeToFirst:      321 * time.Millisecond,
+		GenerationTime:   913 * time.Millisecond,
+		Origin:           "https://app.example",
+		AppTitle:         "Example App",
+		Attempts:         `[{"provider":"openai","status":200}]`,
+		CreatedAt:        at(int64(3 * time.Hour)).Add(7), // nanoseconds survive
+	}
+	minimal := store.Generation{
+		ID: "gen-minimal", KeyHash: f.keyB, AccountID: acctUnmetered, Model: "m", Status: 401,
+		Attempts: "[]", CreatedAt: at(5),
+	}
+	if err := db.WriteBatch(ctx, &store.Batch{Generations: []store.Generation{full, minimal}}); err != nil {
+		t.Fatalf("WriteBatch: %v", err)
+	}
+	for _, want := range []store.Generation{full, minimal} {
+		got, err := db.GetGeneration(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("GetGeneration(%s): %v", want.ID, err)
 		}
-		minimal := store.Generation{
-			ID: "gen-minimal", KeyHash: f.keyB, AccountID: acctUnmetered, Model: "m", Status: 401,
-			Attempts: "[]", CreatedAt: at(5),
+		if !reflect.DeepEqual(*got, want) {
+			t.Errorf("GetGeneration(%s) =\n%+v\nwant\n%+v", want.ID, *got, want)
 		}
-		if err := db.WriteBatch(ctx, &store.Batch{Generations: []store.Generation{full, minimal}}); err != nil {
-			t.Fatalf("WriteBatch: %v", err)
-		}
-		for _, want := range []store.Generation{full, minimal} {
-			got, err := db.GetGeneration(ctx, want.ID)
-			if err != nil {
-				t.Fatalf("GetGeneration(%s): %v", want.ID, err)
-			}
-			if !reflect.DeepEqual(*got, want) {
-				t.Errorf("GetGeneration(%s) =\n%+v\nwant\n%+v", want.ID, *got, want)
-			}
-		}
-		if _, err := db.GetGeneration(ctx, "gen-absent"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("GetGeneration(absent) = %v, want ErrNotFound", err)
-		}
-	})
+	}
+	if _, err := db.GetGeneration(ctx, "gen-absent"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetGeneration(absent) = %v, want ErrNotFound", err)
+	}
 }
 
-func TestWriteBatchStoresDefaults(t *testing.T) {
-	db := openTest(t, ":memory:")
+func testWriteBatchStoresDefaults(t *testing.T, h *Harness) {
+	db := h.open(t)
 	f := newBillingFixture(t, db)
-	db.now = func() time.Time { return at(42) }
+	db.setClock(func() time.Time { return at(42) })
 	g := store.Generation{ID: "gen-defaults", KeyHash: f.keyA, AccountID: acctPrepaid, Model: "m", Status: 200,
 		Latency: 1500 * time.Microsecond}
 	if err := db.WriteBatch(context.Background(), &store.Batch{Generations: []store.Generation{g}}); err != nil {
@@ -145,7 +143,7 @@ func TestWriteBatchStoresDefaults(t *testing.T) {
 }
 
 // balances returns LoadBalances as maps.
-func balances(t *testing.T, db *DB) (map[string]store.AccountBalance, map[string]store.KeyUsage) {
+func balances(t *testing.T, db *testDB) (map[string]store.AccountBalance, map[string]store.KeyUsage) {
 	t.Helper()
 	accounts, keys, err := db.LoadBalances(context.Background())
 	if err != nil {
@@ -162,7 +160,7 @@ func balances(t *testing.T, db *DB) (map[string]store.AccountBalance, map[string
 	return am, km
 }
 
-func TestWriteBatchChargesBalances(t *testing.T) {
+func testWriteBatchChargesBalances(t *testing.T, h *Harness) {
 	day1 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	day2 := day1.AddDate(0, 0, 1)
 	type step struct {
@@ -238,7 +236,7 @@ func TestWriteBatchChargesBalances(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db := openTest(t, filepath.Join(t.TempDir(), "b.db"))
+			db := h.open(t)
 			f := newBillingFixture(t, db)
 			hashes := map[string]string{"a": f.keyA, "daily": f.keyDaily, "b": f.keyB}
 			accountOf := map[string]string{"a": acctPrepaid, "daily": acctPrepaid, "b": acctUnmetered}
@@ -281,8 +279,8 @@ func TestWriteBatchChargesBalances(t *testing.T) {
 	}
 }
 
-func TestLoadBalancesSkipsDeletedKeys(t *testing.T) {
-	db := openTest(t, ":memory:")
+func testLoadBalancesSkipsDeletedKeys(t *testing.T, h *Harness) {
+	db := h.open(t)
 	f := newBillingFixture(t, db)
 	ctx := context.Background()
 	if err := db.DeleteKey(ctx, f.keyB, time.Time{}); err != nil {
@@ -306,14 +304,14 @@ type snapshot struct {
 	rollups     []store.UsageRow
 }
 
-func takeSnapshot(t *testing.T, db *DB) snapshot {
+func takeSnapshot(t *testing.T, db *testDB) snapshot {
 	t.Helper()
 	var s snapshot
 	s.accounts, s.keys = balances(t, db)
-	if err := db.r.QueryRow(`SELECT count(*) FROM generations`).Scan(&s.generations); err != nil {
+	if err := db.queryRow(`SELECT count(*) FROM generations`).Scan(&s.generations); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.r.QueryRow(`SELECT count(*) FROM ledger_entries`).Scan(&s.ledger); err != nil {
+	if err := db.queryRow(`SELECT count(*) FROM ledger_entries`).Scan(&s.ledger); err != nil {
 		t.Fatal(err)
 	}
 	var err error
@@ -323,59 +321,58 @@ func takeSnapshot(t *testing.T, db *DB) snapshot {
 	return s
 }
 
-func TestWriteBatchTwiceChangesNothing(t *testing.T) {
-	backends(t, func(t *testing.T, db *DB) {
-		f := newBillingFixture(t, db)
-		ctx := context.Background()
-		day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-		var b store.Batch
-		// 70: two whole INSERT groups (genGroup) and a remainder.
-		for i := range 70 {
-			g := gen(fmt.Sprintf("gen-%d", i), f.keyDaily, acctPrepaid, "m", "p", at(int64(i)), 10, 20, money.Nanos(100+i))
-			b.Generations = append(b.Generations, g)
-			b.Charges = append(b.Charges, charge(g, &day))
-		}
-		if err := db.WriteBatch(ctx, &b); err != nil {
-			t.Fatal(err)
-		}
-		first := takeSnapshot(t, db)
-		if first.generations != 70 || first.rollups[0].Requests != 70 {
-			t.Fatalf("after the first write: %+v", first)
-		}
-		if err := db.WriteBatch(ctx, &b); err != nil {
-			t.Fatalf("second WriteBatch: %v", err)
-		}
-		if second := takeSnapshot(t, db); !reflect.DeepEqual(second, first) {
-			t.Errorf("the second write changed\n%+v\ninto\n%+v", first, second)
-		}
+func testWriteBatchTwiceChangesNothing(t *testing.T, h *Harness) {
+	db := h.open(t)
+	f := newBillingFixture(t, db)
+	ctx := context.Background()
+	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	var b store.Batch
+	// 70: two whole INSERT groups (genGroup) and a remainder.
+	for i := range 70 {
+		g := gen(fmt.Sprintf("gen-%d", i), f.keyDaily, acctPrepaid, "m", "p", at(int64(i)), 10, 20, money.Nanos(100+i))
+		b.Generations = append(b.Generations, g)
+		b.Charges = append(b.Charges, charge(g, &day))
+	}
+	if err := db.WriteBatch(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	first := takeSnapshot(t, db)
+	if first.generations != 70 || first.rollups[0].Requests != 70 {
+		t.Fatalf("after the first write: %+v", first)
+	}
+	if err := db.WriteBatch(ctx, &b); err != nil {
+		t.Fatalf("second WriteBatch: %v", err)
+	}
+	if second := takeSnapshot(t, db); !reflect.DeepEqual(second, first) {
+		t.Errorf("the second write changed\n%+v\ninto\n%+v", first, second)
+	}
 
-		// A retried batch that also holds new records applies only those.
-		extra := gen("gen-new", f.keyDaily, acctPrepaid, "m", "p", at(99), 1, 2, 1000)
-		b.Generations = append(b.Generations, extra)
-		b.Charges = append(b.Charges, charge(extra, &day))
-		if err := db.WriteBatch(ctx, &b); err != nil {
-			t.Fatal(err)
-		}
-		third := takeSnapshot(t, db)
-		if third.generations != 71 || third.ledger != first.ledger+1 || third.rollups[0].Requests != 71 ||
-			third.accounts[acctPrepaid].Spent != first.accounts[acctPrepaid].Spent+1000 ||
-			third.keys[f.keyDaily].PeriodUsage != first.keys[f.keyDaily].PeriodUsage+1000 ||
-			third.keys[f.keyDaily].TotalUsage != first.keys[f.keyDaily].TotalUsage+1000 {
-			t.Errorf("after a retry with one new record:\n%+v\nwas\n%+v", third, first)
-		}
-		// A charge whose generation is stored already is applied once too.
-		if err := db.WriteBatch(ctx, &store.Batch{Charges: b.Charges}); err != nil {
-			t.Fatal(err)
-		}
-		if fourth := takeSnapshot(t, db); !reflect.DeepEqual(fourth, third) {
-			t.Errorf("charges alone, again, changed\n%+v\ninto\n%+v", third, fourth)
-		}
-		checkLedgerSumsToBalances(t, db)
-	})
+	// A retried batch that also holds new records applies only those.
+	extra := gen("gen-new", f.keyDaily, acctPrepaid, "m", "p", at(99), 1, 2, 1000)
+	b.Generations = append(b.Generations, extra)
+	b.Charges = append(b.Charges, charge(extra, &day))
+	if err := db.WriteBatch(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	third := takeSnapshot(t, db)
+	if third.generations != 71 || third.ledger != first.ledger+1 || third.rollups[0].Requests != 71 ||
+		third.accounts[acctPrepaid].Spent != first.accounts[acctPrepaid].Spent+1000 ||
+		third.keys[f.keyDaily].PeriodUsage != first.keys[f.keyDaily].PeriodUsage+1000 ||
+		third.keys[f.keyDaily].TotalUsage != first.keys[f.keyDaily].TotalUsage+1000 {
+		t.Errorf("after a retry with one new record:\n%+v\nwas\n%+v", third, first)
+	}
+	// A charge whose generation is stored already is applied once too.
+	if err := db.WriteBatch(ctx, &store.Batch{Charges: b.Charges}); err != nil {
+		t.Fatal(err)
+	}
+	if fourth := takeSnapshot(t, db); !reflect.DeepEqual(fourth, third) {
+		t.Errorf("charges alone, again, changed\n%+v\ninto\n%+v", third, fourth)
+	}
+	checkLedgerSumsToBalances(t, db)
 }
 
-func TestWriteBatchIsAllOrNothing(t *testing.T) {
-	db := openTest(t, ":memory:")
+func testWriteBatchIsAllOrNothing(t *testing.T, h *Harness) {
+	db := h.open(t)
 	f := newBillingFixture(t, db)
 	ctx := context.Background()
 	ok := gen("gen-ok", f.keyA, acctPrepaid, "m", "p", at(1), 1, 1, 10)
@@ -416,163 +413,161 @@ func TestWriteBatchIsAllOrNothing(t *testing.T) {
 	}
 }
 
-func TestWriteBatchOfEmptyBatch(t *testing.T) {
-	db := openTest(t, ":memory:")
+func testWriteBatchOfEmptyBatch(t *testing.T, h *Harness) {
+	db := h.open(t)
 	if err := db.WriteBatch(context.Background(), &store.Batch{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestUsageGroupsAndFilters(t *testing.T) {
-	backends(t, func(t *testing.T, db *DB) {
-		f := newBillingFixture(t, db)
-		ctx := context.Background()
-		d1 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-		d2 := d1.AddDate(0, 0, 1)
-		d3 := d1.AddDate(0, 0, 2)
-		gens := []store.Generation{
-			gen("g1", f.keyA, acctPrepaid, "gpt", "openai", d1.Add(time.Hour), 10, 1, 100),
-			gen("g2", f.keyA, acctPrepaid, "gpt", "openai", d1.Add(23*time.Hour+59*time.Minute), 20, 2, 200),
-			gen("g3", f.keyDaily, acctPrepaid, "claude", "anthropic", d2, 30, 3, 300),
-			gen("g4", f.keyB, acctUnmetered, "gpt", "azure", d2.Add(time.Hour), 40, 4, 400),
-			gen("g5", f.keyB, acctUnmetered, "claude", "anthropic", d3.Add(time.Minute), 50, 5, 500),
-		}
-		// Split over batches: rollups of one key accumulate across them.
-		for _, part := range [][]store.Generation{gens[:2], gens[2:4], gens[4:]} {
-			b := store.Batch{Generations: part}
-			for _, g := range part {
-				b.Charges = append(b.Charges, charge(g, nil))
-			}
-			if err := db.WriteBatch(ctx, &b); err != nil {
-				t.Fatal(err)
-			}
-		}
-		row := func(group string, requests, prompt, completion int64, cost money.Nanos) store.UsageRow {
-			return store.UsageRow{Group: group, Requests: requests, TokensPrompt: prompt, TokensCompletion: completion, Cost: cost}
-		}
-		byKey := []store.UsageRow{
-			row(f.keyA, 2, 30, 3, 300), row(f.keyB, 2, 90, 9, 900), row(f.keyDaily, 1, 30, 3, 300),
-		}
-		// Ordered by key hash.
-		if byKey[0].Group > byKey[1].Group {
-			byKey[0], byKey[1] = byKey[1], byKey[0]
-		}
-		if byKey[1].Group > byKey[2].Group {
-			byKey[1], byKey[2] = byKey[2], byKey[1]
-		}
-		if byKey[0].Group > byKey[1].Group {
-			byKey[0], byKey[1] = byKey[1], byKey[0]
-		}
-		tests := []struct {
-			name string
-			q    store.UsageQuery
-			want []store.UsageRow
-		}{
-			{name: "by day", q: store.UsageQuery{GroupBy: "day"}, want: []store.UsageRow{
-				row("2025-03-01", 2, 30, 3, 300), row("2025-03-02", 2, 70, 7, 700), row("2025-03-03", 1, 50, 5, 500),
-			}},
-			{name: "empty group_by is by day", q: store.UsageQuery{}, want: []store.UsageRow{
-				row("2025-03-01", 2, 30, 3, 300), row("2025-03-02", 2, 70, 7, 700), row("2025-03-03", 1, 50, 5, 500),
-			}},
-			{name: "by model", q: store.UsageQuery{GroupBy: "model"}, want: []store.UsageRow{
-				row("claude", 2, 80, 8, 800), row("gpt", 3, 70, 7, 700),
-			}},
-			{name: "by provider", q: store.UsageQuery{GroupBy: "provider"}, want: []store.UsageRow{
-				row("anthropic", 2, 80, 8, 800), row("azure", 1, 40, 4, 400), row("openai", 2, 30, 3, 300),
-			}},
-			{name: "by key", q: store.UsageQuery{GroupBy: "key"}, want: byKey},
-			{name: "one account", q: store.UsageQuery{GroupBy: "model", AccountID: acctUnmetered}, want: []store.UsageRow{
-				row("claude", 1, 50, 5, 500), row("gpt", 1, 40, 4, 400),
-			}},
-			{name: "from a day", q: store.UsageQuery{GroupBy: "day", From: d2}, want: []store.UsageRow{
-				row("2025-03-02", 2, 70, 7, 700), row("2025-03-03", 1, 50, 5, 500),
-			}},
-			{name: "to a day, exclusive", q: store.UsageQuery{GroupBy: "day", To: d2}, want: []store.UsageRow{
-				row("2025-03-01", 2, 30, 3, 300),
-			}},
-			{name: "from and to within a day truncate to it", q: store.UsageQuery{GroupBy: "provider", From: d2.Add(5 * time.Hour), To: d3.Add(time.Hour)}, want: []store.UsageRow{
-				row("anthropic", 1, 30, 3, 300), row("azure", 1, 40, 4, 400),
-			}},
-			{name: "account and dates", q: store.UsageQuery{GroupBy: "key", AccountID: acctPrepaid, From: d2, To: d3}, want: []store.UsageRow{
-				row(f.keyDaily, 1, 30, 3, 300),
-			}},
-			{name: "nothing matches", q: store.UsageQuery{GroupBy: "day", AccountID: "acct-none"}, want: nil},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := db.Usage(ctx, tt.q)
-				if err != nil {
-					t.Fatalf("Usage: %v", err)
-				}
-				if !reflect.DeepEqual(got, tt.want) {
-					t.Errorf("Usage(%+v) =\n%+v\nwant\n%+v", tt.q, got, tt.want)
-				}
-			})
-		}
-		if _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "app"}); err == nil {
-			t.Error("Usage with an unknown group_by succeeded")
-		}
-	})
-}
-
-func TestPruneGenerationsKeepsRollupsAndLedger(t *testing.T) {
-	backends(t, func(t *testing.T, db *DB) {
-		f := newBillingFixture(t, db)
-		ctx := context.Background()
-		db.pruneChunk = 4
-		var b store.Batch
-		// Several chunks before the cutoff, the last one partial.
-		const old, recent = 4*3 + 2, 3
-		for i := range old + recent {
-			created := at(int64(i) * int64(time.Second))
-			g := gen(fmt.Sprintf("gen-%d", i), f.keyA, acctPrepaid, "m", "p", created, 1, 1, 10)
-			b.Generations = append(b.Generations, g)
+func testUsageGroupsAndFilters(t *testing.T, h *Harness) {
+	db := h.open(t)
+	f := newBillingFixture(t, db)
+	ctx := context.Background()
+	d1 := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	d2 := d1.AddDate(0, 0, 1)
+	d3 := d1.AddDate(0, 0, 2)
+	gens := []store.Generation{
+		gen("g1", f.keyA, acctPrepaid, "gpt", "openai", d1.Add(time.Hour), 10, 1, 100),
+		gen("g2", f.keyA, acctPrepaid, "gpt", "openai", d1.Add(23*time.Hour+59*time.Minute), 20, 2, 200),
+		gen("g3", f.keyDaily, acctPrepaid, "claude", "anthropic", d2, 30, 3, 300),
+		gen("g4", f.keyB, acctUnmetered, "gpt", "azure", d2.Add(time.Hour), 40, 4, 400),
+		gen("g5", f.keyB, acctUnmetered, "claude", "anthropic", d3.Add(time.Minute), 50, 5, 500),
+	}
+	// Split over batches: rollups of one key accumulate across them.
+	for _, part := range [][]store.Generation{gens[:2], gens[2:4], gens[4:]} {
+		b := store.Batch{Generations: part}
+		for _, g := range part {
 			b.Charges = append(b.Charges, charge(g, nil))
 		}
 		if err := db.WriteBatch(ctx, &b); err != nil {
 			t.Fatal(err)
 		}
-		before := takeSnapshot(t, db)
-		n, err := db.PruneGenerations(ctx, at(int64(old)*int64(time.Second)))
-		if err != nil {
-			t.Fatalf("PruneGenerations: %v", err)
-		}
-		if n != old {
-			t.Errorf("PruneGenerations = %d, want %d", n, old)
-		}
-		after := takeSnapshot(t, db)
-		if after.generations != recent {
-			t.Errorf("%d generations left, want %d", after.generations, recent)
-		}
-		after.generations = before.generations
-		if !reflect.DeepEqual(after, before) {
-			t.Errorf("pruning changed more than generations:\n%+v\ninto\n%+v", before, after)
-		}
-		if _, err := db.GetGeneration(ctx, "gen-0"); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("pruned generation: %v, want ErrNotFound", err)
-		}
-		if _, err := db.GetGeneration(ctx, fmt.Sprintf("gen-%d", old)); err != nil {
-			t.Errorf("kept generation: %v", err)
-		}
-		// A pruned generation written again (a very late retry) is not
-		// charged again.
-		if err := db.WriteBatch(ctx, &store.Batch{Charges: b.Charges[:1]}); err != nil {
-			t.Fatal(err)
-		}
-		if a, _ := balances(t, db); a[acctPrepaid].Spent != before.accounts[acctPrepaid].Spent {
-			t.Errorf("spent %d after recharging a pruned generation, want %d", a[acctPrepaid].Spent, before.accounts[acctPrepaid].Spent)
-		}
-		if n, err := db.PruneGenerations(ctx, maxTime.Add(time.Hour)); err != nil || n != recent {
-			t.Errorf("PruneGenerations(after every time) = %d, %v; want %d", n, err, recent)
-		}
-		if n, err := db.PruneGenerations(ctx, time.Time{}); err != nil || n != 0 {
-			t.Errorf("PruneGenerations(zero time) = %d, %v; want 0", n, err)
-		}
-	})
+	}
+	row := func(group string, requests, prompt, completion int64, cost money.Nanos) store.UsageRow {
+		return store.UsageRow{Group: group, Requests: requests, TokensPrompt: prompt, TokensCompletion: completion, Cost: cost}
+	}
+	byKey := []store.UsageRow{
+		row(f.keyA, 2, 30, 3, 300), row(f.keyB, 2, 90, 9, 900), row(f.keyDaily, 1, 30, 3, 300),
+	}
+	// Ordered by key hash.
+	if byKey[0].Group > byKey[1].Group {
+		byKey[0], byKey[1] = byKey[1], byKey[0]
+	}
+	if byKey[1].Group > byKey[2].Group {
+		byKey[1], byKey[2] = byKey[2], byKey[1]
+	}
+	if byKey[0].Group > byKey[1].Group {
+		byKey[0], byKey[1] = byKey[1], byKey[0]
+	}
+	tests := []struct {
+		name string
+		q    store.UsageQuery
+		want []store.UsageRow
+	}{
+		{name: "by day", q: store.UsageQuery{GroupBy: "day"}, want: []store.UsageRow{
+			row("2025-03-01", 2, 30, 3, 300), row("2025-03-02", 2, 70, 7, 700), row("2025-03-03", 1, 50, 5, 500),
+		}},
+		{name: "empty group_by is by day", q: store.UsageQuery{}, want: []store.UsageRow{
+			row("2025-03-01", 2, 30, 3, 300), row("2025-03-02", 2, 70, 7, 700), row("2025-03-03", 1, 50, 5, 500),
+		}},
+		{name: "by model", q: store.UsageQuery{GroupBy: "model"}, want: []store.UsageRow{
+			row("claude", 2, 80, 8, 800), row("gpt", 3, 70, 7, 700),
+		}},
+		{name: "by provider", q: store.UsageQuery{GroupBy: "provider"}, want: []store.UsageRow{
+			row("anthropic", 2, 80, 8, 800), row("azure", 1, 40, 4, 400), row("openai", 2, 30, 3, 300),
+		}},
+		{name: "by key", q: store.UsageQuery{GroupBy: "key"}, want: byKey},
+		{name: "one account", q: store.UsageQuery{GroupBy: "model", AccountID: acctUnmetered}, want: []store.UsageRow{
+			row("claude", 1, 50, 5, 500), row("gpt", 1, 40, 4, 400),
+		}},
+		{name: "from a day", q: store.UsageQuery{GroupBy: "day", From: d2}, want: []store.UsageRow{
+			row("2025-03-02", 2, 70, 7, 700), row("2025-03-03", 1, 50, 5, 500),
+		}},
+		{name: "to a day, exclusive", q: store.UsageQuery{GroupBy: "day", To: d2}, want: []store.UsageRow{
+			row("2025-03-01", 2, 30, 3, 300),
+		}},
+		{name: "from and to within a day truncate to it", q: store.UsageQuery{GroupBy: "provider", From: d2.Add(5 * time.Hour), To: d3.Add(time.Hour)}, want: []store.UsageRow{
+			row("anthropic", 1, 30, 3, 300), row("azure", 1, 40, 4, 400),
+		}},
+		{name: "account and dates", q: store.UsageQuery{GroupBy: "key", AccountID: acctPrepaid, From: d2, To: d3}, want: []store.UsageRow{
+			row(f.keyDaily, 1, 30, 3, 300),
+		}},
+		{name: "nothing matches", q: store.UsageQuery{GroupBy: "day", AccountID: "acct-none"}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.Usage(ctx, tt.q)
+			if err != nil {
+				t.Fatalf("Usage: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Usage(%+v) =\n%+v\nwant\n%+v", tt.q, got, tt.want)
+			}
+		})
+	}
+	if _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "app"}); err == nil {
+		t.Error("Usage with an unknown group_by succeeded")
+	}
 }
 
-func TestWriteBatchOf5000(t *testing.T) {
-	db := openTest(t, filepath.Join(t.TempDir(), "big.db"))
+func testPruneGenerationsKeepsRollupsAndLedger(t *testing.T, h *Harness) {
+	db := h.open(t)
+	f := newBillingFixture(t, db)
+	ctx := context.Background()
+	db.setPruneChunk(4)
+	var b store.Batch
+	// Several chunks before the cutoff, the last one partial.
+	const old, recent = 4*3 + 2, 3
+	for i := range old + recent {
+		created := at(int64(i) * int64(time.Second))
+		g := gen(fmt.Sprintf("gen-%d", i), f.keyA, acctPrepaid, "m", "p", created, 1, 1, 10)
+		b.Generations = append(b.Generations, g)
+		b.Charges = append(b.Charges, charge(g, nil))
+	}
+	if err := db.WriteBatch(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	before := takeSnapshot(t, db)
+	n, err := db.PruneGenerations(ctx, at(int64(old)*int64(time.Second)))
+	if err != nil {
+		t.Fatalf("PruneGenerations: %v", err)
+	}
+	if n != old {
+		t.Errorf("PruneGenerations = %d, want %d", n, old)
+	}
+	after := takeSnapshot(t, db)
+	if after.generations != recent {
+		t.Errorf("%d generations left, want %d", after.generations, recent)
+	}
+	after.generations = before.generations
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("pruning changed more than generations:\n%+v\ninto\n%+v", before, after)
+	}
+	if _, err := db.GetGeneration(ctx, "gen-0"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("pruned generation: %v, want ErrNotFound", err)
+	}
+	if _, err := db.GetGeneration(ctx, fmt.Sprintf("gen-%d", old)); err != nil {
+		t.Errorf("kept generation: %v", err)
+	}
+	// A pruned generation written again (a very late retry) is not
+	// charged again.
+	if err := db.WriteBatch(ctx, &store.Batch{Charges: b.Charges[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := balances(t, db); a[acctPrepaid].Spent != before.accounts[acctPrepaid].Spent {
+		t.Errorf("spent %d after recharging a pruned generation, want %d", a[acctPrepaid].Spent, before.accounts[acctPrepaid].Spent)
+	}
+	if n, err := db.PruneGenerations(ctx, store.MaxTime.Add(time.Hour)); err != nil || n != recent {
+		t.Errorf("PruneGenerations(after every time) = %d, %v; want %d", n, err, recent)
+	}
+	if n, err := db.PruneGenerations(ctx, time.Time{}); err != nil || n != 0 {
+		t.Errorf("PruneGenerations(zero time) = %d, %v; want 0", n, err)
+	}
+}
+
+func testWriteBatchOf5000(t *testing.T, h *Harness) {
+	db := h.open(t)
 	f := newBillingFixture(t, db)
 	ctx := context.Background()
 	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -608,8 +603,8 @@ func TestWriteBatchOf5000(t *testing.T) {
 	}
 }
 
-func TestConcurrentWriteBatchAndTopUpStayConsistent(t *testing.T) {
-	db := openTest(t, filepath.Join(t.TempDir(), "concurrent.db"))
+func testConcurrentWriteBatchAndTopUpStayConsistent(t *testing.T, h *Harness) {
+	db := h.open(t)
 	f := newBillingFixture(t, db)
 	ctx := context.Background()
 	const (
@@ -689,7 +684,7 @@ func TestConcurrentWriteBatchAndTopUpStayConsistent(t *testing.T) {
 		t.Errorf("keys' total usage %d, sum of charges %d", keyTotal, charged[acctPrepaid]+charged[acctUnmetered])
 	}
 	var gens, sumCost int64
-	if err := db.r.QueryRow(`SELECT count(*), sum(cost_nanos) FROM generations`).Scan(&gens, &sumCost); err != nil {
+	if err := db.queryRow(`SELECT count(*), sum(cost_nanos) FROM generations`).Scan(&gens, &sumCost); err != nil {
 		t.Fatal(err)
 	}
 	if gens != writers*batches*perBatch || money.Nanos(sumCost) != keyTotal {

@@ -1,10 +1,9 @@
-package sqlite
+package storetest
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,10 +18,10 @@ import (
 // those pages to the WAL; ordered ids append to the same few pages.
 //
 //	go test -run '^$' -bench WriteBatch -benchtime 40x ./internal/store/sqlite/
-func BenchmarkWriteBatch(b *testing.B) {
+func benchWriteBatch(b *testing.B, h *Harness) {
 	for _, kind := range []string{"random", "time-ordered"} {
 		b.Run(kind, func(b *testing.B) {
-			db := openTest(b, filepath.Join(b.TempDir(), "bench.db"))
+			db := h.open(b)
 			f := newBillingFixture(b, db)
 			ctx := context.Background()
 			seq := 0

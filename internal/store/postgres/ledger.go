@@ -1,0 +1,420 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+const generationColumns = `id, request_id, key_hash, account_id, model_requested, provider, upstream_model,
+	tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos, usage_estimated,
+	status, error_code, finish_reason, streamed, cancelled, latency_ms, ttft_ms, generation_ms,
+	origin, app_title, attempts, created_at`
+
+// The statements of WriteBatch. Each writes all its rows in one statement
+// (a multi-row INSERT of unnest of one array per column), however many the
+// batch holds: one round trip and one plan for a whole batch.
+const (
+	// insertGenerationsSQL inserts the generations, skipping ids stored
+	// already (a batch written again after a failure whose outcome the
+	// ledger writer could not know), and returns the ids it inserted.
+	insertGenerationsSQL = `INSERT INTO generations (` + generationColumns + `)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::boolean[],
+			$14::integer[], $15::text[], $16::text[], $17::boolean[], $18::boolean[], $19::bigint[], $20::bigint[], $21::bigint[],
+			$22::text[], $23::text[], $24::text[], $25::bigint[])
+		ON CONFLICT (id) DO NOTHING RETURNING id`
+
+	// insertChargesSQL appends the charges' ledger entries, skipping
+	// generations charged already, and returns the generation ids it charged.
+	insertChargesSQL = `INSERT INTO ledger_entries (account_id, key_hash, kind, amount_nanos, generation_id, created_at)
+		SELECT a, k, '` + store.EntryCharge + `', m, g, t FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS c(a, k, m, g, t)
+		ON CONFLICT (generation_id) WHERE kind = '` + store.EntryCharge + `' DO NOTHING RETURNING generation_id`
+
+	// chargeKeySQL adds $2 to a key's usage in the period starting at $1;
+	// see store/sqlite's chargeKeySQL for the periods' rules.
+	chargeKeySQL = `UPDATE api_keys SET
+		usage_nanos = CASE
+			WHEN $1::bigint IS NULL OR usage_period_start = $1 THEN usage_nanos + $2
+			WHEN usage_period_start IS NULL OR usage_period_start < $1 THEN $2
+			ELSE usage_nanos END,
+		usage_period_start = CASE
+			WHEN $1 IS NOT NULL AND (usage_period_start IS NULL OR usage_period_start < $1) THEN $1
+			ELSE usage_period_start END,
+		total_usage_nanos = total_usage_nanos + $2
+		WHERE hash = $3`
+
+	chargeAccountSQL = `UPDATE accounts SET spent_nanos = spent_nanos + $1 WHERE id = $2`
+
+	addRollupsSQL = `INSERT INTO usage_rollups AS u (day, account_id, key_hash, model, provider,
+			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
+		ON CONFLICT (day, account_id, key_hash, model, provider) DO UPDATE SET
+			requests = u.requests + excluded.requests,
+			tokens_prompt = u.tokens_prompt + excluded.tokens_prompt,
+			tokens_completion = u.tokens_completion + excluded.tokens_completion,
+			tokens_cached = u.tokens_cached + excluded.tokens_cached,
+			tokens_reasoning = u.tokens_reasoning + excluded.tokens_reasoning,
+			cost_nanos = u.cost_nanos + excluded.cost_nanos`
+)
+
+// WriteBatch inserts the generations of b, applies its charges and adds the
+// new generations to the usage rollups, in one transaction, with the
+// semantics of store/sqlite's WriteBatch: idempotent (a stored generation
+// or an applied charge is skipped), charges summed per account and per key
+// and period, zero times meaning now.
+//
+// Rows are updated in a fixed order (keys by hash, accounts by id, rollups
+// by their primary key), so that two gateway instances writing batches at
+// once wait for each other instead of deadlocking.
+func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
+	now := db.now()
+	gens, err := newGenerationColumns(b.Generations, now)
+	if err != nil {
+		return fmt.Errorf("write batch: %w", err)
+	}
+	charges, err := newChargeColumns(b.Charges, now)
+	if err != nil {
+		return fmt.Errorf("write batch: %w", err)
+	}
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		var rollups []rollup
+		if len(b.Generations) > 0 {
+			if rollups, err = insertGenerations(ctx, tx, b.Generations, gens); err != nil {
+				return err
+			}
+		}
+		if len(b.Charges) > 0 {
+			if err := applyCharges(ctx, tx, b.Charges, charges); err != nil {
+				return err
+			}
+		}
+		if len(rollups) > 0 {
+			return addRollups(ctx, tx, rollups)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write batch: %w", err)
+	}
+	return nil
+}
+
+// generationArrays holds a batch's generations column by column, in
+// their stored form, as insertGenerationsSQL takes them.
+type generationArrays struct {
+	id, requestID, keyHash, accountID, model, provider, upstreamModel []string
+	prompt, completion, cached, reasoning, cost                       []int64
+	estimated                                                         []bool
+	status                                                            []int32
+	errorCode, finishReason                                           []string
+	streamed, cancelled                                               []bool
+	latency                                                           []int64
+	ttft, genTime                                                     []*int64
+	origin, appTitle, attempts                                        []string
+	created                                                           []int64
+}
+
+func newGenerationColumns(gs []store.Generation, now time.Time) (*generationArrays, error) {
+	c := &generationArrays{}
+	for i := range gs {
+		g := &gs[i]
+		if g.ID == "" {
+			return nil, errors.New("generation with an empty id")
+		}
+		created, err := store.UnixNanos(store.OrNow(g.CreatedAt, now))
+		if err != nil {
+			return nil, fmt.Errorf("generation %s: created_at: %w", g.ID, err)
+		}
+		attempts := g.Attempts
+		if attempts == "" {
+			attempts = "[]"
+		}
+		c.id = append(c.id, g.ID)
+		c.requestID = append(c.requestID, g.RequestID)
+		c.keyHash = append(c.keyHash, g.KeyHash)
+		c.accountID = append(c.accountID, g.AccountID)
+		c.model = append(c.model, g.Model)
+		c.provider = append(c.provider, g.Provider)
+		c.upstreamModel = append(c.upstreamModel, g.UpstreamModel)
+		c.prompt = append(c.prompt, g.TokensPrompt)
+		c.completion = append(c.completion, g.TokensCompletion)
+		c.cached = append(c.cached, g.TokensCached)
+		c.reasoning = append(c.reasoning, g.TokensReasoning)
+		c.cost = append(c.cost, int64(g.Cost))
+		c.estimated = append(c.estimated, g.UsageEstimated)
+		c.status = append(c.status, int32(g.Status))
+		c.errorCode = append(c.errorCode, g.ErrorCode)
+		c.finishReason = append(c.finishReason, g.FinishReason)
+		c.streamed = append(c.streamed, g.Streamed)
+		c.cancelled = append(c.cancelled, g.Cancelled)
+		c.latency = append(c.latency, g.Latency.Milliseconds())
+		c.ttft = append(c.ttft, durationMS(g.TimeToFirst))
+		c.genTime = append(c.genTime, durationMS(g.GenerationTime))
+		c.origin = append(c.origin, g.Origin)
+		c.appTitle = append(c.appTitle, g.AppTitle)
+		c.attempts = append(c.attempts, attempts)
+		c.created = append(c.created, created)
+	}
+	return c, nil
+}
+
+// durationMS is the stored form of a duration that may not have been
+// measured: whole milliseconds, NULL for zero.
+func durationMS(d time.Duration) *int64 {
+	if d == 0 {
+		return nil
+	}
+	ms := d.Milliseconds()
+	return &ms
+}
+
+// rollup is one usage_rollups row's increment.
+type rollup struct {
+	day                                             int64
+	accountID, keyHash, model, provider             string
+	requests, prompt, completion, cached, reasoning int64
+	cost                                            int64
+}
+
+func compareRollups(a, b rollup) int {
+	return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.accountID, b.accountID),
+		cmp.Compare(a.keyHash, b.keyHash), cmp.Compare(a.model, b.model), cmp.Compare(a.provider, b.provider))
+}
+
+// insertGenerations inserts the generations, skipping those stored
+// already, and returns the rollup increments of those it inserted, sorted.
+func insertGenerations(ctx context.Context, tx pgx.Tx, gs []store.Generation, c *generationArrays) ([]rollup, error) {
+	rows, err := tx.Query(ctx, insertGenerationsSQL,
+		c.id, c.requestID, c.keyHash, c.accountID, c.model, c.provider, c.upstreamModel,
+		c.prompt, c.completion, c.cached, c.reasoning, c.cost, c.estimated,
+		c.status, c.errorCode, c.finishReason, c.streamed, c.cancelled, c.latency, c.ttft, c.genTime,
+		c.origin, c.appTitle, c.attempts, c.created)
+	if err != nil {
+		return nil, fmt.Errorf("generations %s…: %w", gs[0].ID, err)
+	}
+	ids, err := collectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("generations %s…: %w", gs[0].ID, err)
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	// Only what was inserted now counts towards the usage rollups: a
+	// generation written by an earlier try of this batch already did.
+	var rs []rollup
+	index := map[rollup]int{}
+	for i := range gs {
+		g := &gs[i]
+		if !inserted[g.ID] {
+			continue
+		}
+		inserted[g.ID] = false // a duplicate id within the batch was inserted once
+		k := rollup{day: store.UnixDay(c.created[i]), accountID: g.AccountID, keyHash: g.KeyHash, model: g.Model, provider: g.Provider}
+		j, ok := index[k]
+		if !ok {
+			j = len(rs)
+			index[k] = j
+			rs = append(rs, k)
+		}
+		r := &rs[j]
+		r.requests++
+		r.prompt += g.TokensPrompt
+		r.completion += g.TokensCompletion
+		r.cached += g.TokensCached
+		r.reasoning += g.TokensReasoning
+		r.cost += int64(g.Cost)
+	}
+	slices.SortFunc(rs, compareRollups)
+	return rs, nil
+}
+
+func addRollups(ctx context.Context, tx pgx.Tx, rs []rollup) error {
+	n := len(rs)
+	var (
+		day                                             = make([]int64, 0, n)
+		account, key, model, provider                   = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		cost                                            = make([]int64, 0, n)
+	)
+	for _, r := range rs {
+		day = append(day, r.day)
+		account, key, model, provider = append(account, r.accountID), append(key, r.keyHash), append(model, r.model), append(provider, r.provider)
+		requests, prompt, completion = append(requests, r.requests), append(prompt, r.prompt), append(completion, r.completion)
+		cached, reasoning, cost = append(cached, r.cached), append(reasoning, r.reasoning), append(cost, r.cost)
+	}
+	if _, err := tx.Exec(ctx, addRollupsSQL, day, account, key, model, provider,
+		requests, prompt, completion, cached, reasoning, cost); err != nil {
+		return fmt.Errorf("usage rollup: %w", err)
+	}
+	return nil
+}
+
+// chargeArrays holds a batch's charges column by column, in their stored
+// form, as insertChargesSQL takes them.
+type chargeArrays struct {
+	accountID, keyHash, generationID []string
+	amount, at                       []int64
+	periodStart                      []*int64
+}
+
+func newChargeColumns(cs []store.Charge, now time.Time) (*chargeArrays, error) {
+	a := &chargeArrays{}
+	for i := range cs {
+		c := &cs[i]
+		if c.GenerationID == "" {
+			// The generation id is what makes a charge idempotent.
+			return nil, errors.New("charge with an empty generation id")
+		}
+		if c.Amount <= 0 {
+			return nil, fmt.Errorf("charge of generation %s: amount $%s is not positive", c.GenerationID, c.Amount)
+		}
+		at, err := store.UnixNanos(store.OrNow(c.At, now))
+		if err != nil {
+			return nil, fmt.Errorf("charge of generation %s: at: %w", c.GenerationID, err)
+		}
+		var period *int64
+		if c.KeyPeriodStart != nil {
+			n, err := store.UnixNanos(*c.KeyPeriodStart)
+			if err != nil {
+				return nil, fmt.Errorf("charge of generation %s: key period start: %w", c.GenerationID, err)
+			}
+			period = &n
+		}
+		a.accountID = append(a.accountID, c.AccountID)
+		a.keyHash = append(a.keyHash, c.KeyHash)
+		a.generationID = append(a.generationID, c.GenerationID)
+		a.amount = append(a.amount, -int64(c.Amount))
+		a.at = append(a.at, at)
+		a.periodStart = append(a.periodStart, period)
+	}
+	return a, nil
+}
+
+// keyCharge is the sum of consecutive charges of one key in one period.
+type keyCharge struct {
+	hash        string
+	periodStart *int64
+	amount      money.Nanos
+}
+
+func samePeriod(a, b *int64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// applyCharges appends the ledger entries of the charges, skipping those of
+// generations charged already, and adds the others to the balances.
+func applyCharges(ctx context.Context, tx pgx.Tx, cs []store.Charge, a *chargeArrays) error {
+	rows, err := tx.Query(ctx, insertChargesSQL, a.accountID, a.keyHash, a.amount, a.generationID, a.at)
+	if err != nil {
+		return fmt.Errorf("charges of generations %s…: %w", cs[0].GenerationID, err)
+	}
+	ids, err := collectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("charges of generations %s…: %w", cs[0].GenerationID, err)
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	var (
+		accounts  = map[string]money.Nanos{}
+		keys      []keyCharge
+		lastOfKey = map[string]int{} // index in keys of the key's latest sum
+	)
+	// In the batch's order: the key sums depend on it.
+	for i := range cs {
+		c := &cs[i]
+		if !inserted[c.GenerationID] {
+			continue // charged already
+		}
+		inserted[c.GenerationID] = false
+		accounts[c.AccountID] += c.Amount
+		period := a.periodStart[i]
+		// Summing two charges of a key is exact when they are of the same
+		// period and no charge of another period of the key lies between
+		// them: chargeKeySQL then does to the sum what it does to each.
+		if j, ok := lastOfKey[c.KeyHash]; ok && samePeriod(keys[j].periodStart, period) {
+			keys[j].amount += c.Amount
+			continue
+		}
+		lastOfKey[c.KeyHash] = len(keys)
+		keys = append(keys, keyCharge{hash: c.KeyHash, periodStart: period, amount: c.Amount})
+	}
+	// Keys in hash order (a stable sort keeps each key's periods in the
+	// batch's order), accounts in id order: see WriteBatch.
+	slices.SortStableFunc(keys, func(x, y keyCharge) int { return cmp.Compare(x.hash, y.hash) })
+	var batch pgx.Batch
+	for _, k := range keys {
+		batch.Queue(chargeKeySQL, k.periodStart, int64(k.amount), k.hash)
+	}
+	for _, id := range slices.Sorted(maps.Keys(accounts)) {
+		batch.Queue(chargeAccountSQL, int64(accounts[id]), id)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+		return fmt.Errorf("charge balances: %w", err)
+	}
+	return nil
+}
+
+// LoadBalances returns every account's credits and spend and every
+// undeleted key's usage, read in one snapshot.
+func (db *DB) LoadBalances(ctx context.Context) ([]store.AccountBalance, []store.KeyUsage, error) {
+	var (
+		accounts []store.AccountBalance
+		keys     []store.KeyUsage
+	)
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, credits_nanos, spent_nanos FROM accounts ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		accounts, err = collectRows(rows, func(row pgx.CollectableRow) (store.AccountBalance, error) {
+			var (
+				b       store.AccountBalance
+				credits *int64
+				spent   int64
+			)
+			err := row.Scan(&b.ID, &credits, &spent)
+			b.Credits, b.Spent = nanosOrNil(credits), money.Nanos(spent)
+			return b, err
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT hash, usage_nanos, usage_period_start, total_usage_nanos
+			FROM api_keys WHERE deleted_at IS NULL ORDER BY hash`)
+		if err != nil {
+			return err
+		}
+		keys, err = collectRows(rows, func(row pgx.CollectableRow) (store.KeyUsage, error) {
+			var (
+				u           store.KeyUsage
+				period, tot int64
+				periodStart *int64
+			)
+			err := row.Scan(&u.Hash, &period, &periodStart, &tot)
+			u.PeriodUsage, u.PeriodStart, u.TotalUsage = money.Nanos(period), timeOrNil(periodStart), money.Nanos(tot)
+			return u, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load balances: %w", err)
+	}
+	return accounts, keys, nil
+}
