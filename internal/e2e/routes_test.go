@@ -97,7 +97,18 @@ func TestWrongMethodOnAKnownPathIs405WithAllow(t *testing.T) {
 		{method: "GET", path: "/v1/chat/completions", allow: "POST", dialect: "openai"},
 		{method: "PUT", path: "/v1/embeddings", allow: "POST", dialect: "openai"},
 		{method: "POST", path: "/v1/models", allow: "GET", dialect: "openai"},
-		{method: "DELETE", path: "/v1/models/gpt-4o", allow: "GET", dialect: "openai"},
+		// POST is Gemini's (…/models/M:generateContent): a ServeMux wildcard is
+		// a whole segment, so the mux serves POST on every …/models/ path.
+		{method: "DELETE", path: "/v1/models/gpt-4o", allow: "GET, POST", dialect: "openai"},
+		{method: "GET", path: "/v1/models/gpt-4o:generateContent", allow: "POST", dialect: "gemini"},
+		{method: "HEAD", path: "/v1/chat/completions", allow: "POST", dialect: "openai"},
+		{method: "OPTIONS", path: "/v1/models", allow: "GET", dialect: "openai"},
+		{method: "POST", path: "/v1/models/", allow: "GET", dialect: "openai"},
+		{method: "PATCH", path: "/v1//responses/gen-x/", allow: "DELETE, GET", dialect: "openai"},
+		{method: "GET", path: "/api/v1/providers/fake/gpt-4o", allow: "POST", dialect: "openai"},
+		{method: "DELETE", path: "/metrics", allow: "GET", dialect: "openai"},
+		{method: "POST", path: "/debug/pprof/heap", allow: "GET", dialect: "openai"},
+		{method: "GET", path: "/v1beta/models/gpt-4o", allow: "POST", dialect: "gemini"},
 		{method: "POST", path: "/api/v1/key", allow: "GET", dialect: "openai"},
 		{method: "DELETE", path: "/api/v1/keys", allow: "GET, POST", dialect: "openai"},
 		{method: "PUT", path: "/api/v1/keys/abc", allow: "DELETE, GET, PATCH", dialect: "openai"},
@@ -113,6 +124,9 @@ func TestWrongMethodOnAKnownPathIs405WithAllow(t *testing.T) {
 			st, h, body := g.do(t, c.method, c.path)
 			if st != 405 || h.Get("Allow") != c.allow {
 				t.Fatalf("status %d Allow %q, want 405 Allow %q: %s", st, h.Get("Allow"), c.allow, body)
+			}
+			if c.method == "HEAD" {
+				return // no body
 			}
 			if msg := errorMessage(t, c.dialect, body); !strings.Contains(msg, c.method+" is not allowed") || !strings.Contains(msg, c.allow) {
 				t.Fatalf("message %q", msg)

@@ -16,8 +16,21 @@ import (
 // (writeError) renders it, so no handler writes an error body itself.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
+// endpoint serves a handlerFunc, rendering its error in the OpenAI
+// envelope (a handler for another dialect renders its own; see inDialect).
+type endpoint struct {
+	h   handlerFunc
+	log *slog.Logger
+}
+
+func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := e.h(w, r); err != nil {
+		writeError(e.log, w, w.Header().Get("X-Request-Id"), relay.IngressOpenAI, llm.AsError(err))
+	}
+}
+
 // ServeHTTP is the front door: request id, panic safety, path
-// normalisation, dispatch, error rendering.
+// normalisation, dispatch (the snapshot's router), error rendering.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := requestID(r.Header.Get("X-Request-Id"))
 	w.Header().Set("X-Request-Id", reqID)
@@ -33,7 +46,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// One load per request: the request runs on this snapshot to its end,
 	// whatever reloads happen meanwhile.
 	sn := s.current()
-	h := s.route(sn, r)
 	if b := withBodyDeadline(w, r, &sn.cfg.Server); b != nil {
 		// The server reads what the handler left of its own body type.
 		defer func() { r.Body = b.ReadCloser }()
@@ -45,9 +57,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{})
 	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(sn.cfg.Server.StreamWriteTimeout)) }()
-	if err := h(w, r); err != nil {
-		writeError(s.log, w, reqID, relay.IngressOpenAI, llm.AsError(err))
+	sn.router.serve(w, r)
+}
+
+// withPath is r with path p (cleanPath of its path) and no RawPath, or r
+// itself when that is what it has. The mux matches the escaped path:
+// dropping RawPath makes "%2F" a '/' to it, as it has always been to this
+// gateway (a model id "openai%2Fgpt-4o" is "openai/gpt-4o").
+func withPath(r *http.Request, p string) *http.Request {
+	if p == r.URL.Path && r.URL.RawPath == "" {
+		return r
 	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = p, ""
+	r2.URL = &u
+	return r2
 }
 
 // inDialect renders h's errors in the envelope of the client's dialect

@@ -36,19 +36,17 @@ func dialectOf(p string) relay.Ingress {
 	return relay.IngressOpenAI
 }
 
-// allowedMethods lists, sorted, the methods the route tables serve at p.
-// It runs only for a request that matched no route, so a scan is fine.
-func allowedMethods(p string, tables ...map[string]handlerFunc) []string {
-	var out []string
-	for _, t := range tables {
-		for k := range t {
-			if m, path, _ := strings.Cut(k, " "); path == p && !slices.Contains(out, m) {
-				out = append(out, m)
-			}
+// miss answers a request no route took: a 405 with Allow when the mux
+// serves its path with other methods, else a 404; in the envelope of the
+// dialect the path belongs to.
+func (s *Server) miss(rt *router) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		in := dialectOf(stripPrefix(cleanPath(r.URL.Path)))
+		if allow := rt.allowed(r); len(allow) > 0 {
+			return inDialect(s.log, in, notAllowed(allow...))(w, r)
 		}
+		return s.notFound(r, in)(w, r)
 	}
-	slices.Sort(out)
-	return out
 }
 
 // notAllowed answers a known path called with another method: 405 with the
@@ -69,7 +67,7 @@ func notAllowed(methods ...string) handlerFunc {
 // and the endpoint is what is missing (POST /v1/responses, Gemini
 // :countTokens): the answer says so and lists what is served. Only a path
 // outside every prefix gets advice about the base URL.
-func (s *Server) notFound(sn *snapshot, r *http.Request, in relay.Ingress) handlerFunc {
+func (s *Server) notFound(r *http.Request, in relay.Ingress) handlerFunc {
 	clean := cleanPath(r.URL.Path)
 	pre, ok := underServedPrefix(clean)
 	var msg string
@@ -84,33 +82,8 @@ func (s *Server) notFound(sn *snapshot, r *http.Request, in relay.Ingress) handl
 		msg = "Unknown route " + r.Method + " " + r.URL.Path + ": the path has the API prefix twice. " +
 			"Set the base URL to http://HOST:PORT (this client adds " + pre + " itself), not http://HOST:PORT" + pre + "."
 	default:
-		msg = r.Method + " " + r.URL.Path + " is not an endpoint this gateway serves (the base URL is right). " + servedEndpoints(sn, pre)
+		msg = r.Method + " " + r.URL.Path + " is not an endpoint this gateway serves (the base URL is right). " + servedEndpoints(pre)
 	}
 	e := llm.NotFound(msg)
 	return inDialect(s.log, in, func(http.ResponseWriter, *http.Request) error { return e })
-}
-
-// servedEndpoints names the client endpoints, with the OpenAI-style ones
-// under pre (the prefix the client used) so the list can be pasted. The
-// model endpoints come from the snapshot's table, so one added there is
-// listed without an edit here.
-func servedEndpoints(sn *snapshot, pre string) string {
-	if pre == "/v1beta" {
-		pre = "/v1"
-	}
-	model := make([]string, 0, len(sn.routes)+1)
-	for k := range sn.routes {
-		m, path, _ := strings.Cut(k, " ")
-		model = append(model, m+" "+pre+path)
-	}
-	model = append(model, "GET "+pre+"/models/{id}")
-	slices.SortFunc(model, func(a, b string) int {
-		_, pa, _ := strings.Cut(a, " ")
-		_, pb, _ := strings.Cut(b, " ")
-		return strings.Compare(pa, pb)
-	})
-	return "Model endpoints: " + strings.Join(model, ", ") +
-		"; Gemini: POST /v1beta/models/{model}:generateContent and :streamGenerateContent" +
-		"; the calling key: GET " + pre + "/key, " + pre + "/credits, " + pre + "/generation?id=" +
-		"; management (admin or management key): /api/v1/keys, /api/v1/accounts, /api/v1/usage. The API reference is docs/api.md."
 }

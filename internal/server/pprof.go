@@ -5,16 +5,16 @@ import (
 	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"strings"
 )
 
 // debugPprof serves the runtime profiles under /debug/pprof/ to the admin
-// key only: profiles expose memory contents and cost CPU to produce.
+// key only: profiles expose memory contents and cost CPU to produce. The
+// index is /debug/pprof (the path clean-up takes the trailing slash off).
 func (s *Server) debugPprof(w http.ResponseWriter, r *http.Request) error {
 	if err := s.adminOnly(r); err != nil {
 		return err
 	}
-	name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/")
+	name := r.PathValue("profile")
 	switch name {
 	case "cmdline":
 		pprof.Cmdline(w, r)

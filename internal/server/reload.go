@@ -29,8 +29,8 @@ type snapshot struct {
 	relay     *relay.Relay
 	catalogue *relay.Catalogue
 	providers int
-	// routes are the endpoints served from this config; see modelRoutes.
-	routes map[string]handlerFunc
+	// router serves the route table with this snapshot's handlers.
+	router *router
 }
 
 // current is the snapshot new requests use.
@@ -51,7 +51,7 @@ func buildProviders(cfg *config.Config, transport http.RoundTripper, log *slog.L
 
 // newSnapshot assembles a snapshot from cfg and its providers. deps carries
 // the long-lived parts; its Resolver, Providers and Config are replaced.
-func newSnapshot(cfg *config.Config, providers map[string]*provider.Provider, deps relay.Deps, created int64) *snapshot {
+func (s *Server) newSnapshot(cfg *config.Config, providers map[string]*provider.Provider, deps relay.Deps) *snapshot {
 	res := routing.New(cfg)
 	models := make(map[string][]string, len(providers))
 	for name, p := range providers {
@@ -61,10 +61,10 @@ func newSnapshot(cfg *config.Config, providers map[string]*provider.Provider, de
 	sn := &snapshot{
 		cfg:       cfg,
 		relay:     relay.New(deps),
-		catalogue: relay.NewCatalogue(cfg, res, models, created),
+		catalogue: relay.NewCatalogue(cfg, res, models, s.created),
 		providers: len(providers),
 	}
-	sn.routes = modelRoutes(sn)
+	sn.router = s.newRouter(sn)
 	return sn
 }
 
@@ -97,7 +97,7 @@ func (s *Server) apply(ctx context.Context, cfg *config.Config) (*snapshot, erro
 	if err != nil {
 		return nil, err
 	}
-	sn := newSnapshot(cfg, providers, old.relay.Deps, s.created)
+	sn := s.newSnapshot(cfg, providers, old.relay.Deps)
 	s.cur.Store(sn)
 	return sn, nil
 }

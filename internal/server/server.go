@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
-	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
@@ -45,8 +43,7 @@ type Server struct {
 	ledger    *ledger.Writer
 	store     admin.Store
 	acct      *billing.Accountant
-	routes    map[string]handlerFunc // endpoints that do not depend on the config
-	conns     *connCounter           // open client connections, for Listener's caps
+	conns     *connCounter // open client connections, for Listener's caps
 
 	readiness   readiness
 	ledgerSpool bool // a spool takes records while the database is down
@@ -172,7 +169,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		nil, func() float64 { return float64(routeHealth.Evictions()) })
 	s.metrics = m
 	// Reload copies these deps into every later snapshot.
-	s.cur.Store(newSnapshot(cfg, providers, relay.Deps{
+	s.cur.Store(s.newSnapshot(cfg, providers, relay.Deps{
 		Keys: keys, Log: o.Log, Now: o.Now,
 		NewID:    func() string { return newOrderedID("gen-", time.Now()) },
 		Recorder: lw, Accountant: acct, Estimator: o.Estimator,
@@ -181,37 +178,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		Cooling: &relay.Cooling{},
 
 		ResponseStore: o.Store,
-	}, s.created))
-	s.routes = map[string]handlerFunc{
-		"POST /admin/reload": s.reload,
-		"GET /keys":          s.admin.ListKeys,
-		"POST /keys":         s.admin.CreateKey,
-		"GET /key":           s.admin.Key,
-		"GET /credits":       s.admin.Credits,
-		"GET /generation":    s.admin.Generation,
-		"GET /accounts":      s.admin.ListAccounts,
-		"POST /accounts":     s.admin.CreateAccount,
-		"GET /usage":         s.admin.Usage,
-		"GET /metrics":       s.serveMetrics,
-		"GET /providers":     s.providers,
-		"GET /healthz":       health,
-		"GET /readyz":        s.ready,
-		"GET /":              s.index,
-	}
+	}))
 	return s, nil
-}
-
-// modelRoutes are the endpoints whose handlers are built from sn's config.
-func modelRoutes(sn *snapshot) map[string]handlerFunc {
-	return map[string]handlerFunc{
-		"POST /chat/completions":      sn.relay.OpenAI(oa.OpChat),
-		"POST /completions":           sn.relay.OpenAI(oa.OpCompletions),
-		"POST /embeddings":            sn.relay.OpenAI(oa.OpEmbeddings),
-		"POST /responses":             sn.relay.Responses,
-		"POST /messages":              inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.Messages),
-		"POST /messages/count_tokens": inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.CountTokens),
-		"GET /models":                 checkKey(sn.relay, sn.catalogue.List),
-	}
 }
 
 // Close writes every queued ledger record. Call it after the HTTP server has
@@ -236,88 +204,6 @@ func (s *Server) Refresh(ctx context.Context, every time.Duration) {
 
 // Keys exposes the key cache (for its refresh loop).
 func (s *Server) Keys() *auth.Cache { return s.keys }
-
-// route picks the handler for a request from sn, the snapshot it runs on,
-// and the config-independent routes. A path that names no endpoint gets a
-// 404 (notFound) or, when another method is served there, a 405 with Allow.
-func (s *Server) route(sn *snapshot, r *http.Request) handlerFunc {
-	p := stripPrefix(cleanPath(r.URL.Path))
-	if h, ok := sn.routes[r.Method+" "+p]; ok {
-		return h
-	}
-	if h, ok := s.routes[r.Method+" "+p]; ok {
-		return h
-	}
-	if strings.HasPrefix(r.URL.Path, "/debug/pprof/") && r.Method == http.MethodGet {
-		return s.debugPprof
-	}
-	// Routes with a parameter. Model ids may contain '/' and ':'.
-	switch {
-	case strings.HasPrefix(p, "/v1beta/models/") || strings.HasPrefix(p, "/models/"):
-		// Gemini: /v1beta/models/MODEL:generateContent, and /v1/models/…
-		// (whose /v1 stripPrefix has removed), which newer Google SDKs call.
-		rest := p[strings.Index(p, "/models/")+len("/models/"):]
-		model, stream, gemini := relay.ParseGeminiPath(rest)
-		switch {
-		case gemini && r.Method == http.MethodPost:
-			return inDialect(s.log, relay.IngressGemini, sn.relay.Gemini(model, stream))
-		case gemini:
-			return inDialect(s.log, relay.IngressGemini, notAllowed(http.MethodPost))
-		case r.Method == http.MethodGet && strings.HasPrefix(p, "/models/"):
-			return checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error { return sn.catalogue.Get(w, r, rest) })
-		case r.Method == http.MethodPost || strings.HasPrefix(p, "/v1beta/"):
-			// Another Gemini method (:countTokens, :embedContent, models.get).
-			return s.notFound(sn, r, relay.IngressGemini)
-		}
-		return notAllowed(http.MethodGet)
-	case strings.HasPrefix(p, "/responses/") && !strings.Contains(p[len("/responses/"):], "/"):
-		// A stored response (POST /responses stores it), for any key of
-		// its account.
-		id := p[len("/responses/"):]
-		switch r.Method {
-		case http.MethodGet:
-			return func(w http.ResponseWriter, r *http.Request) error { return sn.relay.GetResponse(w, r, id) }
-		case http.MethodDelete:
-			return func(w http.ResponseWriter, r *http.Request) error { return sn.relay.DeleteResponse(w, r, id) }
-		}
-		return notAllowed(http.MethodGet, http.MethodDelete)
-	case strings.HasPrefix(p, "/keys/"):
-		hash := p[len("/keys/"):]
-		switch r.Method {
-		case http.MethodGet:
-			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.GetKey(w, r, hash) }
-		case http.MethodPatch:
-			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.PatchKey(w, r, hash) }
-		case http.MethodDelete:
-			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.DeleteKey(w, r, hash) }
-		}
-		return notAllowed(http.MethodGet, http.MethodPatch, http.MethodDelete)
-	case strings.HasPrefix(p, "/providers/") && strings.HasSuffix(p, "/enable"):
-		if r.Method != http.MethodPost {
-			return notAllowed(http.MethodPost)
-		}
-		id := strings.TrimSuffix(p[len("/providers/"):], "/enable")
-		return func(w http.ResponseWriter, r *http.Request) error { return s.enableRoute(w, r, id) }
-	case strings.HasPrefix(p, "/accounts/"):
-		id, sub, _ := strings.Cut(p[len("/accounts/"):], "/")
-		switch {
-		case sub == "credits" && r.Method == http.MethodPost:
-			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.TopUp(w, r, id) }
-		case sub == "credits":
-			return notAllowed(http.MethodPost)
-		case sub == "" && r.Method == http.MethodGet:
-			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.GetAccount(w, r, id) }
-		case sub == "" && r.Method == http.MethodPatch:
-			return func(w http.ResponseWriter, r *http.Request) error { return s.admin.PatchAccount(w, r, id) }
-		case sub == "":
-			return notAllowed(http.MethodGet, http.MethodPatch)
-		}
-	}
-	if allow := allowedMethods(p, sn.routes, s.routes); len(allow) > 0 {
-		return inDialect(s.log, dialectOf(p), notAllowed(allow...))
-	}
-	return s.notFound(sn, r, dialectOf(p))
-}
 
 // checkKey lets the model list be read without a key (it is public, like
 // OpenRouter's), but a key that is sent must be valid: "curl /v1/models" with
