@@ -38,7 +38,7 @@ type TokenSource interface {
 // A request that finds no valid token (the first, or after a failed
 // refresh let the token run out) waits for the fetch, or for its own
 // context; an expired token is never sent. A failed fetch fails the
-// requests waiting on it, and the next request tries again.
+// requests waiting on it; the next fetch starts no sooner than RetryAfter.
 type BearerSigner struct {
 	Source TokenSource
 	// Early is how long before its expiry a token is refreshed
@@ -47,6 +47,11 @@ type BearerSigner struct {
 	// FetchTimeout bounds one fetch (default 30 s). A fetch does not end
 	// with the request that started it: others may be waiting on it.
 	FetchTimeout time.Duration
+	// RetryAfter is how long after a failed fetch the next one may start
+	// (default one second): meanwhile requests fail at once with that
+	// failure (or go on with a token still valid) instead of each sending
+	// the token endpoint another request.
+	RetryAfter time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
@@ -55,6 +60,7 @@ type BearerSigner struct {
 	header   []string      // {"Bearer " + tok.Value}, shared by every request until the next token
 	inflight chan struct{} // closed when the running fetch ends; nil when none runs
 	lastErr  error         // the last fetch's failure, for the requests that waited on it
+	failedAt time.Time     // when it failed
 }
 
 // Sign implements Signer.
@@ -84,6 +90,14 @@ func (s *BearerSigner) value(ctx context.Context) ([]string, error) {
 		return h, nil
 	}
 	wait := s.inflight
+	if wait == nil && s.lastErr != nil && s.now().Sub(s.failedAt) < s.retryAfter() {
+		h, err := s.header, s.lastErr
+		s.mu.Unlock()
+		if valid {
+			return h, nil
+		}
+		return nil, err
+	}
 	if wait == nil {
 		wait = make(chan struct{})
 		s.inflight = wait
@@ -153,13 +167,20 @@ func (s *BearerSigner) fetch(ctx context.Context, done chan struct{}) {
 	}
 	s.mu.Lock()
 	if err != nil {
-		s.lastErr = fmt.Errorf("fetching a token: %w", err)
+		s.lastErr, s.failedAt = fmt.Errorf("fetching a token: %w", err), s.now()
 	} else {
 		s.tok, s.header, s.lastErr = tok, []string{"Bearer " + tok.Value}, nil
 	}
 	s.inflight = nil
 	s.mu.Unlock()
 	close(done)
+}
+
+func (s *BearerSigner) retryAfter() time.Duration {
+	if s.RetryAfter > 0 {
+		return s.RetryAfter
+	}
+	return time.Second
 }
 
 func (s *BearerSigner) early() time.Duration {

@@ -174,8 +174,13 @@ func TestBearerSignerNeverSendsAnExpiredToken(t *testing.T) {
 	if !strings.Contains(err.Error(), "HTTP 500") {
 		t.Errorf("the error does not say what failed: %v", err)
 	}
-	// The endpoint recovers: the next request fetches anew.
+	// Within RetryAfter of the failure, requests fail at once without
+	// asking the endpoint again; after it, the next request fetches anew.
 	te.fail.Store(false)
+	if _, err := sign(t, context.Background(), s); err == nil || te.issued.Load() != 1 {
+		t.Fatalf("right after a failure: err %v, %d tokens issued; want the failure again and no new fetch", err, te.issued.Load())
+	}
+	clk.Add(time.Second)
 	if h, err := sign(t, context.Background(), s); err != nil || h != "Bearer tok-2" {
 		t.Fatalf("after recovery: %q, %v", h, err)
 	}

@@ -73,8 +73,8 @@ func transportError(p *provider.Provider, err error) *llm.Error {
 // buildError classifies a failure to build a request: a signer that could
 // not get its credential (a token endpoint down) is the upstream being
 // unreachable, as a transport failure is. The message names the provider,
-// never the credential; the cause (logged only) is the signer's, whose
-// errors carry no secret (provider.Signer).
+// never the credential; the cause is the signer's error, which carries no
+// secret (provider.Signer).
 func buildError(p *provider.Provider, err error) *llm.Error {
 	var se *provider.SignError
 	if errors.As(err, &se) {
