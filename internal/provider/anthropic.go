@@ -28,7 +28,7 @@ func newAnthropic(cfg *config.Provider, shared http.RoundTripper) (*Provider, er
 		Models:           cfg.Models,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
-		cred:             credentialHeader("X-Api-Key", "", cfg.APIKey.Reveal()),
+		Signer:           StaticHeader("X-Api-Key", "", cfg.APIKey.Reveal()),
 		headers:          h,
 	}, nil
 }

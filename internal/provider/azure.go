@@ -28,7 +28,7 @@ func newAzure(cfg *config.Provider, shared http.RoundTripper) (*Provider, error)
 		Models:           cfg.Models,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
-		cred:             credentialHeader("Api-Key", "", cfg.APIKey.Reveal()),
+		Signer:           StaticHeader("Api-Key", "", cfg.APIKey.Reveal()),
 		headers:          headersOf(cfg),
 		path: func(op, model string) string {
 			return "/openai/deployments/" + url.PathEscape(model) + op + "?api-version=" + version

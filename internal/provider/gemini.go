@@ -22,7 +22,7 @@ func newGemini(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		Models:           cfg.Models,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
-		cred:             credentialHeader("X-Goog-Api-Key", "", cfg.APIKey.Reveal()),
+		Signer:           StaticHeader("X-Goog-Api-Key", "", cfg.APIKey.Reveal()),
 		headers:          headersOf(cfg),
 	}, nil
 }

@@ -31,6 +31,7 @@ func newMock(cfg *config.Provider, _ http.RoundTripper) (*Provider, error) {
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           models,
 		rt:               mock.NewTransport(h),
+		Signer:           Unsigned{},
 		headers:          headersOf(cfg),
 	}, nil
 }

@@ -24,7 +24,7 @@ func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		Models:           cfg.Models,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
-		cred:             credentialHeader("Authorization", "Bearer ", cfg.APIKey.Reveal()),
+		Signer:           StaticHeader("Authorization", "Bearer ", cfg.APIKey.Reveal()),
 		headers:          headersOf(cfg),
 	}, nil
 }

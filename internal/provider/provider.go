@@ -8,6 +8,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -56,10 +57,13 @@ type Provider struct {
 	// redirects are never followed (one would resend the credential to
 	// wherever the upstream points) and there are no cookies, so a Client
 	// would only add its per-request header copies and URL clones.
-	rt     http.RoundTripper
-	secret string
-	// cred is the header that carries the secret, built once (credentialHeader).
-	cred    http.Header
+	// Signer puts the credential on each request, once per attempt
+	// (NewRequest); every builder picks one, Unsigned{} for a provider
+	// without a credential.
+	Signer Signer
+
+	rt      http.RoundTripper
+	secret  string
 	headers http.Header
 	// path maps an operation's path ("/chat/completions") and the upstream
 	// model to the path below BaseURL; nil means the path as given.
@@ -137,7 +141,8 @@ func NewTransport() *http.Transport {
 }
 
 // NewRequest builds a POST of body to path below the base URL, with the
-// provider's credential and configured headers and nothing from the client.
+// provider's configured headers and nothing from the client, and signs it
+// (the provider's Signer, once). A signing failure is a *SignError.
 func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
@@ -159,11 +164,24 @@ func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, str
 	if requestID != "" {
 		h["X-Request-Id"] = []string{requestID}
 	}
-	for k, v := range p.cred {
-		h[k] = v
+	if err := p.sign(req, body); err != nil {
+		return nil, err
 	}
 	return req, nil
 }
+
+// sign signs req with the provider's signer; a failure is a *SignError.
+func (p *Provider) sign(req *http.Request, body []byte) error {
+	if p.Signer == nil {
+		return &SignError{Err: errNoSigner}
+	}
+	if err := p.Signer.Sign(req, body); err != nil {
+		return &SignError{Err: err}
+	}
+	return nil
+}
+
+var errNoSigner = errors.New("the provider has no signer (a bug in its builder)")
 
 var (
 	hvJSON        = []string{"application/json"}
@@ -171,16 +189,7 @@ var (
 	hvUserAgent   = []string{"switchyard"}
 )
 
-// credentialHeader is the header that sends secret to an upstream as
-// name: prefix+secret; nil when there is no secret (a local server).
-func credentialHeader(name, prefix, secret string) http.Header {
-	if secret == "" {
-		return nil
-	}
-	return http.Header{http.CanonicalHeaderKey(name): {prefix + secret}}
-}
-
-// Get builds a GET of path below the base URL with the provider's credential.
+// Get builds a GET of path below the base URL, signed like NewRequest's.
 func (p *Provider) Get(ctx context.Context, path string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.BaseURL+path, nil)
 	if err != nil {
@@ -189,8 +198,8 @@ func (p *Provider) Get(ctx context.Context, path string) (*http.Request, error) 
 	for k, v := range p.headers {
 		req.Header[k] = v
 	}
-	for k, v := range p.cred {
-		req.Header[k] = v
+	if err := p.sign(req, nil); err != nil {
+		return nil, err
 	}
 	return req, nil
 }
@@ -201,11 +210,18 @@ func (p *Provider) Do(req *http.Request) (*http.Response, error) { return p.rt.R
 // Scrub removes the provider's credential from text that came back from the
 // upstream (an error message), so it can never be echoed to a client.
 func (p *Provider) Scrub(s string) string {
+	if sc, ok := p.Signer.(scrubber); ok {
+		s = sc.Scrub(s)
+	}
 	if p.secret == "" || len(p.secret) < 4 {
 		return s
 	}
 	return strings.ReplaceAll(s, p.secret, "[redacted]")
 }
+
+// scrubber is a Signer whose credential changes (a token): Scrub redacts
+// the current one.
+type scrubber interface{ Scrub(string) string }
 
 func headersOf(cfg *config.Provider) http.Header {
 	h := make(http.Header, len(cfg.Headers))

@@ -1,6 +1,9 @@
 package provider
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"testing"
 
@@ -21,5 +24,62 @@ func TestRegistryAndConfigNameTheSameTypes(t *testing.T) {
 	slices.Sort(cfg)
 	if !slices.Equal(reg, cfg) {
 		t.Fatalf("provider.Registry has %v, config.ProviderTypes %v", reg, cfg)
+	}
+}
+
+// TestEveryTypeSignsItsRequests: each builder picks a Signer, and the
+// request it builds carries the credential where that upstream looks for
+// it (and nothing when there is no key). A type registered without a
+// signer fails here, not at its first request.
+func TestEveryTypeSignsItsRequests(t *testing.T) {
+	want := map[string][2]string{ // type → header, value
+		"openai":    {"Authorization", "Bearer sk-test-key"},
+		"anthropic": {"X-Api-Key", "sk-test-key"},
+		"gemini":    {"X-Goog-Api-Key", "sk-test-key"},
+		"azure":     {"Api-Key", "sk-test-key"},
+		"mock":      {},
+	}
+	for typ, b := range Registry() {
+		w, ok := want[typ]
+		if !ok {
+			t.Errorf("type %s: add the header it signs with to this test", typ)
+			continue
+		}
+		for _, key := range []config.Secret{"sk-test-key", ""} {
+			t.Run(typ+"/key="+string(key), func(t *testing.T) {
+				cfg := &config.Provider{Name: "p", Type: typ, BaseURL: "http://127.0.0.1:1/v1", APIKey: key, APIVersion: "2024-10-21"}
+				p, err := b(cfg, http.DefaultTransport)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Signer == nil {
+					t.Fatalf("type %s builds a provider without a Signer", typ)
+				}
+				req, err := p.NewRequest(context.Background(), "/chat/completions", []byte(`{}`), false, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, h := range []string{"Authorization", "X-Api-Key", "X-Goog-Api-Key", "Api-Key"} {
+					got := req.Header.Get(h)
+					switch {
+					case key != "" && h == w[0] && got != w[1]:
+						t.Errorf("%s: %q, want %q", h, got, w[1])
+					case (key == "" || h != w[0]) && got != "":
+						t.Errorf("%s: %q, want none", h, got)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestAProviderWithoutASignerFailsItsRequests: a Provider made without a
+// builder (a bug) cannot send unsigned requests or panic.
+func TestAProviderWithoutASignerFailsItsRequests(t *testing.T) {
+	p := &Provider{Name: "p", BaseURL: "http://127.0.0.1:1"}
+	_, err := p.NewRequest(context.Background(), "/x", nil, false, "")
+	var se *SignError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a *SignError", err)
 	}
 }

@@ -90,7 +90,7 @@ func (rl *Relay) upstreamCount(r *http.Request, p *provider.Provider, lreq *llm.
 	}
 	ureq, err := p.NewRequest(r.Context(), p.Path("/v1/messages/count_tokens", lreq.Model), body, false, "")
 	if err != nil {
-		return 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+		return 0, buildError(p, err)
 	}
 	resp, err := p.Do(ureq)
 	if err != nil {

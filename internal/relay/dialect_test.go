@@ -33,11 +33,24 @@ func TestDialectsAreComplete(t *testing.T) {
 }
 
 // TestUpstreamFormatsAreComplete: every wire format a provider can have is
-// one the relay can translate to.
+// one the relay can translate to, and every entry has all its parts (an
+// encoder, a stream framing with its media type and reader).
 func TestUpstreamFormatsAreComplete(t *testing.T) {
 	for f := provider.FormatOpenAI; f.String() != "unknown"; f++ {
 		if _, ok := upstreamFormats[f]; !ok {
 			t.Errorf("format %s has no entry in upstreamFormats", f)
+		}
+	}
+	for f, uf := range upstreamFormats {
+		for _, v := range []reflect.Value{reflect.ValueOf(uf), reflect.ValueOf(uf.framing)} {
+			for i := range v.NumField() {
+				if v.Field(i).IsZero() {
+					t.Errorf("upstream format %s has no %s.%s", f, v.Type().Name(), v.Type().Field(i).Name)
+				}
+			}
+		}
+		if uf.framing.NewReader != nil && uf.framing.NewReader(16) == nil {
+			t.Errorf("upstream format %s: its framing makes no reader", f)
 		}
 	}
 	if len(upstreamFormats) < 3 {

@@ -14,12 +14,12 @@ import (
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/framing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/routing"
-	"github.com/switchyard-gw/switchyard/internal/sse"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -358,7 +358,11 @@ func (o *openaiSource) result(c *call) {
 // Response headers are committed with the first event, so a failure before
 // any event can still be answered as a plain HTTP error (and fail over).
 func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, req *oa.Request, at *attemptCtx, src streamSource) *llm.Error {
-	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, "text/event-stream") {
+	fr, ok := upstreamFormats[p.Format]
+	if !ok {
+		return llm.UpstreamError("provider '"+p.Name+"' ("+p.Type+") speaks no format whose streams this gateway can read", nil)
+	}
+	if ct := resp.Header.Get("Content-Type"); !hasPrefixFold(ct, fr.framing.MediaType) {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamError))
 		msg, _, _, _ := oa.ParseUpstreamError(raw)
 		return llm.UpstreamError("provider '"+p.Name+"' answered a streaming request without a stream: "+p.Scrub(msg), nil)
@@ -370,12 +374,12 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	defer cw.close()
 
 	bufs := streamBufs.Get().(*streamBuffers)
-	rd := bufs.rd
+	rd := bufs.reader(fr.framing)
 	rd.Reset(&limitedBody{r: resp.Body, n: rl.Config.Server.MaxStreamBytes})
 	out := bufs.out[:0]
 	defer func() { bufs.release(out) }()
 	for {
-		data, err := rd.Next()
+		name, data, err := rd.Next()
 		if err != nil {
 			if clientGone(r) {
 				c.gen.Cancelled = true
@@ -397,7 +401,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			return nil
 		}
 		at.event()
-		out, err = src.event(out[:0], string(rd.Event), data)
+		out, err = src.event(out[:0], string(name), data)
 		if err != nil {
 			e := streamFailure(p, err)
 			if !cw.started() && len(out) == 0 {
@@ -425,7 +429,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			// Events that arrived together leave together: hold the flush
 			// only while a whole further event is already buffered (one
 			// syscall, not one each); never while waiting on the network.
-			if !cw.send(out, !rd.EventBuffered() || src.done() || err != nil) {
+			if !cw.send(out, !rd.Buffered() || src.done() || err != nil) {
 				c.gen.Cancelled = true
 				return nil
 			}
@@ -453,13 +457,21 @@ const maxBytesPerToken = 16
 // bytes a streamed request allocated. Small to start, as RSS per open
 // stream is a product figure; out grows for the rare event that needs more.
 type streamBuffers struct {
-	rd  *sse.Reader
-	out []byte
+	rd      framing.Reader
+	framing string // the framing rd reads
+	out     []byte
 }
 
-var streamBufs = sync.Pool{New: func() any {
-	return &streamBuffers{rd: sse.NewReader(nil, 4<<10), out: make([]byte, 0, 1024)}
-}}
+var streamBufs = sync.Pool{New: func() any { return &streamBuffers{out: make([]byte, 0, 1024)} }}
+
+// reader is b's frame reader for f: the pooled one when it reads f, else
+// a new one (a stream in another framing than the last; rare).
+func (b *streamBuffers) reader(f framing.Framing) framing.Reader {
+	if b.rd == nil || b.framing != f.Name {
+		b.rd, b.framing = f.NewReader(4<<10), f.Name
+	}
+	return b.rd
+}
 
 // release returns b to the pool with out, the output buffer as the stream
 // grew it, dropping the upstream body it read; an output buffer that one
@@ -481,6 +493,10 @@ func streamFailure(p *provider.Provider, err error) *llm.Error {
 		return llm.UpstreamError("provider '"+p.Name+"' reported an error mid-stream: "+p.Scrub(ue.Message), nil)
 	case errors.Is(err, errTooLarge):
 		return llm.UpstreamError("the stream from provider '"+p.Name+"' went past the gateway's bound (server.max_stream_bytes)", err)
+	case errors.Is(err, framing.ErrTooLarge):
+		return llm.UpstreamError("provider '"+p.Name+"' sent a stream event larger than the gateway's bound", err)
+	case errors.Is(err, framing.ErrMalformed):
+		return llm.UpstreamError("provider '"+p.Name+"' sent a stream that is not framed as its format says", err)
 	case errors.Is(err, oa.ErrMalformedChunk):
 		return llm.UpstreamError("provider '"+p.Name+"' sent a malformed stream chunk", err)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
 	"github.com/switchyard-gw/switchyard/internal/api/gemini"
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/framing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
@@ -66,16 +67,20 @@ func (g *geminiDecoder) done() bool     { return false }
 func (g *geminiDecoder) complete() bool { return g.d.Complete() }
 
 // upstreamFormat is an upstream wire format as a value: how a canonical
-// request is encoded for it and how its answers, stream events and errors
-// are read back. Adding a format is its codec package plus one entry here.
+// request is encoded for it, how its answers, stream events and errors are
+// read back, and how its streams are framed (every path, passthrough or
+// translated, reads a stream through its format's framing). Adding a format
+// is its codec package plus one entry here. (How a request is signed is the
+// provider type's choice: provider.Signer.)
 type upstreamFormat struct {
-	encode func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error)
+	encode  func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error)
+	framing framing.Framing
 }
 
 // upstreamFormats has an entry for every provider.Format;
 // TestUpstreamFormatsAreComplete checks it.
 var upstreamFormats = map[provider.Format]upstreamFormat{
-	provider.FormatOpenAI: {encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
+	provider.FormatOpenAI: {framing: framing.SSE(), encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
 		body, err := oa.EncodeRequest(r)
 		if err != nil {
 			return egress{}, err
@@ -87,7 +92,7 @@ var upstreamFormats = map[provider.Format]upstreamFormat{
 			newDecoder:     func() eventDecoder { return &openaiDecoder{} },
 		}, nil
 	}},
-	provider.FormatAnthropic: {encode: func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
+	provider.FormatAnthropic: {framing: framing.SSE(), encode: func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
 		enc, err := anthropic.EncodeRequest(r, maxOut)
 		if err != nil {
 			return egress{}, err
@@ -100,7 +105,9 @@ var upstreamFormats = map[provider.Format]upstreamFormat{
 			newDecoder:     func() eventDecoder { return &anthropicDecoder{d: anthropic.StreamDecoder{JSONTool: jsonTool}} },
 		}, nil
 	}},
-	provider.FormatGemini: {encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
+	// Gemini streams as SSE because the path asks for it (alt=sse);
+	// without it the answer is one JSON array (framing.JSONArray).
+	provider.FormatGemini: {framing: framing.SSE(), encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
 		body, err := gemini.EncodeRequest(r)
 		if err != nil {
 			return egress{}, err

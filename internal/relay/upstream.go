@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,23 @@ func transportError(p *provider.Provider, err error) *llm.Error {
 	return llm.UpstreamError("could not reach provider '"+p.Name+"'", err)
 }
 
+// buildError classifies a failure to build a request: a signer that could
+// not get its credential (a token endpoint down) is the upstream being
+// unreachable, as a transport failure is. The message names the provider,
+// never the credential; the cause is the signer's error, which carries no
+// secret (provider.Signer).
+func buildError(p *provider.Provider, err error) *llm.Error {
+	var se *provider.SignError
+	if errors.As(err, &se) {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return llm.UpstreamTimeout("could not get a credential for provider '"+p.Name+"' in time", err)
+		}
+		return llm.UpstreamError("could not get a credential for provider '"+p.Name+"'", err)
+	}
+	return llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+}
+
 // send makes one upstream call, the same sequence for every path: build
 // the request, send it, and classify a failure to get an answer (naming the
 // attempt's clock that fired) or an error status (its body decoded in the
@@ -77,9 +95,13 @@ func transportError(p *provider.Provider, err error) *llm.Error {
 // error, or nil when the client went away (recorded as cancelled).
 func (rl *Relay) send(r *http.Request, c *call, p *provider.Provider, at *attemptCtx, path string, body []byte, stream bool,
 	decodeError func(status int, body []byte) *llm.Error) (*http.Response, int, *llm.Error) {
-	ureq, err := p.NewRequest(at.ctx, path, body, stream, c.gen.RequestID)
+	ureq, err := p.NewRequest(at.ctx, path, body, stream, c.gen.RequestID) // signed here, once per attempt
 	if err != nil {
-		return nil, 0, llm.UpstreamError("could not build the request for provider '"+p.Name+"'", err)
+		if clientGone(r) {
+			c.gen.Cancelled = true
+			return nil, 0, nil
+		}
+		return nil, 0, at.explain(p, buildError(p, err))
 	}
 	resp, err := p.Do(ureq)
 	if err != nil {
