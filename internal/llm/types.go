@@ -59,6 +59,9 @@ type Part struct {
 const (
 	VendorAnthropic = "anthropic"
 	VendorGemini    = "gemini"
+	// VendorOpenAI marks a Responses API reasoning item's
+	// encrypted_content, which only OpenAI (with store false) reads back.
+	VendorOpenAI = "openai"
 )
 
 // ToolCall is the model asking for a tool.

@@ -163,15 +163,15 @@ func EncodeRequest(r *llm.Request) ([]byte, error) {
 		case rs.Effort != "":
 			w.ReasoningEffort = rs.Effort
 		case rs.BudgetTokens > 0:
-			w.ReasoningEffort = effortForBudget(rs.BudgetTokens)
+			w.ReasoningEffort = EffortForBudget(rs.BudgetTokens)
 		}
 	}
 	return json.Marshal(w)
 }
 
-// effortForBudget maps a thinking budget (Anthropic budget_tokens, Gemini
+// EffortForBudget maps a thinking budget (Anthropic budget_tokens, Gemini
 // thinkingBudget) to the nearest OpenAI effort.
-func effortForBudget(n int64) string {
+func EffortForBudget(n int64) string {
 	switch {
 	case n < 4096:
 		return "low"
