@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,13 @@ func TestTranslationImportsNoIOClockOrRandomness(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Both directions are covered: the client dialect and the upstream
+	// codec (EncodeRequest, DecodeResponse, StreamDecoder, DecodeError).
+	for _, want := range []string{"decode_request.go", "response.go", "stream_encode.go", "encode_request.go", "decode_response.go", "stream_decode.go"} {
+		if !slices.Contains(files, want) {
+			t.Errorf("%s is not scanned", want)
+		}
 	}
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
