@@ -7,19 +7,24 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/tidwall/gjson"
+
+	"github.com/switchyard-gw/switchyard/internal/money"
 )
 
 // responsesPassConfig routes everything to provider "fake", which says it
 // speaks the Responses API.
 const responsesPassConfig = `
+server: { sse_keepalive: 100ms }
 providers:
   - name: fake
     type: openai
@@ -79,6 +84,22 @@ func newRawResponsesUpstream(t *testing.T) *rawResponsesUpstream {
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
+		switch gjson.GetBytes(b, "x_mode").Str {
+		case "overrun": // text far past max_output_tokens, and no end
+			_, _ = io.WriteString(w, "event: response.created\ndata: "+passStream[0]+"\n\n")
+			for i := range 200 {
+				_, _ = io.WriteString(w, `event: response.output_text.delta`+"\n"+`data: {"type":"response.output_text.delta","sequence_number":`+strconv.Itoa(i+1)+`,"item_id":"msg_2","output_index":0,"content_index":0,"delta":"word word word "}`+"\n\n")
+			}
+			return
+		case "slow": // a silence longer than the keep-alive interval
+			_, _ = io.WriteString(w, "event: response.created\ndata: "+passStream[0]+"\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+			for _, ev := range passStream[1:] {
+				_, _ = io.WriteString(w, "event: "+gjson.Get(ev, "type").Str+"\ndata: "+ev+"\n\n")
+			}
+			return
+		}
 		for _, ev := range passStream {
 			_, _ = io.WriteString(w, "event: "+gjson.Get(ev, "type").Str+"\ndata: "+ev+"\n\n")
 		}
@@ -211,6 +232,48 @@ func TestResponsesPassThroughStream(t *testing.T) {
 	// store: false: nothing kept.
 	if _, err := g.client().Responses.Get(context.Background(), id, responses.ResponseGetParams{}); asAPIError(t, err).StatusCode != http.StatusNotFound {
 		t.Fatalf("an unstored response was kept: %v", err)
+	}
+}
+
+// TestResponsesPassThroughStreamOverrunIsCut: an upstream that streams
+// far past max_output_tokens is cut off as an answer that reached its
+// bound: response.incomplete (max_output_tokens) with the gateway's id,
+// and the ledger records finish "length".
+func TestResponsesPassThroughStreamOverrunIsCut(t *testing.T) {
+	up := newRawResponsesUpstream(t)
+	g := startWith(t, opts{yaml: responsesPassConfig}, up.URL)
+	resp := g.post(t, "/v1/responses", g.Key, `{"model":"gpt-4.1","input":"talk","stream":true,"max_output_tokens":5,"x_mode":"overrun"}`)
+	defer resp.Body.Close()
+	id := resp.Header.Get("X-Generation-Id")
+	events, _ := readNamedEvents(t, resp.Body)
+	lastEv := events[len(events)-1]
+	final := gjson.Parse(lastEv.data)
+	if lastEv.name != "response.incomplete" || final.Get("response.status").Str != "incomplete" ||
+		final.Get("response.incomplete_details.reason").Str != "max_output_tokens" || final.Get("response.id").Str != id {
+		t.Fatalf("last event %s: %s", lastEv.name, lastEv.data)
+	}
+	if len(events) > 20 {
+		t.Fatalf("%d events delivered: the stream was not cut", len(events))
+	}
+	if prev := gjson.Parse(events[len(events)-2].data).Get("sequence_number").Int(); final.Get("sequence_number").Int() != prev+1 {
+		t.Fatalf("sequence_number %d after %d", final.Get("sequence_number").Int(), prev)
+	}
+	// Charged for at most max_output_tokens of output ($1/M in, $2/M out).
+	if gen := g.waitGeneration(t, id); gen.FinishReason != "length" || gen.Cost == 0 || gen.Cost > money.Nanos(gen.TokensPrompt*1000+5*2000) {
+		t.Fatalf("ledger row %+v", gen)
+	}
+}
+
+// TestResponsesPassThroughStreamKeepsAlive: during a long upstream silence
+// the client gets SSE comments, and the stream then completes.
+func TestResponsesPassThroughStreamKeepsAlive(t *testing.T) {
+	up := newRawResponsesUpstream(t)
+	g := startWith(t, opts{yaml: responsesPassConfig}, up.URL)
+	resp := g.post(t, "/v1/responses", g.Key, `{"model":"gpt-4.1","input":"talk","stream":true,"x_mode":"slow"}`)
+	defer resp.Body.Close()
+	events, comments := readNamedEvents(t, resp.Body)
+	if comments == 0 || events[len(events)-1].name != "response.completed" {
+		t.Fatalf("%d keep-alives; events %v", comments, events)
 	}
 }
 
