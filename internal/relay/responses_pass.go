@@ -238,10 +238,15 @@ func (s *responsesPassSource) event(out []byte, name string, data []byte) ([]byt
 	return appendResponsesEvent(out, name, data), nil
 }
 
+// appendResponsesEvent frames one event as OpenAI does: its type as the
+// event name (none when it has none), then its data.
 func appendResponsesEvent(out []byte, name string, data []byte) []byte {
-	out = append(out, "event: "...)
-	out = append(out, name...)
-	out = append(out, "\ndata: "...)
+	if name != "" {
+		out = append(out, "event: "...)
+		out = append(out, name...)
+		out = append(out, '\n')
+	}
+	out = append(out, "data: "...)
 	out = append(out, data...)
 	return append(out, "\n\n"...)
 }
