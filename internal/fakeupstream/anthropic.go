@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
-	"github.com/switchyard-gw/switchyard/internal/provider/mock"
 )
 
 // anthropic is Anthropic's Messages API: POST .../v1/messages (and
@@ -259,8 +258,17 @@ const anthropicPrefix = "This is the fake Anthropic model answering."
 
 var anthropicFiller = strings.Fields("The quick brown fox jumps over the lazy dog while the fake upstream keeps talking.")
 
-func anthropicText(n int) string {
-	words := strings.Fields(anthropicPrefix)
+// replyText is the answer text of a behaviour: Behavior.Reply, or prefix
+// padded with filler (or cut) to Behavior.Words words (default 12).
+func replyText(b Behavior, prefix string) string {
+	if b.Reply != "" {
+		return b.Reply
+	}
+	n := b.Words
+	if n <= 0 {
+		n = 12
+	}
+	words := strings.Fields(prefix)
 	for i := 0; len(words) < n; i++ {
 		words = append(words, anthropicFiller[i%len(anthropicFiller)])
 	}
@@ -307,14 +315,7 @@ func (anthropic) plan(req *anthropicRequest, b Behavior) anthropicAnswer {
 			output:     max(1, len(strings.Fields(string(js)))),
 		}
 	}
-	text := b.Reply
-	if text == "" {
-		n := b.Words
-		if n <= 0 {
-			n = 12
-		}
-		text = anthropicText(n)
-	}
+	text := replyText(b, anthropicPrefix)
 	if oc := req.OutputConfig; oc != nil && oc.Format != nil {
 		// Structured outputs: the schema's required properties, as the
 		// Gemini fake answers a responseSchema.
@@ -392,36 +393,7 @@ func splitJSON(s string) []string {
 }
 
 func (anthropic) stream(w http.ResponseWriter, r *http.Request, b Behavior, req *anthropicRequest, ans anthropicAnswer, id string, in int) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
-	first := true
-	send := func(name string, v any) bool {
-		if !first && !mock.Sleep(r.Context(), b.ChunkDelay) {
-			return false
-		}
-		first = false
-		data, err := json.Marshal(v)
-		if err != nil {
-			return false
-		}
-		ev := make([]byte, 0, len(data)+len(name)+20)
-		ev = append(ev, "event: "...)
-		ev = append(ev, name...)
-		ev = append(ev, "\ndata: "...)
-		ev = append(ev, data...)
-		ev = append(ev, "\n\n"...)
-		if _, err := w.Write(ev); err != nil {
-			return false
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return true
-	}
-	type obj = map[string]any
+	send := startEvents(w, r, b.ChunkDelay).send
 
 	start := anthropicMessageOut{
 		ID: id, Type: "message", Role: "assistant", Model: req.Model,

@@ -20,16 +20,7 @@ var anthropicHeaders = []string{"anthropic-version", "2023-06-01"}
 
 func messages(t *testing.T, s *Server, body string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := post(t, context.Background(), client(t), s.URL+"/v1/messages", body, append(append([]string{}, anthropicHeaders...), header...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading body: %v", err)
-	}
-	return resp, b
+	return respond(t, s, "/v1/messages", body, append(append([]string{}, anthropicHeaders...), header...)...)
 }
 
 type msgOut struct {

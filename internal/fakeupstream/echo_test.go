@@ -22,6 +22,8 @@ func TestEchoKeyInPutsThePresentedKeyIntoEveryNamedErrorField(t *testing.T) {
 			header: []string{"X-Api-Key", key, "Anthropic-Version", "2023-06-01"}, want: 4},
 		{name: "gemini", path: "/v1beta/models/gemini-x:generateContent", body: `{"contents":[{"parts":[{"text":"hi"}]}]}`,
 			header: []string{"X-Goog-Api-Key", key}, want: 4},
+		{name: "responses", path: "/v1/responses", body: `{"model":"gpt","input":"hi"}`,
+			header: []string{"Authorization", "Bearer " + key}, want: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

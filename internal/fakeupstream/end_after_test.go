@@ -19,6 +19,7 @@ func TestEndAfterChunksEndsStreamCleanlyWithoutItsEnd(t *testing.T) {
 		{"openai", "/v1/chat/completions", streamBody, nil, "[DONE]"},
 		{"anthropic", "/v1/messages", msgStreamBody, anthropicHeaders, "message_stop"},
 		{"gemini", streamPath, genShort, nil, "finishReason"},
+		{"responses", "/v1/responses", respStreamBody, nil, "response.completed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

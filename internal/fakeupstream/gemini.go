@@ -295,14 +295,6 @@ type geminiAnswer struct {
 const geminiPrefix = "This is the fake Gemini model answering."
 const geminiThought = "The user wants an answer, so the fake Gemini model thinks it over before giving one."
 
-func geminiText(n int) string {
-	words := strings.Fields(geminiPrefix)
-	for i := 0; len(words) < n; i++ {
-		words = append(words, anthropicFiller[i%len(anthropicFiller)])
-	}
-	return strings.Join(words[:n], " ")
-}
-
 // geminiRequiredObject returns a JSON object with every required property of a
 // schema (OpenAPI-style or JSON Schema) set to a simple value of its type,
 // and ok false when the schema requires nothing.
@@ -431,14 +423,7 @@ func (gemini) plan(req *geminiRequest, b Behavior) (geminiAnswer, string) {
 		}
 	}
 
-	text := b.Reply
-	if text == "" {
-		n := b.Words
-		if n <= 0 {
-			n = 12
-		}
-		text = geminiText(n)
-	}
+	text := replyText(b, geminiPrefix)
 	if gc != nil && strings.EqualFold(gc.ResponseMimeType, "application/json") {
 		js, ok := geminiRequiredObject(geminiFirstSet(gc.ResponseSchema, gc.ResponseJSONSchema), "fake")
 		if !ok {

@@ -21,16 +21,7 @@ const (
 
 func generate(t *testing.T, s *Server, path, body string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := post(t, context.Background(), client(t), s.URL+path, body, header...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading body: %v", err)
-	}
-	return resp, b
+	return respond(t, s, path, body, header...)
 }
 
 type genPart struct {

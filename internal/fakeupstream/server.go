@@ -127,8 +127,8 @@ func New(o Options) *Server {
 	// the others do not claim (its mock answers unknown paths with a 404).
 	// Anthropic takes paths ending in /v1/messages, Gemini paths ending in
 	// models/{model}:generateContent or :streamGenerateContent, and any
-	// other under /v1beta.
-	s.dialects = []dialect{anthropic{}, gemini{}, openAI{}}
+	// other under /v1beta, the Responses API paths ending in /v1/responses.
+	s.dialects = []dialect{anthropic{}, gemini{}, responses{}, openAI{}}
 
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop

@@ -45,9 +45,10 @@ func post(t *testing.T, ctx context.Context, c *http.Client, url, body string, h
 	return c.Do(req)
 }
 
-func chat(t *testing.T, s *Server, body string, header ...string) (*http.Response, []byte) {
+// respond posts body to path and reads the whole answer.
+func respond(t *testing.T, s *Server, path, body string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := post(t, context.Background(), client(t), s.URL+"/v1/chat/completions", body, header...)
+	resp, err := post(t, context.Background(), client(t), s.URL+path, body, header...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +58,11 @@ func chat(t *testing.T, s *Server, body string, header ...string) (*http.Respons
 		t.Fatalf("reading body: %v", err)
 	}
 	return resp, b
+}
+
+func chat(t *testing.T, s *Server, body string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	return respond(t, s, "/v1/chat/completions", body, header...)
 }
 
 type errorEnvelope struct {

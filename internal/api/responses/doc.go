@@ -3,15 +3,22 @@
 // SDK's default OpenAI model, Codex, the Agents SDK) from any upstream: it
 // turns a Responses request into the canonical llm.Request and the
 // canonical answer back into a Response object or its SSE event sequence.
-// It is a client dialect only; a Responses client reaching an upstream that
-// speaks Responses is passed through as bytes by the relay and never comes
-// here.
+// It also speaks Responses to an upstream that does (the reverse
+// direction); a Responses client reaching such an upstream is passed
+// through as bytes by the relay and never comes here.
 //
 //   - ScanRequest: the cheap top-level read before routing (model, stream,
 //     max_output_tokens, store, user).
 //   - DecodeRequest: the whole body to llm.Request, and the fields the
 //     canonical form has no place for in Extra (echoed in the Response).
 //   - EncodeResponse, StreamEncoder, EncodeError, KeepAlive: the answers.
+//   - Upstream: EncodeRequest (llm.Request to a request body, always with
+//     store false), DecodeResponse, StreamDecoder and DecodeError (its
+//     answers, events and errors back to the canonical form). Reasoning
+//     crosses turns as encrypted_content, a thinking signature with
+//     SignatureVendor "openai" that is sent back only to this format.
+//     Their decisions are in the functions' comments and
+//     docs/translation.md.
 //
 // Translation is pure: no I/O, clock, random ids or logging. created_at
 // and the response id come from the caller; output item ids are derived

@@ -110,7 +110,7 @@ const includeEncryptedReasoning = "reasoning.encrypted_content"
 // top_k, another vendor's provider tools, a non-text system part) is a 400
 // naming the field; what only another vendor can read (its thinking
 // signatures, redacted thinking, cache_control) is dropped, as the other
-// encoders drop it.
+// encoders drop it; so are temperature and top_p beside a reasoning effort.
 func EncodeRequest(r *llm.Request) ([]byte, error) {
 	if err := refuseInexpressible(r); err != nil {
 		return nil, err
@@ -148,6 +148,13 @@ func EncodeRequest(r *llm.Request) ([]byte, error) {
 	}
 	if w.Reasoning, err = encodeReasoning(r.Reasoning); err != nil {
 		return nil, err
+	}
+	if w.Reasoning != nil && w.Reasoning.Effort != "none" {
+		// OpenAI's reasoning models refuse sampling parameters ("not
+		// supported with this model"); as the Anthropic encoder does for
+		// thinking, they are dropped rather than failing a request that
+		// another dialect's client could send anywhere else.
+		w.Temperature, w.TopP = nil, nil
 	}
 	if (w.Reasoning != nil && w.Reasoning.Effort != "none") || carriesReasoning {
 		w.Include = []string{includeEncryptedReasoning}

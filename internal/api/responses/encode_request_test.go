@@ -49,6 +49,8 @@ func TestEncodeRequestAlwaysSendsStoreFalse(t *testing.T) {
 	}
 }
 
+// Reasoning asks for encrypted content to carry into the next turn, and
+// drops the sampling parameters reasoning models refuse.
 func TestEncodeRequestIncludesEncryptedReasoningOnlyWhenReasoning(t *testing.T) {
 	user := []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "hi"}}}}
 	openaiTurn := append(append([]llm.Message{}, user...),
@@ -73,6 +75,8 @@ func TestEncodeRequestIncludesEncryptedReasoningOnlyWhenReasoning(t *testing.T) 
 		{name: "history with Anthropic reasoning only", r: llm.Request{Model: "gpt-4.1", Messages: anthropicTurn}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			temp, topP := 0.7, 0.9
+			tc.r.Temperature, tc.r.TopP = &temp, &topP
 			body, err := EncodeRequest(&tc.r)
 			if err != nil {
 				t.Fatal(err)
@@ -84,6 +88,9 @@ func TestEncodeRequestIncludesEncryptedReasoningOnlyWhenReasoning(t *testing.T) 
 			}
 			if e := gjson.GetBytes(body, "reasoning.effort").Str; e != tc.wantEffort {
 				t.Errorf("reasoning.effort = %q, want %q", e, tc.wantEffort)
+			}
+			if sampling := gjson.GetBytes(body, "temperature").Exists() || gjson.GetBytes(body, "top_p").Exists(); sampling != (tc.wantEffort == "" || tc.wantEffort == "none") {
+				t.Errorf("temperature/top_p sent: %v with effort %q", sampling, tc.wantEffort)
 			}
 			if tc.wantEffort == "" && gjson.GetBytes(body, "reasoning").Exists() {
 				t.Errorf("reasoning sent: %s", gjson.GetBytes(body, "reasoning").Raw)
