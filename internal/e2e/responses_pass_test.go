@@ -21,24 +21,6 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/money"
 )
 
-// responsesPassConfig routes everything to provider "fake", which says it
-// speaks the Responses API.
-const responsesPassConfig = `
-server: { sse_keepalive: 100ms }
-providers:
-  - name: fake
-    type: openai
-    base_url: ${FAKE_URL}/v1
-    api_key: ${FAKE_KEY}
-    responses: true
-    pricing: { prompt: 1.00, completion: 2.00 }
-models:
-  - id: gpt-4.1
-    routes: [{ provider: fake, model: gpt-4.1-2025-04-14 }]
-  - id: "*"
-    routes: [{ provider: fake }]
-`
-
 // rawResponsesUpstream is a loopback Responses API server that answers
 // recorded bytes, so a test can tell what passed through untouched.
 type rawResponsesUpstream struct {
@@ -125,7 +107,7 @@ func (u *rawResponsesUpstream) last() (path string, body []byte, auth string) {
 // ledger charges the upstream's usage, and the stored copy is readable.
 func TestResponsesPassThroughToAResponsesUpstream(t *testing.T) {
 	up := newRawResponsesUpstream(t)
-	g := startWith(t, opts{yaml: responsesPassConfig}, up.URL)
+	g := startWith(t, opts{yaml: responsesUpConfig}, up.URL)
 	ctx := context.Background()
 	var httpResp *http.Response
 	resp, err := g.client().Responses.New(ctx, responses.ResponseNewParams{
@@ -189,7 +171,7 @@ func TestResponsesPassThroughToAResponsesUpstream(t *testing.T) {
 // object and usage.cost on the final one.
 func TestResponsesPassThroughStream(t *testing.T) {
 	up := newRawResponsesUpstream(t)
-	g := startWith(t, opts{yaml: responsesPassConfig}, up.URL)
+	g := startWith(t, opts{yaml: responsesUpConfig}, up.URL)
 	body := `{"model":"gpt-4.1","input":"Weather in Paris?","stream":true,"store":false,"tools":[{"type":"web_search_preview"}],"x_client_field":7}`
 	resp := g.post(t, "/v1/responses", g.Key, body)
 	defer resp.Body.Close()
@@ -241,7 +223,7 @@ func TestResponsesPassThroughStream(t *testing.T) {
 // and the ledger records finish "length".
 func TestResponsesPassThroughStreamOverrunIsCut(t *testing.T) {
 	up := newRawResponsesUpstream(t)
-	g := startWith(t, opts{yaml: responsesPassConfig}, up.URL)
+	g := startWith(t, opts{yaml: responsesUpConfig}, up.URL)
 	resp := g.post(t, "/v1/responses", g.Key, `{"model":"gpt-4.1","input":"talk","stream":true,"max_output_tokens":5,"x_mode":"overrun"}`)
 	defer resp.Body.Close()
 	id := resp.Header.Get("X-Generation-Id")
@@ -268,7 +250,7 @@ func TestResponsesPassThroughStreamOverrunIsCut(t *testing.T) {
 // the client gets SSE comments, and the stream then completes.
 func TestResponsesPassThroughStreamKeepsAlive(t *testing.T) {
 	up := newRawResponsesUpstream(t)
-	g := startWith(t, opts{yaml: responsesPassConfig}, up.URL)
+	g := startWith(t, opts{yaml: responsesUpConfig}, up.URL)
 	resp := g.post(t, "/v1/responses", g.Key, `{"model":"gpt-4.1","input":"talk","stream":true,"x_mode":"slow"}`)
 	defer resp.Body.Close()
 	events, comments := readNamedEvents(t, resp.Body)
