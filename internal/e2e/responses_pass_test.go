@@ -292,3 +292,26 @@ func asAPIError(t *testing.T, err error) *openai.Error {
 	}
 	return e
 }
+
+// TestContinuationWithABuiltinToolIsRefused: a previous_response_id
+// continuation is expanded in the canonical form, which has no built-in
+// tools: a 400 naming the tool, before any upstream is called.
+func TestContinuationWithABuiltinToolIsRefused(t *testing.T) {
+	g := start(t, opts{yaml: responsesUpConfig})
+	ctx := context.Background()
+	first := newResponse(t, g, false, responses.ResponseNewParams{
+		Model: "gpt-4.1", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+	})
+	calls := len(g.Up.Requests())
+	_, err := g.client().Responses.New(ctx, responses.ResponseNewParams{
+		Model: "gpt-4.1", PreviousResponseID: openai.String(first.ID),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("search it")},
+		Tools: []responses.ToolUnionParam{responses.ToolParamOfWebSearch(responses.WebSearchToolTypeWebSearch)},
+	})
+	if e := asAPIError(t, err); e.StatusCode != 400 || e.Param != "tools[0].type" || !strings.Contains(e.Message, `"web_search"`) {
+		t.Fatalf("continuation with a built-in tool: %v", err)
+	}
+	if len(g.Up.Requests()) != calls {
+		t.Fatal("the upstream was called")
+	}
+}

@@ -159,7 +159,11 @@ func prepareResponses(rl *Relay, r *http.Request, c *call) error {
 		return llm.BadRequest("previous_response_id", "response '%s' used what only a Responses upstream can run (%s), and the gateway cannot continue it from its store; send the conversation in 'input' instead", id, conv.NativeOnly)
 	}
 	rc.prev, rc.prevOut = &conv, &out
-	return nil
+	// A continuation is always expanded in the canonical form (even for an
+	// upstream that speaks Responses), so a body that cannot be decoded
+	// (a built-in tool) is refused now, before routing.
+	_, err = c.canonical()
+	return err
 }
 
 func responseNotFound(id string) error {
