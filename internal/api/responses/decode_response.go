@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -187,6 +188,9 @@ func readUsage(u gjson.Result) llm.Usage {
 	}
 	if out.TotalTokens == 0 {
 		out.TotalTokens = out.PromptTokens + out.CompletionTokens
+		if out.TotalTokens < 0 { // overflow: saturate
+			out.TotalTokens = math.MaxInt64
+		}
 	}
 	return out
 }
@@ -220,15 +224,17 @@ func DecodeError(status int, body []byte) *llm.Error {
 		Message: bounded(msg, maxErrorMessage)}
 }
 
-// bounded returns s cut to at most n bytes, at a rune boundary, and
-// detached from the buffer it came from.
+// bounded returns s cut to at most n bytes (an ellipsis included), at a
+// rune boundary, and detached from the buffer it came from. What it
+// returns it returns unchanged, so a value read twice reads the same.
 func bounded(s string, n int) string {
+	const ellipsis = "…"
 	if len(s) > n {
-		i := n
+		i := n - len(ellipsis)
 		for i > 0 && !utf8.RuneStart(s[i]) {
 			i--
 		}
-		s = s[:i] + "…"
+		return s[:i] + ellipsis // a new string
 	}
 	return strings.Clone(s)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -244,14 +245,14 @@ func TestDecodersBoundHostileAnswers(t *testing.T) {
 	t.Run("long error message and model", func(t *testing.T) {
 		long := strings.Repeat("é", maxErrorMessage)
 		e := DecodeError(500, []byte(`{"error":{"message":"`+long+`","code":"`+long+`"}}`))
-		if len(e.Message) > maxErrorMessage+len("…") || len(e.Code) > maxUpstreamID+len("…") {
+		if len(e.Message) > maxErrorMessage || len(e.Code) > maxUpstreamID {
 			t.Errorf("message %d bytes, code %d bytes", len(e.Message), len(e.Code))
 		}
 		if !strings.HasSuffix(e.Message, "é…") {
 			t.Errorf("message not cut at a rune boundary: %q", e.Message[len(e.Message)-8:])
 		}
 		r, err := DecodeResponse([]byte(`{"status":"completed","model":"` + long + `","output":[]}`))
-		if err != nil || len(r.Model) > maxUpstreamID+len("…") {
+		if err != nil || len(r.Model) > maxUpstreamID {
 			t.Errorf("model %d bytes, %v", len(r.Model), err)
 		}
 	})
@@ -259,6 +260,10 @@ func TestDecodersBoundHostileAnswers(t *testing.T) {
 		r, err := DecodeResponse([]byte(`{"status":"completed","output":[],"usage":{"input_tokens":-5,"output_tokens":-1}}`))
 		if err != nil || r.Usage.PromptTokens != 0 || r.Usage.CompletionTokens != 0 || r.Usage.TotalTokens != 0 {
 			t.Errorf("usage %+v, %v", r.Usage, err)
+		}
+		r, err = DecodeResponse([]byte(`{"status":"completed","output":[],"usage":{"input_tokens":9223372036854775807,"output_tokens":9223372036854775807}}`))
+		if err != nil || r.Usage.TotalTokens != math.MaxInt64 {
+			t.Errorf("overflowing total: %+v, %v", r.Usage, err)
 		}
 	})
 }

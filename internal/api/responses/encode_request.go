@@ -232,7 +232,8 @@ func appendMessage(in []any, m *llm.Message, i int) ([]any, bool, error) {
 		}
 		return append(in, wireMessageItem{Type: "message", Role: "system", Content: textContent(m.Parts, "input_text")}), false, nil
 	case llm.RoleAssistant:
-		return appendAssistant(in, m)
+		in, reasoning := appendAssistant(in, m)
+		return in, reasoning, nil
 	case llm.RoleTool:
 		if m.ToolCallID == "" {
 			return in, false, llm.BadRequest(param+".tool_call_id", "%s: a tool result needs the id of the call it answers", param)
@@ -304,7 +305,7 @@ func dataURL(mediaType, data string) string {
 // Reasoning another vendor signed (or none did) is dropped: OpenAI reads
 // back only its own encrypted_content, and with store false a reasoning
 // item without it refers to nothing.
-func appendAssistant(in []any, m *llm.Message) ([]any, bool, error) {
+func appendAssistant(in []any, m *llm.Message) ([]any, bool) {
 	reasoning := false
 	var text []any
 	flush := func() {
@@ -336,7 +337,7 @@ func appendAssistant(in []any, m *llm.Message) ([]any, bool, error) {
 	for _, tc := range m.ToolCalls {
 		in = append(in, wireFunctionCall{Type: "function_call", CallID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
 	}
-	return in, reasoning, nil
+	return in, reasoning
 }
 
 func encodeTools(tools []llm.Tool) ([]json.RawMessage, error) {
