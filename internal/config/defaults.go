@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,6 +46,24 @@ var defaultBaseURLs = map[string]string{
 	"openai":    "https://api.openai.com/v1",
 	"anthropic": "https://api.anthropic.com",
 	"gemini":    "https://generativelanguage.googleapis.com",
+}
+
+// DefaultResponsesOnlyModels are the OpenAI models served only by the
+// Responses API (OpenAI's model pages list no Chat Completions endpoint for
+// them): the default responses_only_models of a provider at api.openai.com.
+var DefaultResponsesOnlyModels = []string{
+	"o1-pro*", "o3-pro*", "o3-deep-research*", "o4-mini-deep-research*",
+	"codex-mini*", "*-codex*", "computer-use-preview*",
+}
+
+// isOpenAIItself: OpenAI's own API serves the Responses API; an
+// OpenAI-compatible server elsewhere may not, so it must say so.
+func isOpenAIItself(p *Provider) bool {
+	if p.Type != "openai" {
+		return false
+	}
+	u, err := url.Parse(p.BaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
 }
 
 // envProviders are the providers the standard *_API_KEY variables create,
@@ -165,6 +185,15 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 		}
 		if p.BaseURL == "" {
 			p.BaseURL = defaultBaseURLs[p.Type]
+		}
+		if isOpenAIItself(p) {
+			if p.Responses == nil {
+				on := true
+				p.Responses = &on
+			}
+			if *p.Responses && p.ResponsesOnlyModels == nil {
+				p.ResponsesOnlyModels = slices.Clone(DefaultResponsesOnlyModels)
+			}
 		}
 		if p.Type == "azure" && p.APIVersion == "" {
 			// Azure OpenAI's current GA data-plane version; SPEC §1's example omits it.

@@ -90,7 +90,7 @@ func TestEnvProviders(t *testing.T) {
 			name: "openai key",
 			env:  map[string]string{"OPENAI_API_KEY": "sk-o"},
 			wantProviders: []Provider{
-				{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "sk-o", FromEnv: true},
+				{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "sk-o", Responses: &speaksResponses, ResponsesOnlyModels: DefaultResponsesOnlyModels, FromEnv: true},
 			},
 			wantModels: patternsFor("openai", openaiPatterns...),
 		},
@@ -137,7 +137,7 @@ func TestEnvProviders(t *testing.T) {
 			src:  "providers: [{name: openai, type: openai, api_key: file-key}]",
 			env:  map[string]string{"OPENAI_API_KEY": "sk-o", "ANTHROPIC_API_KEY": "sk-a"},
 			wantProviders: []Provider{
-				{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "file-key"},
+				{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "file-key", Responses: &speaksResponses, ResponsesOnlyModels: DefaultResponsesOnlyModels},
 				{Name: "anthropic", Type: "anthropic", BaseURL: "https://api.anthropic.com", APIKey: "sk-a", FromEnv: true},
 			},
 			wantModels: []entry{{"claude-*", "anthropic"}},

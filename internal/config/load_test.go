@@ -114,7 +114,7 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 	}
 
 	wantProviders := []Provider{
-		{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "sk-openai-1", Timeout: 600 * time.Second},
+		{Name: "openai", Type: "openai", BaseURL: "https://api.openai.com/v1", APIKey: "sk-openai-1", Responses: &speaksResponses, ResponsesOnlyModels: DefaultResponsesOnlyModels, Timeout: 600 * time.Second},
 		{Name: "claude", Type: "anthropic", BaseURL: "https://api.anthropic.com", APIKey: "sk-ant-1", Timeout: 600 * time.Second},
 		{Name: "azure-east", Type: "azure", BaseURL: "https://my-resource.openai.azure.com", APIKey: "az-1", APIVersion: "2024-10-21", Timeout: 600 * time.Second},
 		// ANTHROPIC_API_KEY is set and no provider in the file is called

@@ -145,6 +145,16 @@ type Provider struct {
 	Models []string `yaml:"models"`
 	// APIVersion is Azure's api-version query parameter.
 	APIVersion string `yaml:"api_version"`
+	// Responses says the provider also serves OpenAI's Responses API
+	// ({base_url}/responses), so Responses clients are served by
+	// passthrough and built-in tools reach it. Type openai only; absent:
+	// true when base_url is OpenAI's own (api.openai.com), else false.
+	Responses *bool `yaml:"responses"`
+	// ResponsesOnlyModels are upstream model ids (patterns with '*') that
+	// the provider serves only through the Responses API: every client
+	// dialect reaches them translated to it. Needs responses; absent on
+	// OpenAI's own base URL: DefaultResponsesOnlyModels.
+	ResponsesOnlyModels []string `yaml:"responses_only_models"`
 	// Mock tunes the built-in simulated model (type mock only).
 	Mock MockOptions `yaml:"mock"`
 	// Pricing is the default price of models served by this provider that

@@ -282,6 +282,18 @@ func (v *validator) provider(p *Provider, at string) {
 	if p.Timeout < 0 {
 		v.add(at+".timeout", "cannot be negative (%s); leave it out for the default %s", p.Timeout, DefaultTimeout)
 	}
+	speaks := p.Responses != nil && *p.Responses
+	if speaks && known && p.Type != "openai" {
+		v.add(at+".responses", "type %s does not speak the OpenAI Responses API; remove responses (only type openai can)", p.Type)
+	}
+	if len(p.ResponsesOnlyModels) > 0 && !speaks {
+		v.add(at+".responses_only_models", "a provider serves Responses-only models only if it speaks the Responses API; add responses: true or remove responses_only_models")
+	}
+	for j, m := range p.ResponsesOnlyModels {
+		if strings.TrimSpace(m) == "" {
+			v.add(fmt.Sprintf("%s.responses_only_models[%d]", at, j), "empty pattern; remove it or write a model id such as \"o3-pro*\"")
+		}
+	}
 	for _, k := range sortedKeys(p.Headers) {
 		hp := at + ".headers" + mapKeyPath(k)
 		if !isToken(k) {

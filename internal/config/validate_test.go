@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,6 +46,11 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "timeout without unit", src: "providers: [{name: m, type: mock, timeout: 600}]", path: "providers[0].timeout", want: []string{`duration "600" has no unit; write e.g. "600s"`}},
 		{name: "bad header name", src: "providers: [{name: m, type: mock, headers: {\"Bad Header\": v}}]", path: `providers[0].headers["Bad Header"]`, want: []string{"not a valid HTTP header name"}},
 		{name: "header value with newline", src: "providers: [{name: m, type: mock, headers: {X-A: \"${H}\"}}]", env: map[string]string{"H": "a\r\nX-Evil: 1"}, path: "providers[0].headers.X-A", want: []string{"line break"}},
+		{name: "responses on anthropic", src: "providers: [{name: c, type: anthropic, api_key: k, responses: true}]", path: "providers[0].responses", want: []string{"type anthropic does not speak the OpenAI Responses API", "only type openai can"}},
+		{name: "responses on gemini", src: "providers: [{name: g, type: gemini, api_key: k, responses: true}]", path: "providers[0].responses", want: []string{"type gemini does not speak"}},
+		{name: "responses-only models without responses", src: "providers: [{name: v, type: openai, base_url: \"http://localhost:8000/v1\", responses_only_models: [\"o3-pro*\"]}]", path: "providers[0].responses_only_models", want: []string{"add responses: true or remove responses_only_models"}},
+		{name: "responses-only models turned off on openai", src: "providers: [{name: o, type: openai, api_key: k, responses: false, responses_only_models: [\"x*\"]}]", path: "providers[0].responses_only_models", want: []string{"speaks the Responses API"}},
+		{name: "empty responses-only pattern", src: "providers: [{name: o, type: openai, api_key: k, responses_only_models: [\" \"]}]", path: "providers[0].responses_only_models[0]", want: []string{"empty pattern"}},
 		{name: "mock options on non-mock", src: "providers: [{name: o, type: openai, api_key: k, mock: {words: 3}}]", path: "providers[0].mock", want: []string{"only apply to type mock; remove them"}},
 		{name: "model id required", src: base + "  - {routes: [{provider: openai}]}\n", path: "models[1].id", want: []string{"needs an id", "add e.g. id: gpt-4o"}},
 		{name: "duplicate model id", src: base + "  - {id: gpt-4o, routes: [{provider: openai}]}\n", path: "models[1].id", want: []string{`duplicate model id "gpt-4o" (already used by models[0].id)`, "remove one or rename it"}},
@@ -202,3 +208,42 @@ func TestValidateOnBuiltConfig(t *testing.T) {
 		t.Errorf("Validate on a parsed config = %v", err)
 	}
 }
+
+// TestResponsesDefaults: OpenAI's own API speaks Responses (with its
+// Responses-only models) unless told otherwise; any other base URL must
+// say so, and its Responses-only models are only those it names.
+func TestResponsesDefaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      string
+		env      map[string]string
+		speaks   bool
+		patterns []string
+	}{
+		{name: "openai at its default base url", src: "providers: [{name: o, type: openai, api_key: k}]", speaks: true, patterns: DefaultResponsesOnlyModels},
+		{name: "openai written out", src: "providers: [{name: o, type: openai, api_key: k, base_url: \"https://API.openai.com/v1/\"}]", speaks: true, patterns: DefaultResponsesOnlyModels},
+		{name: "openai from the environment", src: "providers: []", env: map[string]string{"OPENAI_API_KEY": "k"}, speaks: true, patterns: DefaultResponsesOnlyModels},
+		{name: "openai turned off", src: "providers: [{name: o, type: openai, api_key: k, responses: false}]"},
+		{name: "openai with its own list", src: "providers: [{name: o, type: openai, api_key: k, responses_only_models: [\"my-*\"]}]", speaks: true, patterns: []string{"my-*"}},
+		{name: "openai with no responses-only models", src: "providers: [{name: o, type: openai, api_key: k, responses_only_models: []}]", speaks: true, patterns: []string{}},
+		{name: "compatible server", src: "providers: [{name: v, type: openai, base_url: \"http://localhost:8000/v1\"}]"},
+		{name: "compatible server that says so", src: "providers: [{name: v, type: openai, base_url: \"http://localhost:8000/v1\", responses: true}]", speaks: true},
+		{name: "deepseek from the environment", src: "providers: []", env: map[string]string{"DEEPSEEK_API_KEY": "k"}},
+		{name: "anthropic", src: "providers: [{name: c, type: anthropic, api_key: k}]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := parse(t, tt.src, tt.env)
+			p := cfg.Providers[0]
+			if got := p.Responses != nil && *p.Responses; got != tt.speaks {
+				t.Errorf("responses = %v, want %v", got, tt.speaks)
+			}
+			if !slices.Equal(p.ResponsesOnlyModels, tt.patterns) {
+				t.Errorf("responses_only_models = %q, want %q", p.ResponsesOnlyModels, tt.patterns)
+			}
+		})
+	}
+}
+
+// speaksResponses is what responses defaults to on OpenAI's own base URL.
+var speaksResponses = true

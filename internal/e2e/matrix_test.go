@@ -11,8 +11,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/money"
 )
 
-// matrixConfig routes one model pattern to each upstream format, all three
-// served by the one fake (it answers each format at its own paths). Every
+// matrixConfig routes one model pattern to each upstream format, all four
+// served by the one fake (it answers each format at its own paths). The
+// Responses route's models are Responses-only: every client dialect
+// reaches them in the Responses API (a Responses client by passthrough). Every
 // case names its own model, so a route's breaker or a 429's cooling from
 // one case cannot reach the next.
 const matrixConfig = `
@@ -21,6 +23,8 @@ providers:
   - { name: oa, type: openai, base_url: "${FAKE_URL}/v1", api_key: "${FAKE_KEY}", timeout: 5s, first_byte_timeout: 100ms }
   - { name: an, type: anthropic, base_url: "${FAKE_URL}", api_key: "${FAKE_KEY}", timeout: 5s, first_byte_timeout: 100ms }
   - { name: ge, type: gemini, base_url: "${FAKE_URL}", api_key: "${FAKE_KEY}", timeout: 5s, first_byte_timeout: 100ms }
+  - { name: rs, type: openai, base_url: "${FAKE_URL}/v1", api_key: "${FAKE_KEY}", timeout: 5s, first_byte_timeout: 100ms,
+      responses: true, responses_only_models: ["mx-responses-*"] }
 models:
   - id: "mx-openai-*"
     pricing: { prompt: 1.00, completion: 2.00 }
@@ -31,6 +35,9 @@ models:
   - id: "mx-gemini-*"
     pricing: { prompt: 1.00, completion: 2.00 }
     routes: [{ provider: ge }]
+  - id: "mx-responses-*"
+    pricing: { prompt: 1.00, completion: 2.00 }
+    routes: [{ provider: rs }]
 `
 
 // mxDialect is a client dialect as the matrix drives it: how a request is
@@ -96,6 +103,7 @@ var mxUpstreams = []mxUpstream{
 		}
 		return "/v1beta/models/" + model + ":generateContent"
 	}},
+	{"responses", func(string, bool) string { return "/v1/responses" }},
 }
 
 func mxPost(t *testing.T, g *gateway, path, body string, header http.Header) *http.Response {

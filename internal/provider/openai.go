@@ -11,7 +11,8 @@ import (
 
 // newOpenAI builds an OpenAI-compatible provider: OpenAI itself, DeepSeek,
 // GLM, Kimi, Doubao, OpenRouter, vLLM, Ollama — anything that serves
-// /chat/completions under its base URL with a Bearer key.
+// /chat/completions under its base URL with a Bearer key; with responses
+// set (OpenAI's own API by default) also /responses.
 func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error) {
 	return &Provider{
 		Name:             cfg.Name,
@@ -22,6 +23,8 @@ func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           cfg.Models,
+		Responses:        cfg.Responses != nil && *cfg.Responses,
+		ResponsesOnly:    cfg.ResponsesOnlyModels,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
 		Signer:           StaticHeader("Authorization", "Bearer ", cfg.APIKey.Reveal()),

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/wildcard"
 )
 
 // Format is the wire format an upstream speaks.
@@ -26,6 +27,9 @@ const (
 	FormatOpenAI Format = iota + 1
 	FormatAnthropic
 	FormatGemini
+	// FormatResponses is OpenAI's Responses API ({base_url}/responses),
+	// which an OpenAI provider may speak beside chat (config responses).
+	FormatResponses
 )
 
 // String names the format as users know it.
@@ -37,6 +41,8 @@ func (f Format) String() string {
 		return "Anthropic Messages"
 	case FormatGemini:
 		return "Gemini"
+	case FormatResponses:
+		return "OpenAI Responses"
 	}
 	return "unknown"
 }
@@ -52,6 +58,10 @@ type Provider struct {
 	FirstByteTimeout time.Duration
 	IdleTimeout      time.Duration
 	Models           []string // exposed by name in GET /models
+	// Responses: the provider also speaks FormatResponses; ResponsesOnly
+	// are the upstream models (patterns) it serves only in that format.
+	Responses     bool
+	ResponsesOnly []string
 
 	// rt sends requests. It is used directly, not through an http.Client:
 	// redirects are never followed (one would resend the credential to
@@ -77,6 +87,31 @@ func (p *Provider) Path(op, model string) string {
 		return op
 	}
 	return p.path(op, model)
+}
+
+// FormatFor is the format an attempt on upstream model should be
+// translated to: the provider's own, or the Responses API for a model that
+// speaks nothing else.
+func (p *Provider) FormatFor(model string) Format {
+	if p.Responses {
+		for _, pat := range p.ResponsesOnly {
+			if wildcard.Match(pat, model) {
+				return FormatResponses
+			}
+		}
+	}
+	return p.Format
+}
+
+// Speaks reports whether a request in format f for upstream model can go
+// to this provider as it is (passthrough): f is the provider's format and
+// the model is not Responses-only, or f is the Responses API and the
+// provider speaks it.
+func (p *Provider) Speaks(f Format, model string) bool {
+	if f == FormatResponses {
+		return p.Responses
+	}
+	return f != 0 && f == p.FormatFor(model)
 }
 
 // Builder makes a Provider from its config and the shared transport.

@@ -28,6 +28,10 @@ type Dialect struct {
 	// its body (Responses: the stored response that previous_response_id
 	// names). nil: nothing to load.
 	prepare func(rl *Relay, r *http.Request, c *call) error
+	// nativeOnly, if set, reports that the request can be served only by
+	// passthrough (a Responses request with a built-in tool): routes whose
+	// provider does not speak Native are skipped. nil: never.
+	nativeOnly func(c *call) bool
 	// decode reads the client's body into the canonical request.
 	decode func(c *call) (*llm.Request, error)
 	// encodeResponse renders a whole canonical answer and the usage it

@@ -19,12 +19,15 @@ func TestDialectsAreComplete(t *testing.T) {
 		for i := range v.NumField() {
 			f, name := v.Field(i), v.Type().Field(i).Name
 			switch name {
-			case "Native", "passthrough", "missingKey", "prepare":
-				continue // optional: no native upstream; the key cache's own 401; nothing to load
+			case "Native", "passthrough", "missingKey", "prepare", "nativeOnly":
+				continue // optional: no native upstream; the key cache's own 401; nothing to load; every request translatable
 			}
 			if f.IsZero() {
 				t.Errorf("dialect %s has no %s", d.Name, name)
 			}
+		}
+		if d.nativeOnly != nil && d.passthrough == nil {
+			t.Errorf("dialect %s: a request only a passthrough serves needs a passthrough", d.Name)
 		}
 		if (d.Native == 0) != (d.passthrough == nil) {
 			t.Errorf("dialect %s: a native upstream format and a passthrough go together", d.Name)

@@ -90,6 +90,11 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if err != nil {
 		return err
 	}
+	if c.in.nativeOnly != nil && c.in.nativeOnly(c) {
+		if cands, err = rl.nativeCandidates(c, cands); err != nil {
+			return err
+		}
+	}
 	// A request that can never succeed is refused now, not after routing
 	// state (a cooling or open route) has had its say: SDKs retry a 503,
 	// never a 400.
@@ -108,11 +113,31 @@ func (rl *Relay) needsTranslation(c *call, cands []candidate) bool {
 		return false // only chat is ever translated
 	}
 	for _, cd := range cands {
-		if p, ok := rl.Providers[cd.t.Provider]; ok && p.Format != c.in.Native {
+		if p, ok := rl.Providers[cd.t.Provider]; ok && !p.Speaks(c.in.Native, cd.t.Model) {
 			return true
 		}
 	}
 	return false
+}
+
+// nativeCandidates keeps the candidates whose provider speaks the client's
+// dialect, for a request only a passthrough can serve. With none left, the
+// request is refused with the reason its body cannot be translated (the
+// codec's 400, naming the built-in tool).
+func (rl *Relay) nativeCandidates(c *call, cands []candidate) ([]candidate, error) {
+	kept := cands[:0:0]
+	for _, cd := range cands {
+		if p, ok := rl.Providers[cd.t.Provider]; ok && p.Speaks(c.in.Native, cd.t.Model) {
+			kept = append(kept, cd)
+		}
+	}
+	if len(kept) > 0 {
+		return kept, nil
+	}
+	if _, err := c.canonical(); err != nil {
+		return nil, err
+	}
+	return nil, llm.BadRequest("tools", "this request uses a built-in tool, which works only with upstreams that speak the Responses API; model '%s' has none", c.gen.Model)
 }
 
 // failover tries candidates in order until one answers. Only failures
@@ -212,7 +237,7 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	var status int
 	var e *llm.Error
 	switch {
-	case c.in.passthrough != nil && p.Format == c.in.Native:
+	case c.in.passthrough != nil && p.Speaks(c.in.Native, cd.t.Model):
 		status, e = c.in.passthrough(rl, w, r, c, req, cd, p, at)
 	case req.Op == oa.OpChat:
 		status, e = rl.attemptTranslated(w, r, c, req, cd, p, at)

@@ -16,12 +16,14 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/api/responses"
 	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // IngressResponses is the OpenAI Responses API (POST /v1/responses), the
 // dialect of the OpenAI SDKs' responses.create, Codex and the Agents SDK.
-// No upstream speaks it natively yet: every request is translated.
+// An upstream that speaks it too serves it by passthrough
+// (attemptResponsesPassthrough); any other is reached by translation.
 //
 // Stored responses: an answer whose request has store true or absent
 // (OpenAI's default) is kept for its account (ResponseStore), readable by
@@ -29,9 +31,12 @@ import (
 // previous_response_id, whose stored conversation and answer are put
 // before the new input.
 var IngressResponses = &Dialect{
-	Name:    "responses",
-	prepare: prepareResponses,
-	decode:  decodeResponses,
+	Name:        "responses",
+	Native:      provider.FormatResponses,
+	passthrough: (*Relay).attemptResponsesPassthrough,
+	nativeOnly:  needsResponsesUpstream,
+	prepare:     prepareResponses,
+	decode:      decodeResponses,
 	encodeResponse: func(c *call, resp *llm.Response, _ oa.Rewrite) ([]byte, llm.Usage) {
 		out := responses.EncodeResponse(resp, responsesOptions(c))
 		if rc := responsesState(c); rc.storing() && resp.FinishReason != llm.FinishError {
@@ -76,6 +81,9 @@ type responsesCall struct {
 	rl  *Relay
 	ctx context.Context
 	x   *responses.Extra // set by decode
+	// storeOff: the request said store: false (scanResponses checked
+	// that store is a boolean).
+	storeOff bool
 	// prev is the stored response that previous_response_id names, nil
 	// when none.
 	prev    *conversation
@@ -95,6 +103,10 @@ type conversation struct {
 	Messages     []llm.Message `json:"messages"`
 	Instructions string        `json:"instructions,omitempty"`
 	Tools        []llm.Tool    `json:"tools,omitempty"`
+	// NativeOnly, when set, says why the request has no canonical form (a
+	// built-in tool, passed through to a Responses upstream): the
+	// conversation cannot be continued from the gateway's store.
+	NativeOnly string `json:"native_only,omitempty"`
 }
 
 // responsesState is the call's responsesCall, made on first use (a call
@@ -111,14 +123,15 @@ func responsesState(c *call) *responsesCall {
 // storing reports whether the answer is to be kept: a store is configured
 // and the request did not say store: false.
 func (rc *responsesCall) storing() bool {
-	return rc.rl != nil && rc.rl.ResponseStore != nil && rc.x != nil && (rc.x.Store == nil || *rc.x.Store)
+	return rc.rl != nil && rc.rl.ResponseStore != nil && !rc.storeOff
 }
 
 // prepareResponses loads the stored response that previous_response_id
 // names, for the caller's account only: absent, expired, deleted and
 // another account's are the same 404.
 func prepareResponses(rl *Relay, r *http.Request, c *call) error {
-	rc := &responsesCall{rl: rl, ctx: r.Context()}
+	// store: false is read here, not by decode: a passthrough never decodes.
+	rc := &responsesCall{rl: rl, ctx: r.Context(), storeOff: gjson.GetBytes(c.body, "store").Type == gjson.False}
 	c.extra = rc
 	id := gjson.GetBytes(c.body, "previous_response_id").Str // a string: scanResponses checked it
 	if id == "" {
@@ -142,8 +155,15 @@ func prepareResponses(rl *Relay, r *http.Request, c *call) error {
 	if err := json.Unmarshal(sr.Output, &out); err != nil {
 		return llm.AsError(err)
 	}
+	if conv.NativeOnly != "" {
+		return llm.BadRequest("previous_response_id", "response '%s' used what only a Responses upstream can run (%s), and the gateway cannot continue it from its store; send the conversation in 'input' instead", id, conv.NativeOnly)
+	}
 	rc.prev, rc.prevOut = &conv, &out
-	return nil
+	// A continuation is always expanded in the canonical form (even for an
+	// upstream that speaks Responses), so a body that cannot be decoded
+	// (a built-in tool) is refused now, before routing.
+	_, err = c.canonical()
+	return err
 }
 
 func responseNotFound(id string) error {

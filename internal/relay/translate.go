@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
 	"github.com/switchyard-gw/switchyard/internal/api/gemini"
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/api/responses"
 	"github.com/switchyard-gw/switchyard/internal/framing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -66,6 +67,16 @@ func (g *geminiDecoder) event(_ string, data []byte) ([]llm.StreamEvent, error) 
 func (g *geminiDecoder) done() bool     { return false }
 func (g *geminiDecoder) complete() bool { return g.d.Complete() }
 
+// responsesDecoder: a Responses stream ends with response.completed or
+// .incomplete (or .failed, which the decoder reports as an error event).
+type responsesDecoder struct{ d responses.StreamDecoder }
+
+func (r *responsesDecoder) event(name string, data []byte) ([]llm.StreamEvent, error) {
+	return r.d.Event(name, data)
+}
+func (r *responsesDecoder) done() bool     { return r.d.Complete() }
+func (r *responsesDecoder) complete() bool { return r.d.Complete() }
+
 // upstreamFormat is an upstream wire format as a value: how a canonical
 // request is encoded for it, how its answers, stream events and errors are
 // read back, and how its streams are framed (every path, passthrough or
@@ -119,15 +130,29 @@ var upstreamFormats = map[provider.Format]upstreamFormat{
 			newDecoder:     func() eventDecoder { return &geminiDecoder{} },
 		}, nil
 	}},
+	// The Responses API of an openai provider with responses: what a
+	// Responses-only model speaks, and a Responses continuation's format.
+	provider.FormatResponses: {encode: func(p *provider.Provider, r *llm.Request, _ int64) (egress, error) {
+		body, err := responses.EncodeRequest(r)
+		if err != nil {
+			return egress{}, err
+		}
+		return egress{
+			path: p.Path(responsesPath, r.Model), body: body,
+			decodeError:    responses.DecodeError,
+			decodeResponse: responses.DecodeResponse,
+			newDecoder:     func() eventDecoder { return &responsesDecoder{} },
+		}, nil
+	}, framing: framing.SSE()},
 }
 
-// encodeFor encodes r for provider p's format.
-func encodeFor(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
-	f, ok := upstreamFormats[p.Format]
+// encodeFor encodes r for provider p in format f.
+func encodeFor(p *provider.Provider, f provider.Format, r *llm.Request, maxOut int64) (egress, error) {
+	uf, ok := upstreamFormats[f]
 	if !ok {
 		return egress{}, llm.BadRequest("model", "provider '%s' (%s) speaks no format this gateway can translate to", p.Name, p.Type)
 	}
-	return f.encode(p, r, maxOut)
+	return uf.encode(p, r, maxOut)
 }
 
 func decodeOpenAIError(status int, body []byte) *llm.Error {
@@ -152,7 +177,15 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	if cd.res.Entry != nil && cd.res.Entry.MaxOutputTokens > 0 {
 		maxOut = int64(cd.res.Entry.MaxOutputTokens)
 	}
-	eg, err := encodeFor(p, &lreq, maxOut)
+	// The provider's format for the model; the client's own when the
+	// provider speaks it too (a passthrough that re-encodes: a Responses
+	// continuation expanded from the store goes to a Responses upstream as
+	// Responses).
+	f := p.FormatFor(cd.t.Model)
+	if p.Speaks(c.in.Native, cd.t.Model) {
+		f = c.in.Native
+	}
+	eg, err := encodeFor(p, f, &lreq, maxOut)
 	if err != nil {
 		return 0, llm.AsError(err)
 	}

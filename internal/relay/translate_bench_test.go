@@ -64,7 +64,7 @@ func BenchmarkTranslateRequest(b *testing.B) {
 				}
 				lr := *r
 				lr.Model = "upstream-model"
-				if _, err := encodeFor(p, &lr, 4096); err != nil {
+				if _, err := encodeFor(p, p.Format, &lr, 4096); err != nil {
 					b.Fatal(err)
 				}
 			}
