@@ -120,6 +120,9 @@ func (rc *responsesCall) storing() bool {
 func prepareResponses(rl *Relay, r *http.Request, c *call) error {
 	rc := &responsesCall{rl: rl, ctx: r.Context()}
 	c.extra = rc
+	if err := resolveItemReferences(rl, r, c); err != nil {
+		return err
+	}
 	id := gjson.GetBytes(c.body, "previous_response_id").Str // a string: scanResponses checked it
 	if id == "" {
 		return nil
@@ -144,6 +147,47 @@ func prepareResponses(rl *Relay, r *http.Request, c *call) error {
 	}
 	rc.prev, rc.prevOut = &conv, &out
 	return nil
+}
+
+// resolveItemReferences puts in place of each item_reference input item
+// the output item it names, from the caller's account's stored response
+// that made it, as OpenAI does: the Vercel AI SDK (store on, its default)
+// sends an earlier answer back this way. Without a store the references
+// are left for the decoder to refuse; an item that is not found is a 404.
+func resolveItemReferences(rl *Relay, r *http.Request, c *call) error {
+	refs := responses.ItemReferences(c.body)
+	if len(refs) == 0 || rl.ResponseStore == nil {
+		return nil
+	}
+	stored := map[string][]byte{} // response id → its Response object
+	items := make(map[string][]byte, len(refs))
+	for _, ref := range refs {
+		respID, ok := responses.ItemResponseID(ref)
+		if !ok {
+			return itemNotFound(ref)
+		}
+		obj, ok := stored[respID]
+		if !ok {
+			sr, err := rl.ResponseStore.GetResponse(r.Context(), c.key.AccountID, respID)
+			if errors.Is(err, store.ErrNotFound) {
+				return itemNotFound(ref)
+			}
+			if err != nil {
+				return llm.AsError(err)
+			}
+			obj = sr.Response
+			stored[respID] = obj
+		}
+		if items[ref], ok = responses.OutputItem(obj, ref); !ok {
+			return itemNotFound(ref)
+		}
+	}
+	c.body = responses.ReplaceItemReferences(c.body, items)
+	return nil
+}
+
+func itemNotFound(id string) error {
+	return llm.NotFound("no item with id '" + id + "' in a stored response of this account (it may have expired or been deleted)")
 }
 
 func responseNotFound(id string) error {
