@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,5 +101,27 @@ func TestItemReferenceNotFound(t *testing.T) {
 	}
 	if n := len(g.Up.Requests()); n != sent {
 		t.Fatalf("%d requests reached the upstream", n-sent)
+	}
+}
+
+// TestItemReferencesToTooManyResponsesAreRefused: one store read per
+// referenced response, so a request naming more than 1000 is a 400 before
+// any is read.
+func TestItemReferencesToTooManyResponsesAreRefused(t *testing.T) {
+	g := start(t, opts{})
+	var b strings.Builder
+	b.WriteString(`{"model":"gpt-4o","input":[`)
+	for i := range 1001 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"type":"item_reference","id":"msg_gen-%d_0"}`, i)
+	}
+	b.WriteString(`]}`)
+	resp := g.post(t, "/v1/responses", g.Key, b.String())
+	defer resp.Body.Close()
+	body := readAll(t, resp.Body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "more than 1000") || len(g.Up.Requests()) != 0 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }

@@ -159,15 +159,23 @@ func resolveItemReferences(rl *Relay, r *http.Request, c *call) error {
 	if len(refs) == 0 || rl.ResponseStore == nil {
 		return nil
 	}
+	// The responses to read (one store read each), bounded before any read.
 	stored := map[string][]byte{} // response id → its Response object
-	items := make(map[string][]byte, len(refs))
 	for _, ref := range refs {
 		respID, ok := responses.ItemResponseID(ref)
 		if !ok {
 			return itemNotFound(ref)
 		}
-		obj, ok := stored[respID]
-		if !ok {
+		stored[respID] = nil
+	}
+	if len(stored) > maxReferencedResponses {
+		return llm.BadRequest("input", "'input' refers to items of %d stored responses, more than %d; send the items themselves", len(stored), maxReferencedResponses)
+	}
+	items := make(map[string][]byte, len(refs))
+	for _, ref := range refs {
+		respID, _ := responses.ItemResponseID(ref)
+		obj := stored[respID]
+		if obj == nil {
 			sr, err := rl.ResponseStore.GetResponse(r.Context(), c.key.AccountID, respID)
 			if errors.Is(err, store.ErrNotFound) {
 				return itemNotFound(ref)
@@ -178,6 +186,7 @@ func resolveItemReferences(rl *Relay, r *http.Request, c *call) error {
 			obj = sr.Response
 			stored[respID] = obj
 		}
+		var ok bool
 		if items[ref], ok = responses.OutputItem(obj, ref); !ok {
 			return itemNotFound(ref)
 		}
@@ -185,6 +194,11 @@ func resolveItemReferences(rl *Relay, r *http.Request, c *call) error {
 	c.body = responses.ReplaceItemReferences(c.body, items)
 	return nil
 }
+
+// maxReferencedResponses bounds the stored responses one request's item
+// references may read (one store read each): a long agent loop refers to
+// one per earlier step.
+const maxReferencedResponses = 1000
 
 func itemNotFound(id string) error {
 	return llm.NotFound("no item with id '" + id + "' in a stored response of this account (it may have expired or been deleted)")
