@@ -14,13 +14,14 @@ func isItemReference(item gjson.Result) bool {
 	case gjson.String:
 		return t.Str == "item_reference"
 	case gjson.Null:
-		return !item.Get("role").Exists() && item.Get("id").Exists()
+		return !item.Get("role").Exists() && item.Get("id").Type == gjson.String
 	}
 	return false
 }
 
 // ItemReferences returns the ids of the input's item references
 // ({"type":"item_reference","id":…}), in order; nil when there are none.
+// An id that is not a string reads as "".
 // Clients with store on refer this way to output items of responses the
 // gateway stored (the Vercel AI SDK sends an earlier answer's message back
 // as a reference); the relay resolves them with ReplaceItemReferences
@@ -29,7 +30,7 @@ func ItemReferences(body []byte) []string {
 	var ids []string
 	gjson.GetBytes(body, "input").ForEach(func(_, item gjson.Result) bool {
 		if isItemReference(item) {
-			ids = append(ids, item.Get("id").String())
+			ids = append(ids, item.Get("id").Str)
 		}
 		return true
 	})
