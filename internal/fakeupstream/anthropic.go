@@ -23,7 +23,10 @@ import (
 //   - with tools and tool_choice not {"type":"none"}: one tool_use block
 //     (id "toolu_fake_0", the first tool or the one tool_choice names,
 //     input with every required property of input_schema set to "fake"),
-//     stop_reason "tool_use";
+//     stop_reason "tool_use". With tool_choice auto (or absent) a request
+//     whose last message carries a tool_result is answered in text
+//     instead, as the mock and the Gemini fake do: the model has been
+//     given the result;
 //   - with output_config.format: text that is a JSON object of the schema's
 //     required properties (strings "fake", numbers 1), in place of the text;
 //   - usage: input_tokens = words of all text (system included) + 4 per
@@ -180,8 +183,12 @@ type anthropicMessage struct {
 }
 
 // anthropicContent is a string or an array of content blocks; only its text
-// (text blocks, and tool_result contents) is kept, for counting.
-type anthropicContent struct{ text []string }
+// (text blocks, and tool_result contents) is kept, for counting, and
+// whether it carries a tool_result.
+type anthropicContent struct {
+	text       []string
+	toolResult bool
+}
 
 func (c *anthropicContent) UnmarshalJSON(b []byte) error {
 	var s string
@@ -198,6 +205,7 @@ func (c *anthropicContent) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	for _, bl := range blocks {
+		c.toolResult = c.toolResult || bl.Type == "tool_result"
 		if bl.Text != "" {
 			c.text = append(c.text, bl.Text)
 		}
@@ -293,7 +301,9 @@ func cutWords(s string, n int) string {
 }
 
 func (anthropic) plan(req *anthropicRequest, b Behavior) anthropicAnswer {
-	if len(req.Tools) > 0 && (req.ToolChoice == nil || req.ToolChoice.Type != "none") {
+	auto := req.ToolChoice == nil || req.ToolChoice.Type == "auto"
+	answered := len(req.Messages) > 0 && req.Messages[len(req.Messages)-1].Content.toolResult
+	if len(req.Tools) > 0 && (req.ToolChoice == nil || req.ToolChoice.Type != "none") && !(auto && answered) {
 		i := 0
 		if req.ToolChoice != nil && req.ToolChoice.Type == "tool" {
 			for j, t := range req.Tools {

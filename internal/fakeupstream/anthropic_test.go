@@ -283,6 +283,26 @@ func TestAnthropicToolUse(t *testing.T) {
 	}
 }
 
+// TestAnthropicToolResultIsAnsweredInText: once the last message carries
+// the tool's result, tool_choice auto (or none given) gets text, so agent
+// loops end; a forced tool is still called.
+func TestAnthropicToolResultIsAnsweredInText(t *testing.T) {
+	s := start(t, Options{})
+	const history = `"messages":[{"role":"user","content":"weather?"},` +
+		`{"role":"assistant","content":[{"type":"tool_use","id":"toolu_fake_0","name":"get_weather","input":{"city":"fake"}}]},` +
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_fake_0","content":"sunny"}]}]`
+	for _, choice := range []string{"", `"tool_choice":{"type":"auto"},`} {
+		_, body := messages(t, s, `{"model":"m","max_tokens":50,`+toolsPart+`,`+choice+history+`}`)
+		if m := decodeMsg(t, body); len(m.Content) != 1 || m.Content[0].Type != "text" || *m.StopReason != "end_turn" {
+			t.Errorf("tool_choice %q: %s", choice, body)
+		}
+	}
+	_, body := messages(t, s, `{"model":"m","max_tokens":50,`+toolsPart+`,"tool_choice":{"type":"any"},`+history+`}`)
+	if m := decodeMsg(t, body); len(m.Content) != 1 || m.Content[0].Type != "tool_use" {
+		t.Errorf("tool_choice any: %s", body)
+	}
+}
+
 func TestAnthropicToolUseStreamed(t *testing.T) {
 	s := start(t, Options{})
 	resp, err := post(t, context.Background(), client(t), s.URL+"/v1/messages",

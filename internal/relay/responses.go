@@ -133,6 +133,9 @@ func prepareResponses(rl *Relay, r *http.Request, c *call) error {
 	// store: false is read here, not by decode: a passthrough never decodes.
 	rc := &responsesCall{rl: rl, ctx: r.Context(), storeOff: gjson.GetBytes(c.body, "store").Type == gjson.False}
 	c.extra = rc
+	if err := resolveItemReferences(rl, r, c); err != nil {
+		return err
+	}
 	id := gjson.GetBytes(c.body, "previous_response_id").Str // a string: scanResponses checked it
 	if id == "" {
 		return nil
@@ -164,6 +167,61 @@ func prepareResponses(rl *Relay, r *http.Request, c *call) error {
 	// (a built-in tool) is refused now, before routing.
 	_, err = c.canonical()
 	return err
+}
+
+// resolveItemReferences puts in place of each item_reference input item
+// the output item it names, from the caller's account's stored response
+// that made it, as OpenAI does: the Vercel AI SDK (store on, its default)
+// sends an earlier answer back this way. Without a store the references
+// are left for the decoder to refuse; an item that is not found is a 404.
+func resolveItemReferences(rl *Relay, r *http.Request, c *call) error {
+	refs := responses.ItemReferences(c.body)
+	if len(refs) == 0 || rl.ResponseStore == nil {
+		return nil
+	}
+	// The responses to read (one store read each), bounded before any read.
+	stored := map[string][]byte{} // response id → its Response object
+	for _, ref := range refs {
+		respID, ok := responses.ItemResponseID(ref)
+		if !ok {
+			return itemNotFound(ref)
+		}
+		stored[respID] = nil
+	}
+	if len(stored) > maxReferencedResponses {
+		return llm.BadRequest("input", "'input' refers to items of %d stored responses, more than %d; send the items themselves", len(stored), maxReferencedResponses)
+	}
+	items := make(map[string][]byte, len(refs))
+	for _, ref := range refs {
+		respID, _ := responses.ItemResponseID(ref)
+		obj := stored[respID]
+		if obj == nil {
+			sr, err := rl.ResponseStore.GetResponse(r.Context(), c.key.AccountID, respID)
+			if errors.Is(err, store.ErrNotFound) {
+				return itemNotFound(ref)
+			}
+			if err != nil {
+				return llm.AsError(err)
+			}
+			obj = sr.Response
+			stored[respID] = obj
+		}
+		var ok bool
+		if items[ref], ok = responses.OutputItem(obj, ref); !ok {
+			return itemNotFound(ref)
+		}
+	}
+	c.body = responses.ReplaceItemReferences(c.body, items)
+	return nil
+}
+
+// maxReferencedResponses bounds the stored responses one request's item
+// references may read (one store read each): a long agent loop refers to
+// one per earlier step.
+const maxReferencedResponses = 1000
+
+func itemNotFound(id string) error {
+	return llm.NotFound("no item with id '" + id + "' in a stored response of this account (it may have expired or been deleted)")
 }
 
 func responseNotFound(id string) error {

@@ -318,6 +318,9 @@ func (d *decoder) item(param string, item gjson.Result) error {
 	if typ == "" && item.Get("role").Exists() {
 		typ = "message" // EasyInputMessage: {"role","content"} with no type
 	}
+	if isItemReference(item) {
+		typ = "item_reference" // its type is optional (openai-go omits it)
+	}
 	switch typ {
 	case "message":
 		return d.message(param, item)

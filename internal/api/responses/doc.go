@@ -52,8 +52,11 @@
 // (web_search, file_search, computer_use_preview, code_interpreter,
 // image_generation, mcp, custom…) in tools, tool_choice or as history items
 // (they work only through an upstream that speaks Responses, by
-// passthrough); previous_response_id, conversation, item_reference items
-// and background (the gateway keeps no responses yet); prompt (stored
+// passthrough); conversation and background; item references
+// ({"type":"item_reference","id":…}, or {"id":…} with no type) left in the
+// input, which the relay replaces beforehand with the output items of the
+// account's stored responses (ItemReferences, ItemResponseID, OutputItem,
+// ReplaceItemReferences) when it has a response store; prompt (stored
 // prompt templates). ScanRequest refuses previous_response_id,
 // conversation and background too, so that the passthrough path does: an
 // id held by an upstream belongs to the gateway's account there, not the

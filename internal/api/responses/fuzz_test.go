@@ -80,3 +80,29 @@ func FuzzStreamEncoder(f *testing.F) {
 		checkSSE(t, out)
 	})
 }
+
+// FuzzReplaceItemReferences: replacing every item reference of a JSON body
+// with an item keeps it JSON and leaves no reference behind.
+func FuzzReplaceItemReferences(f *testing.F) {
+	f.Add([]byte(`{"model":"m","input":[{"type":"item_reference","id":"msg_gen-1_0"},{"id":"rs_gen-1_1"},{"role":"user","content":"hi"}]}`))
+	f.Add([]byte(`{"input":[ {"id" : "a\"b"} ,{"type":"item_reference","id":"x"}],"input":[{"id":"y"}]}`))
+	f.Add([]byte(`{"input":[{"type":"item_reference","id":5},{"id":7}]}`))
+	addFiles(f, "testdata/decode_request/*.json")
+	item := []byte(`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"x"}]}`)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !json.Valid(body) {
+			return
+		}
+		items := map[string][]byte{}
+		for _, id := range ItemReferences(body) {
+			items[id] = item
+		}
+		out := ReplaceItemReferences(body, items)
+		if !json.Valid(out) {
+			t.Fatalf("%s\nbecame\n%s", body, out)
+		}
+		if left := ItemReferences(out); len(left) != 0 {
+			t.Fatalf("references %q left in %s", left, out)
+		}
+	})
+}
