@@ -17,7 +17,8 @@ import (
 )
 
 const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_reset,
-	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at`
+	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at,
+	rate_rpm, rate_tpm, rate_concurrency`
 
 // CreateKey inserts k. It returns store.ErrConflict if a key with k.Hash
 // exists, even deleted, and an error wrapping store.ErrNotFound if
@@ -74,10 +75,11 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 			return fmt.Errorf("create key: %w", err)
 		}
 	}
+	rpm, tpm, conc := rateColumns(k.RateLimits)
 	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
 		k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
-		expires, k.Disabled, modelsJSON, created, updated)
+		expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc)
 	if err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return fmt.Errorf("create key %s: %w", k.Hash, store.ErrConflict)
@@ -177,7 +179,7 @@ func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
 }
 
 // UpdateKey writes the mutable fields of k (name, limit, limit_reset,
-// expires_at, disabled, allowed_models) and, like DeleteKey, stamps it with
+// expires_at, disabled, allowed_models, rate_limits) and, like DeleteKey, stamps it with
 // an UpdatedAt later than that of every other key, so that KeysChangedSince
 // reports the change; k.UpdatedAt is set to it. It returns store.ErrNotFound
 // if the key is absent or deleted. The key's usage is left alone: the
@@ -187,6 +189,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("update key: hash is not a lowercase hex SHA-256")
 	}
 	if err := validateLimitReset(k.LimitReset); err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	if err := validateRateLimits(k.RateLimits); err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
 	limit, expires, modelsJSON, err := mutableKeyValues(k)
@@ -206,10 +211,12 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
+	rpm, tpm, conc := rateColumns(k.RateLimits)
 	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = ?, limit_nanos = ?, limit_reset = ?,
-		expires_at = ?, disabled = ?, allowed_models = ?, updated_at = ?
+		expires_at = ?, disabled = ?, allowed_models = ?, updated_at = ?,
+		rate_rpm = ?, rate_tpm = ?, rate_concurrency = ?
 		WHERE hash = ? AND deleted_at IS NULL`,
-		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash)
+		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, rpm, tpm, conc, k.Hash)
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
@@ -288,9 +295,10 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 		kind, models              string
 		limit, expires, deletedAt sql.NullInt64
 		created, updated          int64
+		rl                        store.RateLimits
 	)
 	err := rows.Scan(&k.Hash, &k.Label, &k.Name, &kind, &k.AccountID, &limit, &k.LimitReset,
-		&expires, &k.Disabled, &models, &created, &updated, &deletedAt)
+		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -309,7 +317,24 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 	k.CreatedAt = fromUnixNanos(created)
 	k.UpdatedAt = fromUnixNanos(updated)
 	k.DeletedAt = nullTime(deletedAt)
+	k.RateLimits = rl.Normalize()
 	return k, nil
+}
+
+// rateColumns is the stored form of optional rate limits: 0 is none.
+func rateColumns(r *store.RateLimits) (rpm, tpm, concurrency int64) {
+	if r == nil {
+		return 0, 0, 0
+	}
+	return r.RPM, r.TPM, r.Concurrency
+}
+
+// validateRateLimits rejects negative limits, which the API refuses too.
+func validateRateLimits(r *store.RateLimits) error {
+	if r != nil && (r.RPM < 0 || r.TPM < 0 || r.Concurrency < 0) {
+		return fmt.Errorf("negative rate limit %+v", *r)
+	}
+	return nil
 }
 
 // validateKey checks what the schema cannot, or cannot say clearly.
@@ -322,6 +347,9 @@ func validateKey(k *store.Key) error {
 	case store.KindAPI, store.KindManagement, store.KindAdmin:
 	default:
 		return fmt.Errorf("unknown key kind %q", k.Kind)
+	}
+	if err := validateRateLimits(k.RateLimits); err != nil {
+		return err
 	}
 	return validateLimitReset(k.LimitReset)
 }
