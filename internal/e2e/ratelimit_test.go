@@ -360,6 +360,12 @@ func TestConcurrencySlotsAreAllReleased(t *testing.T) {
 		wg.Go(func() { _, _ = chatResp(g, key, 0) })
 	}
 	wg.Wait()
+	// Every request of the burst finished (settled, then counted).
+	for end := time.Now().Add(5 * time.Second); requestsCounted(t, g) < 12; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%v requests counted, want 12", requestsCounted(t, g))
+		}
+	}
 	// Two slow requests at once: both pass only if the burst left no slot held.
 	g.Up.Enqueue(fakeBehavior{FirstByteDelay: 300 * time.Millisecond}, fakeBehavior{FirstByteDelay: 300 * time.Millisecond})
 	var ok int
@@ -377,4 +383,59 @@ func TestConcurrencySlotsAreAllReleased(t *testing.T) {
 	if ok != 2 {
 		t.Fatalf("%d of 2 requests passed after the burst, want 2: slots leaked", ok)
 	}
+}
+
+// A stream carries the headers, and its end frees its slot.
+func TestStreamCarriesRateLimitHeadersAndFreesItsSlotAtTheEnd(t *testing.T) {
+	g := start(t, opts{})
+	key := g.limitedKey(t, "", `{"rpm": 100, "concurrency": 1}`)
+	for i := range 3 {
+		var resp *http.Response
+		err := untilNot429(func() error {
+			s := g.client(option.WithAPIKey(key), option.WithResponseInto(&resp)).Chat.Completions.NewStreaming(context.Background(),
+				openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("stream")})
+			defer s.Close()
+			for s.Next() {
+			}
+			return s.Err()
+		})
+		if err != nil {
+			t.Fatalf("stream %d: %v (the previous stream's slot is still held)", i+1, err)
+		}
+		if resp.Header.Get("X-Ratelimit-Limit-Requests") != "100" || resp.Header.Get("X-Ratelimit-Remaining-Requests") == "" {
+			t.Errorf("stream %d headers: %v", i+1, resp.Header)
+		}
+	}
+}
+
+// untilNot429 runs f until it returns anything but a 429, for up to two
+// seconds: a slot is freed when the gateway has finished the request,
+// a moment after the client read the last byte. A slot that is never
+// freed still fails.
+func untilNot429(f func() error) error {
+	end := time.Now().Add(2 * time.Second)
+	for {
+		err := f()
+		var e *openai.Error
+		if !errors.As(err, &e) || e.StatusCode != 429 || time.Now().After(end) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// requestsCounted sums switchyard_requests_total: requests the gateway has
+// finished (the rate limit permit is settled before the count).
+func requestsCounted(t *testing.T, g *gateway) float64 {
+	t.Helper()
+	_, body := g.adminRaw(t, "GET", "/metrics", g.AdminKey, "")
+	var n float64
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "switchyard_requests_total{") {
+			if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+				n += v
+			}
+		}
+	}
+	return n
 }
