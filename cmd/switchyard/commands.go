@@ -82,6 +82,7 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	var (
 		req                          admin.CreateKeyRequest
 		limit, expires, allowedModel string
+		rate                         admin.RateLimits
 	)
 	if sub == "create" {
 		fs.StringVar(&req.Name, "name", "", "key name")
@@ -92,6 +93,9 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 		fs.StringVar(&req.LimitReset, "limit-reset", "", "when the limit resets: daily, weekly or monthly (midnight UTC; default: never)")
 		fs.StringVar(&expires, "expires", "", "expiry time, RFC 3339 (2026-12-31T23:59:59Z)")
 		fs.StringVar(&allowedModel, "allowed-models", "", "comma-separated models the key may call (default: all)")
+		fs.Int64Var(&rate.RPM, "rpm", 0, "requests per minute (default: no limit)")
+		fs.Int64Var(&rate.TPM, "tpm", 0, "tokens per minute (default: no limit)")
+		fs.Int64Var(&rate.Concurrency, "concurrency", 0, "requests in flight (default: no limit)")
 	}
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
@@ -112,6 +116,9 @@ func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(stri
 	if sub == "create" {
 		if err := keyRequestFlags(&req, limit, expires, allowedModel); err != nil {
 			return err
+		}
+		if rate != (admin.RateLimits{}) {
+			req.RateLimits = &rate
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -573,5 +574,27 @@ func TestServeThatCannotListenStillShowsTheFirstKeysLater(t *testing.T) {
 	s := startServe(t, env)
 	if !demoKeyLine.MatchString(s.stdout.String()) {
 		t.Fatalf("the first successful start must print the admin and demo keys:\n%s", s.stdout.String())
+	}
+}
+
+func TestKeysCreateTakesRateLimitFlags(t *testing.T) {
+	env := map[string]string{"SWITCHYARD_DATA": t.TempDir()}
+	code, stdout, stderr := runCLI(t, env, "keys", "create", "--name", "limited", "--rpm", "60", "--concurrency", "2", "--json")
+	if code != 0 {
+		t.Fatalf("keys create --rpm: exit %d: %s", code, stderr)
+	}
+	var created struct {
+		Data struct {
+			RateLimits map[string]int64 `json:"rate_limits"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &created); err != nil {
+		t.Fatalf("not JSON (%v): %s", err, stdout)
+	}
+	if want := map[string]int64{"rpm": 60, "concurrency": 2}; !reflect.DeepEqual(created.Data.RateLimits, want) {
+		t.Fatalf("rate_limits = %v, want %v", created.Data.RateLimits, want)
+	}
+	if code, _, stderr := runCLI(t, env, "keys", "create", "--rpm", "-1"); code == 0 || !strings.Contains(stderr, "rate_limits.rpm") {
+		t.Fatalf("a negative --rpm: exit %d: %s", code, stderr)
 	}
 }

@@ -12,17 +12,20 @@ import (
 
 // AccountObject is an account as the API shows it. Amounts are USD.
 type AccountObject struct {
-	ID        string       `json:"id"`
-	Name      string       `json:"name"`
-	Credits   *money.Nanos `json:"credits"` // null: unmetered
-	Usage     money.Nanos  `json:"usage"`
-	Balance   *money.Nanos `json:"balance"` // credits − usage − held for requests in flight; null when unmetered
-	CreatedAt time.Time    `json:"created_at"`
-	UpdatedAt time.Time    `json:"updated_at"`
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	Credits *money.Nanos `json:"credits"` // null: unmetered
+	Usage   money.Nanos  `json:"usage"`
+	Balance *money.Nanos `json:"balance"` // credits − usage − held for requests in flight; null when unmetered
+	// RateLimits apply to all the account's keys together; null: none.
+	RateLimits *RateLimits `json:"rate_limits"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 func (a *API) accountObject(ac *store.Account) AccountObject {
-	o := AccountObject{ID: ac.ID, Name: ac.Name, Credits: ac.Credits, CreatedAt: ac.CreatedAt.UTC(), UpdatedAt: ac.UpdatedAt.UTC()}
+	o := AccountObject{ID: ac.ID, Name: ac.Name, Credits: ac.Credits, RateLimits: rateLimitsOf(ac.RateLimits),
+		CreatedAt: ac.CreatedAt.UTC(), UpdatedAt: ac.UpdatedAt.UTC()}
 	st := a.acct.Account(ac.ID)
 	o.Usage = st.Spent
 	if ac.Credits != nil {
@@ -52,14 +55,16 @@ func (o *optionalAmount) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// CreateAccount serves POST /accounts {"name", "credits"} (admin only).
+// CreateAccount serves POST /accounts {"name", "credits", "rate_limits"}
+// (admin only).
 func (a *API) CreateAccount(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.adminOnly(r); err != nil {
 		return err
 	}
 	var req struct {
-		Name    string         `json:"name"`
-		Credits optionalAmount `json:"credits"`
+		Name       string         `json:"name"`
+		Credits    optionalAmount `json:"credits"`
+		RateLimits *RateLimits    `json:"rate_limits"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
@@ -71,11 +76,12 @@ func (a *API) CreateAccount(w http.ResponseWriter, r *http.Request) error {
 		return llm.BadRequest("credits", "'credits' must be a non-negative amount of USD, or null for an unmetered account")
 	}
 	now := a.now().UTC()
-	ac := &store.Account{ID: newAccountID(), Name: req.Name, Credits: req.Credits.value, CreatedAt: now, UpdatedAt: now}
+	ac := &store.Account{ID: newAccountID(), Name: req.Name, Credits: req.Credits.value, RateLimits: req.RateLimits.stored(), CreatedAt: now, UpdatedAt: now}
 	if err := a.st.CreateAccount(r.Context(), ac); err != nil {
 		return err
 	}
 	a.acct.SetAccount(ac.ID, ac.Credits)
+	a.setAccountLimits(ac)
 	a.notify(r.Context(), "accounts")
 	return writeJSON(w, http.StatusCreated, dataOf(a.accountObject(ac)))
 }
@@ -116,15 +122,17 @@ func (a *API) GetAccount(w http.ResponseWriter, r *http.Request, id string) erro
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
 }
 
-// PatchAccount serves PATCH /accounts/{id} {"name", "credits"}: credits null
-// makes the account unmetered, a number makes it prepaid with that total.
+// PatchAccount serves PATCH /accounts/{id} {"name", "credits",
+// "rate_limits"}: credits null makes the account unmetered, a number makes
+// it prepaid with that total; rate_limits null removes the limits.
 func (a *API) PatchAccount(w http.ResponseWriter, r *http.Request, id string) error {
 	if _, err := a.adminOnly(r); err != nil {
 		return err
 	}
 	var req struct {
-		Name    *string        `json:"name"`
-		Credits optionalAmount `json:"credits"`
+		Name       *string            `json:"name"`
+		Credits    optionalAmount     `json:"credits"`
+		RateLimits optionalRateLimits `json:"rate_limits"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
@@ -142,13 +150,25 @@ func (a *API) PatchAccount(w http.ResponseWriter, r *http.Request, id string) er
 		}
 		ac.Credits = req.Credits.value
 	}
+	if req.RateLimits.set {
+		ac.RateLimits = req.RateLimits.value.stored()
+	}
 	ac.UpdatedAt = a.now().UTC()
 	if err := a.st.UpdateAccount(r.Context(), ac); err != nil {
 		return err
 	}
 	a.acct.SetAccount(ac.ID, ac.Credits)
+	a.setAccountLimits(ac)
 	a.notify(r.Context(), "accounts")
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
+}
+
+// setAccountLimits tells the limiter of an account's stored limits (other
+// instances learn them at their next refresh).
+func (a *API) setAccountLimits(ac *store.Account) {
+	if a.limits != nil {
+		a.limits.SetAccount(ac.ID, ac.RateLimits)
+	}
 }
 
 // TopUp serves POST /accounts/{id}/credits {"amount", "memo"} (admin only).

@@ -48,8 +48,16 @@ func (a *API) Key(w http.ResponseWriter, r *http.Request) error {
 		"expires_at":      k.ExpiresAt,
 		"disabled":        k.Disabled,
 		"is_free_tier":    false,
-		"rate_limit":      map[string]any{"requests": -1, "interval": "10s"},
+		"rate_limit":      effectiveRateLimit(k.RateLimits, a.accountLimits(k.AccountID)),
 	}))
+}
+
+// accountLimits are an account's rate limits as the limiter holds them.
+func (a *API) accountLimits(id string) *store.RateLimits {
+	if a.limits == nil {
+		return nil
+	}
+	return a.limits.Account(id)
 }
 
 // Credits serves GET /credits: the calling key's account.

@@ -9,7 +9,7 @@ import (
 )
 
 // PatchKey serves PATCH /keys/{hash}: name, disabled, limit, limit_reset,
-// expires_at, allowed_models. A field sent as null clears it.
+// expires_at, allowed_models, rate_limits. A field sent as null clears it.
 func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) error {
 	caller, err := a.caller(r)
 	if err != nil {
@@ -20,12 +20,13 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 		return err
 	}
 	var req struct {
-		Name          *string          `json:"name"`
-		Disabled      *bool            `json:"disabled"`
-		Limit         optionalAmount   `json:"limit"`
-		LimitReset    *json.RawMessage `json:"limit_reset"`
-		ExpiresAt     *json.RawMessage `json:"expires_at"`
-		AllowedModels *[]string        `json:"allowed_models"`
+		Name          *string            `json:"name"`
+		Disabled      *bool              `json:"disabled"`
+		Limit         optionalAmount     `json:"limit"`
+		LimitReset    *json.RawMessage   `json:"limit_reset"`
+		ExpiresAt     *json.RawMessage   `json:"expires_at"`
+		AllowedModels *[]string          `json:"allowed_models"`
+		RateLimits    optionalRateLimits `json:"rate_limits"`
 	}
 	if err := decode(r, &req); err != nil {
 		return err
@@ -67,6 +68,9 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 	}
 	if req.AllowedModels != nil {
 		k.AllowedModels = *req.AllowedModels
+	}
+	if req.RateLimits.set {
+		k.RateLimits = req.RateLimits.value.stored()
 	}
 	if err := a.st.UpdateKey(r.Context(), &k); err != nil {
 		return notFoundAs(err, "no key with hash "+hash)

@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -36,6 +37,7 @@ type API struct {
 	st      Store
 	keys    *auth.Cache
 	acct    *billing.Accountant
+	limits  *ratelimit.Limiter
 	pending Generations
 	now     func() time.Time
 	// changed, when set, tells other instances what a write changed
@@ -54,8 +56,8 @@ func (a *API) notify(ctx context.Context, topic string) {
 }
 
 // New builds the management API.
-func New(st Store, keys *auth.Cache, acct *billing.Accountant, pending Generations, now func() time.Time) *API {
-	return &API{st: st, keys: keys, acct: acct, pending: pending, now: now}
+func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
+	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).
@@ -70,6 +72,7 @@ type KeyObject struct {
 	LimitReset    *string      `json:"limit_reset"`
 	ExpiresAt     *time.Time   `json:"expires_at"`
 	AllowedModels []string     `json:"allowed_models"`
+	RateLimits    *RateLimits  `json:"rate_limits"`
 	// Usage is all-time spend; LimitRemaining what the current limit period leaves.
 	Usage          money.Nanos  `json:"usage"`
 	LimitRemaining *money.Nanos `json:"limit_remaining"`
@@ -95,7 +98,7 @@ func (a *API) object(k *store.Key) KeyObject {
 func ObjectOf(k *store.Key) KeyObject {
 	o := KeyObject{Hash: k.Hash, Name: k.Name, Label: k.Label, Kind: string(k.Kind), AccountID: k.AccountID,
 		Disabled: k.Disabled, Limit: k.Limit, ExpiresAt: k.ExpiresAt, AllowedModels: k.AllowedModels,
-		CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC()}
+		RateLimits: rateLimitsOf(k.RateLimits), CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC()}
 	if k.LimitReset != "" {
 		r := k.LimitReset
 		o.LimitReset = &r
@@ -116,6 +119,7 @@ type CreateKeyRequest struct {
 	ExpiresAt     *time.Time   `json:"expires_at"`
 	AllowedModels []string     `json:"allowed_models"`
 	Disabled      bool         `json:"disabled"`
+	RateLimits    *RateLimits  `json:"rate_limits"`
 	// Key adopts an existing plaintext key (migrating from another gateway).
 	Key string `json:"key"`
 }
@@ -139,6 +143,9 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	if req.Limit != nil && *req.Limit < 0 {
 		return nil, "", llm.BadRequest("limit", "'limit' must be a non-negative amount of USD or null")
 	}
+	if err := req.RateLimits.check(); err != nil {
+		return nil, "", err
+	}
 	plain := req.Key
 	if plain == "" {
 		plain = auth.NewKey()
@@ -153,7 +160,7 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	return &store.Key{
 		Hash: auth.Hash(plain), Label: auth.Mask(plain), Name: req.Name, Kind: kind, AccountID: acct,
 		Limit: req.Limit, LimitReset: req.LimitReset, ExpiresAt: req.ExpiresAt, Disabled: req.Disabled,
-		AllowedModels: req.AllowedModels, CreatedAt: now, UpdatedAt: now,
+		AllowedModels: req.AllowedModels, RateLimits: req.RateLimits.stored(), CreatedAt: now, UpdatedAt: now,
 	}, plain, nil
 }
 

@@ -89,6 +89,12 @@ func InsufficientQuota(msg string) *Error {
 	return &Error{Kind: KindPolicy, Status: 402, Type: "insufficient_quota", Code: "insufficient_quota", Message: msg}
 }
 
+// RateLimited is a 429 rate_limit_exceeded: a key's or an account's own
+// rate limit, with the Retry-After (seconds) when it may pass.
+func RateLimited(msg, retryAfter string) *Error {
+	return &Error{Kind: KindPolicy, Status: 429, Type: "rate_limit_error", Code: "rate_limit_exceeded", Message: msg, RetryAfter: retryAfter}
+}
+
 // ModelNotFound is a 404 model_not_found.
 func ModelNotFound(msg string) *Error {
 	return &Error{Kind: KindCaller, Status: 404, Type: "invalid_request_error", Code: "model_not_found", Param: "model", Message: msg}

@@ -26,6 +26,8 @@ type Metrics struct {
 	cost      *prometheus.CounterVec
 	upstream  *prometheus.CounterVec
 	streaming prometheus.Gauge
+	limited   *prometheus.CounterVec
+	redisErrs prometheus.Counter
 }
 
 // New registers the gateway's series (and the Go runtime and process ones).
@@ -49,8 +51,12 @@ func New() *Metrics {
 			Help: "Failed upstream attempts, by provider and kind (" + strings.Join(UpstreamErrorKinds, ", ") + ")."}, []string{"provider", "kind"}),
 		streaming: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchyard_streams_in_flight",
 			Help: "Streams currently being relayed."}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_rate_limited_total",
+			Help: "Requests refused with 429 by a key's or an account's rate limit, by scope (key, account) and limit (requests, tokens, concurrency)."}, []string{"scope", "limit"}),
+		redisErrs: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchyard_ratelimit_redis_errors_total",
+			Help: "Rate limit checks and settles that Redis failed; the instance enforces limits locally meanwhile."}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.ttft, m.tokens, m.cost, m.upstream, m.streaming)
+	reg.MustRegister(m.requests, m.latency, m.ttft, m.tokens, m.cost, m.upstream, m.streaming, m.limited, m.redisErrs)
 	return m
 }
 
@@ -122,6 +128,20 @@ func (m *Metrics) UpstreamError(provider, kind string) {
 		return
 	}
 	m.upstream.WithLabelValues(nonEmpty(provider), kind).Inc()
+}
+
+// RateLimited counts a request refused by a rate limit.
+func (m *Metrics) RateLimited(scope, limit string) {
+	if m != nil {
+		m.limited.WithLabelValues(scope, limit).Inc()
+	}
+}
+
+// RateLimitRedisError counts a failed Redis call of the rate limiter.
+func (m *Metrics) RateLimitRedisError() {
+	if m != nil {
+		m.redisErrs.Inc()
+	}
 }
 
 // StreamStarted and StreamEnded track streams in flight.

@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -31,6 +32,7 @@ type call struct {
 	body   []byte
 	price  *config.Pricing // nil: free
 	res    *billing.Reservation
+	permit *ratelimit.Permit // the rate limits' hold, settled in finish
 	usage  llm.Usage
 	maxOut int64 // the most output tokens charged (0: no bound known); set by estimate
 	// countedPrompt is the tokenizer's prompt count with its margin, once
@@ -84,8 +86,19 @@ func (rl *Relay) estimate(c *call, req *oa.Request, res *routing.Resolution) bil
 	if c.price == nil {
 		return billing.Estimate{}
 	}
-	prompt := int64(len(c.body)+1) / 2
-	maxOut, bounded := req.MaxTokens, req.MaxTokens > 0
+	prompt, maxOut, bounded := worstCase(c, req, res)
+	if bounded {
+		c.maxOut = maxOut
+	}
+	return rl.estimateFor(c, prompt, maxOut)
+}
+
+// worstCase is the most tokens a request may use, as estimate reserves
+// them: the prompt at one token per two bytes of body, and the most output
+// (bounded: by the request or the catalogue, not the 4096 default).
+func worstCase(c *call, req *oa.Request, res *routing.Resolution) (prompt, maxOut int64, bounded bool) {
+	prompt = int64(len(c.body)+1) / 2
+	maxOut, bounded = req.MaxTokens, req.MaxTokens > 0
 	if res.Entry != nil {
 		if cl := int64(res.Entry.ContextLength); cl > 0 {
 			prompt = min(prompt, cl)
@@ -103,11 +116,7 @@ func (rl *Relay) estimate(c *call, req *oa.Request, res *routing.Resolution) bil
 	if c.op == oa.OpEmbeddings {
 		maxOut, bounded = 0, false
 	}
-	maxOut = satMul(maxOut, max(req.N, 1))
-	if bounded {
-		c.maxOut = maxOut
-	}
-	return rl.estimateFor(c, prompt, maxOut)
+	return prompt, satMul(maxOut, max(req.N, 1)), bounded
 }
 
 // maxCountedPrompt bounds the body that reserve tokenizes: tokenizing

@@ -15,7 +15,8 @@ import (
 // usable route is an Anthropic upstream the count is Anthropic's own;
 // otherwise it is counted here with the model's tokenizer (or the offline
 // o200k one), which is what an OpenAI-format upstream would bill. It is
-// free and leaves no generation record: nothing is generated.
+// free and leaves no generation record: nothing is generated. It counts
+// against the key's and account's requests per minute.
 func (rl *Relay) CountTokens(w http.ResponseWriter, r *http.Request) error {
 	key, err := rl.Authenticate(r)
 	if err != nil {
@@ -40,6 +41,12 @@ func (rl *Relay) CountTokens(w http.ResponseWriter, r *http.Request) error {
 	if e := allowed(key, res); e != nil {
 		return e // a key may not learn anything of a model it may not use
 	}
+	// Counting generates nothing: only the requests per minute apply.
+	p, err := rl.limit(w, r, key, true, nil)
+	if err != nil {
+		return err
+	}
+	p.Settle(0)
 	n := int64(-1)
 	for _, t := range res.Targets {
 		p, ok := rl.Providers[t.Provider]

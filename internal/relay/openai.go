@@ -81,6 +81,13 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if e := allowed(key, res); e != nil {
 		return e
 	}
+	// Rate limits before credit: a refused request holds nothing.
+	if c.permit, err = rl.limit(w, r, key, false, func() int64 {
+		prompt, maxOut, _ := worstCase(c, req, res)
+		return prompt + maxOut
+	}); err != nil {
+		return err
+	}
 	if c.in.prepare != nil {
 		if err := c.in.prepare(rl, r, c); err != nil {
 			return err
@@ -699,6 +706,9 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	g.UsageEstimated = u.Estimated
 	g.Cost = cost
 	charge := c.res.Settle(cost, g.ID) // releases the rest; nil-safe, exactly once
+	// The rate limits: the tokens used replace the worst case charged, and
+	// the slot in flight is freed (nil-safe, exactly once).
+	c.permit.Settle(u.PromptTokens + u.CompletionTokens)
 	if rl.Recorder != nil {
 		rl.Recorder.Record(g, charge)
 	}

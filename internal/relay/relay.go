@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -56,6 +57,9 @@ type Deps struct {
 	// Cooling holds routes skipped after a 429 with Retry-After; shared
 	// across config reloads like Health. May be nil.
 	Cooling *Cooling
+	// RateLimits enforces keys' and accounts' rate limits; may be nil:
+	// nothing is limited.
+	RateLimits *ratelimit.Limiter
 	// Metrics records per-request series; may be nil.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger

@@ -53,6 +53,7 @@ func (s *Server) refreshKeys(ctx context.Context) {
 func (s *Server) refreshAccounts(ctx context.Context) {
 	if accts, err := s.store.ListAccounts(ctx); err == nil {
 		s.acct.SyncAccounts(accts)
+		s.limits.SyncAccounts(accts)
 	} else if ctx.Err() == nil {
 		s.log.Warn("account refresh failed", slog.String("error", err.Error()))
 	}

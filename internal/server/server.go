@@ -20,8 +20,10 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/provider"
+	"github.com/switchyard-gw/switchyard/internal/ratelimit"
 	"github.com/switchyard-gw/switchyard/internal/relay"
 	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // Server is the assembled gateway.
@@ -43,6 +45,7 @@ type Server struct {
 	ledger    *ledger.Writer
 	store     admin.Store
 	acct      *billing.Accountant
+	limits    *ratelimit.Limiter
 	conns     *connCounter // open client connections, for Listener's caps
 
 	readiness   readiness
@@ -108,6 +111,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	}
 	acct := billing.NewAccountant(o.Now, balances, usages)
 	acct.FailClosed(lw.Blocked)
+	accounts, err := o.Store.ListAccounts(ctx)
+	if err != nil {
+		lw.Close(ctx)
+		return nil, fmt.Errorf("loading accounts: %w", err)
+	}
+	m := metrics.New()
+	limits, err := newLimiter(cfg, o, m, accounts)
+	if err != nil {
+		lw.Close(ctx)
+		return nil, err
+	}
 	s := &Server{
 		configPath:  o.ConfigPath,
 		env:         o.Env,
@@ -116,15 +130,15 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		transport:   o.Transport,
 		created:     o.Now().Unix(),
 		keys:        keys,
-		admin:       admin.New(o.Store, keys, acct, lw, o.Now),
+		admin:       admin.New(o.Store, keys, acct, limits, lw, o.Now),
 		ledger:      lw,
 		store:       o.Store,
 		acct:        acct,
+		limits:      limits,
 		ledgerSpool: o.LedgerSpool != nil,
 	}
 	routeHealth := routing.NewHealth(routing.HealthConfig{MaxRoutes: cfg.Routing.MaxTrackedRoutes,
 		AuthFailures: cfg.Routing.AuthFailures, AuthCooldown: cfg.Routing.AuthCooldown}, o.Now)
-	m := metrics.New()
 	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
 	m.Func("switchyard_ledger_last_flush_seconds", "How long the last ledger batch took to commit.", func() float64 { return lw.Stats().LastFlush.Seconds() })
 	m.Func("switchyard_ledger_spool_bytes", "Bytes of generation records spooled to disk while the database is unreachable.", func() float64 { return float64(lw.Spooled()) })
@@ -172,7 +186,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	s.cur.Store(s.newSnapshot(cfg, providers, relay.Deps{
 		Keys: keys, Log: o.Log, Now: o.Now,
 		NewID:    func() string { return newOrderedID("gen-", time.Now()) },
-		Recorder: lw, Accountant: acct, Estimator: o.Estimator,
+		Recorder: lw, Accountant: acct, Estimator: o.Estimator, RateLimits: limits,
 		Health:  routeHealth,
 		Metrics: m,
 		Cooling: &relay.Cooling{},
@@ -182,9 +196,41 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	return s, nil
 }
 
-// Close writes every queued ledger record. Call it after the HTTP server has
-// drained, so that no request records after it.
-func (s *Server) Close(ctx context.Context) error { return s.ledger.Close(ctx) }
+// Close writes every queued ledger record and closes the rate limiter's
+// Redis client. Call it after the HTTP server has drained, so that no
+// request records after it.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.ledger.Close(ctx)
+	_ = s.limits.Close()
+	return err
+}
+
+// RateLimits is the rate limiter; its Healthy says whether limits are
+// shared through Redis as configured (for /readyz).
+func (s *Server) RateLimits() *ratelimit.Limiter { return s.limits }
+
+// newLimiter builds the rate limiter: in Redis when storage.redis is set,
+// else in memory; with the accounts' limits.
+func newLimiter(cfg *config.Config, o Options, m *metrics.Metrics, accounts []store.Account) (*ratelimit.Limiter, error) {
+	var r *ratelimit.Redis
+	if cfg.Storage.Redis != "" {
+		var err error
+		if r, err = ratelimit.NewRedis(cfg.Storage.Redis, "switchyard:rl:"); err != nil {
+			return nil, err
+		}
+	}
+	l := ratelimit.New(ratelimit.Options{Now: o.Now, Log: o.Log, Metrics: m, Redis: r})
+	l.SyncAccounts(accounts)
+	if r != nil {
+		m.Func("switchyard_ratelimit_redis_up", "1 while rate limits are shared through Redis; 0 while Redis fails and each instance limits locally.", func() float64 {
+			if l.Healthy() {
+				return 1
+			}
+			return 0
+		})
+	}
+	return l, nil
+}
 
 // Refresh applies changes other processes (the CLI, other instances) made
 // to keys and to accounts' credits, every interval until ctx ends.

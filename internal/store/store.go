@@ -50,8 +50,11 @@ type Key struct {
 	ExpiresAt     *time.Time
 	Disabled      bool
 	AllowedModels []string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// RateLimits are the key's own request, token and concurrency limits;
+	// nil means none (the account's still apply).
+	RateLimits *RateLimits
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 	// DeletedAt is set on deleted keys (they are kept so that ledger rows stay
 	// attributable, and so that caches of other instances learn of the delete).
 	DeletedAt *time.Time
@@ -59,11 +62,30 @@ type Key struct {
 
 // Account holds credits; Credits nil means unmetered (usage recorded, no balance enforced).
 type Account struct {
-	ID        string
-	Name      string
-	Credits   *money.Nanos
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID      string
+	Name    string
+	Credits *money.Nanos
+	// RateLimits apply to all the account's keys together; nil means none.
+	RateLimits *RateLimits
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// RateLimits are per-minute request and token limits and a cap on requests
+// in flight, of a key or an account. A zero field is no limit on that
+// dimension; stored and shown as nil when every field is zero (Normalize).
+type RateLimits struct {
+	RPM         int64 // requests per minute
+	TPM         int64 // tokens per minute (prompt + completion)
+	Concurrency int64 // requests in flight
+}
+
+// Normalize returns r, or nil when it limits nothing.
+func (r *RateLimits) Normalize() *RateLimits {
+	if r == nil || (r.RPM == 0 && r.TPM == 0 && r.Concurrency == 0) {
+		return nil
+	}
+	return r
 }
 
 // Store is the persistent state. Implementations are safe for concurrent use.

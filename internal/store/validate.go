@@ -19,7 +19,26 @@ func (k *Key) Validate() error {
 	default:
 		return fmt.Errorf("unknown key kind %q", k.Kind)
 	}
+	if err := k.RateLimits.Validate(); err != nil {
+		return err
+	}
 	return ValidateLimitReset(k.LimitReset)
+}
+
+// Validate rejects negative limits, which the API refuses too.
+func (r *RateLimits) Validate() error {
+	if r != nil && (r.RPM < 0 || r.TPM < 0 || r.Concurrency < 0) {
+		return fmt.Errorf("negative rate limit %+v", *r)
+	}
+	return nil
+}
+
+// Columns is the stored form of optional rate limits: 0 is none.
+func (r *RateLimits) Columns() (rpm, tpm, concurrency int64) {
+	if r == nil {
+		return 0, 0, 0
+	}
+	return r.RPM, r.TPM, r.Concurrency
 }
 
 // ValidateLimitReset checks a Key.LimitReset.
@@ -52,7 +71,7 @@ func (a *Account) Validate() error {
 	if a.Credits != nil && *a.Credits < 0 {
 		return fmt.Errorf("account %s: negative credits $%s", a.ID, *a.Credits)
 	}
-	return nil
+	return a.RateLimits.Validate()
 }
 
 // Both backends store every time as an integer of unix nanoseconds, UTC:

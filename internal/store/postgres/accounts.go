@@ -13,7 +13,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-const accountColumns = `id, name, credits_nanos, created_at, updated_at`
+const accountColumns = `id, name, credits_nanos, created_at, updated_at, rate_rpm, rate_tpm, rate_concurrency`
 
 // CreateAccount inserts a; store.ErrConflict if the id exists. Initial
 // credits are recorded as an "adjust" ledger entry.
@@ -32,8 +32,9 @@ func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
 		}
 	}
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-			a.ID, a.Name, nullNanos(a.Credits), created, updated)
+		rpm, tpm, conc := a.RateLimits.Columns()
+		_, err := tx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			a.ID, a.Name, nullNanos(a.Credits), created, updated, rpm, tpm, conc)
 		if err != nil {
 			return err
 		}
@@ -105,8 +106,10 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 		if old, err = lockAccount(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, `UPDATE accounts SET name = $1, credits_nanos = $2, updated_at = greatest(updated_at, $3)
-			WHERE id = $4 RETURNING updated_at`, a.Name, nullNanos(a.Credits), now, a.ID).Scan(&updated)
+		rpm, tpm, conc := a.RateLimits.Columns()
+		err := tx.QueryRow(ctx, `UPDATE accounts SET name = $1, credits_nanos = $2, updated_at = greatest(updated_at, $3),
+			rate_rpm = $5, rate_tpm = $6, rate_concurrency = $7
+			WHERE id = $4 RETURNING updated_at`, a.Name, nullNanos(a.Credits), now, a.ID, rpm, tpm, conc).Scan(&updated)
 		if err != nil {
 			return err
 		}
@@ -190,10 +193,12 @@ func scanAccount(row pgx.Row) (*store.Account, error) {
 		a                store.Account
 		credits          *int64
 		created, updated int64
+		rl               store.RateLimits
 	)
-	if err := row.Scan(&a.ID, &a.Name, &credits, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &credits, &created, &updated, &rl.RPM, &rl.TPM, &rl.Concurrency); err != nil {
 		return nil, err
 	}
+	a.RateLimits = rl.Normalize()
 	a.Credits = nanosOrNil(credits)
 	a.CreatedAt = store.FromUnixNanos(created)
 	a.UpdatedAt = store.FromUnixNanos(updated)

@@ -15,7 +15,8 @@ import (
 )
 
 const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_reset,
-	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at`
+	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at,
+	rate_rpm, rate_tpm, rate_concurrency`
 
 // lockKeyStamps serialises the transactions that stamp api_keys.updated_at
 // (CreateKey, UpdateKey, DeleteKey) until they commit, so that stamps grow
@@ -53,10 +54,11 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 				return err
 			}
 		}
+		rpm, tpm, conc := k.RateLimits.Columns()
 		_, err := tx.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $15)`,
 			k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
-			expires, k.Disabled, modelsJSON, created, updated)
+			expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc)
 		return err
 	})
 	switch {
@@ -153,6 +155,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	if err := store.ValidateLimitReset(k.LimitReset); err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
+	if err := k.RateLimits.Validate(); err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
 	limit, expires, modelsJSON, err := mutableKeyValues(k)
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
@@ -166,10 +171,12 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		if updated, err = nextUpdatedAt(ctx, tx, now); err != nil {
 			return err
 		}
+		rpm, tpm, conc := k.RateLimits.Columns()
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET name = $1, limit_nanos = $2, limit_reset = $3,
-			expires_at = $4, disabled = $5, allowed_models = $6, updated_at = $7
+			expires_at = $4, disabled = $5, allowed_models = $6, updated_at = $7,
+			rate_rpm = $9, rate_tpm = $10, rate_concurrency = $11
 			WHERE hash = $8 AND deleted_at IS NULL`,
-			k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash)
+			k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash, rpm, tpm, conc)
 		if err != nil {
 			return err
 		}
@@ -246,9 +253,10 @@ func scanKey(row pgx.CollectableRow) (store.Key, error) {
 		kind, models              string
 		limit, expires, deletedAt *int64
 		created, updated          int64
+		rl                        store.RateLimits
 	)
 	err := row.Scan(&k.Hash, &k.Label, &k.Name, &kind, &k.AccountID, &limit, &k.LimitReset,
-		&expires, &k.Disabled, &models, &created, &updated, &deletedAt)
+		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -264,6 +272,7 @@ func scanKey(row pgx.CollectableRow) (store.Key, error) {
 	k.CreatedAt = store.FromUnixNanos(created)
 	k.UpdatedAt = store.FromUnixNanos(updated)
 	k.DeletedAt = timeOrNil(deletedAt)
+	k.RateLimits = rl.Normalize()
 	return k, nil
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-const accountColumns = `id, name, credits_nanos, created_at, updated_at`
+const accountColumns = `id, name, credits_nanos, created_at, updated_at, rate_rpm, rate_tpm, rate_concurrency`
 
 // CreateAccount inserts a. It returns store.ErrConflict if the id exists.
 // A zero CreatedAt means now, a zero UpdatedAt means CreatedAt; on success a
@@ -39,8 +39,9 @@ func (db *DB) CreateAccount(ctx context.Context, a *store.Account) error {
 		return fmt.Errorf("create account: %w", err)
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?)`,
-		a.ID, a.Name, nullNanos(a.Credits), created, updated)
+	rpm, tpm, conc := a.RateLimits.Columns()
+	_, err = tx.ExecContext(ctx, `INSERT INTO accounts (`+accountColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Name, nullNanos(a.Credits), created, updated, rpm, tpm, conc)
 	if err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return fmt.Errorf("create account %s: %w", a.ID, store.ErrConflict)
@@ -93,7 +94,7 @@ func (db *DB) GetAccount(ctx context.Context, id string) (*store.Account, error)
 	return a, nil
 }
 
-// UpdateAccount sets the name and credits of the account a.ID (nil credits:
+// UpdateAccount sets the name, credits and rate limits of the account a.ID (nil credits:
 // unmetered) and bumps its UpdatedAt; on success a holds the stored
 // CreatedAt and UpdatedAt. It returns store.ErrNotFound for an unknown
 // account. A change of credits is recorded in the ledger as an "adjust"
@@ -120,8 +121,10 @@ func (db *DB) UpdateAccount(ctx context.Context, a *store.Account) error {
 		return fmt.Errorf("update account: %w", err)
 	}
 	var updated int64
-	err = tx.QueryRowContext(ctx, `UPDATE accounts SET name = ?, credits_nanos = ?, updated_at = max(updated_at, ?)
-		WHERE id = ? RETURNING updated_at`, a.Name, nullNanos(a.Credits), now, a.ID).Scan(&updated)
+	rpm, tpm, conc := a.RateLimits.Columns()
+	err = tx.QueryRowContext(ctx, `UPDATE accounts SET name = ?, credits_nanos = ?, updated_at = max(updated_at, ?),
+		rate_rpm = ?, rate_tpm = ?, rate_concurrency = ?
+		WHERE id = ? RETURNING updated_at`, a.Name, nullNanos(a.Credits), now, rpm, tpm, conc, a.ID).Scan(&updated)
 	if err != nil {
 		return fmt.Errorf("update account: %w", err)
 	}
@@ -208,10 +211,12 @@ func scanAccount(row rowScanner) (*store.Account, error) {
 		a                store.Account
 		credits          sql.NullInt64
 		created, updated int64
+		rl               store.RateLimits
 	)
-	if err := row.Scan(&a.ID, &a.Name, &credits, &created, &updated); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &credits, &created, &updated, &rl.RPM, &rl.TPM, &rl.Concurrency); err != nil {
 		return nil, err
 	}
+	a.RateLimits = rl.Normalize()
 	a.Credits = nanosOrNil(credits)
 	a.CreatedAt = store.FromUnixNanos(created)
 	a.UpdatedAt = store.FromUnixNanos(updated)

@@ -17,7 +17,8 @@ import (
 )
 
 const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_reset,
-	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at`
+	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at,
+	rate_rpm, rate_tpm, rate_concurrency`
 
 // CreateKey inserts k. It returns store.ErrConflict if a key with k.Hash
 // exists, even deleted, and an error wrapping store.ErrNotFound if
@@ -74,10 +75,11 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 			return fmt.Errorf("create key: %w", err)
 		}
 	}
+	rpm, tpm, conc := k.RateLimits.Columns()
 	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
 		k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
-		expires, k.Disabled, modelsJSON, created, updated)
+		expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc)
 	if err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return fmt.Errorf("create key %s: %w", k.Hash, store.ErrConflict)
@@ -177,7 +179,7 @@ func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
 }
 
 // UpdateKey writes the mutable fields of k (name, limit, limit_reset,
-// expires_at, disabled, allowed_models) and, like DeleteKey, stamps it with
+// expires_at, disabled, allowed_models, rate_limits) and, like DeleteKey, stamps it with
 // an UpdatedAt later than that of every other key, so that KeysChangedSince
 // reports the change; k.UpdatedAt is set to it. It returns store.ErrNotFound
 // if the key is absent or deleted. The key's usage is left alone: the
@@ -187,6 +189,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("update key: hash is not a lowercase hex SHA-256")
 	}
 	if err := store.ValidateLimitReset(k.LimitReset); err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	if err := k.RateLimits.Validate(); err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
 	limit, expires, modelsJSON, err := mutableKeyValues(k)
@@ -206,10 +211,12 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
+	rpm, tpm, conc := k.RateLimits.Columns()
 	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = ?, limit_nanos = ?, limit_reset = ?,
-		expires_at = ?, disabled = ?, allowed_models = ?, updated_at = ?
+		expires_at = ?, disabled = ?, allowed_models = ?, updated_at = ?,
+		rate_rpm = ?, rate_tpm = ?, rate_concurrency = ?
 		WHERE hash = ? AND deleted_at IS NULL`,
-		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash)
+		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, rpm, tpm, conc, k.Hash)
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
@@ -288,9 +295,10 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 		kind, models              string
 		limit, expires, deletedAt sql.NullInt64
 		created, updated          int64
+		rl                        store.RateLimits
 	)
 	err := rows.Scan(&k.Hash, &k.Label, &k.Name, &kind, &k.AccountID, &limit, &k.LimitReset,
-		&expires, &k.Disabled, &models, &created, &updated, &deletedAt)
+		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -309,6 +317,7 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 	k.CreatedAt = store.FromUnixNanos(created)
 	k.UpdatedAt = store.FromUnixNanos(updated)
 	k.DeletedAt = nullTime(deletedAt)
+	k.RateLimits = rl.Normalize()
 	return k, nil
 }
 
