@@ -93,6 +93,7 @@ var tests = []struct {
 	{"MetaUpsert", testMetaUpsert},
 	{"StoredResponseRoundTripsForItsAccountOnly", testStoredResponseRoundTripsForItsAccountOnly},
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
+	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
