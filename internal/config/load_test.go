@@ -394,16 +394,14 @@ models:
 		src := "providers: [&r {name: m, type: mock}]\n" +
 			"x: &rs [" + refs("r", 400) + "]\n" +
 			"models: [&m {id: a, routes: *rs}, " + refs("m", 399) + "]\n"
-		start := time.Now()
+		// The bound is the problem it reports (no timed assertion: under
+		// -race on a loaded machine the 100,000 values take seconds).
 		ps := problems(t, src, nil)
 		if len(ps) > maxProblems+2 {
 			t.Errorf("%d problems, want at most %d", len(ps), maxProblems+2)
 		}
 		if last := ps[len(ps)-1]; !strings.Contains(last.Message, "expands to more than 100000 values") {
 			t.Errorf("last problem = %v, want the limit named", last)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("took %s", d)
 		}
 	})
 	t.Run("merge bomb is bounded", func(t *testing.T) {
