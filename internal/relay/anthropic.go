@@ -20,7 +20,7 @@ import (
 // answer comes back byte for byte. Only the message-level events of a
 // stream (message_start, message_delta, message_stop, error) are read, for
 // usage and completeness; content events are forwarded unparsed.
-func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	body := c.body
 	var err error
 	if cd.t.Model != req.Model {

@@ -15,7 +15,7 @@ import (
 // what the canonical form does not carry (safetySettings, cachedContent,
 // responseLogprobs, labels…) still reaches the upstream; the answer comes
 // back byte for byte, decoded only for usage, the finish reason and errors.
-func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	resp, status, e := rl.send(r, c, p, at, p.Path(gemini.Path(cd.t.Model, req.Stream), cd.t.Model), c.body, req.Stream, gemini.DecodeError)
 	if resp == nil {
 		return status, e

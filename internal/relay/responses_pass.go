@@ -31,14 +31,14 @@ const responsesPath = "/responses"
 // A request that continues a stored response (previous_response_id) is not
 // passed through: the gateway expands it from its store in the canonical
 // form, so it is re-encoded (attemptTranslated) for this upstream.
-func (rl *Relay) attemptResponsesPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptResponsesPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	rc := responsesState(c)
 	if rc.prev != nil {
 		return rl.attemptTranslated(w, r, c, req, cd, p, at)
 	}
 	body, err := responsesUpstreamBody(c.body, cd.t.Model)
 	if err != nil {
-		return 0, llm.AsError(err)
+		return 0, err
 	}
 	resp, status, e := rl.send(r, c, p, at, p.Path(responsesPath, cd.t.Model), body, req.Stream, decodeOpenAIError)
 	if resp == nil {

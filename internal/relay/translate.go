@@ -166,10 +166,10 @@ func decodeOpenAIError(status int, body []byte) *llm.Error {
 // as OpenAI JSON or chunks and then goes through the same oa rewriter as a
 // passthrough answer, so ids, usage.cost and the usage rules are applied in
 // one place.
-func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	creq, err := c.canonical()
 	if err != nil {
-		return 0, llm.AsError(err)
+		return 0, err
 	}
 	lreq := *creq // each attempt names its own upstream model
 	lreq.Model, lreq.Stream = cd.t.Model, req.Stream
@@ -187,7 +187,7 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	eg, err := encodeFor(p, f, &lreq, maxOut)
 	if err != nil {
-		return 0, llm.AsError(err)
+		return 0, err
 	}
 	resp, status, e := rl.send(r, c, p, at, eg.path, eg.body, req.Stream, eg.decodeError)
 	if resp == nil {
