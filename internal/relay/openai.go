@@ -262,9 +262,9 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 // spliced (and include_usage forced on for streams); the answer is rewritten
 // in one pass for ids and usage.cost.
 func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
-	resp, status, e := rl.send(r, c, p, at, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, decodeOpenAIError)
+	resp, status, err := rl.send(r, c, p, at, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, decodeOpenAIError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
@@ -272,7 +272,7 @@ func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})
 	}
 	at.firstByte() // for a whole answer, the headers are the first byte
-	if err := rl.relayJSON(w, r, resp, p, c, at, rw); err != nil {
+	if err = rl.relayJSON(w, r, resp, p, c, at, rw); err != nil {
 		return resp.StatusCode, at.explain(p, err)
 	}
 	return resp.StatusCode, nil

@@ -189,9 +189,9 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return 0, err
 	}
-	resp, status, e := rl.send(r, c, p, at, eg.path, eg.body, req.Stream, eg.decodeError)
+	resp, status, err := rl.send(r, c, p, at, eg.path, eg.body, req.Stream, eg.decodeError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
@@ -199,9 +199,9 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, c.in.newStream(c, req, rw, eg.newDecoder()))
 	}
 	at.firstByte()
-	raw, e := rl.readAnswer(r, resp, p, c, at)
+	raw, err := rl.readAnswer(r, resp, p, c, at)
 	if raw == nil {
-		return resp.StatusCode, e
+		return resp.StatusCode, err
 	}
 	lresp, err := eg.decodeResponse(raw)
 	if err != nil {
