@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
 // Metrics holds the gateway's series. A nil *Metrics records nothing.
@@ -103,20 +105,21 @@ func (m *Metrics) ObserveRequest(r Request) {
 	}
 }
 
-// The kinds of switchyard_upstream_errors_total: the relay labels each
-// failed attempt with one of these (relay.judge), and the help text lists
+// The kinds of switchyard_upstream_errors_total are the gateway's one
+// error classification's (llm.Classify, next to llm.Error): the relay
+// labels each failed attempt with one of these, and the help text lists
 // them from here, so the two cannot drift.
 const (
-	KindTimeout      = "timeout"       // a clock of the attempt fired
-	KindConnect      = "connect"       // no answer at all
-	KindRateLimited  = "rate_limited"  // 429
-	KindAuth         = "auth"          // the provider refused the gateway's credential
-	KindServerError  = "server_error"  // 5xx
-	KindClientError  = "client_error"  // another 4xx
-	KindBadResponse  = "bad_response"  // a 2xx that could not be relayed
-	KindStream       = "stream"        // a stream that broke after its first event
-	KindUsageOverrun = "usage_overrun" // more output than the request allowed
-	KindOther        = "other"
+	KindTimeout      = llm.FailTimeout      // a clock of the attempt fired
+	KindConnect      = llm.FailConnect      // no answer at all
+	KindRateLimited  = llm.FailRateLimited  // 429
+	KindAuth         = llm.FailAuth         // the provider refused the gateway's credential
+	KindServerError  = llm.FailServerError  // 5xx
+	KindClientError  = llm.FailClientError  // another 4xx
+	KindBadResponse  = llm.FailBadResponse  // a 2xx that could not be relayed
+	KindStream       = llm.FailStream       // a stream that broke after its first event
+	KindUsageOverrun = llm.FailUsageOverrun // more output than the request allowed
+	KindOther        = llm.FailOther
 )
 
 // UpstreamErrorKinds lists every kind, for the help text and dashboards.

@@ -20,7 +20,7 @@ import (
 // answer comes back byte for byte. Only the message-level events of a
 // stream (message_start, message_delta, message_stop, error) are read, for
 // usage and completeness; content events are forwarded unparsed.
-func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	body := c.body
 	var err error
 	if cd.t.Model != req.Model {
@@ -37,18 +37,18 @@ func (rl *Relay) attemptAnthropicPassthrough(w http.ResponseWriter, r *http.Requ
 			return 0, llm.BadRequest("max_tokens", "could not set max_tokens: %v", err)
 		}
 	}
-	resp, status, e := rl.send(r, c, p, at, p.Path("/v1/messages", cd.t.Model), body, req.Stream, anthropic.DecodeError)
+	resp, status, err := rl.send(r, c, p, at, p.Path("/v1/messages", cd.t.Model), body, req.Stream, anthropic.DecodeError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &anthropicPassSource{})
 	}
 	at.firstByte()
-	raw, e := rl.readAnswer(r, resp, p, c, at)
+	raw, err := rl.readAnswer(r, resp, p, c, at)
 	if raw == nil {
-		return resp.StatusCode, e
+		return resp.StatusCode, err
 	}
 	lresp, err := anthropic.DecodeResponse(raw, "")
 	if err != nil {

@@ -38,8 +38,8 @@ func (rl *Relay) CountTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if e := allowed(key, res); e != nil {
-		return e // a key may not learn anything of a model it may not use
+	if err := allowed(key, res, ""); err != nil {
+		return err // a key may not learn anything of a model it may not use
 	}
 	// Counting generates nothing: only the requests per minute apply.
 	p, err := rl.limit(w, r, key, true, nil)

@@ -22,7 +22,7 @@ type Dialect struct {
 	Native provider.Format
 	// passthrough serves an attempt on a Native upstream, keeping the
 	// client's bytes; nil when Native is 0.
-	passthrough func(rl *Relay, w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error)
+	passthrough func(rl *Relay, w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error)
 	// prepare, if set, runs once the key, the body and the model are
 	// known, before routing: it loads what the request refers to beyond
 	// its body (Responses: the stored response that previous_response_id

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/llm"
-	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -83,9 +81,8 @@ func (rl *Relay) candidates(key *store.Key, res *routing.Resolution, req *oa.Req
 		if err != nil {
 			continue // an unknown fallback name is not served; the others may be
 		}
-		if e := allowed(key, fr); e != nil {
-			e.Param = "models"
-			return nil, e
+		if err := allowed(key, fr, "models"); err != nil {
+			return nil, err
 		}
 		requested = append(requested, fr)
 	}
@@ -126,7 +123,7 @@ func (rl *Relay) candidates(key *store.Key, res *routing.Resolution, req *oa.Req
 			if name == req.Model {
 				continue
 			}
-			if fr, err := rl.Resolver.Resolve(name); err == nil && allowed(key, fr) == nil {
+			if fr, err := rl.Resolver.Resolve(name); err == nil && allowed(key, fr, "") == nil {
 				fallbacks = append(fallbacks, fr)
 			}
 		}
@@ -183,16 +180,20 @@ func (rl *Relay) priceOf(r *routing.Resolution) routing.PriceFunc {
 	}
 }
 
-// verdict is what one failed attempt means, decided in one place from the
-// error and the upstream's status: whether the request may move on to the
-// next route, how the route's health counts it, and its metric label.
+// verdict is what one attempt's outcome means to the relay: the error's
+// classification (llm.Classify: whether the request moves on to the next
+// route, its metric label and ledger code), and how the route's health
+// counts it, which is the relay's own.
 type verdict struct {
+	err      *llm.Error // what the client sees; nil for success
+	code     string     // the ledger's code for err
 	failover bool
 	health   routing.Outcome
 	kind     string // switchyard_upstream_errors_total{kind}
 }
 
-// judge classifies an attempt's failure (e nil: success).
+// judge classifies an attempt's outcome (err nil: success) and the
+// upstream's status (0: none), the one place an attempt's error is read.
 //
 // The request moves on after connect errors, timeouts, 429 and 5xx, and a
 // provider refusing the gateway's credentials; an upstream's own 4xx (bad
@@ -201,32 +202,17 @@ type verdict struct {
 // credential (classifyStatus) is an AuthFailure; a 403 about the request
 // is the client's and counts for nothing, so one client cannot take a
 // route out for everyone.
-func judge(e *llm.Error, upstreamStatus int) verdict {
-	if e == nil {
+func judge(err error, upstreamStatus int) verdict {
+	if err == nil {
 		return verdict{health: routing.Success}
 	}
-	v := verdict{health: routing.Neutral, kind: metrics.KindOther}
-	if e.Kind == llm.KindProvider {
-		switch e.Status {
-		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			v.failover, v.health = true, routing.Failure
-		}
-	}
+	cl := llm.Classify(err, upstreamStatus)
+	v := verdict{err: cl.Err, code: cl.Code, failover: cl.Failover, health: routing.Neutral, kind: cl.Metric}
 	switch {
-	case errors.Is(e, errCredential):
-		v.failover, v.health, v.kind = true, routing.AuthFailure, metrics.KindAuth
-	case e.Code == "upstream_timeout":
-		v.kind = metrics.KindTimeout
-	case upstreamStatus == http.StatusTooManyRequests:
-		v.kind = metrics.KindRateLimited
-	case upstreamStatus >= 500:
-		v.kind = metrics.KindServerError
-	case upstreamStatus >= 400:
-		v.kind = metrics.KindClientError
-	case upstreamStatus >= 200 && upstreamStatus < 300:
-		v.kind = metrics.KindBadResponse // an answer that could not be relayed (malformed, or a stream that broke before its first event)
-	case upstreamStatus == 0 && e.Kind == llm.KindProvider:
-		v.kind = metrics.KindConnect
+	case cl.Credential:
+		v.health = routing.AuthFailure
+	case cl.Failover:
+		v.health = routing.Failure
 	}
 	return v
 }

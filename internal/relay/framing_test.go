@@ -11,6 +11,7 @@ import (
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/framing"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/provider"
 )
 
@@ -57,7 +58,7 @@ func TestPumpStreamReadsTheFormatsFraming(t *testing.T) {
 			defer at.cancel()
 			e := rl.pumpStream(w, r, resp, p, c, &oa.Request{Stream: true}, at, &geminiPassSource{})
 			if tt.wantErr != "" {
-				if e == nil || !strings.Contains(e.Message, tt.wantErr) || w.Body.Len() != 0 {
+				if e == nil || !strings.Contains(llm.AsError(e).Message, tt.wantErr) || w.Body.Len() != 0 {
 					t.Fatalf("error %v and %q sent, want %q and nothing sent", e, w.Body.String(), tt.wantErr)
 				}
 				return

@@ -15,19 +15,19 @@ import (
 // what the canonical form does not carry (safetySettings, cachedContent,
 // responseLogprobs, labels…) still reaches the upstream; the answer comes
 // back byte for byte, decoded only for usage, the finish reason and errors.
-func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
-	resp, status, e := rl.send(r, c, p, at, p.Path(gemini.Path(cd.t.Model, req.Stream), cd.t.Model), c.body, req.Stream, gemini.DecodeError)
+func (rl *Relay) attemptGeminiPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
+	resp, status, err := rl.send(r, c, p, at, p.Path(gemini.Path(cd.t.Model, req.Stream), cd.t.Model), c.body, req.Stream, gemini.DecodeError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &geminiPassSource{})
 	}
 	at.firstByte()
-	raw, e := rl.readAnswer(r, resp, p, c, at)
+	raw, err := rl.readAnswer(r, resp, p, c, at)
 	if raw == nil {
-		return resp.StatusCode, e
+		return resp.StatusCode, err
 	}
 	lresp, err := gemini.DecodeResponse(raw)
 	if err != nil {

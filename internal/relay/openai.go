@@ -78,8 +78,8 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		return err
 	}
 	c.metric = metricModel(res)
-	if e := allowed(key, res); e != nil {
-		return e
+	if err := allowed(key, res, ""); err != nil {
+		return err
 	}
 	// Rate limits before credit: a refused request holds nothing.
 	if c.permit, err = rl.limit(w, r, key, false, func() int64 {
@@ -153,7 +153,7 @@ func (rl *Relay) nativeCandidates(c *call, cands []candidate) ([]candidate, erro
 func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, res *routing.Resolution, cands []candidate) error {
 	var attempts []attemptRecord
 	defer func() { c.gen.Attempts = attemptsJSON(attempts) }()
-	var last *llm.Error
+	var last error
 	tried := 0
 	// The budget: at most maxAttempts tries, and none past the request's
 	// own deadline (the largest timeout among its candidates, from the
@@ -188,30 +188,30 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 		if deadline.IsZero() {
 			deadline = now.Add(budget)
 		}
-		ttfb, status, e := rl.attempt(w, r, c, req, cd, p, attemptClocks(&cd.t, p, deadline, now))
+		ttfb, status, err := rl.attempt(w, r, c, req, cd, p, attemptClocks(&cd.t, p, deadline, now))
 		dur := rl.Now().Sub(now)
-		v := judge(e, status)
+		v := judge(err, status)
 		if c.gen.Cancelled {
 			v.health = routing.Neutral
 		}
 		release(v.health, ttfb, dur)
 		rec := attemptRecord{Provider: p.Name, Model: cd.t.Model, Outcome: "ok", Status: status, DurationMs: dur.Milliseconds()}
-		if e == nil {
+		if err == nil {
 			attempts = append(attempts, rec)
 			return nil
 		}
-		rec.Outcome, rec.Error = "error", recordedCode(e)
+		rec.Outcome, rec.Error = "error", v.code
 		attempts = append(attempts, rec)
 		rl.Metrics.UpstreamError(p.Name, v.kind)
 		if status == http.StatusTooManyRequests {
-			if until, ok := retryAfter(e.RetryAfter, now); ok {
+			if until, ok := retryAfter(v.err.RetryAfter, now); ok {
 				rl.Cooling.set(id, now, until)
 			}
 		}
 		if !v.failover {
-			return e
+			return err
 		}
-		last = e
+		last = err
 	}
 	if last != nil {
 		return last
@@ -226,28 +226,27 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 // attempt sends the request on one route and relays the answer. It returns
 // the time to first byte, the upstream's HTTP status (0 if none) and the
 // failure, if any. cl are its timeouts (attemptClocks).
-func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, cl clocks) (time.Duration, int, *llm.Error) {
+func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, cl clocks) (time.Duration, int, error) {
 	c.gen.Provider, c.gen.UpstreamModel = p.Name, cd.t.Model
 	price, err := rl.price(cd.res, p.Name)
 	if err != nil {
-		return 0, 0, llm.AsError(err)
+		return 0, 0, err
 	}
 	c.price = price
 	if rl.Accountant != nil {
 		c.res.Release() // a previous attempt's hold; nil-safe
 		if c.res, err = rl.reserve(c, req, cd.res); err != nil {
-			return 0, 0, llm.AsError(err)
+			return 0, 0, err
 		}
 	}
 	at := newAttemptCtx(r.Context(), cl, rl.Now)
 	defer at.cancel()
 	var status int
-	var e *llm.Error
 	switch {
 	case c.in.passthrough != nil && p.Speaks(c.in.Native, cd.t.Model):
-		status, e = c.in.passthrough(rl, w, r, c, req, cd, p, at)
+		status, err = c.in.passthrough(rl, w, r, c, req, cd, p, at)
 	case req.Op == oa.OpChat:
-		status, e = rl.attemptTranslated(w, r, c, req, cd, p, at)
+		status, err = rl.attemptTranslated(w, r, c, req, cd, p, at)
 	default:
 		return 0, 0, llm.BadRequest("model", "provider '%s' (%s) does not serve %s", p.Name, p.Type, req.Op.Path())
 	}
@@ -255,17 +254,17 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	if ttfb == 0 && status >= 300 {
 		ttfb = at.sinceStart() // an error's headers are its first byte
 	}
-	return ttfb, status, e
+	return ttfb, status, err
 }
 
 // attemptOpenAIPassthrough serves an OpenAI request (any operation) from an
 // OpenAI-compatible upstream: the client's bytes with only the model
 // spliced (and include_usage forced on for streams); the answer is rewritten
 // in one pass for ids and usage.cost.
-func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
-	resp, status, e := rl.send(r, c, p, at, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, decodeOpenAIError)
+func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
+	resp, status, err := rl.send(r, c, p, at, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, decodeOpenAIError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
@@ -273,19 +272,16 @@ func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})
 	}
 	at.firstByte() // for a whole answer, the headers are the first byte
-	if e := rl.relayJSON(w, r, resp, p, c, at, rw); e != nil {
-		return resp.StatusCode, at.explain(p, llm.AsError(e))
+	if err = rl.relayJSON(w, r, resp, p, c, at, rw); err != nil {
+		return resp.StatusCode, at.explain(p, err)
 	}
 	return resp.StatusCode, nil
 }
 
 func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx, rw oa.Rewrite) error {
-	raw, e := rl.readAnswer(r, resp, p, c, at)
+	raw, err := rl.readAnswer(r, resp, p, c, at)
 	if raw == nil {
-		if e != nil {
-			return e
-		}
-		return nil // the client went away
+		return err // nil: the client went away
 	}
 	out, usage, ok := rw.RewriteResponse(raw)
 	if !ok {
@@ -389,7 +385,7 @@ func (o *openaiSource) result(c *call) {
 // pumpStream relays an upstream SSE stream to the client chunk by chunk.
 // Response headers are committed with the first event, so a failure before
 // any event can still be answered as a plain HTTP error (and fail over).
-func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, req *oa.Request, at *attemptCtx, src streamSource) *llm.Error {
+func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, req *oa.Request, at *attemptCtx, src streamSource) error {
 	fr, ok := upstreamFormats[p.Format]
 	if !ok {
 		return llm.UpstreamError("provider '"+p.Name+"' ("+p.Type+") speaks no format whose streams this gateway can read", nil)
@@ -423,11 +419,14 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 					return nil
 				}
 			}
-			e := at.explain(p, streamFailure(p, err))
+			failure := at.explain(p, streamFailure(p, err))
 			if !cw.started() {
-				return e
+				return failure // the attempt failed before its first byte: judge decides
 			}
-			c.gen.ErrorCode = recordedCode(e)
+			// Answered in-stream: the error is rendered here, in the
+			// client's dialect.
+			e := llm.AsError(failure)
+			c.gen.ErrorCode = llm.LedgerCode(e)
 			rl.Metrics.UpstreamError(p.Name, metrics.KindStream)
 			cw.write(src.fail(out[:0], e))
 			return nil
@@ -439,7 +438,7 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			if !cw.started() && len(out) == 0 {
 				return e
 			}
-			c.gen.ErrorCode = recordedCode(e)
+			c.gen.ErrorCode = llm.LedgerCode(e)
 			out = src.fail(out, e)
 		}
 		if c.maxOut > 0 && src.textBytes() > satMul(c.maxOut, maxBytesPerToken) && !src.done() && err == nil {
@@ -656,23 +655,6 @@ func (cs *clientStream) close() {
 	cs.mu.Unlock()
 }
 
-// recordedCode is the error code the ledger keeps for e: its code, else
-// its type (an upstream 400 often has "code": null), so that every failed
-// generation can be told apart by a code.
-// Codes come from a closed vocabulary (ledgerCodes): an upstream's own
-// strings never reach the ledger unchecked.
-func recordedCode(e *llm.Error) string {
-	switch {
-	case ledgerCodes[e.Code]:
-		return e.Code
-	case ledgerCodes[e.Type]:
-		return e.Type
-	case e.Code != "" || e.Type != "":
-		return "upstream_error"
-	}
-	return "error"
-}
-
 func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	g := &c.gen
 	g.Latency = rl.Now().Sub(c.start)
@@ -681,7 +663,7 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	}
 	if err != nil {
 		e := llm.AsError(err)
-		g.Status, g.ErrorCode = e.Status, recordedCode(e)
+		g.Status, g.ErrorCode = e.Status, llm.LedgerCode(e)
 	}
 	if g.Cancelled && g.Status == 0 {
 		g.Status = 499 // the client went away before any answer

@@ -137,8 +137,9 @@ func (rl *Relay) readJSON(r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
-// allowed checks a key's model allow-list (names or patterns).
-func allowed(k *store.Key, res *routing.Resolution) *llm.Error {
+// allowed checks a key's model allow-list (names or patterns); a refusal
+// names param (the request field that asked for the model, "" for none).
+func allowed(k *store.Key, res *routing.Resolution, param string) error {
 	if len(k.AllowedModels) == 0 {
 		return nil
 	}
@@ -147,7 +148,9 @@ func allowed(k *store.Key, res *routing.Resolution) *llm.Error {
 			return nil
 		}
 	}
-	return llm.Forbidden("model_not_allowed", "key "+k.Label+" may not use model '"+res.Requested+"'; it may use: "+strings.Join(k.AllowedModels, ", "))
+	e := llm.Forbidden("model_not_allowed", "key "+k.Label+" may not use model '"+res.Requested+"'; it may use: "+strings.Join(k.AllowedModels, ", "))
+	e.Param = param
+	return e
 }
 
 // clientGone reports whether the client cancelled (as opposed to our timeout).

@@ -31,18 +31,18 @@ const responsesPath = "/responses"
 // A request that continues a stored response (previous_response_id) is not
 // passed through: the gateway expands it from its store in the canonical
 // form, so it is re-encoded (attemptTranslated) for this upstream.
-func (rl *Relay) attemptResponsesPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptResponsesPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	rc := responsesState(c)
 	if rc.prev != nil {
 		return rl.attemptTranslated(w, r, c, req, cd, p, at)
 	}
 	body, err := responsesUpstreamBody(c.body, cd.t.Model)
 	if err != nil {
-		return 0, llm.AsError(err)
+		return 0, err
 	}
-	resp, status, e := rl.send(r, c, p, at, p.Path(responsesPath, cd.t.Model), body, req.Stream, decodeOpenAIError)
+	resp, status, err := rl.send(r, c, p, at, p.Path(responsesPath, cd.t.Model), body, req.Stream, decodeOpenAIError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	if rc.storing() {
@@ -52,9 +52,9 @@ func (rl *Relay) attemptResponsesPassthrough(w http.ResponseWriter, r *http.Requ
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &responsesPassSource{c: c, rc: rc, model: req.Model})
 	}
 	at.firstByte()
-	raw, e := rl.readAnswer(r, resp, p, c, at)
+	raw, err := rl.readAnswer(r, resp, p, c, at)
 	if raw == nil {
-		return resp.StatusCode, e
+		return resp.StatusCode, err
 	}
 	out, u, ok := rewriteResponseObject(raw, c.gen.ID, req.Model, c.cost)
 	if !ok {

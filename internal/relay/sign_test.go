@@ -38,7 +38,9 @@ func TestAFailingTokenSourceIsAnUnreachableUpstream(t *testing.T) {
 	at := newAttemptCtx(r.Context(), clocks{total: 10 * time.Second, totalName: "timeout"}, time.Now)
 	defer at.cancel()
 	rl := &Relay{}
-	resp, status, e := rl.send(r, &call{}, p, at, "/v1/chat/completions", []byte(`{}`), false, decodeOpenAIError)
+	resp, status, err := rl.send(r, &call{}, p, at, "/v1/chat/completions", []byte(`{}`), false, decodeOpenAIError)
+	var e *llm.Error
+	errors.As(err, &e)
 	if resp != nil || e == nil {
 		t.Fatalf("send succeeded without a credential (resp %v)", resp)
 	}
@@ -76,7 +78,9 @@ func TestATokenFetchOutlastingTheAttemptIsATimeout(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
 	at := newAttemptCtx(context.Background(), clocks{total: 50 * time.Millisecond, totalName: "timeout"}, time.Now)
 	defer at.cancel()
-	_, _, e := (&Relay{}).send(r, &call{}, p, at, "/x", nil, false, decodeOpenAIError)
+	_, _, err := (&Relay{}).send(r, &call{}, p, at, "/x", nil, false, decodeOpenAIError)
+	var e *llm.Error
+	errors.As(err, &e)
 	if e == nil || e.Code != "upstream_timeout" {
 		t.Fatalf("error %+v, want upstream_timeout", e)
 	}

@@ -151,7 +151,7 @@ func (a *attemptCtx) cancel() {
 // explain replaces a failure caused by one of the attempt's own clocks with
 // a 504 that names the clock that fired and its value. Before the first
 // byte any of them is a failed attempt, and the request fails over.
-func (a *attemptCtx) explain(p *provider.Provider, e *llm.Error) *llm.Error {
+func (a *attemptCtx) explain(p *provider.Provider, e error) error {
 	switch a.reason.Load() {
 	case reasonFirstByte:
 		return llm.UpstreamTimeout("provider '"+p.Name+"' did not start answering within "+a.firstLim.String()+" (first_byte_timeout)", e)

@@ -166,10 +166,10 @@ func decodeOpenAIError(status int, body []byte) *llm.Error {
 // as OpenAI JSON or chunks and then goes through the same oa rewriter as a
 // passthrough answer, so ids, usage.cost and the usage rules are applied in
 // one place.
-func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, *llm.Error) {
+func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	creq, err := c.canonical()
 	if err != nil {
-		return 0, llm.AsError(err)
+		return 0, err
 	}
 	lreq := *creq // each attempt names its own upstream model
 	lreq.Model, lreq.Stream = cd.t.Model, req.Stream
@@ -187,11 +187,11 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	eg, err := encodeFor(p, f, &lreq, maxOut)
 	if err != nil {
-		return 0, llm.AsError(err)
+		return 0, err
 	}
-	resp, status, e := rl.send(r, c, p, at, eg.path, eg.body, req.Stream, eg.decodeError)
+	resp, status, err := rl.send(r, c, p, at, eg.path, eg.body, req.Stream, eg.decodeError)
 	if resp == nil {
-		return status, e
+		return status, err
 	}
 	defer resp.Body.Close()
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
@@ -199,9 +199,9 @@ func (rl *Relay) attemptTranslated(w http.ResponseWriter, r *http.Request, c *ca
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, c.in.newStream(c, req, rw, eg.newDecoder()))
 	}
 	at.firstByte()
-	raw, e := rl.readAnswer(r, resp, p, c, at)
+	raw, err := rl.readAnswer(r, resp, p, c, at)
 	if raw == nil {
-		return resp.StatusCode, e
+		return resp.StatusCode, err
 	}
 	lresp, err := eg.decodeResponse(raw)
 	if err != nil {

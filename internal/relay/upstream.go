@@ -26,7 +26,7 @@ var errTooLarge = errors.New("over the gateway's size bound")
 // server.max_upstream_body_bytes: a larger one is an error, never a silent
 // cut that would read as malformed JSON. A nil answer with a nil error means
 // the client went away (recorded as cancelled).
-func (rl *Relay) readAnswer(r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx) ([]byte, *llm.Error) {
+func (rl *Relay) readAnswer(r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx) ([]byte, error) {
 	limit := rl.Config.Server.MaxUpstreamBodyBytes
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	switch {
@@ -94,7 +94,7 @@ func buildError(p *provider.Provider, err error) *llm.Error {
 // the caller closes its body. With no response, the attempt is over: the
 // error, or nil when the client went away (recorded as cancelled).
 func (rl *Relay) send(r *http.Request, c *call, p *provider.Provider, at *attemptCtx, path string, body []byte, stream bool,
-	decodeError func(status int, body []byte) *llm.Error) (*http.Response, int, *llm.Error) {
+	decodeError func(status int, body []byte) *llm.Error) (*http.Response, int, error) {
 	ureq, err := p.NewRequest(at.ctx, path, body, stream, c.gen.RequestID) // signed here, once per attempt
 	if err != nil {
 		if clientGone(r) {
@@ -118,10 +118,6 @@ func (rl *Relay) send(r *http.Request, c *call, p *provider.Provider, at *attemp
 	}
 	return resp, resp.StatusCode, nil
 }
-
-// errCredential marks (in an *llm.Error's cause) an upstream refusing the
-// gateway's credential: the route's health counts it as an AuthFailure.
-var errCredential = errors.New("the upstream refused the gateway's credential")
 
 // credentialErrors are the error types or codes by which an OpenAI-format
 // upstream attributes a 403 to the key: OpenAI's invalid_api_key, and
@@ -164,7 +160,7 @@ func classifyStatus(p *provider.Provider, st int, retryAfter string, e *llm.Erro
 	}
 	switch {
 	case credentialRefused(st, e):
-		return llm.UpstreamError("provider '"+p.Name+"' rejected the gateway's credentials (HTTP "+strconv.Itoa(st)+"); the operator must fix its api_key", fmt.Errorf("%w: %s", errCredential, msg))
+		return llm.UpstreamError("provider '"+p.Name+"' rejected the gateway's credentials (HTTP "+strconv.Itoa(st)+"); the operator must fix its api_key", fmt.Errorf("%w: %s", llm.ErrCredential, msg))
 	case st == http.StatusTooManyRequests:
 		return &llm.Error{Kind: llm.KindProvider, Status: 429, Type: nonEmpty(e.Type, "rate_limit_error"), Code: nonEmpty(e.Code, "rate_limit_exceeded"),
 			Message: "provider '" + p.Name + "' is rate limiting: " + msg, RetryAfter: nonEmpty(retryAfter, e.RetryAfter)}
@@ -220,31 +216,3 @@ func ident(s string, path bool) string {
 	}
 	return s
 }
-
-// ledgerCodes is the closed vocabulary of error codes the ledger keeps:
-// the gateway's own, and the upstream codes and types operators filter on
-// (OpenAI's, Anthropic's error types, Google's status names). Any other
-// code is recorded as "upstream_error".
-var ledgerCodes = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range []string{
-		// the gateway's own (internal/llm, SPEC §3)
-		"invalid_request_error", "invalid_api_key", "insufficient_quota", "key_disabled", "key_expired", "model_not_allowed",
-		"model_not_found", "not_found", "request_too_large", "rate_limit_exceeded", "upstream_error", "upstream_timeout",
-		"no_available_provider", "internal_error", "server_error", "permission_error", "rate_limit_error", "error",
-		"request_timeout", "ledger_unavailable",
-		// OpenAI
-		"context_length_exceeded", "invalid_value", "invalid_type", "unsupported_parameter", "unsupported_value",
-		"missing_required_parameter", "string_above_max_length", "content_filter", "content_policy_violation",
-		"model_not_available", "invalid_image", "invalid_image_url", "server_is_overloaded", "engine_overloaded",
-		// Anthropic error types
-		"authentication_error", "not_found_error", "request_too_large_error", "api_error", "overloaded_error",
-		"billing_error", "timeout_error",
-		// Google status names
-		"INVALID_ARGUMENT", "FAILED_PRECONDITION", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED",
-		"INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "UNAUTHENTICATED", "CANCELLED",
-	} {
-		m[c] = true
-	}
-	return m
-}()

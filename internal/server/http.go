@@ -98,8 +98,8 @@ func writeError(log *slog.Logger, w http.ResponseWriter, reqID string, in relay.
 		h.Set("Retry-After", e.RetryAfter)
 	}
 	// OpenAI SDKs read this header to decide whether to retry; the gateway
-	// says no for errors a retry cannot fix.
-	if e.Status < 500 && e.Status != http.StatusTooManyRequests {
+	// says no for errors a retry cannot fix (llm.Error.Retryable).
+	if !e.Retryable() {
 		h.Set("X-Should-Retry", "false")
 	}
 	w.WriteHeader(e.Status)
