@@ -490,13 +490,7 @@ func sendChat(ctx context.Context, hc *http.Client, base, key string, i int) cha
 		model = "mock-any"
 	}
 	body := fmt.Sprintf(`{"model": %q, "stream": %v, "messages": [{"role": "user", "content": "request %d"}]}`, model, stream, i)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/chat/completions", strings.NewReader(body))
-	if err != nil {
-		return chatOutcome{err: err}
-	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	resp, err := postChat(ctx, hc, base, key, body)
 	if err != nil {
 		return chatOutcome{err: err}
 	}
@@ -551,6 +545,17 @@ func sendChat(ctx context.Context, hc *http.Client, base, key string, i int) cha
 	return o
 }
 
+// postChat sends a chat completions request with key.
+func postChat(ctx context.Context, hc *http.Client, base, key, body string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/chat/completions", strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	return hc.Do(req)
+}
+
 // loadTally collects the outcomes of many clients.
 type loadTally struct {
 	mu      sync.Mutex
@@ -580,8 +585,8 @@ func (l *loadTally) add(o chatOutcome) {
 
 // ledgerState is the database as a stopped (or killed) gateway left it.
 type ledgerState struct {
-	path                  string
-	st                    *sqlite.DB
+	path                  string // the SQLite file; "" on PostgreSQL
+	st                    ledgerReader
 	acct, keyHash         string
 	spent                 money.Nanos // accounts.spent_nanos, through LoadBalances
 	keyTotal              money.Nanos // the key's all-time usage, through LoadBalances
@@ -592,18 +597,42 @@ type ledgerState struct {
 	ledgerSum, ledgerWant money.Nanos // the account's ledger entries, and credits − spent
 }
 
+// ledgerReader is what ledgerState reads through a store (SQLite or
+// PostgreSQL), as the gateway does.
+type ledgerReader interface {
+	LoadBalances(context.Context) ([]store.AccountBalance, []store.KeyUsage, error)
+	Usage(context.Context, store.UsageQuery) ([]store.UsageRow, error)
+	GetGeneration(context.Context, string) (*store.Generation, error)
+}
+
+// rawQueryRow runs one SQL query on the database as stored, bypassing the
+// store; the account id is its only argument.
+type rawQueryRow func(ctx context.Context, query string, acct string) interface{ Scan(...any) error }
+
 // readLedgerState opens the database the way the gateway does (running its
 // migrations, of which there are none left to apply) and reads the account.
 func readLedgerState(t *testing.T, dir, acct, keyHash string) *ledgerState {
 	t.Helper()
-	ctx := context.Background()
-	ls := &ledgerState{path: filepath.Join(dir, "switchyard.db"), acct: acct, keyHash: keyHash}
-	st, err := sqlite.Open(ctx, ls.path)
+	path := filepath.Join(dir, "switchyard.db")
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	ls.st = st
+	raw := openRawSQLite(t, path)
+	ls := loadLedgerState(t, st, func(ctx context.Context, query, acct string) interface{ Scan(...any) error } {
+		return raw.QueryRowContext(ctx, strings.ReplaceAll(query, "$1", "?"), acct)
+	}, acct, keyHash)
+	ls.path = path
+	return ls
+}
+
+// loadLedgerState reads the account acct and its key keyHash from st, and
+// the schema's own rows through raw.
+func loadLedgerState(t *testing.T, st ledgerReader, raw rawQueryRow, acct, keyHash string) *ledgerState {
+	t.Helper()
+	ctx := context.Background()
+	ls := &ledgerState{st: st, acct: acct, keyHash: keyHash}
 	accounts, keys, err := st.LoadBalances(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -632,12 +661,11 @@ func readLedgerState(t *testing.T, dir, acct, keyHash string) *ledgerState {
 	}
 	// The invariant is stated in the schema's terms (accounts.spent_nanos =
 	// sum of generations.cost_nanos), so the rows are read as stored, too.
-	raw := openRawSQLite(t, ls.path)
-	if err := raw.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(cost_nanos), 0) FROM generations WHERE account_id = ?`, acct).
+	if err := raw(ctx, `SELECT count(*), coalesce(sum(cost_nanos), 0) FROM generations WHERE account_id = $1`, acct).
 		Scan(&ls.generations, &ls.generationCost); err != nil {
 		t.Fatal(err)
 	}
-	if err := raw.QueryRowContext(ctx, `SELECT coalesce(sum(amount_nanos), 0) FROM ledger_entries WHERE account_id = ?`, acct).
+	if err := raw(ctx, `SELECT coalesce(sum(amount_nanos), 0) FROM ledger_entries WHERE account_id = $1`, acct).
 		Scan(&ls.ledgerSum); err != nil {
 		t.Fatal(err)
 	}

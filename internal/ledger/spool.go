@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -39,9 +40,15 @@ type Spool struct {
 	done int64 // bytes at the front already drained
 }
 
-// OpenSpool opens (or creates) the spool file at path, holding at most max
-// bytes. Batches a previous run left in it are kept for Drain.
+// OpenSpool opens (or creates) the spool file at path, and its directory,
+// holding at most max bytes. Batches a previous run left in it are kept for
+// Drain.
 func OpenSpool(path string, max int64) (*Spool, error) {
+	// The default path is in $SWITCHYARD_DATA, which on PostgreSQL nothing
+	// else creates (the SQLite store makes it for its file).
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("ledger spool: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("ledger spool: %w", err)

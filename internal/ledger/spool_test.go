@@ -253,3 +253,22 @@ func TestSpoolRefusesWhatDoesNotFit(t *testing.T) {
 		t.Fatal("a refused batch was partly written")
 	}
 }
+
+// TestSpoolCreatesItsDirectory: the default spool is in $SWITCHYARD_DATA,
+// which nothing else creates when the database is PostgreSQL; a gateway
+// must not refuse to start for want of it.
+func TestSpoolCreatesItsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "switchyard")
+	sp, err := OpenSpool(filepath.Join(dir, "switchyard.ledger-spool"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	g, c := charged(1, time.Now())
+	if err := sp.Append(&store.Batch{Generations: []store.Generation{*g}, Charges: []store.Charge{*c}}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Fatalf("spool directory: %v %v, want mode 0750", fi, err)
+	}
+}

@@ -140,6 +140,11 @@ func (l *Limiter) Take(ctx context.Context, subs Subjects, tokens int64) (Decisi
 			remote = true
 		} else {
 			l.redisFailed(now, err)
+			// The failed call took time (up to its timeout): the local
+			// limits count from now, not from before it. A time from
+			// before it, behind a request that fell back sooner, would be
+			// refused for a slot that is free.
+			now = l.now()
 		}
 	}
 	if !remote {

@@ -308,3 +308,74 @@ func TestUnreachableRedisFallsBackToLocalLimitsAndLogsOnce(t *testing.T) {
 		t.Errorf("%d error logs, want one for the transition", h.errors)
 	}
 }
+
+// TestFallbackCountsFromAfterTheFailedRedisCall: a request that falls back
+// to local limits after a slow Redis failure is counted at the time it
+// reaches them, not the time it started. Counted at its start, it would be
+// refused behind requests that fell back sooner (TestMultiInstance saw a
+// burst admit 9 of an rpm of 10 on an instance whose Redis had just died).
+func TestFallbackCountsFromAfterTheFailedRedisCall(t *testing.T) {
+	// A Redis that accepts connections and never answers: each call fails
+	// at the client's timeout. got receives a signal when a call arrives.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{}, 16)
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					select {
+					case got <- struct{}{}:
+					default:
+					}
+				}
+			})
+		}
+	}()
+	r, err := ratelimit.NewRedis("redis://"+ln.Addr().String()+"/0", "sytest:slow:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	l := ratelimit.New(ratelimit.Options{Now: clk.Now, Redis: r})
+	defer l.Close()
+	s := subjects(key("slow", ratelimit.Limits{RPM: 1}))
+	if d, _ := l.Take(ctx, s, 0); !d.Allowed { // the minute's one request, counted locally
+		t.Fatalf("first request: %+v", d)
+	}
+	for len(got) > 0 {
+		<-got
+	}
+	// 59s on, the next request starts (and tries Redis again); the minute
+	// runs out while it waits for Redis.
+	clk.Advance(59 * time.Second)
+	done := make(chan ratelimit.Decision)
+	go func() {
+		d, p := l.Take(ctx, s, 0)
+		p.Settle(0)
+		done <- d
+	}()
+	select {
+	case <-got:
+	case d := <-done:
+		t.Fatalf("the request did not try Redis: %+v", d)
+	}
+	clk.Advance(2 * time.Second)
+	if d := <-done; !d.Allowed {
+		t.Fatalf("a request that fell back 61s after the minute's first was refused: %+v", d)
+	}
+}
