@@ -280,9 +280,21 @@ func TestSignInSetsAnHttpOnlyLaxCookieAndKeepsTheKeyOffThePage(t *testing.T) {
 			if len(c.Value) < 40 || strings.Contains(c.Value, g.adminKey) {
 				t.Errorf("session id %q: want a long random id, not the key", c.Value)
 			}
-			_, page := b.do(t, http.MethodGet, "/console/keys", nil)
+			keysResp, page := b.do(t, http.MethodGet, "/console/keys", nil)
 			if !strings.Contains(page, `id="create-key"`) {
 				t.Fatalf("keys page:\n%s", page)
+			}
+			for h, want := range map[string]string{
+				"Cache-Control":   "no-store",
+				"X-Frame-Options": "DENY",
+				"Referrer-Policy": "no-referrer",
+			} {
+				if got := keysResp.Header.Get(h); got != want {
+					t.Errorf("%s: %q, want %q", h, got, want)
+				}
+			}
+			if csp := keysResp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("Content-Security-Policy %q", csp)
 			}
 			_, connect := b.do(t, http.MethodGet, "/console/connect", nil)
 			for _, p := range []string{page, connect} {
