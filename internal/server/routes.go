@@ -50,6 +50,7 @@ const (
 	groupKey
 	groupManagement
 	groupOps
+	groupConsole
 )
 
 // routes is the table of served endpoints. Adding one is one line here.
@@ -105,6 +106,11 @@ func routes() []route {
 		{method: "GET", path: "/debug/pprof", mount: atRoot, group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.debugPprof }},
 		{method: "GET", path: "/debug/pprof/{profile...}", mount: atRoot, group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.debugPprof }},
 		{method: "GET", path: "/", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.index }},
+
+		// The web console (internal/console): pages, assets, sign-in and its forms.
+		{method: "GET", path: "/console", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
+		{method: "GET", path: "/console/{path...}", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
+		{method: "POST", path: "/console/{path...}", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
 	}
 }
 
@@ -185,6 +191,7 @@ func servedEndpoints(pre string) string {
 		groupKey:        "the calling key",
 		groupManagement: "management (admin or management key)",
 		groupOps:        "operations (admin key)",
+		groupConsole:    "web console (browsers)",
 	}
 	var lists [len(labels)][]string
 	for _, rt := range routes() {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/console"
 	"github.com/switchyard-gw/switchyard/internal/ledger"
 	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/provider"
@@ -53,6 +55,7 @@ type Server struct {
 	// redisHealthy reports whether the shared Redis answers; nil: none configured.
 	redisHealthy func(ctx context.Context) bool
 	bus          *cluster.Bus // nil: a single instance (JoinCluster)
+	console      *console.Console
 }
 
 // Options are what New needs besides the config.
@@ -173,6 +176,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}
 		return out
 	})
+	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, Now: o.Now, Log: o.Log})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
@@ -271,8 +275,31 @@ func health(w http.ResponseWriter, _ *http.Request) error {
 	return nil
 }
 
+// index serves GET /: the console for a browser (Accept: text/html), and
+// a JSON pointer to the API for every other client (curl, SDKs). /v1 and
+// /api/v1 always answer the JSON.
 func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Path == "/" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		s.console.ServeHTTP(w, r)
+		return nil
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"name":"switchyard","api_base":"/v1","docs":"GET /v1/models lists models; POST /v1/chat/completions with Authorization: Bearer sk-sy-..."}`))
+	return nil
+}
+
+// consoleIdentity says whether key may sign in to the console: an admin
+// or management key that is usable now.
+func (s *Server) consoleIdentity(key string) (console.Identity, error) {
+	k, err := s.keys.Admin(key, s.now())
+	if err != nil {
+		return console.Identity{}, err
+	}
+	return console.Identity{Kind: string(k.Kind), AccountID: k.AccountID, Label: k.Label}, nil
+}
+
+// serveConsole serves the web console's pages under /console.
+func (s *Server) serveConsole(w http.ResponseWriter, r *http.Request) error {
+	s.console.ServeHTTP(w, r)
 	return nil
 }

@@ -1,0 +1,77 @@
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+)
+
+// call makes one management API request in-process, as the session's key:
+// the same handler, authorization and validation a script with that key
+// gets. A 2xx answer is decoded into out (when not nil); any other is an
+// *apiError with the API's message.
+func (c *Console) call(r *http.Request, s *session, method, path string, body, out any) error {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, "/api/v1"+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Host = r.Host
+	req.RemoteAddr = r.RemoteAddr
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("User-Agent", "switchyard-console")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := &recorder{header: http.Header{}}
+	c.api.ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	if rec.status < 200 || rec.status > 299 {
+		var env struct {
+			Error struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		msg := http.StatusText(rec.status)
+		if json.Unmarshal(rec.body.Bytes(), &env) == nil && env.Error.Message != "" {
+			msg = env.Error.Message
+		}
+		return &apiError{status: rec.status, message: msg}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(rec.body.Bytes(), out)
+}
+
+// recorder is the ResponseWriter of an in-process API call.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
