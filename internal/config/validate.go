@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/apikey"
 	"github.com/switchyard-gw/switchyard/internal/wildcard"
 )
 
@@ -66,6 +67,13 @@ func (v *validator) add(path, format string, args ...any) {
 }
 
 func (v *validator) server(s *Server) {
+	if k := s.AdminKey.Reveal(); strings.HasPrefix(k, apikey.Prefix) {
+		// Such a key is checked against its checksum before any lookup,
+		// so a made-up one would be refused at every request.
+		if err := apikey.Check(k); err != nil {
+			v.add("server.admin_key", "starts with %s but is not a valid key of that format (%v); use a key the gateway generated, or one that does not start with %s", apikey.Prefix, err, apikey.Prefix)
+		}
+	}
 	host, port, err := net.SplitHostPort(s.Listen)
 	switch {
 	case err != nil:
