@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/admin"
+	"github.com/switchyard-gw/switchyard/internal/apikey"
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -66,14 +68,16 @@ const keyCacheNote = "a running gateway picks the change up within 5 seconds"
 
 func cmdKeys(ctx context.Context, args []string, stdout io.Writer, env func(string) (string, bool)) error {
 	if len(args) == 0 {
-		return errors.New("usage: switchyard keys create|list|disable|enable|delete [--config FILE] [flags]")
+		return errors.New("usage: switchyard keys create|list|disable|enable|delete|verify [--config FILE] [flags]")
 	}
 	sub := args[0]
 	switch sub {
 	case "create", "list", "delete", "disable", "enable":
+	case "verify":
+		return cmdKeysVerify(args[1:], stdout)
 	default:
 		// Checked before the store is opened, so a typo creates no database.
-		return fmt.Errorf("unknown keys command %q; use create, list, delete, disable or enable", sub)
+		return fmt.Errorf("unknown keys command %q; use create, list, delete, disable, enable or verify", sub)
 	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stdout)
@@ -245,4 +249,22 @@ func setKeyDisabled(ctx context.Context, st admin.Store, hash string, disabled b
 		return k, nil
 	}
 	return nil, fmt.Errorf("no key with hash %s (see `switchyard keys list`)", hash)
+}
+
+// cmdKeysVerify checks a key's checksum: no config, database or network,
+// so it can run wherever a key turns up (a log, a chat, a leak report).
+// It says whether the key is well formed, not whether it is live.
+func cmdKeysVerify(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: switchyard keys verify KEY")
+	}
+	key := strings.TrimSpace(args[0])
+	if !strings.HasPrefix(key, apikey.Prefix) {
+		return fmt.Errorf("%s: not a %s key, so it has no checksum to verify (older sk-sy- keys and imported keys carry none)", auth.Mask(key), apikey.Prefix)
+	}
+	if err := apikey.Check(key); err != nil {
+		return fmt.Errorf("%s: invalid: %v", auth.Mask(key), err)
+	}
+	fmt.Fprintf(stdout, "%s: valid checksum (whether the key exists or is enabled only its gateway knows)\n", auth.Mask(key))
+	return nil
 }

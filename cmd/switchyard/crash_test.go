@@ -432,7 +432,7 @@ func (g *gatewayProcess) stop(t *testing.T, sig os.Signal) {
 // firstStartKey reads one of the keys the first start prints.
 func firstStartKey(t *testing.T, g *gatewayProcess, label string) string {
 	t.Helper()
-	m := regexp.MustCompile(regexp.QuoteMeta(label) + `:\s+(sk-sy-[A-Za-z0-9]+)`).FindStringSubmatch(g.stdout())
+	m := regexp.MustCompile(regexp.QuoteMeta(label) + `:\s+(sk-sy-v1-[A-Za-z0-9]{49})`).FindStringSubmatch(g.stdout())
 	if m == nil {
 		return ""
 	}

@@ -24,6 +24,7 @@ Usage:
                          [--expires RFC3339] [--allowed-models a,b]
   switchyard keys list
   switchyard keys disable|enable|delete HASH
+  switchyard keys verify KEY                         check a sk-sy-v1- key's checksum (offline)
   switchyard accounts create --name N [--credits USD|--unmetered]
   switchyard accounts list
   switchyard accounts topup ID AMOUNT [--memo M]

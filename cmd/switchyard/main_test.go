@@ -287,7 +287,7 @@ func listKeys(t *testing.T, env map[string]string) []keyObject {
 	return out.Data
 }
 
-var plaintextKey = regexp.MustCompile(`(?m)^sk-sy-[A-Za-z0-9]+$`)
+var plaintextKey = regexp.MustCompile(`(?m)^sk-sy-v1-[A-Za-z0-9]{49}$`)
 
 func TestKeysCreateListDeleteInTheDataDirectory(t *testing.T) {
 	dir := t.TempDir()
@@ -456,7 +456,7 @@ func logLine(logs, msg string) (map[string]any, bool) {
 	return nil, false
 }
 
-var demoKeyLine = regexp.MustCompile(`demo API key:\s+(sk-sy-[A-Za-z0-9]+)`)
+var demoKeyLine = regexp.MustCompile(`demo API key:\s+(sk-sy-v1-[A-Za-z0-9]{49})`)
 
 // chat sends one chat completion and returns the status and the answer's text.
 func chat(t *testing.T, base, key string) (int, string) {

@@ -76,8 +76,11 @@ type KeyObject struct {
 	// Usage is all-time spend; LimitRemaining what the current limit period leaves.
 	Usage          money.Nanos  `json:"usage"`
 	LimitRemaining *money.Nanos `json:"limit_remaining"`
-	CreatedAt      time.Time    `json:"created_at"`
-	UpdatedAt      time.Time    `json:"updated_at"`
+	// Leaked is set once GitHub secret scanning reported the key found in
+	// public (and the gateway disabled it); it stays after re-enabling.
+	Leaked    *LeakReport `json:"leaked"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
 }
 
 // object renders a key with its spend from the accountant.
@@ -102,6 +105,9 @@ func ObjectOf(k *store.Key) KeyObject {
 	if k.LimitReset != "" {
 		r := k.LimitReset
 		o.LimitReset = &r
+	}
+	if k.Leak != nil {
+		o.Leaked = &LeakReport{At: k.Leak.At.UTC().Format(time.RFC3339), URL: k.Leak.URL, Source: k.Leak.Source}
 	}
 	if o.AllowedModels == nil {
 		o.AllowedModels = []string{}

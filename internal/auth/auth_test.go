@@ -3,16 +3,75 @@ package auth
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/apikey"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-func TestNewKeyShape(t *testing.T) {
+func TestNewKeysAreChecksummed(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 100; i++ {
 		k := NewKey()
-		if !strings.HasPrefix(k, Prefix) || len(k) != len(Prefix)+40 || seen[k] {
+		if !strings.HasPrefix(k, "sk-sy-v1-") || len(k) != 58 || apikey.Check(k) != nil || seen[k] {
 			t.Fatalf("bad or repeated key %q", k)
 		}
 		seen[k] = true
+	}
+}
+
+// flipLast changes a key's last character to another base62 one.
+func flipLast(k string) string {
+	if k[len(k)-1] == 'a' {
+		return k[:len(k)-1] + "b"
+	}
+	return k[:len(k)-1] + "a"
+}
+
+func TestIdentifyRefusesABadChecksumBeforeTheLookup(t *testing.T) {
+	good := NewKey()
+	bad := flipLast(good)
+	c := &Cache{}
+	// Both hashes are in the cache: a 401 for bad proves the lookup was
+	// never made.
+	for _, k := range []string{good, bad, bad[:40]} {
+		c.Put(&store.Key{Hash: Hash(k), Label: Mask(k), Kind: store.KindAPI, AccountID: store.DefaultAccountID})
+	}
+	if _, err := c.Identify(good); err != nil {
+		t.Fatalf("good key refused: %v", err)
+	}
+	for _, k := range []string{bad, bad[:40]} {
+		_, err := c.Identify(k)
+		if err == nil || err.Status != 401 || err.Code != "invalid_api_key" || !strings.Contains(err.Message, "checksum") {
+			t.Fatalf("Identify(%q) = %+v, want 401 invalid_api_key naming the checksum", k, err)
+		}
+		if strings.Contains(err.Message, strings.TrimSpace(k)) {
+			t.Fatalf("message echoes the key: %s", err.Message)
+		}
+	}
+	// Whitespace is forgiven only for keys that are right once trimmed.
+	if _, err := c.Identify(" " + bad + "\n"); err == nil || err.Status != 401 {
+		t.Fatalf("padded bad key: %+v, want 401", err)
+	}
+}
+
+func TestLegacyAndImportedKeysStillAuthenticate(t *testing.T) {
+	c := &Cache{}
+	for _, k := range []string{
+		"sk-sy-" + "0123456789abcdefghijABCDEFGHIJ0123456789", // the format before sk-sy-v1-
+		"sk-legacy-customer-0001",                             // imported
+	} {
+		c.Put(&store.Key{Hash: Hash(k), Label: Mask(k), Kind: store.KindAPI, AccountID: store.DefaultAccountID})
+		if _, err := c.Caller(k, time.Now()); err != nil {
+			t.Fatalf("Caller(%s) = %v", Mask(k), err)
+		}
+	}
+}
+
+func TestMaskShowsThePrefixAndFourCharacters(t *testing.T) {
+	k := "sk-sy-v1-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ2bOE4m"
+	if got := Mask(k); got != "sk-sy-v1-ab…4m" {
+		t.Fatalf("Mask = %q", got)
 	}
 }
 
@@ -38,6 +97,9 @@ func TestExplain(t *testing.T) {
 		{"quoted", `"sk-sy-abcdefghijklmnop"`, "quotes"},
 		{"bearer twice", "Bearer sk-sy-abcdefghijklmnop", "'Bearer' twice"},
 		{"unknown gateway key", "sk-sy-abcdefghijklmnopqrstuv", "No such key"},
+		{"unknown checksummed key", "sk-sy-v1-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ2bOE4m", "No such key"},
+		{"checksum mismatch", "sk-sy-v1-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ2bOE4n", "checksum mismatch"},
+		{"cut off", "sk-sy-v1-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ2bOE4", "wrong length"},
 		{"other key", "sk-1234567890abcdef1234567890abcdef", "start with sk-sy-"},
 	}
 	for _, tt := range tests {
@@ -72,6 +134,9 @@ func TestImportedKeysMustBeLongAndVaried(t *testing.T) {
 		{key: "tab\tinside-a-long-enough-key", want: "printable ASCII"},
 		{key: "ünïcode-key-that-is-long-enough", want: "printable ASCII"},
 		{key: strings.Repeat("x1", 129), want: "16 to 256"},
+		{key: "sk-sy-v1-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ2bOE4m", want: ""},
+		{key: "sk-sy-v1-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ2bOE4n", want: "checksum"},
+		{key: "sk-sy-v1-my-own-long-secret-0001", want: "sk-sy-v1-"},
 	} {
 		t.Run(c.key, func(t *testing.T) {
 			err := CheckImported(c.key)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/apikey"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -91,6 +92,12 @@ func (c *Cache) Identify(raw string) (*store.Key, *llm.Error) {
 	// right one, so it is forgiven; the 401 for a wrong key still names it.
 	key := strings.TrimSpace(raw)
 	if key == "" {
+		return nil, llm.InvalidAPIKey(Explain(raw))
+	}
+	// A checksummed key that fails its checksum was mistyped or made up:
+	// it is refused here, without hashing or a lookup (apikey.Check
+	// allocates nothing), and the 401 says why.
+	if strings.HasPrefix(key, apikey.Prefix) && apikey.Check(key) != nil {
 		return nil, llm.InvalidAPIKey(Explain(raw))
 	}
 	h := Hash(key)

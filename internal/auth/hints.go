@@ -2,6 +2,8 @@ package auth
 
 import (
 	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/apikey"
 )
 
 // foreign lists key shapes of other services. The most common mistake users
@@ -43,6 +45,14 @@ func Explain(raw string) string {
 				b.WriteString(" This looks like ")
 				b.WriteString(f.what)
 				b.WriteString(", not a key of this gateway (sk-sy-…). Use the key this gateway issued with its base URL, and the provider's own key only with the provider's own URL.")
+				return b.String()
+			}
+		}
+		if strings.HasPrefix(key, apikey.Prefix) {
+			if err := apikey.Check(key); err != nil {
+				b.WriteString(" The key fails its checksum check (")
+				b.WriteString(err.Error())
+				b.WriteString("); copy it again, whole, from where it was issued.")
 				return b.String()
 			}
 		}

@@ -7,37 +7,23 @@
 package auth
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/switchyard-gw/switchyard/internal/apikey"
 )
 
-// Prefix starts every key the gateway generates.
+// Prefix starts every key the gateway generates: new keys have the
+// checksummed format of package apikey (sk-sy-v1-…); keys made before it
+// are "sk-sy-" + 40 base62 characters and keep working.
 const Prefix = "sk-sy-"
 
-const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// NewKey returns a fresh random key: Prefix + 40 base62 characters (238 bits).
-func NewKey() string {
-	const n = 40
-	b := make([]byte, 0, len(Prefix)+n)
-	b = append(b, Prefix...)
-	var buf [64]byte
-	for len(b) < cap(b) {
-		_, _ = rand.Read(buf[:]) // never fails on supported platforms
-		for _, c := range buf {
-			// Rejection sampling keeps the alphabet uniform: 248 = 4*62.
-			if c < 248 && len(b) < cap(b) {
-				b = append(b, alphabet[c%62])
-			}
-		}
-	}
-	return string(b)
-}
+// NewKey returns a fresh random key in the current format (apikey.New).
+func NewKey() string { return apikey.New() }
 
 // Hash is the stored form of a key: lowercase hex SHA-256.
 func Hash(key string) string {
@@ -52,7 +38,9 @@ func Mask(key string) string {
 		return strings.Repeat("*", len(key))
 	}
 	head := 8
-	if strings.HasPrefix(key, Prefix) {
+	if strings.HasPrefix(key, apikey.Prefix) {
+		head = len(apikey.Prefix) + 2
+	} else if strings.HasPrefix(key, Prefix) {
 		head = len(Prefix) + 2
 	} else if i := strings.LastIndexByte(key[:min(len(key)/2, 12)], '-'); i > 0 {
 		head = i + 3
@@ -62,7 +50,7 @@ func Mask(key string) string {
 }
 
 // Imported keys are checked for length and for variety. The gateway's own
-// keys carry 238 random bits; an adopted key comes from elsewhere and may be
+// keys carry 256 random bits; an adopted key comes from elsewhere and may be
 // as weak as "password", which anyone can guess against a public gateway.
 const (
 	MinImportedLen  = 16
@@ -81,6 +69,13 @@ const (
 // is refused about one time in twenty. It cannot tell a random string from
 // a long memorable phrase, so generated keys remain the better choice.
 func CheckImported(s string) error {
+	if strings.HasPrefix(s, apikey.Prefix) {
+		// It would be refused at every request (the checksum is checked
+		// before the lookup); a real one passes.
+		if err := apikey.Check(s); err != nil {
+			return fmt.Errorf("an imported 'key' that starts with %s must be a valid key of that format: %v", apikey.Prefix, err)
+		}
+	}
 	if len(s) < MinImportedLen || len(s) > MaxImportedLen {
 		return fmt.Errorf("an imported 'key' must be %d to %d characters; this one has %d", MinImportedLen, MaxImportedLen, len(s))
 	}

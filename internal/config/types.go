@@ -8,6 +8,11 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +33,53 @@ type Config struct {
 	Providers []Provider `yaml:"providers"`
 	Models    []Model    `yaml:"models"`
 	Routing   Routing    `yaml:"routing"`
+	Security  Security   `yaml:"security"`
+}
+
+// Security holds settings of the gateway's own defences (docs/security.md).
+type Security struct {
+	SecretScanning SecretScanning `yaml:"secret_scanning"`
+}
+
+// SecretScanning configures leak reports from GitHub secret scanning
+// (POST /api/v1/secret-scanning/report). Without public keys every report
+// is refused.
+type SecretScanning struct {
+	// PublicKeys are the keys GitHub signs reports with, as published at
+	// https://api.github.com/meta/public_keys/secret_scanning
+	// (key_identifier → id, key → pem).
+	PublicKeys []SigningKey `yaml:"public_keys"`
+}
+
+// SigningKey is one ECDSA P-256 public key, named by the identifier a
+// report's Github-Public-Key-Identifier header carries.
+type SigningKey struct {
+	ID  string `yaml:"id"`
+	PEM string `yaml:"pem"`
+}
+
+// ECDSA parses k.PEM as an ECDSA P-256 public key ("PUBLIC KEY" block,
+// PKIX form).
+func (k SigningKey) ECDSA() (*ecdsa.PublicKey, error) {
+	block, rest := pem.Decode([]byte(k.PEM))
+	if block == nil {
+		return nil, errors.New("no PEM block; paste the whole key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----")
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, errors.New("more than one PEM block; give each key its own entry")
+	}
+	if block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("a %q PEM block; want a PUBLIC KEY block", block.Type)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("not a public key: %v", err)
+	}
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, errors.New("not an ECDSA P-256 public key (GitHub signs reports with P-256)")
+	}
+	return ec, nil
 }
 
 // Routing tunes route health (docs/routing.md). It is read when the

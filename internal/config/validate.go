@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/apikey"
 	"github.com/switchyard-gw/switchyard/internal/wildcard"
 )
 
@@ -27,6 +28,7 @@ func (c *Config) Validate() error {
 	names := v.providers(c.Providers)
 	v.models(c.Models, names)
 	v.routing(&c.Routing)
+	v.security(&c.Security)
 	if len(v.problems) == 0 {
 		return nil
 	}
@@ -66,6 +68,13 @@ func (v *validator) add(path, format string, args ...any) {
 }
 
 func (v *validator) server(s *Server) {
+	if k := s.AdminKey.Reveal(); strings.HasPrefix(k, apikey.Prefix) {
+		// Such a key is checked against its checksum before any lookup,
+		// so a made-up one would be refused at every request.
+		if err := apikey.Check(k); err != nil {
+			v.add("server.admin_key", "starts with %s but is not a valid key of that format (%v); use a key the gateway generated, or one that does not start with %s", apikey.Prefix, err, apikey.Prefix)
+		}
+	}
 	host, port, err := net.SplitHostPort(s.Listen)
 	switch {
 	case err != nil:
@@ -114,6 +123,24 @@ func (v *validator) server(s *Server) {
 	}
 	if s.MaxConnectionsPerIP < -1 {
 		v.add("server.max_connections_per_ip", "must be a positive number of connections or -1 for no limit, got %d; leave it out for the default %d", s.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	}
+}
+
+func (v *validator) security(s *Security) {
+	seen := map[string]int{}
+	for i, k := range s.SecretScanning.PublicKeys {
+		at := fmt.Sprintf("security.secret_scanning.public_keys[%d]", i)
+		switch j, dup := seen[k.ID]; {
+		case strings.TrimSpace(k.ID) == "":
+			v.add(at+".id", "a public key needs an id: the key_identifier GitHub publishes with it")
+		case dup:
+			v.add(at+".id", "duplicate id %q (also public_keys[%d]); give each key its own id", k.ID, j)
+		default:
+			seen[k.ID] = i
+		}
+		if _, err := k.ECDSA(); err != nil {
+			v.add(at+".pem", "%v", err)
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "gemini needs key", src: "providers: [{name: g, type: gemini}]", path: "providers[0].api_key", want: []string{"type gemini needs api_key"}},
 		{name: "azure needs key", src: "providers: [{name: az, type: azure, base_url: \"https://r.openai.azure.com\", api_version: v}]", path: "providers[0].api_key", want: []string{"type azure needs api_key"}},
 		{name: "azure needs base url", src: "providers: [{name: az, type: azure, api_key: k, api_version: v}]", path: "providers[0].base_url", want: []string{"type azure needs base_url", "https://my-resource.openai.azure.com"}},
+		{name: "made-up sk-sy-v1- admin key", src: "server: {admin_key: \"sk-sy-v1-my-own-admin-secret-0001\"}", path: "server.admin_key", want: []string{"not a valid key of that format", "wrong length"}},
 		{name: "bad access_log", src: "server: {access_log: maybe}", path: "server.access_log", want: []string{"must be on or off"}},
 		{name: "negative timeout", src: "providers: [{name: m, type: mock, timeout: -1s}]", path: "providers[0].timeout", want: []string{"cannot be negative", "default 10m0s"}},
 		{name: "timeout without unit", src: "providers: [{name: m, type: mock, timeout: 600}]", path: "providers[0].timeout", want: []string{`duration "600" has no unit; write e.g. "600s"`}},

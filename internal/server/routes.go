@@ -1,12 +1,14 @@
 package server
 
 import (
+	"crypto/ecdsa"
 	"net/http"
 	"slices"
 	"strings"
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/relay"
+	"github.com/switchyard-gw/switchyard/internal/secretscan"
 )
 
 // route is one endpoint: a method, a path in http.ServeMux pattern syntax
@@ -94,6 +96,8 @@ func routes() []route {
 		{method: "PATCH", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchAccount) }},
 		{method: "POST", path: "/accounts/{id}/credits", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.TopUp) }},
 		{method: "GET", path: "/usage", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Usage }},
+		// GitHub secret scanning's leak reports: signed, no key (docs/security.md).
+		{method: "POST", path: "/secret-scanning/report", group: groupOps, build: (*Server).secretScanning},
 
 		{method: "GET", path: "/providers", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.providers }},
 		// Route ids are "provider/model" and models may hold '/': the handler
@@ -360,4 +364,16 @@ func (s *Server) enable(*snapshot) handlerFunc {
 		}
 		return s.enableRoute(w, r, id)
 	}
+}
+
+// secretScanning serves GitHub's leak reports, trusting the snapshot's
+// configured public keys (config validation parsed each already).
+func (s *Server) secretScanning(sn *snapshot) handlerFunc {
+	keys := make(map[string]*ecdsa.PublicKey, len(sn.cfg.Security.SecretScanning.PublicKeys))
+	for _, k := range sn.cfg.Security.SecretScanning.PublicKeys {
+		if pub, err := k.ECDSA(); err == nil {
+			keys[k.ID] = pub
+		}
+	}
+	return s.admin.ReportLeaks(secretscan.NewVerifier(keys))
 }

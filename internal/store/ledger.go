@@ -110,7 +110,7 @@ type Billing interface {
 	// with credits = amount.
 	TopUp(ctx context.Context, accountID string, amount money.Nanos, memo string, at time.Time) (*Account, error)
 	// UpdateKey writes the mutable fields of k (name, limit, limit_reset,
-	// expires_at, disabled, allowed_models) and bumps updated_at; k.UpdatedAt
+	// expires_at, disabled, allowed_models, rate limits, leak report) and bumps updated_at; k.UpdatedAt
 	// is set to the stored value. ErrNotFound if absent or deleted.
 	UpdateKey(ctx context.Context, k *Key) error
 

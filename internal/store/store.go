@@ -53,8 +53,11 @@ type Key struct {
 	// RateLimits are the key's own request, token and concurrency limits;
 	// nil means none (the account's still apply).
 	RateLimits *RateLimits
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Leak is set once the key was reported found in public (and so
+	// disabled); it stays after the key is re-enabled, as history.
+	Leak      *LeakReport
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// DeletedAt is set on deleted keys (they are kept so that ledger rows stay
 	// attributable, and so that caches of other instances learn of the delete).
 	DeletedAt *time.Time

@@ -16,7 +16,7 @@ import (
 
 const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_reset,
 	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at,
-	rate_rpm, rate_tpm, rate_concurrency`
+	rate_rpm, rate_tpm, rate_concurrency, leak_report`
 
 // lockKeyStamps serialises the transactions that stamp api_keys.updated_at
 // (CreateKey, UpdateKey, DeleteKey) until they commit, so that stamps grow
@@ -39,6 +39,10 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
+	leak, err := store.LeakColumn(k.Leak)
+	if err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
 	now := db.now()
 	created, err := store.UnixNanos(store.OrNow(k.CreatedAt, now))
 	if err != nil {
@@ -56,9 +60,9 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 		}
 		rpm, tpm, conc := k.RateLimits.Columns()
 		_, err := tx.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $15)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $15, $16)`,
 			k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
-			expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc)
+			expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc, leak)
 		return err
 	})
 	switch {
@@ -162,6 +166,10 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
+	leak, err := store.LeakColumn(k.Leak)
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
 	now, err := store.UnixNanos(db.now())
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
@@ -174,9 +182,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		rpm, tpm, conc := k.RateLimits.Columns()
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET name = $1, limit_nanos = $2, limit_reset = $3,
 			expires_at = $4, disabled = $5, allowed_models = $6, updated_at = $7,
-			rate_rpm = $9, rate_tpm = $10, rate_concurrency = $11
+			rate_rpm = $9, rate_tpm = $10, rate_concurrency = $11, leak_report = $12
 			WHERE hash = $8 AND deleted_at IS NULL`,
-			k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash, rpm, tpm, conc)
+			k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, k.Hash, rpm, tpm, conc, leak)
 		if err != nil {
 			return err
 		}
@@ -254,9 +262,10 @@ func scanKey(row pgx.CollectableRow) (store.Key, error) {
 		limit, expires, deletedAt *int64
 		created, updated          int64
 		rl                        store.RateLimits
+		leak                      string
 	)
 	err := row.Scan(&k.Hash, &k.Label, &k.Name, &kind, &k.AccountID, &limit, &k.LimitReset,
-		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency)
+		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency, &leak)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -273,6 +282,9 @@ func scanKey(row pgx.CollectableRow) (store.Key, error) {
 	k.UpdatedAt = store.FromUnixNanos(updated)
 	k.DeletedAt = timeOrNil(deletedAt)
 	k.RateLimits = rl.Normalize()
+	if k.Leak, err = store.ParseLeakColumn(leak); err != nil {
+		return store.Key{}, fmt.Errorf("key %s: %w", k.Hash, err)
+	}
 	return k, nil
 }
 

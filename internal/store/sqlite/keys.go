@@ -18,7 +18,7 @@ import (
 
 const keyColumns = `hash, label, name, kind, account_id, limit_nanos, limit_reset,
 	expires_at, disabled, allowed_models, created_at, updated_at, deleted_at,
-	rate_rpm, rate_tpm, rate_concurrency`
+	rate_rpm, rate_tpm, rate_concurrency, leak_report`
 
 // CreateKey inserts k. It returns store.ErrConflict if a key with k.Hash
 // exists, even deleted, and an error wrapping store.ErrNotFound if
@@ -39,6 +39,10 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 		accountID = store.DefaultAccountID
 	}
 	limit, expires, modelsJSON, err := mutableKeyValues(k)
+	if err != nil {
+		return fmt.Errorf("create key: %w", err)
+	}
+	leak, err := store.LeakColumn(k.Leak)
 	if err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
@@ -77,9 +81,9 @@ func (db *DB) CreateKey(ctx context.Context, k *store.Key) error {
 	}
 	rpm, tpm, conc := k.RateLimits.Columns()
 	_, err = tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
 		k.Hash, k.Label, k.Name, string(k.Kind), accountID, limit, k.LimitReset,
-		expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc)
+		expires, k.Disabled, modelsJSON, created, updated, rpm, tpm, conc, leak)
 	if err != nil {
 		if isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
 			return fmt.Errorf("create key %s: %w", k.Hash, store.ErrConflict)
@@ -179,7 +183,7 @@ func (db *DB) DeleteKey(ctx context.Context, hash string, at time.Time) error {
 }
 
 // UpdateKey writes the mutable fields of k (name, limit, limit_reset,
-// expires_at, disabled, allowed_models, rate_limits) and, like DeleteKey, stamps it with
+// expires_at, disabled, allowed_models, rate_limits, leak) and, like DeleteKey, stamps it with
 // an UpdatedAt later than that of every other key, so that KeysChangedSince
 // reports the change; k.UpdatedAt is set to it. It returns store.ErrNotFound
 // if the key is absent or deleted. The key's usage is left alone: the
@@ -195,6 +199,10 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 		return fmt.Errorf("update key: %w", err)
 	}
 	limit, expires, modelsJSON, err := mutableKeyValues(k)
+	if err != nil {
+		return fmt.Errorf("update key: %w", err)
+	}
+	leak, err := store.LeakColumn(k.Leak)
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
@@ -214,9 +222,9 @@ func (db *DB) UpdateKey(ctx context.Context, k *store.Key) error {
 	rpm, tpm, conc := k.RateLimits.Columns()
 	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET name = ?, limit_nanos = ?, limit_reset = ?,
 		expires_at = ?, disabled = ?, allowed_models = ?, updated_at = ?,
-		rate_rpm = ?, rate_tpm = ?, rate_concurrency = ?
+		rate_rpm = ?, rate_tpm = ?, rate_concurrency = ?, leak_report = ?
 		WHERE hash = ? AND deleted_at IS NULL`,
-		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, rpm, tpm, conc, k.Hash)
+		k.Name, limit, k.LimitReset, expires, k.Disabled, modelsJSON, updated, rpm, tpm, conc, leak, k.Hash)
 	if err != nil {
 		return fmt.Errorf("update key: %w", err)
 	}
@@ -296,9 +304,10 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 		limit, expires, deletedAt sql.NullInt64
 		created, updated          int64
 		rl                        store.RateLimits
+		leak                      string
 	)
 	err := rows.Scan(&k.Hash, &k.Label, &k.Name, &kind, &k.AccountID, &limit, &k.LimitReset,
-		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency)
+		&expires, &k.Disabled, &models, &created, &updated, &deletedAt, &rl.RPM, &rl.TPM, &rl.Concurrency, &leak)
 	if err != nil {
 		return store.Key{}, err
 	}
@@ -318,6 +327,9 @@ func scanKey(rows *sql.Rows) (store.Key, error) {
 	k.UpdatedAt = store.FromUnixNanos(updated)
 	k.DeletedAt = nullTime(deletedAt)
 	k.RateLimits = rl.Normalize()
+	if k.Leak, err = store.ParseLeakColumn(leak); err != nil {
+		return store.Key{}, fmt.Errorf("key %s: %w", k.Hash, err)
+	}
 	return k, nil
 }
 

@@ -94,6 +94,7 @@ var tests = []struct {
 	{"StoredResponseRoundTripsForItsAccountOnly", testStoredResponseRoundTripsForItsAccountOnly},
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
+	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
