@@ -39,7 +39,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	streams := fs.String("streams", "", `numbers of streams held open at once, comma-separated (default "100,1000,5000")`)
 	slowDelay := fs.Duration("slow-delay", 0, "delay between the events of a held-open stream (default 1s)")
 	rounds := fs.Int("rounds", 0, "run each timed scenario over the three targets in turn this many times (default 5)")
-	postgres := fs.String("postgres", "", "run the gateway on this PostgreSQL DSN (falls back to SQLite, with a note, when unsupported)")
+	postgres := fs.String("postgres", "", "run the gateway on the PostgreSQL server of this URL, in a fresh schema dropped after the run (kept with --keep)")
 	jsonPath := fs.String("json", "", "also write the raw figures to this file as JSON")
 	keep := fs.Bool("keep", false, "keep the temporary directory with the gateway's config, log and database")
 	profile := fs.String("profile", "", "write CPU profiles of the gateway during its closed-loop phases to this directory")

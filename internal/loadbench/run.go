@@ -251,10 +251,16 @@ func checkOptions(o Options, note func(string, ...any)) (Options, error) {
 // startTargets starts the upstream, the proxy and the gateway and returns
 // them as targets in table order, and a function that stops them.
 func startTargets(ctx context.Context, bin, dir string, o Options, res *Results, note func(string, ...any)) ([]*target, func(), error) {
-	var procs []*child
+	var (
+		procs      []*child
+		dropSchema func()
+	)
 	stop := func() {
 		for i := len(procs) - 1; i >= 0; i-- {
 			procs[i].stop()
+		}
+		if dropSchema != nil {
+			dropSchema()
 		}
 	}
 	up, upAddr, err := startServer(bin, dir, "upstream", []string{"bench", "upstream", "--listen", "127.0.0.1:0", "--slow-delay", o.SlowDelay.String()})
@@ -270,7 +276,18 @@ func startTargets(ctx context.Context, bin, dir string, o Options, res *Results,
 	procs = append(procs, px)
 	db := "sqlite://" + dir + "/switchyard.db"
 	if o.Postgres != "" {
-		db = o.Postgres
+		// A schema of its own: every run starts empty, and --keep keeps it.
+		dsn, drop, err := freshSchema(ctx, o.Postgres)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		db = dsn
+		if !o.Keep {
+			dropSchema = drop
+		} else {
+			note("the gateway's database is the schema of %s", firstLine(dsn))
+		}
 	}
 	gw, base, key, err := startGateway(ctx, bin, dir, upAddr, db)
 	if err != nil && o.Postgres != "" {

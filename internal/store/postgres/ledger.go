@@ -87,20 +87,52 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
 	if err != nil {
 		return fmt.Errorf("write batch: %w", err)
 	}
+	wantKeys, wantAccounts := references(b)
+	if len(wantKeys) == 0 && len(wantAccounts) == 0 {
+		return nil // nothing to write
+	}
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		var rollups []rollup
+		// Two round trips after BEGIN, each a pipeline: the reference check
+		// and the INSERTs (a failed check rolls the INSERTs back with the
+		// transaction), then the updates that depend on what was inserted.
+		var inserts pgx.Batch
+		inserts.Queue(lockReferencesSQL, wantKeys, wantAccounts)
 		if len(b.Generations) > 0 {
-			if rollups, err = insertGenerations(ctx, tx, b.Generations, gens); err != nil {
+			queueGenerations(&inserts, gens)
+		}
+		if len(b.Charges) > 0 {
+			queueCharges(&inserts, charges)
+		}
+		br := tx.SendBatch(ctx, &inserts)
+		defer br.Close()
+		if err := checkReferences(br.QueryRow(), wantKeys, wantAccounts); err != nil {
+			return err
+		}
+		var (
+			rollups []rollup
+			updates pgx.Batch
+		)
+		if len(b.Generations) > 0 {
+			if rollups, err = insertedGenerations(br, b.Generations, gens); err != nil {
 				return err
 			}
 		}
 		if len(b.Charges) > 0 {
-			if err := applyCharges(ctx, tx, b.Charges, charges); err != nil {
+			if err := chargedBalances(br, &updates, b.Charges, charges); err != nil {
 				return err
 			}
 		}
+		if err := br.Close(); err != nil {
+			return err
+		}
 		if len(rollups) > 0 {
-			return addRollups(ctx, tx, rollups)
+			queueRollups(&updates, rollups)
+		}
+		if updates.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, &updates).Close(); err != nil {
+			return fmt.Errorf("balances and usage rollups: %w", err)
 		}
 		return nil
 	})
@@ -108,6 +140,61 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
 		return fmt.Errorf("write batch: %w", err)
 	}
 	return nil
+}
+
+// lockReferencesSQL locks the keys $1 and the accounts $2 that exist
+// FOR KEY SHARE, in the fixed order of WriteBatch, and returns them: what
+// a foreign key's check does for one row, done once for a whole batch.
+const lockReferencesSQL = `WITH k AS (SELECT hash FROM api_keys WHERE hash = ANY($1::text[]) ORDER BY hash FOR KEY SHARE),
+		a AS (SELECT id FROM accounts WHERE id = ANY($2::text[]) ORDER BY id FOR KEY SHARE)
+	SELECT ARRAY(SELECT hash FROM k), ARRAY(SELECT id FROM a)`
+
+// references returns the distinct keys and accounts the batch's
+// generations and charges name, sorted.
+func references(b *store.Batch) (keys, accounts []string) {
+	ks, as := map[string]bool{}, map[string]bool{}
+	for i := range b.Generations {
+		ks[b.Generations[i].KeyHash], as[b.Generations[i].AccountID] = true, true
+	}
+	for i := range b.Charges {
+		ks[b.Charges[i].KeyHash], as[b.Charges[i].AccountID] = true, true
+	}
+	return slices.Sorted(maps.Keys(ks)), slices.Sorted(maps.Keys(as))
+}
+
+// checkReferences reads lockReferencesSQL's row and fails unless every key
+// and account of the batch exists; they stay locked against deletion until
+// the transaction ends. The tables of the ledger have no foreign keys
+// (migration 0006): checking each row was half of a batch's time.
+func checkReferences(row pgx.Row, wantKeys, wantAccounts []string) error {
+	var foundKeys, foundAccounts []string
+	if err := row.Scan(&foundKeys, &foundAccounts); err != nil {
+		return fmt.Errorf("check keys and accounts: %w", err)
+	}
+	if k, ok := firstMissing(wantKeys, foundKeys); ok {
+		return fmt.Errorf("key %q: %w", k, store.ErrNotFound)
+	}
+	if a, ok := firstMissing(wantAccounts, foundAccounts); ok {
+		return fmt.Errorf("account %q: %w", a, store.ErrNotFound)
+	}
+	return nil
+}
+
+// firstMissing returns the first of want that found lacks.
+func firstMissing(want, found []string) (string, bool) {
+	if len(found) == len(want) {
+		return "", false
+	}
+	have := make(map[string]bool, len(found))
+	for _, f := range found {
+		have[f] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			return w, true
+		}
+	}
+	return "", false
 }
 
 // generationArrays holds a batch's generations column by column, in
@@ -192,14 +279,20 @@ func compareRollups(a, b rollup) int {
 		cmp.Compare(a.keyHash, b.keyHash), cmp.Compare(a.model, b.model), cmp.Compare(a.provider, b.provider))
 }
 
-// insertGenerations inserts the generations, skipping those stored
-// already, and returns the rollup increments of those it inserted, sorted.
-func insertGenerations(ctx context.Context, tx pgx.Tx, gs []store.Generation, c *generationArrays) ([]rollup, error) {
-	rows, err := tx.Query(ctx, insertGenerationsSQL,
+// queueGenerations queues the INSERT of the generations, which skips
+// those stored already.
+func queueGenerations(b *pgx.Batch, c *generationArrays) {
+	b.Queue(insertGenerationsSQL,
 		c.id, c.requestID, c.keyHash, c.accountID, c.model, c.provider, c.upstreamModel,
 		c.prompt, c.completion, c.cached, c.reasoning, c.cost, c.estimated,
 		c.status, c.errorCode, c.finishReason, c.streamed, c.cancelled, c.latency, c.ttft, c.genTime,
 		c.origin, c.appTitle, c.attempts, c.created)
+}
+
+// insertedGenerations reads the result of queueGenerations' INSERT and
+// returns the rollup increments of the generations it inserted, sorted.
+func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generationArrays) ([]rollup, error) {
+	rows, err := br.Query()
 	if err != nil {
 		return nil, fmt.Errorf("generations %s…: %w", gs[0].ID, err)
 	}
@@ -240,7 +333,8 @@ func insertGenerations(ctx context.Context, tx pgx.Tx, gs []store.Generation, c 
 	return rs, nil
 }
 
-func addRollups(ctx context.Context, tx pgx.Tx, rs []rollup) error {
+// queueRollups queues the addition of rs to the usage rollups.
+func queueRollups(b *pgx.Batch, rs []rollup) {
 	n := len(rs)
 	var (
 		day                                             = make([]int64, 0, n)
@@ -254,11 +348,8 @@ func addRollups(ctx context.Context, tx pgx.Tx, rs []rollup) error {
 		requests, prompt, completion = append(requests, r.requests), append(prompt, r.prompt), append(completion, r.completion)
 		cached, reasoning, cost = append(cached, r.cached), append(reasoning, r.reasoning), append(cost, r.cost)
 	}
-	if _, err := tx.Exec(ctx, addRollupsSQL, day, account, key, model, provider,
-		requests, prompt, completion, cached, reasoning, cost); err != nil {
-		return fmt.Errorf("usage rollup: %w", err)
-	}
-	return nil
+	b.Queue(addRollupsSQL, day, account, key, model, provider,
+		requests, prompt, completion, cached, reasoning, cost)
 }
 
 // chargeArrays holds a batch's charges column by column, in their stored
@@ -313,10 +404,16 @@ func samePeriod(a, b *int64) bool {
 	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
 
-// applyCharges appends the ledger entries of the charges, skipping those of
-// generations charged already, and adds the others to the balances.
-func applyCharges(ctx context.Context, tx pgx.Tx, cs []store.Charge, a *chargeArrays) error {
-	rows, err := tx.Query(ctx, insertChargesSQL, a.accountID, a.keyHash, a.amount, a.generationID, a.at)
+// queueCharges queues the INSERT of the charges' ledger entries, which
+// skips those of generations charged already.
+func queueCharges(b *pgx.Batch, a *chargeArrays) {
+	b.Queue(insertChargesSQL, a.accountID, a.keyHash, a.amount, a.generationID, a.at)
+}
+
+// chargedBalances reads the result of queueCharges' INSERT and queues the
+// balance updates of the charges it inserted onto updates.
+func chargedBalances(br pgx.BatchResults, updates *pgx.Batch, cs []store.Charge, a *chargeArrays) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("charges of generations %s…: %w", cs[0].GenerationID, err)
 	}
@@ -355,18 +452,11 @@ func applyCharges(ctx context.Context, tx pgx.Tx, cs []store.Charge, a *chargeAr
 	// Keys in hash order (a stable sort keeps each key's periods in the
 	// batch's order), accounts in id order: see WriteBatch.
 	slices.SortStableFunc(keys, func(x, y keyCharge) int { return cmp.Compare(x.hash, y.hash) })
-	var batch pgx.Batch
 	for _, k := range keys {
-		batch.Queue(chargeKeySQL, k.periodStart, int64(k.amount), k.hash)
+		updates.Queue(chargeKeySQL, k.periodStart, int64(k.amount), k.hash)
 	}
 	for _, id := range slices.Sorted(maps.Keys(accounts)) {
-		batch.Queue(chargeAccountSQL, int64(accounts[id]), id)
-	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
-		return fmt.Errorf("charge balances: %w", err)
+		updates.Queue(chargeAccountSQL, int64(accounts[id]), id)
 	}
 	return nil
 }

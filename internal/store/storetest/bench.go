@@ -19,6 +19,7 @@ import (
 //
 //	go test -run '^$' -bench WriteBatch -benchtime 40x ./internal/store/sqlite/
 func benchWriteBatch(b *testing.B, h *Harness) {
+	b.Run("throughput", func(b *testing.B) { benchThroughput(b, h) })
 	for _, kind := range []string{"random", "time-ordered"} {
 		b.Run(kind, func(b *testing.B) {
 			db := h.open(b)
@@ -59,6 +60,72 @@ func benchWriteBatch(b *testing.B, h *Harness) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/generation")
+		})
+	}
+}
+
+// benchThroughput reports how many generations per second the ledger
+// writer's batches store, at the batch sizes it writes (MaxBatch is 2000),
+// back to back into one database that already holds 100,000: the
+// gateway's ids (time-ordered), each generation charged, spread over 20
+// keys of 2 accounts and 4 models as live traffic is.
+//
+//	go test -run '^$' -bench 'WriteBatch/throughput' -benchtime 20x ./internal/store/sqlite/
+func benchThroughput(b *testing.B, h *Harness) {
+	db := h.open(b)
+	ctx := context.Background()
+	accounts := []string{acctPrepaid, acctUnmetered}
+	for _, a := range accounts {
+		if err := db.CreateAccount(ctx, &store.Account{ID: a, Name: a}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var keys []*store.Key
+	for i := range 20 {
+		k := newKey(fmt.Sprintf("sk-sy-bench-%d", i))
+		k.AccountID = accounts[i%len(accounts)]
+		if err := db.CreateKey(ctx, k); err != nil {
+			b.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	models := []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-flash"}
+	seq := 0
+	batch := func(n int) *store.Batch {
+		bt := &store.Batch{Generations: make([]store.Generation, 0, n), Charges: make([]store.Charge, 0, n)}
+		now := time.Now()
+		for range n {
+			seq++
+			k := keys[rand.IntN(len(keys))]
+			m := models[rand.IntN(len(models))]
+			g := store.Generation{ID: fmt.Sprintf("gen-%012x%012x", seq, rand.Uint32()), KeyHash: k.Hash, AccountID: k.AccountID,
+				Model: m, Provider: "openai", UpstreamModel: m, TokensPrompt: 25, TokensCompletion: 100, Cost: 1000, Status: 200,
+				Latency: time.Millisecond, Attempts: `[{"provider":"openai","model":"gpt-4o","outcome":"ok","status":200,"duration_ms":1}]`,
+				CreatedAt: now}
+			bt.Generations = append(bt.Generations, g)
+			bt.Charges = append(bt.Charges, store.Charge{GenerationID: g.ID, AccountID: k.AccountID, KeyHash: k.Hash, Amount: money.Nanos(1000), At: now})
+		}
+		return bt
+	}
+	for range 50 {
+		if err := db.WriteBatch(ctx, batch(2000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, size := range []int{500, 2000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			bts := make([]*store.Batch, b.N)
+			for i := range bts {
+				bts[i] = batch(size)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := db.WriteBatch(ctx, bts[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "generations/s")
+			b.ReportMetric(0, "ns/op")
 		})
 	}
 }

@@ -384,6 +384,14 @@ func testWriteBatchIsAllOrNothing(t *testing.T, h *Harness) {
 			Generations: []store.Generation{ok, gen("gen-bad", hashOf("sk-sy-unknown"), acctPrepaid, "m", "p", at(2), 1, 1, 10)},
 			Charges:     []store.Charge{charge(ok, nil)},
 		}},
+		{name: "generation of an unknown account", batch: store.Batch{
+			Generations: []store.Generation{ok, gen("gen-bad", f.keyA, "acct-none", "m", "p", at(2), 1, 1, 10)},
+			Charges:     []store.Charge{charge(ok, nil)},
+		}},
+		{name: "charge of an unknown key", batch: store.Batch{
+			Generations: []store.Generation{ok},
+			Charges:     []store.Charge{charge(ok, nil), {GenerationID: "gen-x", AccountID: acctPrepaid, KeyHash: hashOf("sk-sy-unknown"), Amount: 1}},
+		}},
 		{name: "charge of an unknown account", batch: store.Batch{
 			Generations: []store.Generation{ok},
 			Charges:     []store.Charge{charge(ok, nil), {GenerationID: "gen-x", AccountID: "acct-none", KeyHash: f.keyA, Amount: 1}},

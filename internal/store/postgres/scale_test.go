@@ -1,0 +1,151 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
+)
+
+// BenchmarkUsageAtScale seeds $SWITCHYARD_BENCH_ROWS generations (with their
+// usage rollups) into a fresh schema, then times the reads that must stay
+// fast however many generations are stored, reporting p50 and p95 in ms:
+//
+//	SWITCHYARD_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	SWITCHYARD_BENCH_ROWS=10000000 \
+//	  go test -run '^$' -bench UsageAtScale -benchtime 200x -timeout 30m ./internal/store/postgres/
+//
+// The data: 200 keys in 20 accounts, each key calling 2 of 6 models, spread
+// evenly over the 90 days before now, ids ordered by time as the gateway's
+// are. The usage report reads usage_rollups (here at most 90 × 200 × 2 =
+// 36,000 rows), never generations. The store has no method that lists a
+// key's generations, so "key listing" times the query such a listing would
+// run (a key's 50 newest, served by generations_key_created), and
+// "generation by id" times GetGeneration.
+func BenchmarkUsageAtScale(b *testing.B) {
+	n, err := strconv.Atoi(os.Getenv("SWITCHYARD_BENCH_ROWS"))
+	if err != nil || n <= 0 {
+		b.Skip("set SWITCHYARD_BENCH_ROWS to the number of generations to seed, e.g. 10000000")
+	}
+	db := openTest(b)
+	ctx := context.Background()
+	const accounts, keys = 20, 200
+	for a := range accounts {
+		if err := db.CreateAccount(ctx, &store.Account{ID: fmt.Sprintf("acct-%02d", a), Name: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hashes := make([]string, keys)
+	for k := range keys {
+		sum := sha256.Sum256(fmt.Appendf(nil, "sk-sy-bench-%d", k))
+		hashes[k] = hex.EncodeToString(sum[:])
+		key := &store.Key{Hash: hashes[k], Label: "sk-sy-…", Kind: store.KindAPI, AccountID: fmt.Sprintf("acct-%02d", k%accounts)}
+		if err := db.CreateKey(ctx, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+	end := time.Now().UnixNano()
+	start := end - (90 * 24 * time.Hour).Nanoseconds()
+	step := (end - start) / int64(n)
+	began := time.Now()
+	// Indexes built once after the rows are in (a sort) rather than row by
+	// row: the seeding is not what is measured.
+	seed := []string{
+		`ALTER TABLE generations DROP CONSTRAINT generations_pkey`,
+		`DROP INDEX generations_created`,
+		`DROP INDEX generations_key_created`,
+		fmt.Sprintf(`INSERT INTO generations (id, request_id, key_hash, account_id, model_requested, provider, upstream_model,
+			tokens_prompt, tokens_completion, cost_nanos, status, finish_reason, streamed, latency_ms, ttft_ms, attempts, created_at)
+		SELECT 'gen-' || lpad(to_hex(i), 16, '0'), 'req-' || i,
+			($1::text[])[i %% %[1]d + 1], 'acct-' || lpad((i %% %[1]d %% %[2]d)::text, 2, '0'),
+			'model-' || ((i %% %[1]d + i / %[1]d %% 2) %% 6), 'provider-' || ((i %% %[1]d + i / %[1]d %% 2) %% 3), 'model-' || ((i %% %[1]d + i / %[1]d %% 2) %% 6),
+			20 + i %% 100, 100 + i %% 300, 1000 + i %% 5000, 200, 'stop', i %% 3 = 0, 300 + i %% 700, 100,
+			'[{"provider":"openai","model":"gpt-4o","outcome":"ok","status":200,"duration_ms":1}]',
+			%[3]d + i * %[4]d
+		FROM generate_series(0::bigint, %[5]d - 1) AS i`, keys, accounts, start, step, n),
+		`ALTER TABLE generations ADD PRIMARY KEY (id)`,
+		`CREATE INDEX generations_created ON generations (created_at)`,
+		`CREATE INDEX generations_key_created ON generations (key_hash, created_at)`,
+		`INSERT INTO usage_rollups (day, account_id, key_hash, model, provider,
+			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos)
+		SELECT created_at / 86400000000000, account_id, key_hash, model_requested, provider,
+			count(*), sum(tokens_prompt), sum(tokens_completion), 0, 0, sum(cost_nanos)
+		FROM generations GROUP BY 1, 2, 3, 4, 5`,
+		`VACUUM ANALYZE generations`,
+		`VACUUM ANALYZE usage_rollups`,
+	}
+	for _, q := range seed {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, hashes)
+		}
+		if _, err := db.pool.Exec(ctx, q, args...); err != nil {
+			b.Fatalf("seeding: %v\n%s", err, q)
+		}
+	}
+	var rollups int64
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM usage_rollups`).Scan(&rollups); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d generations (%d usage rollups) in %s", n, rollups, time.Since(began).Round(time.Second))
+
+	queries := []struct {
+		name string
+		run  func(i int) error
+	}{
+		{"usage/by-day", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day"}); return err }},
+		{"usage/by-model", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "model"}); return err }},
+		{"usage/by-key", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "key"}); return err }},
+		{"usage/one-account-by-day", func(i int) error {
+			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day", AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
+			return err
+		}},
+		{"generation-by-id", func(i int) error {
+			_, err := db.GetGeneration(ctx, fmt.Sprintf("gen-%016x", (i*7919)%n))
+			return err
+		}},
+		{"key-listing", func(i int) error {
+			rows, err := db.pool.Query(ctx, `SELECT `+generationColumns+` FROM generations
+				WHERE key_hash = $1 ORDER BY created_at DESC LIMIT 50`, hashes[i%keys])
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			got := 0
+			for rows.Next() {
+				got++
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if got != min(50, n/keys) {
+				return fmt.Errorf("listed %d generations", got)
+			}
+			return nil
+		}},
+	}
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			times := make([]time.Duration, 0, b.N)
+			for i := range b.N {
+				t0 := time.Now()
+				if err := q.run(i); err != nil {
+					b.Fatal(err)
+				}
+				times = append(times, time.Since(t0))
+			}
+			slices.Sort(times)
+			pct := func(p float64) float64 { return float64(times[int(p*float64(len(times)-1))].Microseconds()) / 1000 }
+			b.ReportMetric(pct(0.50), "p50-ms")
+			b.ReportMetric(pct(0.95), "p95-ms")
+		})
+	}
+}
