@@ -1,4 +1,4 @@
--- 0006_batch_reference_checks: nothing to change on SQLite.
+-- 0007_batch_reference_checks: nothing to change on SQLite.
 --
 -- In PostgreSQL this version drops the per-row foreign keys of generations
 -- and ledger_entries (WriteBatch checks a batch's keys and accounts once)

@@ -1,4 +1,4 @@
--- 0006_batch_reference_checks: the ledger writer's tables stop checking
+-- 0007_batch_reference_checks: the ledger writer's tables stop checking
 -- their references row by row.
 --
 -- A foreign key checks each inserted row with a query of its own (two per
