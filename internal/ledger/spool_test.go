@@ -28,6 +28,13 @@ func (o *outage) WriteBatch(ctx context.Context, b *store.Batch) error {
 	return o.Billing.WriteBatch(ctx, b)
 }
 
+func (o *outage) Ping(ctx context.Context) error {
+	if o.down.Load() {
+		return errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	}
+	return o.Billing.Ping(ctx)
+}
+
 func charged(i int, now time.Time) (*store.Generation, *store.Charge) {
 	g := gen(i, now)
 	return g, &store.Charge{GenerationID: g.ID, AccountID: g.AccountID, KeyHash: testKey, Amount: g.Cost, At: now}

@@ -329,15 +329,15 @@ func (w *Writer) flush(items []item) {
 // keeps failing is tried record by record: records the store refuses
 // while it is up break a constraint and never will be written, so each is
 // logged in full as a dead letter, to be replayed by hand, and dropped, so
-// it cannot stall every record behind it. When an empty batch cannot
-// commit either (before the records are tried one by one, or after every
+// it cannot stall every record behind it. When the database does not
+// answer a Ping (before the records are tried one by one, or after every
 // one failed), the store is down: nothing is dropped and commit returns
 // true.
 func (w *Writer) commit(items []item, tries int) (down bool) {
 	if w.write(items, tries) {
 		return false
 	}
-	if w.st.WriteBatch(context.Background(), &store.Batch{}) != nil {
+	if w.st.Ping(context.Background()) != nil {
 		return true // not the records: the store
 	}
 	var failed []item
@@ -346,7 +346,7 @@ func (w *Writer) commit(items []item, tries int) (down bool) {
 			failed = append(failed, items[i])
 		}
 	}
-	if len(failed) == len(items) && w.st.WriteBatch(context.Background(), &store.Batch{}) != nil {
+	if len(failed) == len(items) && w.st.Ping(context.Background()) != nil {
 		return true
 	}
 	for _, it := range failed {

@@ -41,6 +41,13 @@ func (d *downStore) WriteBatch(ctx context.Context, b *store.Batch) error {
 	return d.Store.WriteBatch(ctx, b)
 }
 
+func (d *downStore) Ping(ctx context.Context) error {
+	if d.down.Load() {
+		return errDown
+	}
+	return d.Store.Ping(ctx)
+}
+
 func readyz(t *testing.T, g *testGateway) (int, string) {
 	t.Helper()
 	resp, err := http.Get(g.url + "/readyz")

@@ -119,6 +119,10 @@ type Billing interface {
 	// the key's period and total usage, a "charge" ledger entry each) and
 	// updates the usage rollups, all in one transaction.
 	WriteBatch(ctx context.Context, b *Batch) error
+	// Ping reports whether the database answers (a round trip to it); the
+	// ledger writer asks it to tell an outage from records the database
+	// refuses.
+	Ping(ctx context.Context) error
 	GetGeneration(ctx context.Context, id string) (*Generation, error) // ErrNotFound
 	Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error)
 	// PruneGenerations deletes raw generation rows created before t (rollups

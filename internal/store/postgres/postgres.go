@@ -128,3 +128,6 @@ func collectRows[T any](rows pgx.Rows, fn pgx.RowToFunc[T]) ([]T, error) {
 	}
 	return out, err
 }
+
+// Ping implements store.Billing: one round trip on a pooled connection.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }

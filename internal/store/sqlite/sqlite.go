@@ -214,3 +214,6 @@ func nullTime(n sql.NullInt64) *time.Time {
 	t := store.FromUnixNanos(n.Int64)
 	return &t
 }
+
+// Ping implements store.Billing: the write connection answers.
+func (db *DB) Ping(ctx context.Context) error { return db.w.PingContext(ctx) }
