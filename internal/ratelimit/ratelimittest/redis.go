@@ -3,13 +3,13 @@ package ratelimittest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
+	"github.com/switchyard-gw/switchyard/internal/testenv"
 )
 
 // Redis connects to the Redis that SWITCHYARD_TEST_REDIS names, under
@@ -19,12 +19,8 @@ import (
 func Redis(t testing.TB) (url, prefix string) {
 	t.Helper()
 	url = os.Getenv("SWITCHYARD_TEST_REDIS")
-	fail := t.Skipf
-	if os.Getenv("CI") == "true" {
-		fail = t.Fatalf
-	}
 	if url == "" {
-		fail("SWITCHYARD_TEST_REDIS is unset; set it to e.g. redis://127.0.0.1:6379/0 to run the Redis tests")
+		testenv.Need(t, "Redis", "SWITCHYARD_TEST_REDIS is unset; e.g. redis://127.0.0.1:6379/0")
 		return "", ""
 	}
 	r, err := ratelimit.NewRedis(url, "")
@@ -35,12 +31,10 @@ func Redis(t testing.TB) (url, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := r.Ping(ctx); err != nil {
-		fail("the Redis at SWITCHYARD_TEST_REDIS (%s) does not answer: %v", url, err)
+		testenv.Need(t, "Redis", fmt.Sprintf("the Redis at SWITCHYARD_TEST_REDIS (%s) does not answer: %v", url, err))
 		return "", ""
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix = "sytest:" + hex.EncodeToString(b[:]) + ":"
+	prefix = testenv.Prefix() + ":"
 	t.Cleanup(func() { _ = r.DeletePrefix(context.Background(), prefix) })
 	return url, prefix
 }

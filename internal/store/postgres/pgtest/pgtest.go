@@ -7,12 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-gw/switchyard/internal/testenv"
 )
 
 // EnvVar names the server tests use, e.g.
@@ -26,15 +29,8 @@ const EnvVar = "SWITCHYARD_TEST_POSTGRES"
 func DSN(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(EnvVar)
-	unavailable := func(format string, args ...any) {
-		tb.Helper()
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf(format, args...)
-		}
-		tb.Skipf(format, args...)
-	}
 	if base == "" {
-		unavailable("PostgreSQL tests need $%s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvVar)
+		testenv.Need(tb, "PostgreSQL", "$"+EnvVar+" is unset; e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	}
 	u, err := url.Parse(base)
 	if err != nil {
@@ -44,7 +40,7 @@ func DSN(tb testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		unavailable("PostgreSQL at $%s (%s) is unreachable: %v", EnvVar, u.Redacted(), err)
+		testenv.Need(tb, "PostgreSQL", fmt.Sprintf("the server at $%s (%s) is unreachable: %v", EnvVar, u.Redacted(), err))
 	}
 	defer conn.Close(ctx)
 	var b [8]byte
