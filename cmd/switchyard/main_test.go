@@ -415,8 +415,8 @@ func startServe(t *testing.T, env map[string]string, args ...string) *served {
 		if line, ok := logLine(s.stderr.String(), "switchyard listening"); ok {
 			s.base, _ = line["base_url"].(string)
 			s.providers, _ = line["providers"].(string)
-			if !strings.HasPrefix(s.base, "http://127.0.0.1:") || !strings.HasSuffix(s.base, "/v1") {
-				t.Fatalf("base_url %q, want http://127.0.0.1:PORT/v1", s.base)
+			if !strings.HasPrefix(s.base, "http://127.0.0.1:") && !strings.HasPrefix(s.base, "https://127.0.0.1:") || !strings.HasSuffix(s.base, "/v1") {
+				t.Fatalf("base_url %q, want http(s)://127.0.0.1:PORT/v1", s.base)
 			}
 			return s
 		}

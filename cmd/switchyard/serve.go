@@ -128,7 +128,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	if err != nil {
 		return err
 	}
-	base := "http://" + displayAddr(ln.Addr().String()) + "/v1"
+	var certs *server.Certificates
+	scheme := "http"
+	if cfg.Server.TLS.Enabled() {
+		if certs, err = server.LoadCertificates(cfg.Server.TLS); err != nil {
+			return fmt.Errorf("%s: server.tls: %w", cfg.Source, err)
+		}
+		scheme = "https"
+	}
+	base := scheme + "://" + displayAddr(ln.Addr().String()) + "/v1"
 	if created {
 		printWelcome(stdout, base, adminKey, demoKey)
 	}
@@ -172,10 +180,15 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	bg.Go(func() { reloadOnHangup(runCtx, hup, srv, log) })
+	bg.Go(func() { reloadOnHangup(runCtx, hup, srv, certs, log) })
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(srv.Listener(ln)) }()
+	if certs != nil {
+		hs.TLSConfig = certs.TLSConfig()
+		go func() { errc <- hs.ServeTLS(srv.Listener(ln), "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(srv.Listener(ln)) }()
+	}
 	select {
 	case err := <-errc:
 		stop() // end the background loops, or the deferred Wait blocks forever
@@ -286,14 +299,22 @@ func (c *handlerCount) wait(timeout time.Duration) bool {
 	}
 }
 
-// reloadOnHangup reloads the config on every SIGHUP until ctx ends. A bad
-// config is logged and the running one stays.
-func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, srv *server.Server, log *slog.Logger) {
+// reloadOnHangup reloads the config, and the TLS certificate when certs is
+// not nil, on every SIGHUP until ctx ends. A bad config or certificate is
+// logged and the running one stays.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, srv *server.Server, certs *server.Certificates, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
+		}
+		if certs != nil {
+			if err := certs.Reload(); err != nil {
+				log.Error("TLS certificate reload on SIGHUP failed; the certificate in use stays", slog.String("error", err.Error()))
+			} else {
+				log.Info("TLS certificate reloaded on SIGHUP")
+			}
 		}
 		res, err := srv.ReloadFromSource(ctx)
 		if err != nil {

@@ -30,6 +30,10 @@ const (
 	DefaultStreamWriteTimeout  = 60 * time.Second
 	DefaultMaxConnections      = 10000
 	DefaultMaxConnectionsPerIP = 256
+	// DefaultAuthFailuresPerMinute is server.auth_failures_per_minute's default.
+	DefaultAuthFailuresPerMinute = 60
+	// DefaultCORSMaxAge is server.cors.max_age's default.
+	DefaultCORSMaxAge = 10 * time.Minute
 	// Routing health (config.Routing).
 	DefaultMaxTrackedRoutes = 10000
 	DefaultAuthFailures     = 3
@@ -149,6 +153,12 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	}
 	if s.MaxConnectionsPerIP == 0 {
 		s.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if s.AuthFailuresPerMinute == 0 {
+		s.AuthFailuresPerMinute = DefaultAuthFailuresPerMinute
+	}
+	if s.CORS.MaxAge == 0 {
+		s.CORS.MaxAge = DefaultCORSMaxAge
 	}
 	dataDir := "."
 	if v, ok := env("SWITCHYARD_DATA"); ok && v != "" {

@@ -100,7 +100,7 @@ func TestSpecExampleParsesWithEveryField(t *testing.T) {
 		SSEKeepAlive: 15 * time.Second,
 		AccessLog:    "on",
 	}
-	if wantServer = withTransportDefaults(wantServer); cfg.Server != wantServer {
+	if wantServer = withTransportDefaults(wantServer); !reflect.DeepEqual(cfg.Server, wantServer) {
 		t.Errorf("Server = %#v, want %#v", cfg.Server, wantServer)
 	}
 	if got := cfg.Server.AdminKey.Reveal(); got != "sy-admin-1" {
@@ -318,7 +318,7 @@ models:
     routes: [{provider: fast, weight: 5, priority: 2, timeout: 1s}, {provider: slow}]
 `
 	cfg := parse(t, src, nil)
-	if want := withTransportDefaults(Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1024, DrainTimeout: 5 * time.Second, SSEKeepAlive: time.Minute, AccessLog: "on"}); cfg.Server != want {
+	if want := withTransportDefaults(Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1024, DrainTimeout: 5 * time.Second, SSEKeepAlive: time.Minute, AccessLog: "on"}); !reflect.DeepEqual(cfg.Server, want) {
 		t.Errorf("Server = %+v, want %+v", cfg.Server, want)
 	}
 	if cfg.Billing.Unpriced != "reject" {

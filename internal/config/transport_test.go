@@ -44,5 +44,6 @@ func withTransportDefaults(s Server) Server {
 	s.ReadHeaderTimeout, s.BodyReadTimeout, s.BodyMinRate = DefaultReadHeaderTimeout, DefaultBodyReadTimeout, DefaultBodyMinRate
 	s.StreamWriteTimeout, s.MaxConnections, s.MaxConnectionsPerIP = DefaultStreamWriteTimeout, DefaultMaxConnections, DefaultMaxConnectionsPerIP
 	s.MaxJSONDepth, s.MaxUpstreamBodyBytes, s.MaxStreamBytes = DefaultMaxJSONDepth, DefaultMaxUpstreamBodyBytes, DefaultMaxStreamBytes
+	s.AuthFailuresPerMinute, s.CORS.MaxAge = DefaultAuthFailuresPerMinute, DefaultCORSMaxAge
 	return s
 }

@@ -140,6 +140,44 @@ type Server struct {
 	// no limit.
 	MaxConnections      int `yaml:"max_connections"`
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// TLS serves HTTPS with the certificate and key in these PEM files,
+	// read again on SIGHUP (renewals need no restart). Both or neither.
+	TLS TLS `yaml:"tls"`
+	// CORS lets browser apps on other origins call the API with their own
+	// keys. Off unless origins are listed.
+	CORS CORS `yaml:"cors"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of load balancers in
+	// front of the gateway: from them, the client's address is taken from
+	// X-Forwarded-For (the last address not itself a trusted proxy). It is
+	// the address per-address limits count (failed authentications,
+	// console sign-ins). Empty: the connection's peer, always.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AuthFailuresPerMinute is how many failed authentications (401s) one
+	// client address may cause in a minute; past it every request from
+	// that address is answered 429 until the minute ends, so a key cannot
+	// be guessed at line rate. Default 60; -1 means no limit.
+	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute"`
+}
+
+// TLS names the PEM files of the server's certificate (with its chain) and
+// private key.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled says whether the server speaks HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// CORS configures cross-origin requests to the API (not the console).
+type CORS struct {
+	// AllowedOrigins are origins ("https://app.example.com") whose pages
+	// may call the API; "*" allows every origin. Empty: CORS off (no
+	// Access-Control-* headers, preflights refused).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxAge is how long a browser may cache a preflight's answer.
+	// Default 10m.
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // Storage says where state lives.

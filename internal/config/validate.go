@@ -124,6 +124,58 @@ func (v *validator) server(s *Server) {
 	if s.MaxConnectionsPerIP < -1 {
 		v.add("server.max_connections_per_ip", "must be a positive number of connections or -1 for no limit, got %d; leave it out for the default %d", s.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
 	}
+	if s.AuthFailuresPerMinute < -1 {
+		v.add("server.auth_failures_per_minute", "must be a positive count or -1 for no limit, got %d; leave it out for the default %d", s.AuthFailuresPerMinute, DefaultAuthFailuresPerMinute)
+	}
+	v.tls(&s.TLS)
+	for i, o := range s.CORS.AllowedOrigins {
+		if err := checkOrigin(o); err != "" {
+			v.add(fmt.Sprintf("server.cors.allowed_origins[%d]", i), "%q %s; write an origin such as \"https://app.example.com\" or \"http://localhost:3000\" (scheme, host and port only), or \"*\" for every origin", o, err)
+		}
+	}
+	if s.CORS.MaxAge < 0 {
+		v.add("server.cors.max_age", "cannot be negative (%s); leave it out for the default %s", s.CORS.MaxAge, DefaultCORSMaxAge)
+	}
+	for i, p := range s.TrustedProxies {
+		if _, err := ParseProxy(p); err != nil {
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%q is not an IP address or CIDR block; write e.g. \"10.0.0.0/8\" or \"127.0.0.1\"", p)
+		}
+	}
+}
+
+// tls checks that the certificate and key files exist and make a pair, so
+// that a typo is a startup error rather than every handshake failing.
+func (v *validator) tls(t *TLS) {
+	switch {
+	case !t.Enabled():
+		return
+	case t.CertFile == "":
+		v.add("server.tls.cert_file", "is missing: server.tls needs both cert_file (the certificate chain, PEM) and key_file (its private key, PEM)")
+		return
+	case t.KeyFile == "":
+		v.add("server.tls.key_file", "is missing: server.tls needs both cert_file (the certificate chain, PEM) and key_file (its private key, PEM)")
+		return
+	}
+	if _, err := t.Load(); err != nil {
+		v.add("server.tls", "%v", err)
+	}
+}
+
+// checkOrigin returns what is wrong with a CORS origin, or "".
+func checkOrigin(o string) string {
+	if o == "*" {
+		return ""
+	}
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || u.Host == "":
+		return "is not an origin"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "needs the scheme http:// or https://"
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "has more than scheme, host and port"
+	}
+	return ""
 }
 
 func (v *validator) security(s *Security) {

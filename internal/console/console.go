@@ -34,6 +34,10 @@ type Options struct {
 	Verify func(key string) (Identity, error)
 	Now    func() time.Time
 	Log    *slog.Logger
+	// ClientAddr is the address failed sign-ins are counted against
+	// (the gateway's reading of server.trusted_proxies); nil: the
+	// connection's peer.
+	ClientAddr func(*http.Request) string
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
 	// or SessionIdle after its last request. Zero values take the defaults.
 	MaxSessions int
@@ -61,6 +65,7 @@ const CookieName = "switchyard_session"
 // Console serves the console's pages and assets.
 type Console struct {
 	api      http.Handler
+	addr     func(*http.Request) string
 	verify   func(string) (Identity, error)
 	now      func() time.Time
 	log      *slog.Logger
@@ -79,6 +84,9 @@ func New(o Options) *Console {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.ClientAddr == nil {
+		o.ClientAddr = peerAddr
+	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = DefaultMaxSessions
 	}
@@ -89,7 +97,7 @@ func New(o Options) *Console {
 		o.SessionIdle = DefaultSessionIdle
 	}
 	c := &Console{
-		api: o.API, verify: o.Verify, now: o.Now, log: o.Log,
+		api: o.API, addr: o.ClientAddr, verify: o.Verify, now: o.Now, log: o.Log,
 		sessions: newSessions(o.MaxSessions, o.SessionTTL, o.SessionIdle, o.Now),
 		failures: newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		pages:    map[string]*template.Template{},
@@ -226,9 +234,8 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "signin", &page{Title: "Sign in"})
 }
 
-// clientAddr is the address failed sign-ins are counted against: the
-// connection's peer (the gateway trusts no forwarding header).
-func clientAddr(r *http.Request) string {
+// peerAddr is the connection's peer, the default Options.ClientAddr.
+func peerAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -238,7 +245,7 @@ func clientAddr(r *http.Request) string {
 
 // signIn serves POST /console/signin: key → session cookie.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
-	addr := clientAddr(r)
+	addr := c.addr(r)
 	if wait := c.failures.blocked(addr); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))

@@ -20,13 +20,20 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // envelope (a handler for another dialect renders its own; see inDialect).
 type endpoint struct {
 	h   handlerFunc
-	log *slog.Logger
+	out errorWriter
 }
 
 func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := e.h(w, r); err != nil {
-		writeError(e.log, w, w.Header().Get("X-Request-Id"), relay.IngressOpenAI, llm.AsError(err))
+		e.out.write(w, r, relay.IngressOpenAI, llm.AsError(err))
 	}
+}
+
+// errorWriter renders a handler's error: the one place every error answer
+// passes, so it is also where failed authentications are counted.
+type errorWriter struct {
+	log   *slog.Logger
+	guard *authGuard // nil: failures not counted
 }
 
 // ServeHTTP is the front door: request id, panic safety, path
@@ -40,12 +47,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("panic", slog.String("request_id", reqID), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			writeError(s.log, w, reqID, relay.IngressOpenAI, llm.AsError(nil))
+			s.errs.write(w, r, relay.IngressOpenAI, llm.AsError(nil))
 		}
 	}()
 	// One load per request: the request runs on this snapshot to its end,
 	// whatever reloads happen meanwhile.
 	sn := s.current()
+	if !s.edges(sn, w, r) {
+		return
+	}
 	if b := withBodyDeadline(w, r, &sn.cfg.Server); b != nil {
 		// The server reads what the handler left of its own body type.
 		defer func() { r.Body = b.ReadCloser }()
@@ -79,18 +89,22 @@ func withPath(r *http.Request, p string) *http.Request {
 // inDialect renders h's errors in the envelope of the client's dialect
 // (Anthropic's for /v1/messages, Google's for Gemini routes), which its SDK
 // parses.
-func inDialect(log *slog.Logger, in relay.Ingress, h handlerFunc) handlerFunc {
+func inDialect(out errorWriter, in relay.Ingress, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if err := h(w, r); err != nil {
-			writeError(log, w, w.Header().Get("X-Request-Id"), in, llm.AsError(err))
+			out.write(w, r, in, llm.AsError(err))
 		}
 		return nil
 	}
 }
 
-func writeError(log *slog.Logger, w http.ResponseWriter, reqID string, in relay.Ingress, e *llm.Error) {
+func (o errorWriter) write(w http.ResponseWriter, r *http.Request, in relay.Ingress, e *llm.Error) {
+	reqID := w.Header().Get("X-Request-Id")
 	if e.Kind == llm.KindGateway && e.Cause != nil {
-		log.Error("gateway error", slog.String("request_id", reqID), slog.String("error", e.Cause.Error()))
+		o.log.Error("gateway error", slog.String("request_id", reqID), slog.String("error", e.Cause.Error()))
+	}
+	if e.Status == http.StatusUnauthorized && o.guard != nil {
+		o.guard.fail(r)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

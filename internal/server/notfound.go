@@ -43,7 +43,7 @@ func (s *Server) miss(rt *router) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		in := dialectOf(stripPrefix(cleanPath(r.URL.Path)))
 		if allow := rt.allowed(r); len(allow) > 0 {
-			return inDialect(s.log, in, notAllowed(allow...))(w, r)
+			return inDialect(s.errs, in, notAllowed(allow...))(w, r)
 		}
 		return s.notFound(r, in)(w, r)
 	}
@@ -85,5 +85,5 @@ func (s *Server) notFound(r *http.Request, in relay.Ingress) handlerFunc {
 		msg = r.Method + " " + r.URL.Path + " is not an endpoint this gateway serves (the base URL is right). " + servedEndpoints(pre)
 	}
 	e := llm.NotFound(msg)
-	return inDialect(s.log, in, func(http.ResponseWriter, *http.Request) error { return e })
+	return inDialect(s.errs, in, func(http.ResponseWriter, *http.Request) error { return e })
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
@@ -31,6 +32,9 @@ type snapshot struct {
 	providers int
 	// router serves the route table with this snapshot's handlers.
 	router *router
+	// cors is server.cors (nil: off); proxies server.trusted_proxies.
+	cors    *cors
+	proxies []netip.Prefix
 }
 
 // current is the snapshot new requests use.
@@ -63,6 +67,8 @@ func (s *Server) newSnapshot(cfg *config.Config, providers map[string]*provider.
 		relay:     relay.New(deps),
 		catalogue: relay.NewCatalogue(cfg, res, models, s.created),
 		providers: len(providers),
+		cors:      newCORS(&cfg.Server.CORS),
+		proxies:   proxiesOf(&cfg.Server),
 	}
 	sn.router = s.newRouter(sn)
 	return sn
@@ -140,6 +146,9 @@ func restartOnly(running, next *config.Config) error {
 		{"server.admin_key", running.Server.AdminKey != next.Server.AdminKey},
 		{"server.drain_timeout", running.Server.DrainTimeout != next.Server.DrainTimeout},
 		{"server.read_header_timeout", running.Server.ReadHeaderTimeout != next.Server.ReadHeaderTimeout},
+		// SIGHUP reads the same files again; other files, or turning TLS
+		// on or off, change the listener.
+		{"server.tls", running.Server.TLS != next.Server.TLS},
 		{"storage.database", running.Storage.Database != next.Storage.Database},
 		{"storage.redis", running.Storage.Redis != next.Storage.Redis},
 		{"storage.retention_days", running.Storage.RetentionDays != next.Storage.RetentionDays},

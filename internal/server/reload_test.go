@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/server"
 	"github.com/switchyard-gw/switchyard/internal/store/sqlite"
+	"github.com/switchyard-gw/switchyard/internal/testenv"
 )
 
 // simConfig serves "chat-a" from the built-in simulated model; its price
@@ -158,6 +159,12 @@ func TestReloadRefusesSettingsThatNeedARestart(t *testing.T) {
 			want: "storage.database cannot change on reload; restart to change it"},
 		{name: "admin key", edit: func(c *config.Config) { c.Server.AdminKey = "sk-admin-new-0123456789" },
 			want: "server.admin_key cannot change on reload"},
+		{name: "tls", edit: func(c *config.Config) {
+			dir := t.TempDir()
+			c.Server.TLS = config.TLS{CertFile: filepath.Join(dir, "c.pem"), KeyFile: filepath.Join(dir, "k.pem")}
+			testenv.SelfSigned(t, "x", c.Server.TLS.CertFile, c.Server.TLS.KeyFile)
+		},
+			want: "server.tls cannot change on reload"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,11 +67,11 @@ func routes() []route {
 		// A stored response (POST /responses stores it), for any key of its account.
 		{method: "GET", path: "/responses/{id}", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return withValue("id", sn.relay.GetResponse) }},
 		{method: "DELETE", path: "/responses/{id}", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return withValue("id", sn.relay.DeleteResponse) }},
-		{method: "POST", path: "/messages", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc {
-			return inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.Messages)
+		{method: "POST", path: "/messages", group: groupModel, build: func(s *Server, sn *snapshot) handlerFunc {
+			return inDialect(s.errs, relay.IngressAnthropic, sn.relay.Messages)
 		}},
-		{method: "POST", path: "/messages/count_tokens", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc {
-			return inDialect(sn.relay.Log, relay.IngressAnthropic, sn.relay.CountTokens)
+		{method: "POST", path: "/messages/count_tokens", group: groupModel, build: func(s *Server, sn *snapshot) handlerFunc {
+			return inDialect(s.errs, relay.IngressAnthropic, sn.relay.CountTokens)
 		}},
 		{method: "GET", path: "/models", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return checkKey(sn.relay, sn.catalogue.List) }},
 		// Model ids may contain '/' and ':', hence "{model...}".
@@ -159,7 +159,7 @@ func withValue(name string, h func(http.ResponseWriter, *http.Request, string) e
 // Gemini method there (GET …/models/M:generateContent) is a Gemini client
 // with the wrong method: only POST serves it.
 func (s *Server) getModel(sn *snapshot) handlerFunc {
-	notGet := inDialect(s.log, relay.IngressGemini, notAllowed(http.MethodPost))
+	notGet := inDialect(s.errs, relay.IngressGemini, notAllowed(http.MethodPost))
 	return checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error {
 		id := r.PathValue("model")
 		if _, _, gemini := relay.ParseGeminiPath(id); gemini {
@@ -178,7 +178,7 @@ func (s *Server) gemini(sn *snapshot) handlerFunc {
 		if !ok {
 			return s.notFound(r, relay.IngressGemini)(w, r)
 		}
-		return inDialect(s.log, relay.IngressGemini, sn.relay.Gemini(model, stream))(w, r)
+		return inDialect(s.errs, relay.IngressGemini, sn.relay.Gemini(model, stream))(w, r)
 	}
 }
 
@@ -350,8 +350,8 @@ func (rt *router) allowed(r *http.Request) []string {
 // the 404/405 answer everywhere else.
 func (s *Server) newRouter(sn *snapshot) *router {
 	var rt *router
-	miss := endpoint{log: s.log, h: func(w http.ResponseWriter, r *http.Request) error { return s.miss(rt)(w, r) }}
-	rt = newRouter(routes(), func(e route) endpoint { return endpoint{h: e.build(s, sn), log: s.log} }, miss)
+	miss := endpoint{out: s.errs, h: func(w http.ResponseWriter, r *http.Request) error { return s.miss(rt)(w, r) }}
+	rt = newRouter(routes(), func(e route) endpoint { return endpoint{h: e.build(s, sn), out: s.errs} }, miss)
 	return rt
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,10 @@ type Server struct {
 	redisHealthy func(ctx context.Context) bool
 	bus          *cluster.Bus // nil: a single instance (JoinCluster)
 	console      *console.Console
+	// guard refuses client addresses with too many failed authentications;
+	// errs renders every error answer (and counts those failures).
+	guard *authGuard
+	errs  errorWriter
 }
 
 // Options are what New needs besides the config.
@@ -140,6 +145,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		limits:      limits,
 		ledgerSpool: o.LedgerSpool != nil,
 	}
+	s.guard = newAuthGuard(o.Now, func() (int, []netip.Prefix) {
+		sn := s.current()
+		return sn.cfg.Server.AuthFailuresPerMinute, sn.proxies
+	})
+	s.errs = errorWriter{log: o.Log, guard: s.guard}
 	routeHealth := routing.NewHealth(routing.HealthConfig{MaxRoutes: cfg.Routing.MaxTrackedRoutes,
 		AuthFailures: cfg.Routing.AuthFailures, AuthCooldown: cfg.Routing.AuthCooldown}, o.Now)
 	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
@@ -176,7 +186,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}
 		return out
 	})
-	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, Now: o.Now, Log: o.Log})
+	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, Now: o.Now, Log: o.Log,
+		ClientAddr: func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() }})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",

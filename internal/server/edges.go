@@ -1,0 +1,292 @@
+package server
+
+import (
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/relay"
+)
+
+// edges applies what the gateway decides about a request before routing
+// it: CORS (answering preflights itself) and the failed-authentication
+// block of the client's address. It reports whether the request goes on.
+// The web console is left to its own rules (same-origin forms, its own
+// sign-in limit).
+func (s *Server) edges(sn *snapshot, w http.ResponseWriter, r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/console") {
+		return true
+	}
+	if sn.cors != nil {
+		if o := r.Header.Get("Origin"); o != "" && !sn.cors.apply(w, r, o) {
+			return false
+		}
+	}
+	if wait := s.guard.blocked(r, s.now); wait > 0 {
+		secs := strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+		s.errs.write(w, r, relay.IngressOpenAI, &llm.Error{Kind: llm.KindPolicy, Status: http.StatusTooManyRequests,
+			Type: "rate_limit_error", Code: "too_many_auth_failures", RetryAfter: secs,
+			Message: "too many requests with an invalid or missing key from your address; retry after " + secs + " seconds with a valid key"})
+		return false
+	}
+	return true
+}
+
+// cors is server.cors as a snapshot applies it.
+type cors struct {
+	any     bool
+	origins map[string]bool
+	maxAge  string
+}
+
+// newCORS is nil when no origin is allowed: CORS is off.
+func newCORS(c *config.CORS) *cors {
+	if len(c.AllowedOrigins) == 0 {
+		return nil
+	}
+	out := &cors{origins: map[string]bool{}, maxAge: strconv.FormatInt(int64(c.MaxAge/time.Second), 10)}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			out.any = true
+		}
+		out.origins[strings.ToLower(strings.TrimRight(o, "/"))] = true
+	}
+	return out
+}
+
+// corsExposed are the response headers a browser app may read: the
+// request id, retry advice and OpenAI's rate-limit headers.
+const corsExposed = "X-Request-Id, Retry-After, X-Should-Retry, " +
+	"X-Ratelimit-Limit-Requests, X-Ratelimit-Remaining-Requests, X-Ratelimit-Reset-Requests, " +
+	"X-Ratelimit-Limit-Tokens, X-Ratelimit-Remaining-Tokens, X-Ratelimit-Reset-Tokens"
+
+// corsMethods are the methods the API serves.
+const corsMethods = "GET, POST, PATCH, DELETE"
+
+// maxCORSHeaders bounds the Access-Control-Request-Headers a preflight may
+// ask for (SDKs send a dozen short names).
+const maxCORSHeaders = 2048
+
+// apply adds the CORS headers of an allowed origin. A preflight (OPTIONS
+// with Access-Control-Request-Method) is answered here: 204 for an allowed
+// origin, 403 for another; apply reports whether the request goes on. A
+// credential-less grant: keys travel in Authorization, never in cookies,
+// so Access-Control-Allow-Credentials is never sent.
+func (c *cors) apply(w http.ResponseWriter, r *http.Request, origin string) bool {
+	allowed := c.any || c.origins[strings.ToLower(origin)]
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	if !allowed {
+		if !preflight {
+			return true // served without CORS headers: the browser keeps the answer from the page
+		}
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write(relay.IngressOpenAI.EncodeError(&llm.Error{Kind: llm.KindPolicy, Status: http.StatusForbidden,
+			Type: "invalid_request_error", Code: "cors_origin_not_allowed",
+			Message: "this gateway does not allow browser requests from " + origin + "; its operator can add the origin to server.cors.allowed_origins"},
+			h.Get("X-Request-Id")))
+		return false
+	}
+	if c.any {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+	}
+	if !preflight {
+		h.Set("Access-Control-Expose-Headers", corsExposed)
+		return true
+	}
+	h.Add("Vary", "Access-Control-Request-Method")
+	h.Add("Vary", "Access-Control-Request-Headers")
+	h.Set("Access-Control-Allow-Methods", corsMethods)
+	if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" && len(asked) <= maxCORSHeaders && headerList(asked) {
+		h.Set("Access-Control-Allow-Headers", asked)
+	}
+	h.Set("Access-Control-Max-Age", c.maxAge)
+	w.WriteHeader(http.StatusNoContent)
+	return false
+}
+
+// headerList reports whether s is a comma-separated list of header names
+// (RFC 9110 tokens), so that echoing it adds nothing else to the answer.
+func headerList(s string) bool {
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return false
+		}
+		for i := 0; i < len(name); i++ {
+			ch := name[i]
+			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// proxiesOf parses server.trusted_proxies (validated at load).
+func proxiesOf(c *config.Server) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if pr, err := config.ParseProxy(p); err == nil {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// ClientAddr is the address of the client that sent r: the connection's
+// peer, or, when the peer is a trusted proxy, the last address of
+// X-Forwarded-For that is not itself a trusted proxy (each proxy appends
+// the address it received the request from, so addresses left of the
+// last untrusted one may be made up by the client).
+func ClientAddr(r *http.Request, proxies []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addr := ap.Addr().Unmap()
+	if len(proxies) == 0 || !trusted(addr, proxies) {
+		return addr
+	}
+	fwd := r.Header.Values("X-Forwarded-For")
+	for i := len(fwd) - 1; i >= 0; i-- {
+		parts := strings.Split(fwd[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return addr // a malformed entry: trust nothing left of it
+			}
+			addr = a.Unmap()
+			if !trusted(addr, proxies) {
+				return addr
+			}
+		}
+	}
+	return addr
+}
+
+func trusted(a netip.Addr, proxies []netip.Prefix) bool {
+	for _, p := range proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceOf is the key an address is counted under: the address, and for
+// IPv6 its /64 (one host or customer line).
+func sourceOf(a netip.Addr) netip.Addr {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
+// authGuard counts failed authentications per client address in one-minute
+// windows; an address past server.auth_failures_per_minute is refused
+// until its window ends. Requests pay one atomic load while no address is
+// blocked.
+type authGuard struct {
+	limit   func() (perMinute int, proxies []netip.Prefix)
+	now     func() time.Time
+	mu      sync.Mutex
+	windows map[netip.Addr]*authWindow
+	// until is the latest end of a block, in Unix nanoseconds; 0 or past:
+	// nobody is blocked.
+	until atomic.Int64
+}
+
+type authWindow struct {
+	start    time.Time
+	failures int
+}
+
+// authWindowLen is the window failures are counted in.
+const authWindowLen = time.Minute
+
+// maxAuthWindows bounds the addresses tracked at once; when full, windows
+// that ended are dropped, and failures of new addresses are not counted
+// until some end.
+const maxAuthWindows = 100_000
+
+func newAuthGuard(now func() time.Time, limit func() (int, []netip.Prefix)) *authGuard {
+	return &authGuard{limit: limit, now: now, windows: map[netip.Addr]*authWindow{}}
+}
+
+// fail counts one failed authentication of r's client.
+func (g *authGuard) fail(r *http.Request) {
+	perMinute, proxies := g.limit()
+	if perMinute < 0 {
+		return
+	}
+	src := sourceOf(ClientAddr(r, proxies))
+	if !src.IsValid() {
+		return
+	}
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	win := g.windows[src]
+	if win == nil || now.Sub(win.start) >= authWindowLen {
+		if win == nil && len(g.windows) >= maxAuthWindows {
+			g.sweep(now)
+			if len(g.windows) >= maxAuthWindows {
+				return
+			}
+		}
+		win = &authWindow{start: now}
+		g.windows[src] = win
+	}
+	win.failures++
+	if win.failures > perMinute {
+		if end := win.start.Add(authWindowLen).UnixNano(); end > g.until.Load() {
+			g.until.Store(end)
+		}
+	}
+}
+
+// blocked is how long r's client stays refused, or 0.
+func (g *authGuard) blocked(r *http.Request, clock func() time.Time) time.Duration {
+	until := g.until.Load()
+	if until == 0 {
+		return 0 // the common case: no clock read, no lock
+	}
+	now := clock()
+	if now.UnixNano() >= until {
+		g.until.CompareAndSwap(until, 0)
+		return 0
+	}
+	perMinute, proxies := g.limit()
+	if perMinute < 0 {
+		return 0
+	}
+	src := sourceOf(ClientAddr(r, proxies))
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	win := g.windows[src]
+	if win == nil || win.failures <= perMinute {
+		return 0
+	}
+	return max(0, win.start.Add(authWindowLen).Sub(now))
+}
+
+// sweep drops the windows that have ended; mu is held.
+func (g *authGuard) sweep(now time.Time) {
+	for a, w := range g.windows {
+		if now.Sub(w.start) >= authWindowLen {
+			delete(g.windows, a)
+		}
+	}
+}
