@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/switchyard-gw/switchyard/internal/audit"
+	"github.com/switchyard-gw/switchyard/internal/store"
 	"io"
 	"log/slog"
 	"net"
@@ -317,10 +319,16 @@ func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, srv *server.Serve
 			}
 		}
 		res, err := srv.ReloadFromSource(ctx)
+		entry := store.AuditEntry{ActorKind: "system", Actor: "SIGHUP", Action: "config reload", Status: http.StatusOK}
 		if err != nil {
+			entry.Status = http.StatusBadRequest
+			entry.After = audit.Redact(map[string]string{"refused": err.Error()})
+			srv.Record(ctx, entry)
 			log.Error("config reload on SIGHUP rejected; the running config stays", slog.String("error", err.Error()))
 			continue
 		}
+		entry.After = audit.Redact(res)
+		srv.Record(ctx, entry)
 		log.Info("config reloaded on SIGHUP", slog.String("config", res.Source),
 			slog.Int("providers", res.Providers), slog.Int("models", res.Models))
 	}

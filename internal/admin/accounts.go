@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -83,6 +84,7 @@ func (a *API) CreateAccount(w http.ResponseWriter, r *http.Request) error {
 	a.acct.SetAccount(ac.ID, ac.Credits)
 	a.setAccountLimits(ac)
 	a.notify(r.Context(), "accounts")
+	audit.Describe(r.Context(), ac.ID, ac.ID, nil, a.accountObject(ac))
 	return writeJSON(w, http.StatusCreated, dataOf(a.accountObject(ac)))
 }
 
@@ -141,6 +143,7 @@ func (a *API) PatchAccount(w http.ResponseWriter, r *http.Request, id string) er
 	if err != nil {
 		return notFoundAs(err, "no account "+id)
 	}
+	before := a.accountObject(ac)
 	if req.Name != nil {
 		ac.Name = *req.Name
 	}
@@ -160,6 +163,7 @@ func (a *API) PatchAccount(w http.ResponseWriter, r *http.Request, id string) er
 	a.acct.SetAccount(ac.ID, ac.Credits)
 	a.setAccountLimits(ac)
 	a.notify(r.Context(), "accounts")
+	audit.Describe(r.Context(), ac.ID, ac.ID, before, a.accountObject(ac))
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
 }
 
@@ -192,6 +196,7 @@ func (a *API) TopUp(w http.ResponseWriter, r *http.Request, id string) error {
 	}
 	a.acct.SetAccount(ac.ID, ac.Credits)
 	a.notify(r.Context(), "accounts")
+	audit.Describe(r.Context(), ac.ID, ac.ID, nil, map[string]any{"amount": *req.Amount, "memo": req.Memo, "credits": ac.Credits})
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 )
 
@@ -77,5 +78,6 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 	}
 	a.keys.Put(&k)
 	a.notify(r.Context(), "keys")
+	audit.Describe(r.Context(), k.Hash, k.AccountID, a.object(cur), a.object(&k))
 	return writeJSON(w, http.StatusOK, dataOf(a.object(&k)))
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -246,6 +247,7 @@ func (a *API) CreateKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.keys.Put(k)
 	a.notify(r.Context(), "keys")
+	audit.Describe(r.Context(), k.Hash, k.AccountID, nil, a.object(k))
 	return writeJSON(w, http.StatusCreated, struct {
 		Data KeyObject `json:"data"`
 		Key  string    `json:"key"`
@@ -292,9 +294,11 @@ func (a *API) DeleteKey(w http.ResponseWriter, r *http.Request, hash string) err
 	if err != nil {
 		return err
 	}
-	if _, err := a.target(r, caller, hash); err != nil {
+	cur, err := a.target(r, caller, hash)
+	if err != nil {
 		return err
 	}
+	audit.Describe(r.Context(), hash, cur.AccountID, a.object(cur), nil)
 	if err := a.st.DeleteKey(r.Context(), hash, a.now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return llm.NotFound("no key with hash " + hash)

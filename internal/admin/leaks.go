@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/apikey"
+	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/secretscan"
@@ -53,12 +54,19 @@ func (a *API) ReportLeaks(v *secretscan.Verifier) func(http.ResponseWriter, *htt
 			return &llm.Error{Kind: llm.KindCaller, Status: http.StatusUnauthorized, Type: "invalid_request_error",
 				Code: "invalid_signature", Message: err.Error()}
 		}
+		audit.As(r.Context(), "github", r.Header.Get(secretscan.HeaderKeyID), "GitHub secret scanning")
 		tokens, err := secretscan.Parse(body)
 		if err != nil {
 			return llm.BadRequest("", "%s", err.Error())
 		}
 		now := a.now().UTC()
 		out := make([]secretscan.Feedback, 0, len(tokens))
+		type disabledKey struct {
+			Hash      string `json:"hash"`
+			AccountID string `json:"account_id"`
+			URL       string `json:"url"`
+		}
+		var disabled []disabledKey
 		changed := false
 		for _, t := range tokens {
 			k, err := a.reportedKey(r, t.Token)
@@ -76,6 +84,7 @@ func (a *API) ReportLeaks(v *secretscan.Verifier) func(http.ResponseWriter, *htt
 				default:
 					a.keys.Put(k)
 					changed = true
+					disabled = append(disabled, disabledKey{k.Hash, k.AccountID, t.URL})
 				}
 			}
 			label := secretscan.FalsePositive
@@ -87,6 +96,7 @@ func (a *API) ReportLeaks(v *secretscan.Verifier) func(http.ResponseWriter, *htt
 		if changed {
 			a.notify(r.Context(), "keys")
 		}
+		audit.Describe(r.Context(), "", "", nil, map[string]any{"disabled": disabled})
 		return writeJSON(w, http.StatusOK, out)
 	}
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// (the gateway's reading of server.trusted_proxies); nil: the
 	// connection's peer.
 	ClientAddr func(*http.Request) string
+	// SignedIn, when set, is told of every sign-in attempt: who (on
+	// success), or why not.
+	SignedIn func(r *http.Request, who Identity, err error)
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
 	// or SessionIdle after its last request. Zero values take the defaults.
 	MaxSessions int
@@ -66,6 +69,7 @@ const CookieName = "switchyard_session"
 type Console struct {
 	api      http.Handler
 	addr     func(*http.Request) string
+	onSignIn func(*http.Request, Identity, error)
 	verify   func(string) (Identity, error)
 	now      func() time.Time
 	log      *slog.Logger
@@ -97,7 +101,7 @@ func New(o Options) *Console {
 		o.SessionIdle = DefaultSessionIdle
 	}
 	c := &Console{
-		api: o.API, addr: o.ClientAddr, verify: o.Verify, now: o.Now, log: o.Log,
+		api: o.API, addr: o.ClientAddr, onSignIn: o.SignedIn, verify: o.Verify, now: o.Now, log: o.Log,
 		sessions: newSessions(o.MaxSessions, o.SessionTTL, o.SessionIdle, o.Now),
 		failures: newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		pages:    map[string]*template.Template{},
@@ -259,6 +263,9 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who, err := c.verify(key)
+	if c.onSignIn != nil {
+		c.onSignIn(r, who, err)
+	}
 	if err != nil {
 		c.failures.fail(addr)
 		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))

@@ -96,6 +96,7 @@ func routes() []route {
 		{method: "PATCH", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchAccount) }},
 		{method: "POST", path: "/accounts/{id}/credits", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.TopUp) }},
 		{method: "GET", path: "/usage", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Usage }},
+		{method: "GET", path: "/audit", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Audit }},
 		// GitHub secret scanning's leak reports: signed, no key (docs/security.md).
 		{method: "POST", path: "/secret-scanning/report", group: groupOps, build: (*Server).secretScanning},
 
@@ -351,7 +352,13 @@ func (rt *router) allowed(r *http.Request) []string {
 func (s *Server) newRouter(sn *snapshot) *router {
 	var rt *router
 	miss := endpoint{out: s.errs, h: func(w http.ResponseWriter, r *http.Request) error { return s.miss(rt)(w, r) }}
-	rt = newRouter(routes(), func(e route) endpoint { return endpoint{h: e.build(s, sn), out: s.errs} }, miss)
+	rt = newRouter(routes(), func(e route) endpoint {
+		h := e.build(s, sn)
+		if e.audited() {
+			h = s.audit(e, h)
+		}
+		return endpoint{h: h, out: s.errs}
+	}, miss)
 	return rt
 }
 

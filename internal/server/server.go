@@ -187,7 +187,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		return out
 	})
 	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, Now: o.Now, Log: o.Log,
-		ClientAddr: func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() }})
+		ClientAddr: func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() },
+		SignedIn:   s.auditSignIn})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",

@@ -113,6 +113,7 @@ type Store interface {
 	SetMeta(ctx context.Context, name, value string) error
 
 	Responses
+	Audit
 
 	Close() error
 }

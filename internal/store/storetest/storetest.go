@@ -95,6 +95,7 @@ var tests = []struct {
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
+	{"AuditEntriesAreListedNewestFirstWithFiltersAndCursor", testAuditEntriesAreListedNewestFirstWithFiltersAndCursor},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
