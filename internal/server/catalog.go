@@ -34,10 +34,6 @@ func catalogOf(st any) store.Catalog {
 	return c
 }
 
-// keyAAD binds a sealed key to its entry: a value copied to another row
-// does not open.
-func keyAAD(kind, id string) string { return kind + "\x00" + id }
-
 // merged is a file config with the catalog's entries.
 type merged struct {
 	cfg  *config.Config
@@ -84,7 +80,7 @@ func mergeEntries(file *config.Config, ring *secretkey.Ring, entries []store.Cat
 			}
 			p.Name = e.ID
 			if !e.Key.IsZero() {
-				v, err := ring.Open(e.Key.KeyID, e.Key.Sealed, keyAAD(e.Kind, e.ID))
+				v, err := ring.Open(e.Key.KeyID, e.Key.Sealed, store.KeyAAD(e.Kind, e.ID))
 				if err != nil {
 					return nil, fmt.Errorf("provider %q stored through the API: its api_key: %w", e.ID, err)
 				}
@@ -250,7 +246,7 @@ func (s *Server) seal(kind, id, key string) (store.SealedKey, error) {
 	if ring == nil || ring.Current == nil {
 		return store.SealedKey{}, llm.BadRequest("api_key", "this gateway has no secret key to encrypt provider keys with, so it stores none; %s", secretkey.HowToSet)
 	}
-	sealed, err := ring.Current.Seal(key, keyAAD(kind, id))
+	sealed, err := ring.Current.Seal(key, store.KeyAAD(kind, id))
 	if err != nil {
 		return store.SealedKey{}, err
 	}

@@ -31,6 +31,11 @@ type SealedKey struct {
 	Sealed string // base64 of nonce and ciphertext
 }
 
+// KeyAAD is the associated data a provider key is sealed with: it binds
+// the sealed value to its entry, so a value copied to another row does
+// not open.
+func KeyAAD(kind, id string) string { return kind + "\x00" + id }
+
 // IsZero reports whether there is no key.
 func (k SealedKey) IsZero() bool { return k.Sealed == "" }
 
