@@ -62,12 +62,10 @@ func mergeCatalog(ctx context.Context, cat store.Catalog, file *config.Config, l
 
 func mergeEntries(file *config.Config, ring *secretkey.Ring, entries []store.CatalogEntry, log *slog.Logger) (*merged, error) {
 	var (
-		ps    []config.Provider
-		ms    []config.Model
-		print strings.Builder
+		ps []config.Provider
+		ms []config.Model
 	)
 	for _, e := range entries {
-		fmt.Fprintf(&print, "%s/%s@%d;", e.Kind, e.ID, e.UpdatedAt.UnixNano())
 		switch e.Kind {
 		case store.EntryProvider:
 			if _, clash := file.Provider(e.ID); clash {
@@ -104,7 +102,16 @@ func mergeEntries(file *config.Config, ring *secretkey.Ring, entries []store.Cat
 	if err != nil {
 		return nil, err
 	}
-	return &merged{cfg: cfg, ring: ring, print: print.String()}, nil
+	return &merged{cfg: cfg, ring: ring, print: fingerprint(entries)}, nil
+}
+
+// fingerprint names the catalog's state: each entry and when it changed.
+func fingerprint(entries []store.CatalogEntry) string {
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s/%s@%d;", e.Kind, e.ID, e.UpdatedAt.UnixNano())
+	}
+	return b.String()
 }
 
 func fileModel(file *config.Config, id string) *config.Model {
@@ -131,9 +138,8 @@ func (s *Server) refreshCatalog(ctx context.Context) {
 	if cat == nil {
 		return
 	}
-	sn := s.current()
-	m, err := mergeCatalog(ctx, cat, sn.file, s.log)
-	if err == nil && m.print == sn.catalogPrint {
+	entries, err := cat.CatalogEntries(ctx)
+	if err != nil || fingerprint(entries) == s.current().catalogPrint {
 		return
 	}
 	if err := s.reloadCatalog(ctx); err != nil && ctx.Err() == nil {
