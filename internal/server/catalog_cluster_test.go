@@ -14,19 +14,6 @@ import (
 // hang, it does not measure speed.
 func TestClusterPropagatesProvidersAddedThroughTheAPI(t *testing.T) {
 	a, b, adminKey := clusterPair(t)
-	send := func(method, url, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+adminKey)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(out)
-	}
 	// The public model list needs no key and names every catalogue entry.
 	listed := func(base string) bool {
 		resp, err := http.Get(base + "/v1/models")
@@ -45,17 +32,17 @@ func TestClusterPropagatesProvidersAddedThroughTheAPI(t *testing.T) {
 			}
 		}
 	}
-	if code, body := send("POST", a+"/api/v1/providers", `{"name":"sim2","type":"mock"}`); code != 201 {
+	if code, body := send(t, "POST", a+"/api/v1/providers", adminKey, `{"name":"sim2","type":"mock"}`); code != 201 {
 		t.Fatalf("create provider on A: %d %s", code, body)
 	}
-	if code, body := send("POST", a+"/api/v1/catalog/models", `{"id":"api-sim","routes":[{"provider":"sim2"}]}`); code != 201 {
+	if code, body := send(t, "POST", a+"/api/v1/catalog/models", adminKey, `{"id":"api-sim","routes":[{"provider":"sim2"}]}`); code != 201 {
 		t.Fatalf("create model on A: %d %s", code, body)
 	}
 	if !listed(a) {
 		t.Fatal("A does not list its new model")
 	}
 	eventually("a model added on A is listed by B", func() bool { return listed(b) })
-	if code, body := send("DELETE", a+"/api/v1/catalog/models/api-sim", ""); code != 200 {
+	if code, body := send(t, "DELETE", a+"/api/v1/catalog/models/api-sim", adminKey, ""); code != 200 {
 		t.Fatalf("delete on A: %d %s", code, body)
 	}
 	eventually("a model deleted on A leaves B's list", func() bool { return !listed(b) })

@@ -25,6 +25,21 @@ import (
 // Two instances on one database and one Redis: a key created, disabled or
 // deleted through one is honoured by the other within a second, without
 // waiting for the periodic refresh (which this test never runs).
+// send makes one request with key and returns the status and the body.
+func send(t *testing.T, method, url, key, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
 // clusterPair starts two instances on one database and one Redis, each
 // subscribed to the other's change notices, and returns their URLs and the
 // admin key.
@@ -78,18 +93,7 @@ func clusterPair(t *testing.T) (a, b, adminKey string) {
 func TestClusterPropagatesKeyChanges(t *testing.T) {
 	a, b, adminKey := clusterPair(t)
 
-	call := func(method, url, key, body string) (int, string) {
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(out)
-	}
+	call := func(method, url, key, body string) (int, string) { return send(t, method, url, key, body) }
 	chatOn := func(base, key string) int {
 		code, _ := call("POST", base+"/v1/chat/completions", key, `{"model":"chat-a","messages":[{"role":"user","content":"hi"}]}`)
 		return code
