@@ -29,6 +29,8 @@ Usage:
   switchyard accounts list
   switchyard accounts topup ID AMOUNT [--memo M]
   switchyard accounts set ID [--credits USD|--unmetered] [--name N]
+  switchyard secrets rotate [--old-key-file FILE]   re-encrypt stored provider keys from
+                                                      $SWITCHYARD_SECRET_KEY_OLD to $SWITCHYARD_SECRET_KEY
   switchyard bench [--quick] [--duration D] [--rate R] [--streams 100,1000,5000] [--json FILE]
                                                       load benchmark: upstream vs proxy vs gateway
   switchyard version
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		err = cmdKeys(ctx, args[1:], stdout, env)
 	case "accounts":
 		err = cmdAccounts(ctx, args[1:], stdout, env)
+	case "secrets":
+		err = cmdSecrets(ctx, args[1:], stdout, env)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

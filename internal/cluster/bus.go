@@ -22,7 +22,9 @@ const (
 	Keys     = "keys"
 	Accounts = "accounts"
 	Reload   = "reload"
-	Resync   = "resync"
+	// Catalog: providers or models were changed through the API.
+	Catalog = "catalog"
+	Resync  = "resync"
 )
 
 // Bus publishes and receives change notices on one Redis channel.
@@ -99,7 +101,7 @@ func (b *Bus) Run(ctx context.Context, handle func(ctx context.Context, topic st
 				continue
 			}
 			switch topic {
-			case Keys, Accounts, Reload:
+			case Keys, Accounts, Reload, Catalog:
 				handle(ctx, topic)
 			}
 		}

@@ -112,6 +112,12 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	if s.Listen == "" {
 		s.Listen = DefaultListen
 	}
+	if v, ok := env("SWITCHYARD_SECRET_KEY"); ok && v != "" {
+		c.Security.SecretKey = Secret(v)
+	}
+	if v, ok := env("SWITCHYARD_SECRET_KEY_OLD"); ok && v != "" {
+		c.Security.OldSecretKey = Secret(v)
+	}
 	if v, ok := env("SWITCHYARD_LISTEN"); ok && v != "" {
 		s.Listen, listenFromEnv = v, true
 	}
@@ -189,36 +195,10 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 		c.Routing.AuthCooldown = DefaultAuthCooldown
 	}
 	for i := range c.Providers {
-		p := &c.Providers[i]
-		if p.Timeout == 0 {
-			p.Timeout = DefaultTimeout
-		}
-		if p.BaseURL == "" {
-			p.BaseURL = defaultBaseURLs[p.Type]
-		}
-		if isOpenAIItself(p) {
-			if p.Responses == nil {
-				on := true
-				p.Responses = &on
-			}
-			if *p.Responses && p.ResponsesOnlyModels == nil {
-				p.ResponsesOnlyModels = slices.Clone(DefaultResponsesOnlyModels)
-			}
-		}
-		if p.Type == "azure" && p.APIVersion == "" {
-			// Azure OpenAI's current GA data-plane version; SPEC §1's example omits it.
-			p.APIVersion = DefaultAzureAPIVersion
-		}
-		if p.Type == "mock" && p.Mock.Words == 0 {
-			p.Mock.Words = DefaultMockWords
-		}
+		c.Providers[i].complete()
 	}
 	for i := range c.Models {
-		for j := range c.Models[i].Routes {
-			if r := &c.Models[i].Routes[j]; r.Weight == 0 {
-				r.Weight = 1
-			}
-		}
+		c.Models[i].complete()
 	}
 	return listenFromEnv
 }
@@ -274,4 +254,39 @@ func (c *Config) addPattern(id, provider string) {
 		}
 	}
 	c.Models = append(c.Models, Model{ID: id, Routes: []Route{{Provider: provider, Weight: 1}}})
+}
+
+// complete fills p's defaults (the file's providers and the API's alike).
+func (p *Provider) complete() {
+	if p.Timeout == 0 {
+		p.Timeout = DefaultTimeout
+	}
+	if p.BaseURL == "" {
+		p.BaseURL = defaultBaseURLs[p.Type]
+	}
+	if isOpenAIItself(p) {
+		if p.Responses == nil {
+			on := true
+			p.Responses = &on
+		}
+		if *p.Responses && p.ResponsesOnlyModels == nil {
+			p.ResponsesOnlyModels = slices.Clone(DefaultResponsesOnlyModels)
+		}
+	}
+	if p.Type == "azure" && p.APIVersion == "" {
+		// Azure OpenAI's current GA data-plane version; SPEC §1's example omits it.
+		p.APIVersion = DefaultAzureAPIVersion
+	}
+	if p.Type == "mock" && p.Mock.Words == 0 {
+		p.Mock.Words = DefaultMockWords
+	}
+}
+
+// complete fills m's defaults.
+func (m *Model) complete() {
+	for j := range m.Routes {
+		if r := &m.Routes[j]; r.Weight == 0 {
+			r.Weight = 1
+		}
+	}
 }

@@ -39,6 +39,15 @@ type Config struct {
 // Security holds settings of the gateway's own defences (docs/security.md).
 type Security struct {
 	SecretScanning SecretScanning `yaml:"secret_scanning"`
+	// SecretKeyFile holds the secret key that seals provider keys stored
+	// through the API (32 bytes in base64); $SWITCHYARD_SECRET_KEY is the
+	// alternative. OldSecretKeyFile (or $SWITCHYARD_SECRET_KEY_OLD) is the
+	// key being rotated away from: it still opens what it sealed.
+	SecretKeyFile    string `yaml:"secret_key_file"`
+	OldSecretKeyFile string `yaml:"old_secret_key_file"`
+	// SecretKey and OldSecretKey are the environment's values.
+	SecretKey    Secret `yaml:"-"`
+	OldSecretKey Secret `yaml:"-"`
 }
 
 // SecretScanning configures leak reports from GitHub secret scanning

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/apikey"
+	"github.com/switchyard-gw/switchyard/internal/secretkey"
 	"github.com/switchyard-gw/switchyard/internal/wildcard"
 )
 
@@ -48,6 +49,8 @@ func (c *Config) scrub(ps []Problem) []Problem {
 		}
 	}
 	add(c.Server.AdminKey)
+	add(c.Security.SecretKey)
+	add(c.Security.OldSecretKey)
 	for i := range c.Providers {
 		add(c.Providers[i].APIKey)
 	}
@@ -179,6 +182,22 @@ func checkOrigin(o string) string {
 }
 
 func (v *validator) security(s *Security) {
+	if s.SecretKey != "" && s.SecretKeyFile != "" {
+		v.add("security.secret_key_file", "the secret key is given twice, by $SWITCHYARD_SECRET_KEY and by this file; keep one")
+	}
+	if s.OldSecretKey != "" && s.OldSecretKeyFile != "" {
+		v.add("security.old_secret_key_file", "the old secret key is given twice, by $SWITCHYARD_SECRET_KEY_OLD and by this file; keep one")
+	}
+	if s.SecretKey != "" {
+		if _, err := secretkey.Parse(s.SecretKey.Reveal()); err != nil {
+			v.add("security.secret_key_file", "$SWITCHYARD_SECRET_KEY: %v", err)
+		}
+	}
+	if s.OldSecretKey != "" {
+		if _, err := secretkey.Parse(s.OldSecretKey.Reveal()); err != nil {
+			v.add("security.old_secret_key_file", "$SWITCHYARD_SECRET_KEY_OLD: %v", err)
+		}
+	}
 	seen := map[string]int{}
 	for i, k := range s.SecretScanning.PublicKeys {
 		at := fmt.Sprintf("security.secret_scanning.public_keys[%d]", i)

@@ -105,7 +105,11 @@ func TestWrongMethodOnAKnownPathIs405WithAllow(t *testing.T) {
 		{method: "OPTIONS", path: "/v1/models", allow: "GET", dialect: "openai"},
 		{method: "POST", path: "/v1/models/", allow: "GET", dialect: "openai"},
 		{method: "PATCH", path: "/v1//responses/gen-x/", allow: "DELETE, GET", dialect: "openai"},
-		{method: "GET", path: "/api/v1/providers/fake/gpt-4o", allow: "POST", dialect: "openai"},
+		// GET, PATCH and DELETE are a provider's (…/providers/{name}), POST a
+		// route's …/enable: a whole segment again.
+		{method: "PUT", path: "/api/v1/providers/fake/gpt-4o", allow: "DELETE, GET, PATCH, POST", dialect: "openai"},
+		{method: "PUT", path: "/api/v1/catalog/models/x/y", allow: "DELETE, GET, PATCH", dialect: "openai"},
+		{method: "DELETE", path: "/api/v1/catalog/models", allow: "GET, POST", dialect: "openai"},
 		{method: "DELETE", path: "/metrics", allow: "GET", dialect: "openai"},
 		{method: "POST", path: "/debug/pprof/heap", allow: "GET", dialect: "openai"},
 		{method: "GET", path: "/v1beta/models/gpt-4o", allow: "POST", dialect: "gemini"},
@@ -115,7 +119,7 @@ func TestWrongMethodOnAKnownPathIs405WithAllow(t *testing.T) {
 		{method: "DELETE", path: "/api/v1/accounts/acct-x", allow: "GET, PATCH", dialect: "openai"},
 		{method: "GET", path: "/api/v1/accounts/acct-x/credits", allow: "POST", dialect: "openai"},
 		{method: "GET", path: "/api/v1/admin/reload", allow: "POST", dialect: "openai"},
-		{method: "GET", path: "/api/v1/providers/fake/gpt-4o/enable", allow: "POST", dialect: "openai"},
+		{method: "PUT", path: "/api/v1/providers/fake/gpt-4o/enable", allow: "DELETE, GET, PATCH, POST", dialect: "openai"},
 		{method: "POST", path: "/healthz", allow: "GET", dialect: "openai"},
 		{method: "GET", path: "/v1/messages", allow: "POST", dialect: "anthropic"},
 		{method: "GET", path: "/v1beta/models/gpt-4o:generateContent", allow: "POST", dialect: "gemini"},

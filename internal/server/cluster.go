@@ -22,7 +22,7 @@ func (s *Server) JoinCluster(bus *cluster.Bus) {
 func (s *Server) ShareCredits(sh billing.Shared) { s.acct.ShareWith(sh, s.log) }
 
 // Apply brings this instance up to date with a change another instance
-// announced: topic is one of cluster.Keys, Accounts, Reload or Resync.
+// announced: topic is one of cluster.Keys, Accounts, Reload, Catalog or Resync.
 func (s *Server) Apply(ctx context.Context, topic string) {
 	switch topic {
 	case cluster.Keys:
@@ -32,6 +32,15 @@ func (s *Server) Apply(ctx context.Context, topic string) {
 	case cluster.Resync:
 		s.refreshKeys(ctx)
 		s.refreshAccounts(ctx)
+		s.refreshCatalog(ctx)
+	case cluster.Catalog:
+		// Providers or models changed through the API: this instance's
+		// own file config, with the store's catalog as it is now.
+		if err := s.reloadCatalog(ctx); err != nil {
+			s.log.Error("providers and models changed through the API on another instance could not be applied here; the running config stays", slog.String("error", err.Error()))
+			return
+		}
+		s.log.Info("providers and models reloaded, announced by another instance")
 	case cluster.Reload:
 		// Each instance reads its own config source: a reload broadcast
 		// says "the shared config changed", not what it now says.

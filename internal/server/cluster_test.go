@@ -25,7 +25,26 @@ import (
 // Two instances on one database and one Redis: a key created, disabled or
 // deleted through one is honoured by the other within a second, without
 // waiting for the periodic refresh (which this test never runs).
-func TestClusterPropagatesKeyChanges(t *testing.T) {
+// send makes one request with key and returns the status and the body.
+func send(t *testing.T, method, url, key, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out)
+}
+
+// clusterPair starts two instances on one database and one Redis, each
+// subscribed to the other's change notices, and returns their URLs and the
+// admin key.
+func clusterPair(t *testing.T) (a, b, adminKey string) {
+	t.Helper()
 	rdb := testenv.Redis(t)
 	channel := testenv.Prefix()
 
@@ -36,7 +55,7 @@ func TestClusterPropagatesKeyChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	adminKey, _, _, err := admin.Bootstrap(ctx, st, time.Now())
+	adminKey, _, _, err = admin.Bootstrap(ctx, st, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,20 +87,13 @@ func TestClusterPropagatesKeyChanges(t *testing.T) {
 		t.Cleanup(func() { _ = srv.Close(context.Background()) })
 		urls[i] = hs.URL
 	}
-	a, b := urls[0], urls[1]
+	return urls[0], urls[1], adminKey
+}
 
-	call := func(method, url, key, body string) (int, string) {
-		req, _ := http.NewRequest(method, url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(out)
-	}
+func TestClusterPropagatesKeyChanges(t *testing.T) {
+	a, b, adminKey := clusterPair(t)
+
+	call := func(method, url, key, body string) (int, string) { return send(t, method, url, key, body) }
 	chatOn := func(base, key string) int {
 		code, _ := call("POST", base+"/v1/chat/completions", key, `{"model":"chat-a","messages":[{"role":"user","content":"hi"}]}`)
 		return code

@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/relay"
 	"github.com/switchyard-gw/switchyard/internal/routing"
+	"github.com/switchyard-gw/switchyard/internal/secretkey"
 )
 
 // snapshot is everything the gateway derives from one config: providers,
@@ -26,10 +27,16 @@ import (
 // the store, the management API, the upstream transport) lives on Server and
 // reaches the relay through the relay.Deps each snapshot copies.
 type snapshot struct {
-	cfg       *config.Config
-	relay     *relay.Relay
-	catalogue *relay.Catalogue
-	providers int
+	// cfg is the config in effect: file, the config as loaded from its
+	// source, with the catalog's providers and models after its own.
+	cfg  *config.Config
+	file *config.Config
+	ring *secretkey.Ring // nil: no secret key configured
+	// catalogPrint fingerprints the catalog merged into cfg.
+	catalogPrint string
+	relay        *relay.Relay
+	catalogue    *relay.Catalogue
+	providers    int
 	// router serves the route table with this snapshot's handlers.
 	router *router
 	// cors is server.cors (nil: off); proxies server.trusted_proxies.
@@ -84,17 +91,22 @@ func (s *Server) Reload(ctx context.Context, cfg *config.Config) error {
 	return err
 }
 
-func (s *Server) apply(ctx context.Context, cfg *config.Config) (*snapshot, error) {
+func (s *Server) apply(ctx context.Context, file *config.Config) (*snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := file.Validate(); err != nil {
 		return nil, err
 	}
 	// One reload at a time: two (a SIGHUP and an API call) racing would each
 	// check against the same running config and the second would win blind.
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
+	m, err := mergeCatalog(ctx, catalogOf(s.store), file, s.log)
+	if err != nil {
+		return nil, err
+	}
+	cfg := m.cfg
 	old := s.current()
 	if err := restartOnly(old.cfg, cfg); err != nil {
 		return nil, err
@@ -104,6 +116,7 @@ func (s *Server) apply(ctx context.Context, cfg *config.Config) (*snapshot, erro
 		return nil, err
 	}
 	sn := s.newSnapshot(cfg, providers, old.relay.Deps)
+	sn.file, sn.ring, sn.catalogPrint = file, m.ring, m.print
 	s.cur.Store(sn)
 	return sn, nil
 }

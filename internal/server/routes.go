@@ -9,6 +9,7 @@ import (
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/relay"
 	"github.com/switchyard-gw/switchyard/internal/secretscan"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // route is one endpoint: a method, a path in http.ServeMux pattern syntax
@@ -101,6 +102,27 @@ func routes() []route {
 		{method: "POST", path: "/secret-scanning/report", group: groupOps, build: (*Server).secretScanning},
 
 		{method: "GET", path: "/providers", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.providers }},
+		// Providers and models added through the API (docs/configuration.md,
+		// "Providers and models through the API"). Models are managed under
+		// /catalog/models: GET /models/{id} is the public model list and
+		// POST /models/{id} is Gemini's.
+		{method: "POST", path: "/providers", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.createEntry(store.EntryProvider, "name") }},
+		{method: "GET", path: "/providers/{route...}", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc {
+			return withValue("route", s.getEntry(store.EntryProvider, "name"))
+		}},
+		{method: "PATCH", path: "/providers/{route...}", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc {
+			return withValue("route", s.patchEntry(store.EntryProvider, "name"))
+		}},
+		{method: "DELETE", path: "/providers/{route...}", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc {
+			return withValue("route", s.deleteEntry(store.EntryProvider, "name"))
+		}},
+		{method: "GET", path: "/catalog/models", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.listModels }},
+		{method: "POST", path: "/catalog/models", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return s.createEntry(store.EntryModel, "id") }},
+		{method: "GET", path: "/catalog/models/{id...}", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.getEntry(store.EntryModel, "id")) }},
+		{method: "PATCH", path: "/catalog/models/{id...}", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.patchEntry(store.EntryModel, "id")) }},
+		{method: "DELETE", path: "/catalog/models/{id...}", group: groupOps, build: func(s *Server, _ *snapshot) handlerFunc {
+			return withValue("id", s.deleteEntry(store.EntryModel, "id"))
+		}},
 		// Route ids are "provider/model" and models may hold '/': the handler
 		// takes "/enable" off the end.
 		{method: "POST", path: "/providers/{route...}", group: groupOps, tail: "/enable", build: (*Server).enable},

@@ -35,6 +35,8 @@ type Server struct {
 	// cur is the config in effect and everything built from it; see snapshot.
 	cur      atomic.Pointer[snapshot]
 	reloadMu sync.Mutex
+	// catalogMu orders writes to the providers and models of the API.
+	catalogMu sync.Mutex
 	// Where the config came from, for ReloadFromSource.
 	configPath string
 	env        config.Env
@@ -98,6 +100,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	if o.Transport == nil {
 		o.Transport = provider.NewTransport()
 	}
+	// cfg is the file's config; the providers and models added through
+	// the API join it here and at every reload.
+	file := cfg
+	withCatalog, err := mergeCatalog(ctx, catalogOf(o.Store), file, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	cfg = withCatalog.cfg
 	providers, err := buildProviders(cfg, o.Transport, o.Log)
 	if err != nil {
 		return nil, err
@@ -199,7 +209,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		nil, func() float64 { return float64(routeHealth.Evictions()) })
 	s.metrics = m
 	// Reload copies these deps into every later snapshot.
-	s.cur.Store(s.newSnapshot(cfg, providers, relay.Deps{
+	sn := s.newSnapshot(cfg, providers, relay.Deps{
 		Keys: keys, Log: o.Log, Now: o.Now,
 		NewID:    func() string { return newOrderedID("gen-", time.Now()) },
 		Recorder: lw, Accountant: acct, Estimator: o.Estimator, RateLimits: limits,
@@ -208,7 +218,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		Cooling: &relay.Cooling{},
 
 		ResponseStore: o.Store,
-	}))
+	})
+	sn.file, sn.ring, sn.catalogPrint = file, withCatalog.ring, withCatalog.print
+	s.cur.Store(sn)
 	return s, nil
 }
 
@@ -261,6 +273,7 @@ func (s *Server) Refresh(ctx context.Context, every time.Duration) {
 		}
 		s.refreshKeys(ctx)
 		s.refreshAccounts(ctx)
+		s.refreshCatalog(ctx)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 type DB interface {
 	store.Store
 	store.Billing
+	store.Catalog
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -96,6 +97,8 @@ var tests = []struct {
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
 	{"AuditEntriesAreListedNewestFirstWithFiltersAndCursor", testAuditEntriesAreListedNewestFirstWithFiltersAndCursor},
+	{"CatalogEntriesCreateUpdateDelete", testCatalogEntriesCreateUpdateDelete},
+	{"ResealKeysIsAllOrNothing", testResealKeysIsAllOrNothing},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each

@@ -1,9 +1,9 @@
--- 0008_audit_log: every management action (store.AuditEntry), appended
+-- 0014_audit_log: every management action (store.AuditEntry), appended
 -- only. Listings go newest first by id (time-ordered), for one account or
 -- all of them.
 CREATE TABLE audit_log (
     id          TEXT    PRIMARY KEY,
-    at          INTEGER NOT NULL,
+    at          BIGINT NOT NULL,
     actor_kind  TEXT    NOT NULL,
     actor_id    TEXT    NOT NULL,
     actor       TEXT    NOT NULL,
