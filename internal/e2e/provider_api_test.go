@@ -169,6 +169,15 @@ func TestProvidersAddedThroughTheAPIServeAtOnceWithTheirKeyNeverShown(t *testing
 	}
 	seen.call(t, g, "DELETE", "/api/v1/providers/acme", "", 200)
 	seen.call(t, g, "GET", "/api/v1/providers/acme", "", 404)
+	// The audit log has every change, and no key.
+	var actions []string
+	for _, e := range g.audit(t, g.AdminKey, "?target=acme").Data {
+		actions = append(actions, e.Action)
+		seen = append(seen, string(e.Before), string(e.After))
+	}
+	if len(actions) < 3 || actions[0] != "DELETE /api/v1/providers/{route}" || actions[len(actions)-1] != "POST /api/v1/providers" {
+		t.Errorf("audit entries of provider acme, newest first: %v", actions)
+	}
 
 	for _, key := range []string{apiProviderKey1, apiProviderKey2, testSecretKey} {
 		for _, b := range seen {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
+	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/secretkey"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -364,6 +365,7 @@ func (s *Server) createEntry(kind, idField string) handlerFunc {
 			return err
 		}
 		s.log.Info(kind+" added through the API", slog.String(idField, e.ID), slog.String("request_id", w.Header().Get("X-Request-Id")))
+		audit.Describe(r.Context(), e.ID, "", nil, entryView(&e, idField, withKey))
 		return writeData(w, http.StatusCreated, entryView(&e, idField, withKey))
 	}
 }
@@ -456,6 +458,7 @@ func (s *Server) patchEntry(kind, idField string) func(http.ResponseWriter, *htt
 		if e == nil {
 			return llm.NotFound(fmt.Sprintf("no %s %q", kind, id))
 		}
+		before := entryView(e, idField, withKey)
 		if e.Spec, err = patchSpec(e.Spec, body.fields); err != nil {
 			return err
 		}
@@ -475,6 +478,7 @@ func (s *Server) patchEntry(kind, idField string) func(http.ResponseWriter, *htt
 			return err
 		}
 		s.log.Info(kind+" changed through the API", slog.String(idField, id), slog.String("request_id", w.Header().Get("X-Request-Id")))
+		audit.Describe(r.Context(), id, "", before, entryView(e, idField, withKey))
 		return writeData(w, http.StatusOK, entryView(e, idField, withKey))
 	}
 }
@@ -503,6 +507,7 @@ func (s *Server) deleteEntry(kind, idField string) func(http.ResponseWriter, *ht
 			return err
 		}
 		s.log.Info(kind+" deleted through the API", slog.String(idField, id), slog.String("request_id", w.Header().Get("X-Request-Id")))
+		audit.Describe(r.Context(), id, "", entryView(e, idField, kind == store.EntryProvider), nil)
 		return writeData(w, http.StatusOK, map[string]any{idField: id, "deleted": true})
 	}
 }
