@@ -18,6 +18,7 @@ import (
 type DB interface {
 	store.Store
 	store.Billing
+	store.Generations
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -95,6 +96,9 @@ var tests = []struct {
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
+	{"ListGenerationsNewestFirstInPages", testListGenerationsNewestFirstInPages},
+	{"ListGenerationsFilters", testListGenerationsFilters},
+	{"ListGenerationsOfAnAccountOnly", testListGenerationsOfAnAccountOnly},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each

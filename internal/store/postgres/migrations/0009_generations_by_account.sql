@@ -1,0 +1,11 @@
+-- 0009_generations_by_account: GET /api/v1/generations lists an account's
+-- generations newest first (a management key, or the admin's ?account_id=),
+-- which without this index would read every account's rows in time order
+-- and filter. It brings back the index 0007 dropped when no query read
+-- generations by account: one more B-tree insert per recorded generation
+-- (docs/benchmarks.md, "Ledger writes").
+--
+-- The ledger writer waits while it is built (a plain CREATE INDEX, in the
+-- migration's transaction): on tens of millions of rows, tens of seconds,
+-- during which it keeps its records in memory and retries.
+CREATE INDEX IF NOT EXISTS generations_account_created ON generations (account_id, created_at);
