@@ -28,6 +28,9 @@ type GenerationQuery struct {
 	KeyHash   string
 	Model     string // as requested
 	Provider  string
+	// ExcludeKeys are keys whose generations are left out (a management
+	// key does not see what the admin keys of its account did).
+	ExcludeKeys []string
 	// App matches the app's title (X-Title) or its referer (HTTP-Referer).
 	App string
 	// Outcome is "", OutcomeOK or OutcomeError.
@@ -70,6 +73,13 @@ func (q *GenerationQuery) Where(placeholder func(n int) string) (string, []any, 
 		if f.v != "" {
 			conds = append(conds, f.col+" = "+arg(f.v))
 		}
+	}
+	if len(q.ExcludeKeys) > 0 {
+		ps := make([]string, len(q.ExcludeKeys))
+		for i, k := range q.ExcludeKeys {
+			ps[i] = arg(k)
+		}
+		conds = append(conds, "key_hash NOT IN ("+strings.Join(ps, ", ")+")")
 	}
 	if q.App != "" {
 		p := arg(q.App)

@@ -147,6 +147,9 @@ func testListGenerationsOfAnAccountOnly(t *testing.T, h *Harness) {
 	if got := listIDs(t, db, store.GenerationQuery{AccountID: acctUnmetered, Limit: 1}); !slices.Equal(got, []string{"gen-b2"}) {
 		t.Errorf("account %s, limit 1, listed %v", acctUnmetered, got)
 	}
+	if got := listIDs(t, db, store.GenerationQuery{AccountID: acctPrepaid, ExcludeKeys: []string{f.keyDaily, f.keyB}, Limit: 10}); !slices.Equal(got, []string{"gen-a1"}) {
+		t.Errorf("account %s without key daily listed %v", acctPrepaid, got)
+	}
 	// Another account's key under this account: nothing.
 	if got := listIDs(t, db, store.GenerationQuery{AccountID: acctPrepaid, KeyHash: f.keyB, Limit: 10}); len(got) != 0 {
 		t.Errorf("account %s with key B listed %v", acctPrepaid, got)
