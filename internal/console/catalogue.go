@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
 )
 
 // modelObject is GET /v1/models' item, the fields the page shows.
