@@ -40,9 +40,14 @@ type modelRow struct {
 	modelObject
 	// Prompt and Completion are USD per million tokens ("" when unpriced).
 	Prompt, Completion string
-	// Routes are the routes health knows for the model (admin only).
-	Routes []routeStatus
+	// Routes are the entry's configured routes (admin only), with their
+	// health where the gateway has used them.
+	Routes []routeCell
 }
+
+// routeCell is one route of a model: its id and breaker state ("" when
+// not used yet).
+type routeCell struct{ ID, State string }
 
 // modelsView is what the Models page shows.
 type modelsView struct {
@@ -64,39 +69,38 @@ func (c *Console) models(w http.ResponseWriter, r *http.Request, s *session) {
 	if err := c.call(r, s, http.MethodGet, "/models", nil, &list); err != nil {
 		p.Error, status = "Listing models failed: "+err.Error(), statusOf(err)
 	}
-	var routes []routeStatus
+	var health struct {
+		Data   []routeStatus       `json:"data"`
+		Models map[string][]string `json:"models"`
+	}
 	if s.who.Kind == "admin" {
-		var health struct {
-			Data []routeStatus `json:"data"`
-		}
-		if err := c.call(r, s, http.MethodGet, "/providers", nil, &health); err == nil {
-			routes, v.RoutesShown = health.Data, true
-		}
+		v.RoutesShown = c.call(r, s, http.MethodGet, "/providers", nil, &health) == nil
+	}
+	state := map[string]string{}
+	for _, rt := range health.Data {
+		state[rt.Route] = worse(state[rt.Route], rt.State)
 	}
 	for _, m := range list.Data {
 		row := modelRow{modelObject: m}
 		if m.Pricing != nil {
 			row.Prompt, row.Completion = perMillion(m.Pricing.Prompt), perMillion(m.Pricing.Completion)
 		}
-		for _, rt := range routes {
-			if routeServes(rt.ID, m.ID) {
-				row.Routes = append(row.Routes, rt)
-			}
+		for _, id := range health.Models[m.ID] {
+			row.Routes = append(row.Routes, routeCell{ID: id, State: state[id]})
 		}
 		v.Models = append(v.Models, row)
 	}
 	c.render(w, r, status, "models", p)
 }
 
-// routeServes reports whether route id ("provider/model") is one a model
-// id resolves to on its face: the same model name, or the id itself for
-// a "provider/model" id. Aliases and patterns are not followed.
-func routeServes(routeID, modelID string) bool {
-	if routeID == modelID {
-		return true
+// worse is the state to show for a route of which a pattern route's
+// models are in states a and b: the least healthy.
+func worse(a, b string) string {
+	rank := map[string]int{"": 0, "closed": 1, "half_open": 2, "open": 3, "disabled": 4}
+	if rank[b] > rank[a] {
+		return b
 	}
-	_, model, ok := strings.Cut(routeID, "/")
-	return ok && model == modelID
+	return a
 }
 
 // perMillion turns a price in USD per token (a decimal string, as

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 // dates (To is inclusive here, exclusive there).
 type genFilters struct {
 	Key, Model, Provider, Status, App, From, To, Account string
+	Limit                                                string // page size; "" is the API's default
 }
 
 // generationsView is what the Generations page shows.
@@ -24,9 +26,9 @@ type generationsView struct {
 	Filters genFilters
 	Keys    []admin.KeyObject // for the key filter
 	Rows    []admin.GenerationObject
-	// Next is the query of the next page ("" on the last); Filtered the
-	// query of the first page with the same filters.
-	Next, First string
+	// Next is the URL of the next page ("" on the last); First that of
+	// the first page with the same filters.
+	Next, First template.URL
 	Paged       bool // this is not the first page
 	Admin       bool
 }
@@ -39,7 +41,7 @@ func (c *Console) generations(w http.ResponseWriter, r *http.Request, s *session
 	v := &generationsView{Admin: s.who.Kind == "admin", Filters: genFilters{
 		Key: in.Get("key"), Model: strings.TrimSpace(in.Get("model")), Provider: strings.TrimSpace(in.Get("provider")),
 		Status: strings.TrimSpace(in.Get("status")), App: strings.TrimSpace(in.Get("app")),
-		From: in.Get("from"), To: in.Get("to"), Account: strings.TrimSpace(in.Get("account_id")),
+		From: in.Get("from"), To: in.Get("to"), Account: strings.TrimSpace(in.Get("account_id")), Limit: in.Get("limit"),
 	}}
 	p := &page{Title: "Generations", Nav: "generations", Who: &s.who, CSRF: s.csrf, View: v}
 	status := http.StatusOK
@@ -49,7 +51,7 @@ func (c *Console) generations(w http.ResponseWriter, r *http.Request, s *session
 		c.render(w, r, status, "generations", p)
 		return
 	}
-	v.First = v.Filters.pageQuery().Encode()
+	v.First = template.URL("/console/generations?" + v.Filters.pageQuery().Encode())
 	if cur := in.Get("cursor"); cur != "" {
 		q.Set("cursor", cur)
 		v.Paged = true
@@ -62,7 +64,7 @@ func (c *Console) generations(w http.ResponseWriter, r *http.Request, s *session
 	if list.NextCursor != nil {
 		next := v.Filters.pageQuery()
 		next.Set("cursor", *list.NextCursor)
-		v.Next = next.Encode()
+		v.Next = template.URL("/console/generations?" + next.Encode())
 	}
 	var keys struct {
 		Data []admin.KeyObject `json:"data"`
@@ -81,7 +83,7 @@ func (c *Console) generations(w http.ResponseWriter, r *http.Request, s *session
 func (f genFilters) pageQuery() url.Values {
 	q := url.Values{}
 	for name, val := range map[string]string{"key": f.Key, "model": f.Model, "provider": f.Provider, "status": f.Status,
-		"app": f.App, "from": f.From, "to": f.To, "account_id": f.Account} {
+		"app": f.App, "from": f.From, "to": f.To, "account_id": f.Account, "limit": f.Limit} {
 		if val != "" {
 			q.Set(name, val)
 		}
