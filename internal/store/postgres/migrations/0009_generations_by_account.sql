@@ -5,7 +5,7 @@
 -- generations by account: one more B-tree insert per recorded generation
 -- (docs/benchmarks.md, "Ledger writes").
 --
--- The ledger writer waits while it is built (a plain CREATE INDEX, in the
--- migration's transaction): on tens of millions of rows, tens of seconds,
--- during which it keeps its records in memory and retries.
+-- A plain CREATE INDEX (migrations run in a transaction) blocks inserts
+-- while it runs, seconds per million rows; docs/operations.md says how to
+-- build it CONCURRENTLY beforehand on a large table.
 CREATE INDEX IF NOT EXISTS generations_account_created ON generations (account_id, created_at);
