@@ -2,6 +2,7 @@ package admin
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -100,6 +101,34 @@ type GenerationObject struct {
 	APIKeyHash       string      `json:"api_key_hash"`
 	AccountID        string      `json:"account_id"`
 	RequestID        string      `json:"request_id"`
+	// KeyLabel names the key as the Keys page does ("" once it is deleted).
+	KeyLabel string `json:"key_label"`
+	// Attempts are the routing attempts in order, each {"provider",
+	// "model", "outcome": ok|error|skipped, "status", "error",
+	// "duration_ms"}, as the relay recorded them.
+	Attempts json.RawMessage `json:"attempts"`
+}
+
+// generationObject renders g, with its key's name from the key cache.
+func (a *API) generationObject(g *store.Generation) GenerationObject {
+	o := GenerationObject{
+		ID: g.ID, Model: g.Model, ProviderName: g.Provider, UpstreamModel: g.UpstreamModel, CreatedAt: g.CreatedAt.UTC(),
+		TokensPrompt: g.TokensPrompt, TokensCompletion: g.TokensCompletion, TokensCached: g.TokensCached, TokensReasoning: g.TokensReasoning,
+		TotalCost: g.Cost, UsageEstimated: g.UsageEstimated, Latency: g.Latency.Milliseconds(), TimeToFirst: ms(g.TimeToFirst),
+		GenerationTime: ms(g.GenerationTime), Streamed: g.Streamed, Cancelled: g.Cancelled, FinishReason: strOrNil(g.FinishReason),
+		Status: g.Status, ErrorCode: strOrNil(g.ErrorCode), Origin: g.Origin, AppTitle: g.AppTitle, APIKeyHash: g.KeyHash,
+		AccountID: g.AccountID, RequestID: g.RequestID, Attempts: json.RawMessage("[]"),
+	}
+	if json.Valid([]byte(g.Attempts)) && g.Attempts != "" {
+		o.Attempts = json.RawMessage(g.Attempts)
+	}
+	if k, ok := a.keys.Lookup(g.KeyHash); ok {
+		o.KeyLabel = k.Label
+		if k.Name != "" {
+			o.KeyLabel = k.Name + " (" + k.Label + ")"
+		}
+	}
+	return o
 }
 
 func ms(d time.Duration) *int64 {
@@ -138,14 +167,7 @@ func (a *API) Generation(w http.ResponseWriter, r *http.Request) error {
 	if !visible {
 		return llm.NotFound("no generation " + id)
 	}
-	return writeJSON(w, http.StatusOK, dataOf(GenerationObject{
-		ID: g.ID, Model: g.Model, ProviderName: g.Provider, UpstreamModel: g.UpstreamModel, CreatedAt: g.CreatedAt.UTC(),
-		TokensPrompt: g.TokensPrompt, TokensCompletion: g.TokensCompletion, TokensCached: g.TokensCached, TokensReasoning: g.TokensReasoning,
-		TotalCost: g.Cost, UsageEstimated: g.UsageEstimated, Latency: g.Latency.Milliseconds(), TimeToFirst: ms(g.TimeToFirst),
-		GenerationTime: ms(g.GenerationTime), Streamed: g.Streamed, Cancelled: g.Cancelled, FinishReason: strOrNil(g.FinishReason),
-		Status: g.Status, ErrorCode: strOrNil(g.ErrorCode), Origin: g.Origin, AppTitle: g.AppTitle, APIKeyHash: g.KeyHash,
-		AccountID: g.AccountID, RequestID: g.RequestID,
-	}))
+	return writeJSON(w, http.StatusOK, dataOf(a.generationObject(g)))
 }
 
 // isAdminKey reports whether hash is an admin key's: what it did is the

@@ -26,6 +26,7 @@ import (
 type Store interface {
 	store.Store
 	store.Billing
+	store.Generations
 }
 
 // Generations finds generation records not yet written to the store.

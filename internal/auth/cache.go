@@ -56,6 +56,10 @@ func (c *Cache) Put(k *store.Key) {
 	c.keys.Store(k.Hash, &cp)
 }
 
+// ConfigAdmin returns the hash of the admin key set in the config
+// (server.admin_key), which is in no store; ok is false when none is set.
+func (c *Cache) ConfigAdmin() (hash string, ok bool) { return c.adminHash, c.adminHash != "" }
+
 // Remove forgets a key (after the store deleted it).
 func (c *Cache) Remove(hash string) { c.keys.Delete(hash) }
 

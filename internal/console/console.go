@@ -106,7 +106,7 @@ func New(o Options) *Console {
 		failures: newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		pages:    map[string]*template.Template{},
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "generations", "generation", "models", "providers"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -124,6 +124,10 @@ func New(o Options) *Console {
 	m.HandleFunc("GET /console/keys", c.signedIn(c.keys))
 	m.HandleFunc("POST /console/keys", c.signedIn(c.createKey))
 	m.HandleFunc("POST /console/keys/{hash}/{action}", c.signedIn(c.keyAction))
+	m.HandleFunc("GET /console/generations", c.signedIn(c.generations))
+	m.HandleFunc("GET /console/generations/{id}", c.signedIn(c.generation))
+	m.HandleFunc("GET /console/models", c.signedIn(c.models))
+	m.HandleFunc("GET /console/providers", c.signedIn(c.providers))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -301,6 +305,9 @@ type page struct {
 	NewKey  string
 	NewName string
 	Form    keyForm
+	// View is a page's own data (Generations, a generation, Models,
+	// Providers): the template knows its type.
+	View any
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {

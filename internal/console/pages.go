@@ -15,6 +15,14 @@ import (
 var funcs = template.FuncMap{
 	"usd":   func(n money.Nanos) string { return "$" + n.String() },
 	"deref": func(n *money.Nanos) money.Nanos { return *n },
+	// Generations, Models, Providers: thousands separators.
+	"money":     usdGrouped,
+	"count":     count,
+	"ms":        millis,
+	"percent":   percent,
+	"inc":       func(i int) int { return i + 1 },
+	"int64":     func(i int) int64 { return int64(i) },
+	"pageSizes": func() []string { return []string{"10", "25", "50", "100", "200"} },
 }
 
 // connect serves GET /console/connect: base URLs and snippets filled in

@@ -9,16 +9,18 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
-// providers serves GET /providers (admin): every route's health.
+// providers serves GET /providers (admin): every route's health, and the
+// routes of each catalogue entry.
 func (s *Server) providers(w http.ResponseWriter, r *http.Request) error {
 	if err := s.adminOnly(r); err != nil {
 		return err
 	}
-	h := s.current().relay.Health
+	sn := s.current()
 	type out struct {
-		Data any `json:"data"`
+		Data   any                 `json:"data"`
+		Models map[string][]string `json:"models"`
 	}
-	b, err := json.Marshal(out{h.Snapshot()})
+	b, err := json.Marshal(out{sn.relay.Health.Snapshot(), catalogueRoutes(sn.cfg)})
 	if err != nil {
 		return err
 	}

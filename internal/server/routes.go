@@ -96,6 +96,7 @@ func routes() []route {
 		{method: "GET", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.GetAccount) }},
 		{method: "PATCH", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchAccount) }},
 		{method: "POST", path: "/accounts/{id}/credits", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.TopUp) }},
+		{method: "GET", path: "/generations", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.ListGenerations }},
 		{method: "GET", path: "/usage", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Usage }},
 		{method: "GET", path: "/audit", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Audit }},
 		// GitHub secret scanning's leak reports: signed, no key (docs/security.md).

@@ -282,11 +282,17 @@ func (s *Server) Keys() *auth.Cache { return s.keys }
 
 // checkKey lets the model list be read without a key (it is public, like
 // OpenRouter's), but a key that is sent must be valid: "curl /v1/models" with
-// the key is how users test their setup, and a bad key must fail there.
+// the key is how users test their setup, and a bad key must fail there. A
+// management or admin key may read it too (the console's Models page does):
+// reading the public list is not calling a model.
 func checkKey(rl *relay.Relay, h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "" {
-			if _, err := rl.Authenticate(r); err != nil {
+			k, err := rl.Keys.Identify(auth.Credential(r))
+			if err != nil {
+				return err
+			}
+			if err := auth.Usable(k, rl.Now()); err != nil {
 				return err
 			}
 		}

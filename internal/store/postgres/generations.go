@@ -16,22 +16,31 @@ import (
 // GetGeneration returns the generation id, or store.ErrNotFound (also once
 // it was pruned). Durations come back in whole milliseconds, as stored.
 func (db *DB) GetGeneration(ctx context.Context, id string) (*store.Generation, error) {
+	g, err := scanGeneration(db.pool.QueryRow(ctx, `SELECT `+generationColumns+` FROM generations WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("generation %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get generation %s: %w", id, err)
+	}
+	return g, nil
+}
+
+// scanGeneration reads one row of generationColumns.
+func scanGeneration(row pgx.Row) (*store.Generation, error) {
 	var (
 		g                      store.Generation
 		status                 int32
 		cost, latency, created int64
 		ttft, genTime          *int64
 	)
-	err := db.pool.QueryRow(ctx, `SELECT `+generationColumns+` FROM generations WHERE id = $1`, id).Scan(
+	err := row.Scan(
 		&g.ID, &g.RequestID, &g.KeyHash, &g.AccountID, &g.Model, &g.Provider, &g.UpstreamModel,
 		&g.TokensPrompt, &g.TokensCompletion, &g.TokensCached, &g.TokensReasoning, &cost, &g.UsageEstimated,
 		&status, &g.ErrorCode, &g.FinishReason, &g.Streamed, &g.Cancelled, &latency, &ttft, &genTime,
 		&g.Origin, &g.AppTitle, &g.Attempts, &created)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("generation %s: %w", id, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("get generation %s: %w", id, err)
+		return nil, err
 	}
 	g.Status = int(status)
 	g.Cost = money.Nanos(cost)

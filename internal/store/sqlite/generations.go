@@ -15,21 +15,30 @@ import (
 // GetGeneration returns the generation id, or store.ErrNotFound (also once
 // it was pruned). Durations come back in whole milliseconds, as stored.
 func (db *DB) GetGeneration(ctx context.Context, id string) (*store.Generation, error) {
-	var (
-		g                      store.Generation
-		cost, latency, created int64
-		ttft, genTime          sql.NullInt64
-	)
-	err := db.r.QueryRowContext(ctx, `SELECT `+generationColumns+` FROM generations WHERE id = ?`, id).Scan(
-		&g.ID, &g.RequestID, &g.KeyHash, &g.AccountID, &g.Model, &g.Provider, &g.UpstreamModel,
-		&g.TokensPrompt, &g.TokensCompletion, &g.TokensCached, &g.TokensReasoning, &cost, &g.UsageEstimated,
-		&g.Status, &g.ErrorCode, &g.FinishReason, &g.Streamed, &g.Cancelled, &latency, &ttft, &genTime,
-		&g.Origin, &g.AppTitle, &g.Attempts, &created)
+	g, err := scanGeneration(db.r.QueryRowContext(ctx, `SELECT `+generationColumns+` FROM generations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("generation %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get generation %s: %w", id, err)
+	}
+	return g, nil
+}
+
+// scanGeneration reads one row of generationColumns (a *sql.Row or *sql.Rows).
+func scanGeneration(row interface{ Scan(...any) error }) (*store.Generation, error) {
+	var (
+		g                      store.Generation
+		cost, latency, created int64
+		ttft, genTime          sql.NullInt64
+	)
+	err := row.Scan(
+		&g.ID, &g.RequestID, &g.KeyHash, &g.AccountID, &g.Model, &g.Provider, &g.UpstreamModel,
+		&g.TokensPrompt, &g.TokensCompletion, &g.TokensCached, &g.TokensReasoning, &cost, &g.UsageEstimated,
+		&g.Status, &g.ErrorCode, &g.FinishReason, &g.Streamed, &g.Cancelled, &latency, &ttft, &genTime,
+		&g.Origin, &g.AppTitle, &g.Attempts, &created)
+	if err != nil {
+		return nil, err
 	}
 	g.Cost = money.Nanos(cost)
 	g.Latency = time.Duration(latency) * time.Millisecond

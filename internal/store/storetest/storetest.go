@@ -19,6 +19,7 @@ type DB interface {
 	store.Store
 	store.Billing
 	store.Catalog
+	store.Generations
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -99,6 +100,9 @@ var tests = []struct {
 	{"AuditEntriesAreListedNewestFirstWithFiltersAndCursor", testAuditEntriesAreListedNewestFirstWithFiltersAndCursor},
 	{"CatalogEntriesCreateUpdateDelete", testCatalogEntriesCreateUpdateDelete},
 	{"ResealKeysIsAllOrNothing", testResealKeysIsAllOrNothing},
+	{"ListGenerationsNewestFirstInPages", testListGenerationsNewestFirstInPages},
+	{"ListGenerationsFilters", testListGenerationsFilters},
+	{"ListGenerationsOfAnAccountOnly", testListGenerationsOfAnAccountOnly},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each

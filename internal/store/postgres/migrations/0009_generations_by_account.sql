@@ -1,0 +1,11 @@
+-- 0009_generations_by_account: GET /api/v1/generations lists an account's
+-- generations newest first (a management key, or the admin's ?account_id=),
+-- which without this index would read every account's rows in time order
+-- and filter. It brings back the index 0007 dropped when no query read
+-- generations by account: one more B-tree insert per recorded generation
+-- (docs/benchmarks.md, "Ledger writes").
+--
+-- A plain CREATE INDEX (migrations run in a transaction) blocks inserts
+-- while it runs, seconds per million rows; docs/operations.md says how to
+-- build it CONCURRENTLY beforehand on a large table.
+CREATE INDEX IF NOT EXISTS generations_account_created ON generations (account_id, created_at);
