@@ -18,6 +18,8 @@ import (
 type DB interface {
 	store.Store
 	store.Billing
+	store.Users
+	store.Sessions
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -95,6 +97,8 @@ var tests = []struct {
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
+	{"UsersCreateGetListUpdateDelete", testUsersCreateGetListUpdateDelete},
+	{"SessionsStoreTouchRevokeAndPrune", testSessionsStoreTouchRevokeAndPrune},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
