@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
@@ -25,6 +26,8 @@ import (
 type Store interface {
 	store.Store
 	store.Billing
+	store.Users
+	store.Sessions
 }
 
 // Generations finds generation records not yet written to the store.
@@ -43,6 +46,8 @@ type API struct {
 	// changed, when set, tells other instances what a write changed
 	// (cluster.Keys, cluster.Accounts); see OnChange.
 	changed func(ctx context.Context, topic string)
+	// registration is what POST /users/register allows (SetRegistration).
+	registration atomic.Pointer[Registration]
 }
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
@@ -170,7 +175,12 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	}, plain, nil
 }
 
+// caller is who calls the management API: the key the request presents,
+// or the principal an in-process call (the console's) put in its context.
 func (a *API) caller(r *http.Request) (*store.Key, error) {
+	if p, ok := auth.PrincipalOf(r.Context()); ok {
+		return a.principalCaller(r, p)
+	}
 	k, err := a.keys.Admin(auth.Credential(r), a.now())
 	if err != nil {
 		return nil, err

@@ -176,7 +176,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}
 		return out
 	})
-	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, Now: o.Now, Log: o.Log})
+	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, SignIn: s.consoleSignIn, Resolve: s.consolePrincipal,
+		Sessions: o.Store, Now: o.Now, Log: o.Log})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
@@ -295,7 +296,7 @@ func (s *Server) consoleIdentity(key string) (console.Identity, error) {
 	if err != nil {
 		return console.Identity{}, err
 	}
-	return console.Identity{Kind: string(k.Kind), AccountID: k.AccountID, Label: k.Label}, nil
+	return console.Identity{Kind: string(k.Kind), AccountID: k.AccountID, Label: k.Label, KeyHash: k.Hash}, nil
 }
 
 // serveConsole serves the web console's pages under /console.
