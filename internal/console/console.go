@@ -48,8 +48,8 @@ type Options struct {
 	Resolve func(ctx context.Context, p auth.Principal) (Identity, error)
 	// Sessions, when set, keeps sessions in the store; else in memory.
 	Sessions store.Sessions
-	Now    func() time.Time
-	Log    *slog.Logger
+	Now      func() time.Time
+	Log      *slog.Logger
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
 	// or SessionIdle after its last request. Zero values take the defaults.
 	MaxSessions int
@@ -90,9 +90,9 @@ type Console struct {
 	failures *failures
 	// userFails counts failed password sign-ins per email.
 	userFails *failures
-	pages    map[string]*template.Template
-	assets   http.Handler
-	mux      *http.ServeMux
+	pages     map[string]*template.Template
+	assets    http.Handler
+	mux       *http.ServeMux
 }
 
 // New builds a Console.
