@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -86,7 +87,7 @@ func derive(pw string, salt []byte, t, m uint32, p uint8, n uint32) []byte {
 func Verify(encoded, pw string) bool {
 	t, m, p, salt, tag, ok := parse(encoded)
 	if !ok {
-		t, m, p, salt, tag, _ = parse(dummy)
+		t, m, p, salt, tag, _ = parse(dummy())
 	}
 	if len(pw) > 4*MaxLen {
 		pw = pw[:4*MaxLen]
@@ -100,18 +101,18 @@ func Verify(encoded, pw string) bool {
 // an unknown email, so that how long a refusal takes does not say whether
 // the email has an account.
 func VerifyNobody(pw string) {
-	Verify(dummy, pw)
+	Verify(dummy(), pw)
 }
 
 // dummy is a hash of a random password nobody knows, with the current
-// parameters.
-var dummy = func() string {
+// parameters; made at its first use, not at every start of the binary.
+var dummy = sync.OnceValue(func() string {
 	h, err := Hash(Generate())
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 // parse reads "$argon2id$v=19$m=…,t=…,p=…$salt$tag".
 func parse(s string) (t, m uint32, p uint8, salt, tag []byte, ok bool) {
