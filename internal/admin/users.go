@@ -51,6 +51,12 @@ type Registration struct {
 // SetRegistration sets what POST /register allows (off by default).
 func (a *API) SetRegistration(r Registration) { a.registration.Store(&r) }
 
+// RegistrationOpen reports whether self-registration is enabled.
+func (a *API) RegistrationOpen() bool {
+	r := a.registration.Load()
+	return r != nil && r.Enabled
+}
+
 // maxEmail bounds an email address (RFC 5321's path limit).
 const maxEmail = 254
 

@@ -48,6 +48,9 @@ type Options struct {
 	Resolve func(ctx context.Context, p auth.Principal) (Identity, error)
 	// Sessions, when set, keeps sessions in the store; else in memory.
 	Sessions store.Sessions
+	// RegistrationOpen says whether people may register themselves
+	// (POST /api/v1/register); nil: never.
+	RegistrationOpen func() bool
 	Now      func() time.Time
 	Log      *slog.Logger
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
@@ -84,6 +87,7 @@ type Console struct {
 	verify   func(string) (Identity, error)
 	signInFn func(context.Context, string, string) (Identity, error)
 	resolve  func(context.Context, auth.Principal) (Identity, error)
+	regOpen  func() bool
 	now      func() time.Time
 	log      *slog.Logger
 	sessions sessionTable
@@ -113,7 +117,7 @@ func New(o Options) *Console {
 		o.SessionIdle = DefaultSessionIdle
 	}
 	c := &Console{
-		api: o.API, verify: o.Verify, signInFn: o.SignIn, resolve: o.Resolve, now: o.Now, log: o.Log,
+		api: o.API, verify: o.Verify, signInFn: o.SignIn, resolve: o.Resolve, regOpen: o.RegistrationOpen, now: o.Now, log: o.Log,
 		failures:  newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		userFails: newFailures(userFailures, userWindow, trackedAddresses, o.Now),
 		pages:     map[string]*template.Template{},
@@ -123,7 +127,10 @@ func New(o Options) *Console {
 	} else {
 		c.sessions = newSessions(o.MaxSessions, o.SessionTTL, o.SessionIdle, o.Now)
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "password"} {
+	if c.regOpen == nil {
+		c.regOpen = func() bool { return false }
+	}
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -141,6 +148,8 @@ func New(o Options) *Console {
 	m.HandleFunc("GET /console/keys", c.signedIn(c.keys))
 	m.HandleFunc("POST /console/keys", c.signedIn(c.createKey))
 	m.HandleFunc("POST /console/keys/{hash}/{action}", c.signedIn(c.keyAction))
+	m.HandleFunc("GET /console/register", c.registerPage)
+	m.HandleFunc("POST /console/register", c.register)
 	m.HandleFunc("GET /console/password", c.signedIn(c.passwordPage))
 	m.HandleFunc("POST /console/password", c.signedIn(c.changePassword))
 	m.HandleFunc("/", c.notFound)
@@ -366,8 +375,11 @@ type page struct {
 	Who   *Identity
 	CSRF  string
 	Error string
-	// Sign-in: the email as typed.
-	Email string
+	// Sign-in and registration: the email as typed; whether registration
+	// is open; the account name as typed.
+	Email        string
+	Registration bool
+	AccountName  string
 	// Connect.
 	Origin string
 	// Keys.
@@ -378,6 +390,9 @@ type page struct {
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if name == "signin" {
+		p.Registration = c.regOpen()
+	}
 	var b strings.Builder
 	if err := c.pages[name].ExecuteTemplate(&b, "layout", p); err != nil {
 		c.log.Error("console template", slog.String("page", name), slog.String("error", err.Error()))

@@ -392,3 +392,37 @@ console:
 		t.Fatalf("the registered owner cannot create a key: %d\n%s", resp.StatusCode, page)
 	}
 }
+
+func TestConsoleRegistrationFormSignsTheNewOwnerIn(t *testing.T) {
+	closed := newGateway(t)
+	if resp, _ := closed.browser().do(t, http.MethodGet, "/console/register", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /console/register with registration off: %d", resp.StatusCode)
+	}
+	if _, page := closed.browser().do(t, http.MethodGet, "/console/signin", nil); strings.Contains(page, "/console/register") {
+		t.Error("the sign-in page offers registration while it is off")
+	}
+
+	g := newGatewayConfig(t, testConfig+`
+console:
+  registration:
+    enabled: true
+    invitation_codes: ["welcome-2026-abc"]
+`)
+	b := g.browser()
+	if _, page := b.do(t, http.MethodGet, "/console/signin", nil); !strings.Contains(page, `href="/console/register"`) {
+		t.Errorf("the sign-in page does not offer registration:\n%s", page)
+	}
+	form := url.Values{"email": {"zoe@example.com"}, "password": {"zoe-password"}, "password_again": {"zoe-password"},
+		"account_name": {"Zoe Ltd"}, "invitation_code": {"wrong-code-0"}}
+	resp, page := b.do(t, http.MethodPost, "/console/register", form)
+	if resp.StatusCode != http.StatusForbidden || b.cookie != nil || !strings.Contains(page, "invitation_code") || !strings.Contains(page, `value="Zoe Ltd"`) {
+		t.Fatalf("a wrong code: %d, cookie %v\n%s", resp.StatusCode, b.cookie, page)
+	}
+	form.Set("invitation_code", "welcome-2026-abc")
+	if resp, page := b.do(t, http.MethodPost, "/console/register", form); resp.StatusCode != http.StatusSeeOther || b.cookie == nil {
+		t.Fatalf("register: %d\n%s", resp.StatusCode, page)
+	}
+	if _, page := b.do(t, http.MethodGet, "/console/keys", nil); !strings.Contains(page, "zoe@example.com · owner") {
+		t.Fatalf("after registering, the keys page:\n%s", page)
+	}
+}

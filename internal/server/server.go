@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		return out
 	})
 	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, SignIn: s.consoleSignIn, Resolve: s.consolePrincipal,
-		Sessions: o.Store, Now: o.Now, Log: o.Log})
+		Sessions: o.Store, RegistrationOpen: s.admin.RegistrationOpen, Now: o.Now, Log: o.Log})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
