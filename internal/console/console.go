@@ -51,8 +51,8 @@ type Options struct {
 	// RegistrationOpen says whether people may register themselves
 	// (POST /api/v1/register); nil: never.
 	RegistrationOpen func() bool
-	Now      func() time.Time
-	Log      *slog.Logger
+	Now              func() time.Time
+	Log              *slog.Logger
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
 	// or SessionIdle after its last request. Zero values take the defaults.
 	MaxSessions int
