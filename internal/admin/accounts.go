@@ -256,6 +256,10 @@ func parseDay(v string) (time.Time, error) {
 	return time.Parse(time.RFC3339, v)
 }
 
+// AdminOnly refuses every caller but the admin key (a console session
+// signed in with it included).
+func (a *API) AdminOnly(r *http.Request) (*store.Key, error) { return a.adminOnly(r) }
+
 func (a *API) adminOnly(r *http.Request) (*store.Key, error) {
 	k, err := a.caller(r)
 	if err != nil {

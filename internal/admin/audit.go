@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -107,4 +108,38 @@ func rawOrNull(b []byte) json.RawMessage {
 		return json.RawMessage("null")
 	}
 	return b
+}
+
+// Actor fills e's actor from who made r: the console session's user or
+// key (the principal in r's context), else the key r carries. It reports
+// false when r has no valid credential. A management key's or user's
+// account is the entry's account unless the handler named one.
+func (a *API) Actor(r *http.Request, e *store.AuditEntry) bool {
+	var k *store.Key
+	if p, ok := auth.PrincipalOf(r.Context()); ok {
+		if p.UserID != "" {
+			u, err := a.st.GetUser(r.Context(), p.UserID)
+			if err != nil {
+				return false
+			}
+			e.ActorKind, e.ActorID, e.Actor = "user", u.ID, u.Email
+			if e.AccountID == "" {
+				e.AccountID = u.AccountID
+			}
+			return true
+		}
+		if k, ok = a.keys.ByHash(p.KeyHash); !ok {
+			return false
+		}
+	} else {
+		var err error
+		if k, err = a.keys.Identify(auth.Credential(r)); err != nil {
+			return false
+		}
+	}
+	e.ActorKind, e.ActorID, e.Actor = string(k.Kind), k.Hash, k.Label
+	if e.AccountID == "" && k.Kind != store.KindAdmin {
+		e.AccountID = k.AccountID
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/audit"
@@ -27,6 +28,8 @@ type Store interface {
 	store.Store
 	store.Billing
 	store.Generations
+	store.Users
+	store.Sessions
 }
 
 // Generations finds generation records not yet written to the store.
@@ -45,6 +48,8 @@ type API struct {
 	// changed, when set, tells other instances what a write changed
 	// (cluster.Keys, cluster.Accounts); see OnChange.
 	changed func(ctx context.Context, topic string)
+	// registration is what POST /users/register allows (SetRegistration).
+	registration atomic.Pointer[Registration]
 }
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
@@ -172,7 +177,12 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	}, plain, nil
 }
 
+// caller is who calls the management API: the key the request presents,
+// or the principal an in-process call (the console's) put in its context.
 func (a *API) caller(r *http.Request) (*store.Key, error) {
+	if p, ok := auth.PrincipalOf(r.Context()); ok {
+		return a.principalCaller(r, p)
+	}
 	k, err := a.keys.Admin(auth.Credential(r), a.now())
 	if err != nil {
 		return nil, err

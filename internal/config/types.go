@@ -34,6 +34,25 @@ type Config struct {
 	Models    []Model    `yaml:"models"`
 	Routing   Routing    `yaml:"routing"`
 	Security  Security   `yaml:"security"`
+	Console   Console    `yaml:"console"`
+}
+
+// Console configures the web console (docs/configuration.md).
+type Console struct {
+	Registration Registration `yaml:"registration"`
+}
+
+// Registration is self-registration of console users
+// (POST /api/v1/users/register, and the console's sign-up form).
+type Registration struct {
+	// Enabled lets anyone who can reach the gateway register; off by default.
+	Enabled bool `yaml:"enabled"`
+	// InvitationCodes, when any, are the codes one of which a registration
+	// must give.
+	InvitationCodes []Secret `yaml:"invitation_codes"`
+	// StartingCredits are the credits (USD) of a registered user's new
+	// account, which is metered; 0 by default: the operator tops it up.
+	StartingCredits money.Nanos `yaml:"starting_credits"`
 }
 
 // Security holds settings of the gateway's own defences (docs/security.md).

@@ -30,6 +30,7 @@ func (c *Config) Validate() error {
 	v.models(c.Models, names)
 	v.routing(&c.Routing)
 	v.security(&c.Security)
+	v.console(&c.Console)
 	if len(v.problems) == 0 {
 		return nil
 	}
@@ -51,6 +52,9 @@ func (c *Config) scrub(ps []Problem) []Problem {
 	add(c.Server.AdminKey)
 	add(c.Security.SecretKey)
 	add(c.Security.OldSecretKey)
+	for _, code := range c.Console.Registration.InvitationCodes {
+		add(code)
+	}
 	for i := range c.Providers {
 		add(c.Providers[i].APIKey)
 	}
@@ -212,6 +216,18 @@ func (v *validator) security(s *Security) {
 		if _, err := k.ECDSA(); err != nil {
 			v.add(at+".pem", "%v", err)
 		}
+	}
+}
+
+func (v *validator) console(c *Console) {
+	r := &c.Registration
+	for i, code := range r.InvitationCodes {
+		if len(code) < 8 {
+			v.add(fmt.Sprintf("console.registration.invitation_codes[%d]", i), "an invitation code must have at least 8 characters, to be hard to guess")
+		}
+	}
+	if r.StartingCredits < 0 {
+		v.add("console.registration.starting_credits", "must be a non-negative amount of USD")
 	}
 }
 

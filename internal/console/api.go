@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
 )
 
-// call makes one management API request in-process, as the session's key:
-// the same handler, authorization and validation a script with that key
-// gets. A 2xx answer is decoded into out (when not nil); any other is an
+// call makes one management API request in-process, as the session's
+// principal (a key by its hash, or a user): the same handler,
+// authorization and validation a script with that key gets. Without a
+// session (s nil) the call carries no credential at all. A 2xx answer is decoded into out (when not nil); any other is an
 // *apiError with the API's message.
 func (c *Console) call(r *http.Request, s *session, method, path string, body, out any) error {
 	var rd io.Reader = http.NoBody
@@ -20,13 +23,16 @@ func (c *Console) call(r *http.Request, s *session, method, path string, body, o
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(r.Context(), method, "/api/v1"+path, rd)
+	ctx := r.Context()
+	if s != nil {
+		ctx = auth.WithPrincipal(ctx, s.principal)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "/api/v1"+path, rd)
 	if err != nil {
 		return err
 	}
 	req.Host = r.Host
 	req.RemoteAddr = r.RemoteAddr
-	req.Header.Set("Authorization", "Bearer "+s.key)
 	req.Header.Set("User-Agent", "switchyard-console")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -1,13 +1,17 @@
 // Package console is the web console: server-rendered pages (html/template
 // and htmx, embedded in the binary) at / for browsers and under /console/.
-// A browser signs in with the admin key or a management key; the key stays
-// in the gateway's memory, in a session the browser names with an
-// HttpOnly cookie. Everything the console changes it changes by calling the
-// gateway's own management API in-process with the session's key, so what
-// it may do is exactly what that key may do with curl.
+// A browser signs in with the admin key, a management key, or a console
+// user's email and password; the session, named by an HttpOnly cookie,
+// keeps who signed in (a key's hash or a user's id, never the key) in the
+// gateway's store, so it survives restarts and works on every instance.
+// Everything the console changes it changes by calling the gateway's own
+// management API in-process as the session's principal (auth.Principal, in
+// the request's context, which no HTTP header can set), so what it may do
+// is exactly what that key, or the user's account key, may do with curl.
 package console
 
 import (
+	"context"
 	"crypto/subtle"
 	"embed"
 	"html/template"
@@ -19,6 +23,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 //go:embed assets templates
@@ -32,8 +39,6 @@ type Options struct {
 	// Verify says whether key may sign in (an admin or management key in
 	// use) and who it is; its error's text is shown to the user.
 	Verify func(key string) (Identity, error)
-	Now    func() time.Time
-	Log    *slog.Logger
 	// ClientAddr is the address failed sign-ins are counted against
 	// (the gateway's reading of server.trusted_proxies); nil: the
 	// connection's peer.
@@ -41,6 +46,20 @@ type Options struct {
 	// SignedIn, when set, is told of every sign-in attempt: who (on
 	// success), or why not.
 	SignedIn func(r *http.Request, who Identity, err error)
+	// SignIn checks a console user's email and password; any error is
+	// shown as "wrong email or password".
+	SignIn func(ctx context.Context, email, password string) (Identity, error)
+	// Resolve says who a session's principal is now, at each request; an
+	// error (a key disabled or deleted, a user disabled or deleted) ends
+	// the session.
+	Resolve func(ctx context.Context, p auth.Principal) (Identity, error)
+	// Sessions, when set, keeps sessions in the store; else in memory.
+	Sessions store.Sessions
+	// RegistrationOpen says whether people may register themselves
+	// (POST /api/v1/register); nil: never.
+	RegistrationOpen func() bool
+	Now              func() time.Time
+	Log              *slog.Logger
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
 	// or SessionIdle after its last request. Zero values take the defaults.
 	MaxSessions int
@@ -56,6 +75,10 @@ const (
 	// Failed sign-ins allowed per client address per minute.
 	signInFailures = 5
 	signInWindow   = time.Minute
+	// Failed password sign-ins allowed per email (whichever address they
+	// come from) per quarter hour.
+	userFailures = 10
+	userWindow   = 15 * time.Minute
 	// Addresses whose failures are tracked at once.
 	trackedAddresses = 10000
 	// A sign-in or key form is a few hundred bytes.
@@ -71,13 +94,18 @@ type Console struct {
 	addr     func(*http.Request) string
 	onSignIn func(*http.Request, Identity, error)
 	verify   func(string) (Identity, error)
+	signInFn func(context.Context, string, string) (Identity, error)
+	resolve  func(context.Context, auth.Principal) (Identity, error)
+	regOpen  func() bool
 	now      func() time.Time
 	log      *slog.Logger
-	sessions *sessions
+	sessions sessionTable
 	failures *failures
-	pages    map[string]*template.Template
-	assets   http.Handler
-	mux      *http.ServeMux
+	// userFails counts failed password sign-ins per email.
+	userFails *failures
+	pages     map[string]*template.Template
+	assets    http.Handler
+	mux       *http.ServeMux
 }
 
 // New builds a Console.
@@ -101,12 +129,20 @@ func New(o Options) *Console {
 		o.SessionIdle = DefaultSessionIdle
 	}
 	c := &Console{
-		api: o.API, addr: o.ClientAddr, onSignIn: o.SignedIn, verify: o.Verify, now: o.Now, log: o.Log,
-		sessions: newSessions(o.MaxSessions, o.SessionTTL, o.SessionIdle, o.Now),
-		failures: newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
-		pages:    map[string]*template.Template{},
+		api: o.API, addr: o.ClientAddr, onSignIn: o.SignedIn, verify: o.Verify, signInFn: o.SignIn, resolve: o.Resolve, regOpen: o.RegistrationOpen, now: o.Now, log: o.Log,
+		failures:  newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
+		userFails: newFailures(userFailures, userWindow, trackedAddresses, o.Now),
+		pages:     map[string]*template.Template{},
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "generations", "generation", "models", "providers"} {
+	if o.Sessions != nil {
+		c.sessions = &storedSessions{st: o.Sessions, max: o.MaxSessions, ttl: o.SessionTTL, idle: o.SessionIdle, now: o.Now, log: o.Log}
+	} else {
+		c.sessions = newSessions(o.MaxSessions, o.SessionTTL, o.SessionIdle, o.Now)
+	}
+	if c.regOpen == nil {
+		c.regOpen = func() bool { return false }
+	}
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -128,6 +164,10 @@ func New(o Options) *Console {
 	m.HandleFunc("GET /console/generations/{id}", c.signedIn(c.generation))
 	m.HandleFunc("GET /console/models", c.signedIn(c.models))
 	m.HandleFunc("GET /console/providers", c.signedIn(c.providers))
+	m.HandleFunc("GET /console/register", c.registerPage)
+	m.HandleFunc("POST /console/register", c.register)
+	m.HandleFunc("GET /console/password", c.signedIn(c.passwordPage))
+	m.HandleFunc("POST /console/password", c.signedIn(c.changePassword))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -193,7 +233,7 @@ func (c *Console) session(r *http.Request) *session {
 	if err != nil {
 		return nil
 	}
-	return c.sessions.get(ck.Value)
+	return c.sessions.get(r.Context(), ck.Value)
 }
 
 // signedIn runs h for a request with a live session, and, when it changes
@@ -203,11 +243,14 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := c.session(r)
 		if s != nil {
-			// A key disabled, expired or deleted since sign-in ends its
-			// sessions at their next request.
-			if _, err := c.verify(s.key); err != nil {
-				c.sessions.revoke(s.id)
+			// A key disabled, expired or deleted since sign-in, or a user
+			// disabled or deleted, ends its sessions at their next request.
+			who, err := c.resolve(r.Context(), s.principal)
+			if err != nil {
+				c.sessions.revoke(r.Context(), s.id)
 				s = nil
+			} else {
+				s.who = who
 			}
 		}
 		if s == nil {
@@ -251,19 +294,31 @@ func peerAddr(r *http.Request) string {
 	return host
 }
 
-// signIn serves POST /console/signin: key → session cookie.
+// tooMany answers a sign-in refused for wait by a failure limit.
+func (c *Console) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, whose string, p *page) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	p.Title = "Sign in"
+	p.Error = "Too many failed sign-ins " + whose + "; try again in " + strconv.Itoa(secs) + " seconds."
+	c.render(w, r, http.StatusTooManyRequests, "signin", p)
+}
+
+// signIn serves POST /console/signin: a key, or an email and a password →
+// session cookie.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	addr := c.addr(r)
 	if wait := c.failures.blocked(addr); wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		c.render(w, r, http.StatusTooManyRequests, "signin", &page{Title: "Sign in",
-			Error: "Too many failed sign-ins from your address; try again in " + strconv.Itoa(secs) + " seconds."})
+		c.tooMany(w, r, wait, "from your address", &page{})
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
+	email := store.NormalEmail(r.PostFormValue("email"))
+	if key == "" && email != "" {
+		c.signInUser(w, r, addr, email)
+		return
+	}
 	if key == "" {
-		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Error: "Enter the admin key or a management key."})
+		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Error: "Enter the admin key or a management key, or your email and password."})
 		return
 	}
 	who, err := c.verify(key)
@@ -276,16 +331,59 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Error: "Sign-in refused: " + err.Error()})
 		return
 	}
-	s := c.sessions.create(key, who)
+	c.startSession(w, r, who)
+	c.log.Info("console sign-in", slog.String("addr", addr), slog.String("key", who.Label), slog.String("kind", who.Kind))
+}
+
+// signInUser signs in with an email and a password. Failures count
+// against the address and against the email, so that guessing one user's
+// password from many addresses is limited too. Every refusal says the
+// same, whether the email exists or not.
+func (c *Console) signInUser(w http.ResponseWriter, r *http.Request, addr, email string) {
+	p := &page{Email: email}
+	if wait := c.userFails.blocked(email); wait > 0 {
+		c.tooMany(w, r, wait, "for this email", p)
+		return
+	}
+	pw := r.PostFormValue("password")
+	if pw == "" {
+		p.Title, p.Error = "Sign in", "Enter your password."
+		c.render(w, r, http.StatusBadRequest, "signin", p)
+		return
+	}
+	who, err := c.signInFn(r.Context(), email, pw)
+	if c.onSignIn != nil {
+		c.onSignIn(r, who, err)
+	}
+	if err != nil {
+		c.failures.fail(addr)
+		c.userFails.fail(email)
+		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))
+		p.Title, p.Error = "Sign in", "Sign-in refused: wrong email or password."
+		c.render(w, r, http.StatusUnauthorized, "signin", p)
+		return
+	}
+	c.startSession(w, r, who)
+	c.log.Info("console sign-in", slog.String("addr", addr), slog.String("user", who.UserID), slog.String("role", who.Role))
+}
+
+// startSession creates a session for who, sets its cookie, and sends the
+// browser to the Keys page.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, who Identity) {
+	s, err := c.sessions.create(r.Context(), who.Principal())
+	if err != nil {
+		c.log.Error("console session", slog.String("error", err.Error()))
+		c.render(w, r, http.StatusServiceUnavailable, "signin", &page{Title: "Sign in", Error: "The gateway could not start a session (its database did not answer); try again."})
+		return
+	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-	c.log.Info("console sign-in", slog.String("addr", addr), slog.String("key", who.Label), slog.String("kind", who.Kind))
 	http.Redirect(w, r, "/console/keys", http.StatusSeeOther)
 }
 
 // signOut serves POST /console/signout: the session ends here and now.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session) {
-	c.sessions.revoke(s.id)
+	c.sessions.revoke(r.Context(), s.id)
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
@@ -298,6 +396,11 @@ type page struct {
 	Who   *Identity
 	CSRF  string
 	Error string
+	// Sign-in and registration: the email as typed; whether registration
+	// is open; the account name as typed.
+	Email        string
+	Registration bool
+	AccountName  string
 	// Connect.
 	Origin string
 	// Keys.
@@ -311,6 +414,9 @@ type page struct {
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if name == "signin" {
+		p.Registration = c.regOpen()
+	}
 	var b strings.Builder
 	if err := c.pages[name].ExecuteTemplate(&b, "layout", p); err != nil {
 		c.log.Error("console template", slog.String("page", name), slog.String("error", err.Error()))

@@ -59,6 +59,9 @@ func (c *clock) advance(d time.Duration) {
 // gateway is a whole gateway (server.New on SQLite) served in-process.
 type gateway struct {
 	srv       *server.Server
+	st        *sqlite.DB
+	dbPath    string
+	cfg       *config.Config
 	adminKey  string
 	demoKey   string
 	clock     *clock
@@ -68,12 +71,19 @@ type gateway struct {
 
 func newGateway(t *testing.T) *gateway {
 	t.Helper()
-	cfg, err := config.Parse([]byte(testConfig), "console.yaml", config.MapEnv(nil))
+	return newGatewayConfig(t, testConfig)
+}
+
+// newGatewayConfig is newGateway with the config file text yaml.
+func newGatewayConfig(t *testing.T, yaml string) *gateway {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), "console.yaml", config.MapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "console.db"))
+	dbPath := filepath.Join(t.TempDir(), "console.db")
+	st, err := sqlite.Open(ctx, "sqlite://"+dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +98,7 @@ func newGateway(t *testing.T) *gateway {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	return &gateway{srv: srv, adminKey: adminKey, demoKey: demoKey, clock: c, remoteIP: "192.0.2.1"}
+	return &gateway{srv: srv, st: st, dbPath: dbPath, cfg: cfg, adminKey: adminKey, demoKey: demoKey, clock: c, remoteIP: "192.0.2.1"}
 }
 
 // browser is one browser's cookie and the CSRF token of its last page.

@@ -1,20 +1,25 @@
 package console
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/auth"
 )
 
 func TestSessionTableIsBoundedAndDropsTheLeastRecentlyUsed(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	s := newSessions(2, time.Hour, time.Hour, func() time.Time { return now })
-	a := s.create("k", Identity{})
+	ctx := context.Background()
+	p := auth.Principal{KeyHash: "k"}
+	a, _ := s.create(ctx, p)
 	now = now.Add(time.Second)
-	b := s.create("k", Identity{})
+	b, _ := s.create(ctx, p)
 	now = now.Add(time.Second)
-	s.get(a.id) // a is now the more recently used
-	c := s.create("k", Identity{})
-	if s.len() != 2 || s.get(b.id) != nil || s.get(a.id) == nil || s.get(c.id) == nil {
+	s.get(ctx, a.id) // a is now the more recently used
+	c, _ := s.create(ctx, p)
+	if s.len() != 2 || s.get(ctx, b.id) != nil || s.get(ctx, a.id) == nil || s.get(ctx, c.id) == nil {
 		t.Fatalf("want a and c kept, b dropped; %d sessions", s.len())
 	}
 	if a.id == c.id || a.csrf == a.id || len(a.id) != 43 {

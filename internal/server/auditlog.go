@@ -78,12 +78,7 @@ func (s *Server) audit(rt route, h handlerFunc) handlerFunc {
 			RequestID: w.Header().Get("X-Request-Id"), Source: ClientAddr(r, s.current().proxies).String()}
 		if note.ActorKind != "" {
 			e.ActorKind, e.ActorID, e.Actor = note.ActorKind, note.ActorID, note.Actor
-		} else if k, kerr := s.keys.Identify(auth.Credential(r)); kerr == nil {
-			e.ActorKind, e.ActorID, e.Actor = string(k.Kind), k.Hash, k.Label
-			if e.AccountID == "" && k.Kind != store.KindAdmin {
-				e.AccountID = k.AccountID
-			}
-		} else {
+		} else if !s.admin.Actor(r, e) {
 			return nil
 		}
 		if e.Target == "" && wildcard != "" {
@@ -114,19 +109,25 @@ func (s *Server) record(ctx context.Context, e *store.AuditEntry) {
 // config reload on SIGHUP, a console sign-in).
 func (s *Server) Record(ctx context.Context, e store.AuditEntry) { s.record(ctx, &e) }
 
-// auditSignIn records a console sign-in attempt: the key's identity on
-// success; on failure the reason, with the masked form of what was typed
-// (never the key itself).
+// auditSignIn records a console sign-in attempt: the key's or user's
+// identity on success; on failure the reason, with the email typed or the
+// masked form of the key typed (never the key itself).
 func (s *Server) auditSignIn(r *http.Request, who console.Identity, err error) {
 	e := store.AuditEntry{Action: "console sign-in", Status: http.StatusOK, RequestID: r.Header.Get("X-Request-Id"),
 		Source: ClientAddr(r, s.current().proxies).String()}
 	if err != nil {
-		e.ActorKind, e.Actor, e.Status = "unknown", auth.Mask(strings.TrimSpace(r.PostFormValue("key"))), http.StatusUnauthorized
+		e.ActorKind, e.Status = "unknown", http.StatusUnauthorized
+		if email := store.NormalEmail(r.PostFormValue("email")); email != "" && strings.TrimSpace(r.PostFormValue("key")) == "" {
+			e.Actor = email
+		} else {
+			e.Actor = auth.Mask(strings.TrimSpace(r.PostFormValue("key")))
+		}
 		e.After = audit.Redact(map[string]string{"refused": err.Error()})
 	} else {
 		e.ActorKind, e.Actor, e.AccountID = who.Kind, who.Label, who.AccountID
-		if k, kerr := s.keys.Identify(strings.TrimSpace(r.PostFormValue("key"))); kerr == nil {
-			e.ActorID = k.Hash
+		e.ActorID = who.KeyHash
+		if who.UserID != "" {
+			e.ActorID = who.UserID
 		}
 		if who.Kind == string(store.KindAdmin) {
 			e.AccountID = ""

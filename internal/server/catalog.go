@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
-	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/secretkey"
 	"github.com/switchyard-gw/switchyard/internal/store"

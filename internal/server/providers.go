@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/llm"
-	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 // providers serves GET /providers (admin): every route's health, and the
@@ -44,14 +42,8 @@ func (s *Server) enableRoute(w http.ResponseWriter, r *http.Request, id string) 
 }
 
 func (s *Server) adminOnly(r *http.Request) error {
-	k, err := s.keys.Admin(auth.Credential(r), s.now())
-	if err != nil {
-		return err
-	}
-	if k.Kind != store.KindAdmin {
-		return llm.Forbidden("forbidden", "only the admin key can do this")
-	}
-	return nil
+	_, err := s.admin.AdminOnly(r)
+	return err
 }
 
 func jsonString(s string) string {

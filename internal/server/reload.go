@@ -63,6 +63,7 @@ func buildProviders(cfg *config.Config, transport http.RoundTripper, log *slog.L
 // newSnapshot assembles a snapshot from cfg and its providers. deps carries
 // the long-lived parts; its Resolver, Providers and Config are replaced.
 func (s *Server) newSnapshot(cfg *config.Config, providers map[string]*provider.Provider, deps relay.Deps) *snapshot {
+	s.admin.SetRegistration(registrationOf(cfg))
 	res := routing.New(cfg)
 	models := make(map[string][]string, len(providers))
 	for name, p := range providers {

@@ -99,6 +99,14 @@ func routes() []route {
 		{method: "GET", path: "/generations", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.ListGenerations }},
 		{method: "GET", path: "/usage", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Usage }},
 		{method: "GET", path: "/audit", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Audit }},
+		// Console users (internal/admin/users.go).
+		{method: "GET", path: "/users", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.ListUsers }},
+		{method: "POST", path: "/users", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.CreateUser }},
+		{method: "POST", path: "/register", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Register }},
+		{method: "GET", path: "/users/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.GetUser) }},
+		{method: "PATCH", path: "/users/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchUser) }},
+		{method: "DELETE", path: "/users/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.DeleteUser) }},
+		{method: "POST", path: "/users/{id}/password", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.ChangePassword) }},
 		// GitHub secret scanning's leak reports: signed, no key (docs/security.md).
 		{method: "POST", path: "/secret-scanning/report", group: groupOps, build: (*Server).secretScanning},
 

@@ -196,7 +196,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		}
 		return out
 	})
-	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, Now: o.Now, Log: o.Log,
+	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, SignIn: s.consoleSignIn, Resolve: s.consolePrincipal,
+		Sessions: o.Store, RegistrationOpen: s.admin.RegistrationOpen, Now: o.Now, Log: o.Log,
 		ClientAddr: func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() },
 		SignedIn:   s.auditSignIn})
 	s.conns = newConnCounter()
@@ -326,7 +327,7 @@ func (s *Server) consoleIdentity(key string) (console.Identity, error) {
 	if err != nil {
 		return console.Identity{}, err
 	}
-	return console.Identity{Kind: string(k.Kind), AccountID: k.AccountID, Label: k.Label}, nil
+	return console.Identity{Kind: string(k.Kind), AccountID: k.AccountID, Label: k.Label, KeyHash: k.Hash}, nil
 }
 
 // serveConsole serves the web console's pages under /console.

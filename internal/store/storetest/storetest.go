@@ -20,6 +20,8 @@ type DB interface {
 	store.Billing
 	store.Catalog
 	store.Generations
+	store.Users
+	store.Sessions
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -103,6 +105,8 @@ var tests = []struct {
 	{"ListGenerationsNewestFirstInPages", testListGenerationsNewestFirstInPages},
 	{"ListGenerationsFilters", testListGenerationsFilters},
 	{"ListGenerationsOfAnAccountOnly", testListGenerationsOfAnAccountOnly},
+	{"UsersCreateGetListUpdateDelete", testUsersCreateGetListUpdateDelete},
+	{"SessionsStoreTouchRevokeAndPrune", testSessionsStoreTouchRevokeAndPrune},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
