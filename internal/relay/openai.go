@@ -62,6 +62,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 			panic(v)
 		}
 		rl.finish(r.Context(), c, err)
+		putTextHead(c.text.Head) // the ledger and the estimate are done with it
 	}()
 
 	if c.body, err = rl.readJSON(r); err != nil {
@@ -300,7 +301,24 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 
 // newOAStream is the rewriter for a stream answered to an OpenAI client.
 func newOAStream(c *call, req *oa.Request, rw oa.Rewrite) *oa.Stream {
-	return &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
+	return &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true,
+		Text: llm.TextSample{Head: getTextHead()}}
+}
+
+// textHeads are reused buffers for a stream's answer text (kept in case
+// the upstream reports no usage and it must be estimated): grown from
+// nothing it cost ~6 allocations per stream. A buffer returns to the pool
+// when its request's finish is done with it; one grown past 64 KiB by a
+// long answer is left to the collector.
+var textHeads = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getTextHead() []byte { return (*textHeads.Get().(*[]byte))[:0] }
+
+func putTextHead(b []byte) {
+	if cap(b) == 0 || cap(b) > 64<<10 {
+		return
+	}
+	textHeads.Put(&b)
 }
 
 // streamSource turns upstream SSE events into the client's stream and
