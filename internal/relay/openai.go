@@ -576,6 +576,7 @@ type clientStream struct {
 	// which ends the stream as cancelled. 0: no bound.
 	writeTimeout time.Duration
 	armed        time.Time // when the write deadline was last moved
+	last         time.Time // the last write, for the keep-alive timer
 }
 
 func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byte, writeTimeout time.Duration) *clientStream {
@@ -584,16 +585,25 @@ func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byt
 		// Under the lock: the timer may fire (and read cs.timer) before
 		// AfterFunc has returned.
 		cs.mu.Lock()
+		cs.last = time.Now()
 		cs.timer = time.AfterFunc(every, cs.keepAlive)
 		cs.mu.Unlock()
 	}
 	return cs
 }
 
+// keepAlive runs when the timer fires: a keep-alive if nothing was
+// written for a whole interval, else the timer is moved to an interval
+// after the last write. Writes do not move the timer themselves (a timer
+// reset per event cost more than the clock read they do instead).
 func (cs *clientStream) keepAlive() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.done || cs.dead {
+		return
+	}
+	if quiet := time.Since(cs.last); quiet < cs.every {
+		cs.timer.Reset(cs.every - quiet)
 		return
 	}
 	cs.writeLocked(cs.ka)
@@ -613,11 +623,7 @@ func (cs *clientStream) write(b []byte) bool { return cs.send(b, true) }
 func (cs *clientStream) send(b []byte, flush bool) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	ok := cs.sendLocked(b, flush)
-	if cs.timer != nil && ok {
-		cs.timer.Reset(cs.every)
-	}
-	return ok
+	return cs.sendLocked(b, flush)
 }
 
 func (cs *clientStream) writeLocked(b []byte) bool { return cs.sendLocked(b, true) }
@@ -634,10 +640,12 @@ func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 		cs.w.WriteHeader(http.StatusOK)
 		cs.begun = true
 	}
-	if cs.writeTimeout > 0 {
+	if cs.writeTimeout > 0 || cs.timer != nil {
+		now := time.Now()
+		cs.last = now // the keep-alive timer reads it when it fires
 		// Moved only every sixteenth of the bound, not on every event: a
 		// stalled write still fails within 15/16 to 16/16 of it.
-		if now := time.Now(); now.Sub(cs.armed) >= cs.writeTimeout/16 {
+		if cs.writeTimeout > 0 && now.Sub(cs.armed) >= cs.writeTimeout/16 {
 			cs.armed = now
 			_ = cs.rc.SetWriteDeadline(now.Add(cs.writeTimeout))
 		}
