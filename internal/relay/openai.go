@@ -562,7 +562,7 @@ func streamFailure(p *provider.Provider, err error) *llm.Error {
 // interleaving with the relay's.
 type clientStream struct {
 	w     http.ResponseWriter
-	rc    *http.ResponseController
+	rc    http.ResponseController // by value: one allocation less per stream
 	every time.Duration
 	ka    []byte // the keep-alive for this client's dialect
 	mu    sync.Mutex
@@ -580,7 +580,7 @@ type clientStream struct {
 }
 
 func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byte, writeTimeout time.Duration) *clientStream {
-	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every, ka: keepAlive, writeTimeout: writeTimeout}
+	cs := &clientStream{w: w, rc: *http.NewResponseController(w), every: every, ka: keepAlive, writeTimeout: writeTimeout}
 	if every > 0 {
 		// Under the lock: the timer may fire (and read cs.timer) before
 		// AfterFunc has returned.
