@@ -62,6 +62,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 			panic(v)
 		}
 		rl.finish(r.Context(), c, err)
+		putTextHead(c.text.Head) // the ledger and the estimate are done with it
 	}()
 
 	if c.body, err = rl.readJSON(r); err != nil {
@@ -300,7 +301,24 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 
 // newOAStream is the rewriter for a stream answered to an OpenAI client.
 func newOAStream(c *call, req *oa.Request, rw oa.Rewrite) *oa.Stream {
-	return &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true}
+	return &oa.Stream{Rewrite: rw, Op: req.Op, Created: c.start.Unix(), ClientWantsUsage: req.IncludeUsage, CollectText: true,
+		Text: llm.TextSample{Head: getTextHead()}}
+}
+
+// textHeads are reused buffers for a stream's answer text (kept in case
+// the upstream reports no usage and it must be estimated): grown from
+// nothing it cost ~6 allocations per stream. A buffer returns to the pool
+// when its request's finish is done with it; one grown past 64 KiB by a
+// long answer is left to the collector.
+var textHeads = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getTextHead() []byte { return (*textHeads.Get().(*[]byte))[:0] }
+
+func putTextHead(b []byte) {
+	if cap(b) == 0 || cap(b) > 64<<10 {
+		return
+	}
+	textHeads.Put(&b)
 }
 
 // streamSource turns upstream SSE events into the client's stream and
@@ -544,7 +562,7 @@ func streamFailure(p *provider.Provider, err error) *llm.Error {
 // interleaving with the relay's.
 type clientStream struct {
 	w     http.ResponseWriter
-	rc    *http.ResponseController
+	rc    http.ResponseController // by value: one allocation less per stream
 	every time.Duration
 	ka    []byte // the keep-alive for this client's dialect
 	mu    sync.Mutex
@@ -558,24 +576,34 @@ type clientStream struct {
 	// which ends the stream as cancelled. 0: no bound.
 	writeTimeout time.Duration
 	armed        time.Time // when the write deadline was last moved
+	last         time.Time // the last write, for the keep-alive timer
 }
 
 func newClientStream(w http.ResponseWriter, every time.Duration, keepAlive []byte, writeTimeout time.Duration) *clientStream {
-	cs := &clientStream{w: w, rc: http.NewResponseController(w), every: every, ka: keepAlive, writeTimeout: writeTimeout}
+	cs := &clientStream{w: w, rc: *http.NewResponseController(w), every: every, ka: keepAlive, writeTimeout: writeTimeout}
 	if every > 0 {
 		// Under the lock: the timer may fire (and read cs.timer) before
 		// AfterFunc has returned.
 		cs.mu.Lock()
+		cs.last = time.Now()
 		cs.timer = time.AfterFunc(every, cs.keepAlive)
 		cs.mu.Unlock()
 	}
 	return cs
 }
 
+// keepAlive runs when the timer fires: a keep-alive if nothing was
+// written for a whole interval, else the timer is moved to an interval
+// after the last write. Writes do not move the timer themselves (a timer
+// reset per event cost more than the clock read they do instead).
 func (cs *clientStream) keepAlive() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.done || cs.dead {
+		return
+	}
+	if quiet := time.Since(cs.last); quiet < cs.every {
+		cs.timer.Reset(cs.every - quiet)
 		return
 	}
 	cs.writeLocked(cs.ka)
@@ -595,11 +623,7 @@ func (cs *clientStream) write(b []byte) bool { return cs.send(b, true) }
 func (cs *clientStream) send(b []byte, flush bool) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	ok := cs.sendLocked(b, flush)
-	if cs.timer != nil && ok {
-		cs.timer.Reset(cs.every)
-	}
-	return ok
+	return cs.sendLocked(b, flush)
 }
 
 func (cs *clientStream) writeLocked(b []byte) bool { return cs.sendLocked(b, true) }
@@ -616,10 +640,12 @@ func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 		cs.w.WriteHeader(http.StatusOK)
 		cs.begun = true
 	}
-	if cs.writeTimeout > 0 {
+	if cs.writeTimeout > 0 || cs.timer != nil {
+		now := time.Now()
+		cs.last = now // the keep-alive timer reads it when it fires
 		// Moved only every sixteenth of the bound, not on every event: a
 		// stalled write still fails within 15/16 to 16/16 of it.
-		if now := time.Now(); now.Sub(cs.armed) >= cs.writeTimeout/16 {
+		if cs.writeTimeout > 0 && now.Sub(cs.armed) >= cs.writeTimeout/16 {
 			cs.armed = now
 			_ = cs.rc.SetWriteDeadline(now.Add(cs.writeTimeout))
 		}

@@ -83,9 +83,12 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 		return s.Finish(out), nil
 	}
 	if s.idJSON == nil {
-		s.idJSON = jsonstr.Append(nil, s.ID)
+		// Both in one allocation (room for the quotes and a few escapes);
+		// idJSON's capacity is cut so that nothing appends over modelJSON.
+		b := jsonstr.Append(make([]byte, 0, len(s.ID)+len(s.Model)+16), s.ID)
+		s.idJSON = b[:len(b):len(b)]
 		if s.Model != "" {
-			s.modelJSON = jsonstr.Append(nil, s.Model)
+			s.modelJSON = jsonstr.Append(b[len(b):], s.Model)
 		}
 	}
 	var e edits
