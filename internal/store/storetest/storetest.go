@@ -95,6 +95,10 @@ var tests = []struct {
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
+	{"LedgerListsNewestFirstByCursor", testLedgerListsNewestFirstByCursor},
+	{"RedeemBatchesAreListedAndVoided", testRedeemBatchesAreListedAndVoided},
+	{"RedeemCreditsOnceUnderConcurrency", testRedeemCreditsOnceUnderConcurrency},
+	{"RedeemRefusesExpiredVoidedUnknownAndUnmetered", testRedeemRefusesExpiredVoidedUnknownAndUnmetered},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
