@@ -25,6 +25,7 @@ import (
 type Store interface {
 	store.Store
 	store.Billing
+	store.Credits
 }
 
 // Generations finds generation records not yet written to the store.
@@ -43,6 +44,8 @@ type API struct {
 	// changed, when set, tells other instances what a write changed
 	// (cluster.Keys, cluster.Accounts); see OnChange.
 	changed func(ctx context.Context, topic string)
+	// redeemFails counts failed redemptions per account and per address.
+	redeemFails *attempts
 }
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
@@ -57,7 +60,8 @@ func (a *API) notify(ctx context.Context, topic string) {
 
 // New builds the management API.
 func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
-	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now}
+	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now,
+		redeemFails: newAttempts(redeemFailures, redeemWindow, now)}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).

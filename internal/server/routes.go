@@ -95,6 +95,11 @@ func routes() []route {
 		{method: "GET", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.GetAccount) }},
 		{method: "PATCH", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchAccount) }},
 		{method: "POST", path: "/accounts/{id}/credits", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.TopUp) }},
+		{method: "GET", path: "/accounts/{id}/ledger", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.Ledger) }},
+		{method: "POST", path: "/redeem-codes", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.CreateRedeemCodes }},
+		{method: "GET", path: "/redeem-codes", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.ListRedeemCodes }},
+		{method: "DELETE", path: "/redeem-codes/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.VoidRedeemCodes) }},
+		{method: "POST", path: "/credits/redeem", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Redeem }},
 		{method: "GET", path: "/usage", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Usage }},
 		// GitHub secret scanning's leak reports: signed, no key (docs/security.md).
 		{method: "POST", path: "/secret-scanning/report", group: groupOps, build: (*Server).secretScanning},
