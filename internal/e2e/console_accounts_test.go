@@ -74,6 +74,7 @@ func TestConsoleAccountsTopUpAndRedeemInABrowser(t *testing.T) {
 		Redeemed        string   `json:"redeemed"`
 		RedeemRow       string   `json:"redeemRow"`
 		Again           string   `json:"again"`
+		PhoneOverflow   int      `json:"phoneOverflow"`
 	}
 	runNodeScript(t, node, "accounts.mjs", []string{"SWITCHYARD_URL=" + g.URL, "SWITCHYARD_ADMIN_KEY=" + g.AdminKey,
 		"MGMT_KEY=" + mgmt, "ACCOUNT_ID=" + acct, "CHROMIUM=" + chromium, "SHOTS=" + shots}, &run)
@@ -111,7 +112,10 @@ func TestConsoleAccountsTopUpAndRedeemInABrowser(t *testing.T) {
 	if !strings.Contains(run.Again, "already been redeemed") {
 		t.Errorf("redeeming again said %q", run.Again)
 	}
-	for _, f := range []string{"accounts-1-topped-up.png", "accounts-2-codes.png", "accounts-3-redeemed.png"} {
+	if run.PhoneOverflow > 0 {
+		t.Errorf("at 390 px the page's content is %d px wider than the window", run.PhoneOverflow)
+	}
+	for _, f := range []string{"accounts-1-topped-up.png", "accounts-2-codes.png", "accounts-3-redeemed.png", "accounts-4-phone.png"} {
 		if st, err := os.Stat(filepath.Join(shots, f)); err != nil || st.Size() < 1000 {
 			t.Errorf("screenshot %s: %v", f, err)
 		}

@@ -95,6 +95,13 @@ try {
   await page.waitForSelector("p.error");
   out.again = await text(page, "p.error");
   out.steps.push("redeemed");
+
+  // At phone width the page's content fits (wide tables scroll in their box).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(base + "/console/accounts");
+  await page.waitForSelector("#redeem");
+  out.phoneOverflow = await page.evaluate(() => document.querySelector("main").scrollWidth - document.documentElement.clientWidth);
+  await page.screenshot({ path: join(shots, "accounts-4-phone.png"), fullPage: true });
 } catch (e) {
   out.error = String(e && e.stack ? e.stack : e);
 } finally {
