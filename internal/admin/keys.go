@@ -30,6 +30,7 @@ type Store interface {
 	store.Generations
 	store.Users
 	store.Sessions
+	store.Credits
 }
 
 // Generations finds generation records not yet written to the store.
@@ -50,6 +51,8 @@ type API struct {
 	changed func(ctx context.Context, topic string)
 	// registration is what POST /users/register allows (SetRegistration).
 	registration atomic.Pointer[Registration]
+	// redeemFails counts failed redemptions per account and per address.
+	redeemFails *attempts
 }
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
@@ -64,7 +67,8 @@ func (a *API) notify(ctx context.Context, topic string) {
 
 // New builds the management API.
 func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
-	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now}
+	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now,
+		redeemFails: newAttempts(redeemFailures, redeemWindow, now)}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).

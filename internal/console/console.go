@@ -142,7 +142,7 @@ func New(o Options) *Console {
 	if c.regOpen == nil {
 		c.regOpen = func() bool { return false }
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -168,6 +168,11 @@ func New(o Options) *Console {
 	m.HandleFunc("POST /console/register", c.register)
 	m.HandleFunc("GET /console/password", c.signedIn(c.passwordPage))
 	m.HandleFunc("POST /console/password", c.signedIn(c.changePassword))
+	m.HandleFunc("GET /console/accounts", c.signedIn(c.accounts))
+	m.HandleFunc("POST /console/accounts/{id}/topup", c.signedIn(c.topUp))
+	m.HandleFunc("POST /console/redeem-codes", c.signedIn(c.generateCodes))
+	m.HandleFunc("POST /console/redeem-codes/{id}/void", c.signedIn(c.voidCodes))
+	m.HandleFunc("POST /console/redeem", c.signedIn(c.redeem))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -411,6 +416,8 @@ type page struct {
 	// View is a page's own data (Generations, a generation, Models,
 	// Providers): the template knows its type.
 	View any
+	// Accounts.
+	Accounts *accountsPage
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {

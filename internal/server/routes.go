@@ -97,6 +97,11 @@ func routes() []route {
 		{method: "PATCH", path: "/accounts/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchAccount) }},
 		{method: "POST", path: "/accounts/{id}/credits", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.TopUp) }},
 		{method: "GET", path: "/generations", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.ListGenerations }},
+		{method: "GET", path: "/accounts/{id}/ledger", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.Ledger) }},
+		{method: "POST", path: "/redeem-codes", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.CreateRedeemCodes }},
+		{method: "GET", path: "/redeem-codes", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.ListRedeemCodes }},
+		{method: "DELETE", path: "/redeem-codes/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.VoidRedeemCodes) }},
+		{method: "POST", path: "/credits/redeem", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Redeem }},
 		{method: "GET", path: "/usage", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Usage }},
 		{method: "GET", path: "/audit", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Audit }},
 		// Console users (internal/admin/users.go).

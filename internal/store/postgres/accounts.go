@@ -145,28 +145,38 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 	}
 	var a *store.Account
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		if a, err = lockAccount(ctx, tx, accountID); err != nil {
-			return err
-		}
-		credits := valueOrZero(a.Credits)
-		if credits > math.MaxInt64-amount {
-			return fmt.Errorf("credits would exceed $%s", money.Nanos(math.MaxInt64))
-		}
-		credits += amount
-		var updated int64
-		err := tx.QueryRow(ctx, `UPDATE accounts SET credits_nanos = $1, updated_at = greatest(updated_at, $2)
-			WHERE id = $3 RETURNING updated_at`, int64(credits), ts, accountID).Scan(&updated)
-		if err != nil {
-			return err
-		}
-		a.Credits = &credits
-		a.UpdatedAt = store.FromUnixNanos(updated)
-		return insertEntry(ctx, tx, accountID, store.EntryTopUp, amount, memo, ts)
+		a, err = addCredits(ctx, tx, accountID, amount, store.EntryTopUp, memo, ts)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
 	return a, nil
+}
+
+// addCredits adds amount to the credits of the account accountID in tx
+// (locking its row), an unmetered account becoming prepaid with credits =
+// amount, and records a ledger entry of kind with memo at ts. It returns
+// the account after, or an error wrapping store.ErrNotFound.
+func addCredits(ctx context.Context, tx pgx.Tx, accountID string, amount money.Nanos, kind, memo string, ts int64) (*store.Account, error) {
+	a, err := lockAccount(ctx, tx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	credits := valueOrZero(a.Credits)
+	if credits > math.MaxInt64-amount {
+		return nil, fmt.Errorf("credits would exceed $%s", money.Nanos(math.MaxInt64))
+	}
+	credits += amount
+	var updated int64
+	err = tx.QueryRow(ctx, `UPDATE accounts SET credits_nanos = $1, updated_at = greatest(updated_at, $2)
+		WHERE id = $3 RETURNING updated_at`, int64(credits), ts, accountID).Scan(&updated)
+	if err != nil {
+		return nil, err
+	}
+	a.Credits = &credits
+	a.UpdatedAt = store.FromUnixNanos(updated)
+	return a, insertEntry(ctx, tx, accountID, kind, amount, memo, ts)
 }
 
 // lockAccount reads the account id and locks its row until the

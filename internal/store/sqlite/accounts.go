@@ -162,30 +162,42 @@ func (db *DB) TopUp(ctx context.Context, accountID string, amount money.Nanos, m
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
 	defer tx.Rollback()
-	a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, accountID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("top up account %s: %w", accountID, store.ErrNotFound)
+	a, err := addCredits(ctx, tx, accountID, amount, store.EntryTopUp, memo, ts)
+	if err == nil {
+		err = tx.Commit()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
 	}
+	return a, nil
+}
+
+// addCredits adds amount to the credits of the account accountID in tx, an
+// unmetered account becoming prepaid with credits = amount, and records a
+// ledger entry of kind with memo at ts. It returns the account after, or an
+// error wrapping store.ErrNotFound.
+func addCredits(ctx context.Context, tx *sql.Tx, accountID string, amount money.Nanos, kind, memo string, ts int64) (*store.Account, error) {
+	a, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = ?`, accountID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
 	// Checked here because SQLite turns an integer overflow into a REAL.
 	credits := valueOrZero(a.Credits)
 	if credits > math.MaxInt64-amount {
-		return nil, fmt.Errorf("top up account %s: credits would exceed $%s", accountID, money.Nanos(math.MaxInt64))
+		return nil, fmt.Errorf("credits would exceed $%s", money.Nanos(math.MaxInt64))
 	}
 	credits += amount
 	var updated int64
 	err = tx.QueryRowContext(ctx, `UPDATE accounts SET credits_nanos = ?, updated_at = max(updated_at, ?)
 		WHERE id = ? RETURNING updated_at`, int64(credits), ts, accountID).Scan(&updated)
 	if err != nil {
-		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
+		return nil, err
 	}
-	if err := insertEntry(ctx, tx, accountID, store.EntryTopUp, amount, memo, ts); err != nil {
-		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("top up account %s: %w", accountID, err)
+	if err := insertEntry(ctx, tx, accountID, kind, amount, memo, ts); err != nil {
+		return nil, err
 	}
 	a.Credits = &credits
 	a.UpdatedAt = store.FromUnixNanos(updated)

@@ -107,6 +107,10 @@ var tests = []struct {
 	{"ListGenerationsOfAnAccountOnly", testListGenerationsOfAnAccountOnly},
 	{"UsersCreateGetListUpdateDelete", testUsersCreateGetListUpdateDelete},
 	{"SessionsStoreTouchRevokeAndPrune", testSessionsStoreTouchRevokeAndPrune},
+	{"LedgerListsNewestFirstByCursor", testLedgerListsNewestFirstByCursor},
+	{"RedeemBatchesAreListedAndVoided", testRedeemBatchesAreListedAndVoided},
+	{"RedeemCreditsOnceUnderConcurrency", testRedeemCreditsOnceUnderConcurrency},
+	{"RedeemRefusesExpiredVoidedUnknownAndUnmetered", testRedeemRefusesExpiredVoidedUnknownAndUnmetered},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
