@@ -890,6 +890,11 @@ func multiPostgresFault(t *testing.T, bin, redisURL string) {
 		for {
 			ls = loadLedgerState(t, db, db.raw, a.acct, a.hash)
 			if ls.generations >= int64(known) {
+				// The state is read in several queries: a batch that
+				// committed between them (the last generations with their
+				// charges) shows in the later ones only. Read it again now
+				// that every record is in.
+				ls = loadLedgerState(t, db, db.raw, a.acct, a.hash)
 				break
 			}
 			if time.Since(restored) > 15*time.Second {
