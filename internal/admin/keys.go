@@ -25,6 +25,7 @@ import (
 type Store interface {
 	store.Store
 	store.Billing
+	store.AuthCodes
 }
 
 // Generations finds generation records not yet written to the store.

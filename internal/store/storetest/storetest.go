@@ -18,6 +18,7 @@ import (
 type DB interface {
 	store.Store
 	store.Billing
+	store.AuthCodes
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -95,6 +96,8 @@ var tests = []struct {
 	{"ExpiredResponsesAreNotFoundAndPruned", testExpiredResponsesAreNotFoundAndPruned},
 	{"RateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared", testRateLimitsOfKeysAndAccountsAreStoredUpdatedAndCleared},
 	{"LeakReportIsStoredAndKeptAcrossUpdates", testLeakReportIsStoredAndKeptAcrossUpdates},
+	{"AuthCodeIsTakenOnceUntilItExpires", testAuthCodeIsTakenOnceUntilItExpires},
+	{"ConcurrentTakesOfAnAuthCodeHaveOneWinner", testConcurrentTakesOfAnAuthCodeHaveOneWinner},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
