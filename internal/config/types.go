@@ -39,6 +39,16 @@ type Config struct {
 // Security holds settings of the gateway's own defences (docs/security.md).
 type Security struct {
 	SecretScanning SecretScanning `yaml:"secret_scanning"`
+	OAuth          OAuth          `yaml:"oauth"`
+}
+
+// OAuth configures the PKCE flow by which apps get keys (docs/oauth.md).
+type OAuth struct {
+	// CodeTTL is how long an authorization code may be exchanged.
+	CodeTTL time.Duration `yaml:"code_ttl"`
+	// AllowPlain accepts code_challenge_method plain (the challenge is the
+	// verifier itself); off, only S256 is accepted.
+	AllowPlain bool `yaml:"allow_plain"`
 }
 
 // SecretScanning configures leak reports from GitHub secret scanning

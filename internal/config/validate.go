@@ -127,6 +127,9 @@ func (v *validator) server(s *Server) {
 }
 
 func (v *validator) security(s *Security) {
+	if s.OAuth.CodeTTL < 0 || s.OAuth.CodeTTL > MaxOAuthCodeTTL {
+		v.add("security.oauth.code_ttl", "must be between 1s and %s, got %s; leave it out for the default %s", MaxOAuthCodeTTL, s.OAuth.CodeTTL, DefaultOAuthCodeTTL)
+	}
 	seen := map[string]int{}
 	for i, k := range s.SecretScanning.PublicKeys {
 		at := fmt.Sprintf("security.secret_scanning.public_keys[%d]", i)
