@@ -44,6 +44,8 @@ type API struct {
 	// changed, when set, tells other instances what a write changed
 	// (cluster.Keys, cluster.Accounts); see OnChange.
 	changed func(ctx context.Context, topic string)
+	// exchangeFails counts failed OAuth code exchanges per address.
+	exchangeFails *addrFailures
 }
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
@@ -58,7 +60,8 @@ func (a *API) notify(ctx context.Context, topic string) {
 
 // New builds the management API.
 func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
-	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now}
+	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now,
+		exchangeFails: newAddrFailures(exchangeFailures, exchangeFailureWindow, exchangeTrackedAddrs, now)}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).
@@ -171,6 +174,27 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	}, plain, nil
 }
 
+// createKey makes and stores the key req describes, and tells the key
+// caches; it returns the key and its plaintext.
+func (a *API) createKey(ctx context.Context, req CreateKeyRequest) (*store.Key, string, error) {
+	k, plain, err := NewKey(req, a.now())
+	if err != nil {
+		return nil, "", err
+	}
+	if err := a.st.CreateKey(ctx, k); err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return nil, "", &llm.Error{Kind: llm.KindCaller, Status: http.StatusConflict, Type: "invalid_request_error", Code: "conflict", Param: "key", Message: "that key already exists"}
+		case errors.Is(err, store.ErrNotFound):
+			return nil, "", llm.BadRequest("account_id", "no account %q", req.AccountID)
+		}
+		return nil, "", err
+	}
+	a.keys.Put(k)
+	a.notify(ctx, "keys")
+	return k, plain, nil
+}
+
 func (a *API) caller(r *http.Request) (*store.Key, error) {
 	k, err := a.keys.Admin(auth.Credential(r), a.now())
 	if err != nil {
@@ -232,21 +256,10 @@ func (a *API) CreateKey(w http.ResponseWriter, r *http.Request) error {
 	if req.Kind == string(store.KindAdmin) {
 		return llm.BadRequest("kind", "admin keys are created by the switchyard CLI, not the API")
 	}
-	k, plain, err := NewKey(req, a.now())
+	k, plain, err := a.createKey(r.Context(), req)
 	if err != nil {
 		return err
 	}
-	if err := a.st.CreateKey(r.Context(), k); err != nil {
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			return &llm.Error{Kind: llm.KindCaller, Status: http.StatusConflict, Type: "invalid_request_error", Code: "conflict", Param: "key", Message: "that key already exists"}
-		case errors.Is(err, store.ErrNotFound):
-			return llm.BadRequest("account_id", "no account %q", req.AccountID)
-		}
-		return err
-	}
-	a.keys.Put(k)
-	a.notify(r.Context(), "keys")
 	return writeJSON(w, http.StatusCreated, struct {
 		Data KeyObject `json:"data"`
 		Key  string    `json:"key"`
