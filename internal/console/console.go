@@ -55,6 +55,9 @@ const (
 	maxFormBody = 64 << 10
 )
 
+// csp is the pages' Content-Security-Policy.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // CookieName is the session cookie's name.
 const CookieName = "switchyard_session"
 
@@ -94,7 +97,7 @@ func New(o Options) *Console {
 		failures: newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		pages:    map[string]*template.Template{},
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "consent"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -112,6 +115,8 @@ func New(o Options) *Console {
 	m.HandleFunc("GET /console/keys", c.signedIn(c.keys))
 	m.HandleFunc("POST /console/keys", c.signedIn(c.createKey))
 	m.HandleFunc("POST /console/keys/{hash}/{action}", c.signedIn(c.keyAction))
+	m.HandleFunc("GET /auth", c.signedIn(c.authorize))
+	m.HandleFunc("POST /auth", c.signedIn(c.decide))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -122,7 +127,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// The pages load only their own scripts and styles, are never framed,
 	// and send no Referer (a key's hash is in some URLs).
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -196,7 +201,7 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 		}
 		if s == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
+				http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
 				return
 			}
 			c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Error: "Your session has ended; sign in again."})
@@ -219,11 +224,15 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 }
 
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.Query().Get("next")
 	if c.session(r) != nil {
-		http.Redirect(w, r, "/console/connect", http.StatusSeeOther)
+		if next == "" {
+			next = "/console/connect"
+		}
+		http.Redirect(w, r, afterSignIn(next), http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, http.StatusOK, "signin", &page{Title: "Sign in"})
+	c.render(w, r, http.StatusOK, "signin", &page{Title: "Sign in", Next: next})
 }
 
 // clientAddr is the address failed sign-ins are counted against: the
@@ -239,30 +248,31 @@ func clientAddr(r *http.Request) string {
 // signIn serves POST /console/signin: key → session cookie.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	addr := clientAddr(r)
+	next := r.PostFormValue("next")
 	if wait := c.failures.blocked(addr); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		c.render(w, r, http.StatusTooManyRequests, "signin", &page{Title: "Sign in",
+		c.render(w, r, http.StatusTooManyRequests, "signin", &page{Title: "Sign in", Next: next,
 			Error: "Too many failed sign-ins from your address; try again in " + strconv.Itoa(secs) + " seconds."})
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	if key == "" {
-		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Error: "Enter the admin key or a management key."})
+		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Next: next, Error: "Enter the admin key or a management key."})
 		return
 	}
 	who, err := c.verify(key)
 	if err != nil {
 		c.failures.fail(addr)
 		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))
-		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Error: "Sign-in refused: " + err.Error()})
+		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Next: next, Error: "Sign-in refused: " + err.Error()})
 		return
 	}
 	s := c.sessions.create(key, who)
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	c.log.Info("console sign-in", slog.String("addr", addr), slog.String("key", who.Label), slog.String("kind", who.Kind))
-	http.Redirect(w, r, "/console/keys", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(next), http.StatusSeeOther)
 }
 
 // signOut serves POST /console/signout: the session ends here and now.
@@ -280,6 +290,10 @@ type page struct {
 	Who   *Identity
 	CSRF  string
 	Error string
+	// Next is where sign-in goes on to (afterSignIn checks it).
+	Next string
+	// Consent is the OAuth consent page's.
+	Consent *consent
 	// Connect.
 	Origin string
 	// Keys.

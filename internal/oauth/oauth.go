@@ -142,6 +142,11 @@ func Callback(raw string) (*url.URL, error) {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return nil, errors.New("callback_url may not have a fragment (#…)")
 	}
+	for i := 0; i < len(u.Host); i++ {
+		if c := u.Host[i]; !unreserved(c) && c != ':' && c != '[' && c != ']' {
+			return nil, errors.New("callback_url's host has a character no host name has")
+		}
+	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 		return u, nil

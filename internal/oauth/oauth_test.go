@@ -76,7 +76,7 @@ func TestCallbackURLs(t *testing.T) {
 	}
 	bad := []string{"", "http://app.example.com/cb", "http://localhost.evil.example/cb", "http://127.0.0.2/cb",
 		"ftp://app.example.com/", "javascript:alert(1)", "/relative", "https://user:pw@app.example.com/",
-		"https://app.example.com/cb#frag", "https:///nohost", "data:text/html,x", "https://" + strings.Repeat("a", 2100) + ".example"}
+		"https://app.example.com/cb#frag", "https://a;b.example/cb", "https://a%20b.example/", "https:///nohost", "data:text/html,x", "https://" + strings.Repeat("a", 2100) + ".example"}
 	for _, raw := range bad {
 		if _, err := Callback(raw); err == nil {
 			t.Errorf("Callback(%q) accepted, want refused", raw)
