@@ -146,9 +146,16 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // no session yet to hold a CSRF token; signed-in requests check the token
 // as well.
 func sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	o := r.Header.Get("Origin")
+	if o == "null" {
+		// A plain (not htmx) form post from a page with Referrer-Policy
+		// no-referrer carries "Origin: null"; the browser's own
+		// Sec-Fetch-Site still tells where it came from.
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
+	if o != "" {
 		u, err := url.Parse(o)
-		return err == nil && o != "null" && strings.EqualFold(u.Host, r.Host)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
 	}
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":

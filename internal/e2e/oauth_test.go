@@ -124,7 +124,7 @@ func TestOAuthExchangeRefusals(t *testing.T) {
 	wantRefusal(t, "expired code", st, out, 403, "invalid_code")
 
 	st, out = g.exchange(t, `{"code_verifier":"`+verifier+`"}`)
-	wantRefusal(t, "no code", st, out, 400, "")
+	wantRefusal(t, "no code", st, out, 400, "invalid_request_error")
 	st, out = g.exchange(t, `not json`)
 	if st != 400 || out["error"] == nil {
 		t.Fatalf("malformed body: %d %v", st, out)

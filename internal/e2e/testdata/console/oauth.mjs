@@ -20,8 +20,9 @@ const context = await chromium.launchPersistentContext(profile, {
   timeout: 60_000,
 });
 const out = { consoleErrors: [], steps: [] };
+let page;
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
+  page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20_000);
   page.setViewportSize({ width: 390, height: 844 });
   page.on("console", (m) => { if (m.type() === "error") out.consoleErrors.push(m.text()); });
@@ -39,6 +40,9 @@ try {
   out.consentPath = new URL(page.url()).pathname;
   out.consentText = await page.textContent("main");
   out.horizontalScroll = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  out.tooWide = await page.evaluate(() => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+    .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : "")).slice(0, 5));
   if (shots) await page.screenshot({ path: join(shots, "oauth-consent.png"), fullPage: true });
 
   // Approve with a limit: the browser lands on the app's callback.
@@ -52,6 +56,7 @@ try {
   out.callbackText = await page.textContent("body");
 } catch (e) {
   out.error = String(e && e.stack ? e.stack : e);
+  if (page) out.error += ` (at ${page.url()}: ${(await page.textContent("body").catch(() => "")).slice(0, 500)})`;
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
