@@ -255,31 +255,30 @@ func clientAddr(r *http.Request) string {
 // signIn serves POST /console/signin: key → session cookie.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	addr := clientAddr(r)
-	next := r.PostFormValue("next")
 	if wait := c.failures.blocked(addr); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		c.render(w, r, http.StatusTooManyRequests, "signin", &page{Title: "Sign in", Next: next,
+		c.render(w, r, http.StatusTooManyRequests, "signin", &page{Title: "Sign in", Next: r.PostFormValue("next"),
 			Error: "Too many failed sign-ins from your address; try again in " + strconv.Itoa(secs) + " seconds."})
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	if key == "" {
-		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Next: next, Error: "Enter the admin key or a management key."})
+		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Next: r.PostFormValue("next"), Error: "Enter the admin key or a management key."})
 		return
 	}
 	who, err := c.verify(key)
 	if err != nil {
 		c.failures.fail(addr)
 		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))
-		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Next: next, Error: "Sign-in refused: " + err.Error()})
+		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Next: r.PostFormValue("next"), Error: "Sign-in refused: " + err.Error()})
 		return
 	}
 	s := c.sessions.create(key, who)
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	c.log.Info("console sign-in", slog.String("addr", addr), slog.String("key", who.Label), slog.String("kind", who.Kind))
-	http.Redirect(w, r, afterSignIn(next), http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 // signOut serves POST /console/signout: the session ends here and now.
