@@ -31,6 +31,7 @@ type Store interface {
 	store.Users
 	store.Sessions
 	store.Credits
+	store.AuthCodes
 }
 
 // Generations finds generation records not yet written to the store.
@@ -53,6 +54,8 @@ type API struct {
 	registration atomic.Pointer[Registration]
 	// redeemFails counts failed redemptions per account and per address.
 	redeemFails *attempts
+	// exchangeFails counts failed OAuth code exchanges per address.
+	exchangeFails *addrFailures
 }
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
@@ -68,7 +71,8 @@ func (a *API) notify(ctx context.Context, topic string) {
 // New builds the management API.
 func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
 	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now,
-		redeemFails: newAttempts(redeemFailures, redeemWindow, now)}
+		redeemFails:   newAttempts(redeemFailures, redeemWindow, now),
+		exchangeFails: newAddrFailures(exchangeFailures, exchangeFailureWindow, exchangeTrackedAddrs, now)}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).
@@ -181,6 +185,27 @@ func NewKey(req CreateKeyRequest, now time.Time) (*store.Key, string, error) {
 	}, plain, nil
 }
 
+// createKey makes and stores the key req describes, and tells the key
+// caches; it returns the key and its plaintext.
+func (a *API) createKey(ctx context.Context, req CreateKeyRequest) (*store.Key, string, error) {
+	k, plain, err := NewKey(req, a.now())
+	if err != nil {
+		return nil, "", err
+	}
+	if err := a.st.CreateKey(ctx, k); err != nil {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			return nil, "", &llm.Error{Kind: llm.KindCaller, Status: http.StatusConflict, Type: "invalid_request_error", Code: "conflict", Param: "key", Message: "that key already exists"}
+		case errors.Is(err, store.ErrNotFound):
+			return nil, "", llm.BadRequest("account_id", "no account %q", req.AccountID)
+		}
+		return nil, "", err
+	}
+	a.keys.Put(k)
+	a.notify(ctx, "keys")
+	return k, plain, nil
+}
+
 // caller is who calls the management API: the key the request presents,
 // or the principal an in-process call (the console's) put in its context.
 func (a *API) caller(r *http.Request) (*store.Key, error) {
@@ -247,21 +272,10 @@ func (a *API) CreateKey(w http.ResponseWriter, r *http.Request) error {
 	if req.Kind == string(store.KindAdmin) {
 		return llm.BadRequest("kind", "admin keys are created by the switchyard CLI, not the API")
 	}
-	k, plain, err := NewKey(req, a.now())
+	k, plain, err := a.createKey(r.Context(), req)
 	if err != nil {
 		return err
 	}
-	if err := a.st.CreateKey(r.Context(), k); err != nil {
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			return &llm.Error{Kind: llm.KindCaller, Status: http.StatusConflict, Type: "invalid_request_error", Code: "conflict", Param: "key", Message: "that key already exists"}
-		case errors.Is(err, store.ErrNotFound):
-			return llm.BadRequest("account_id", "no account %q", req.AccountID)
-		}
-		return err
-	}
-	a.keys.Put(k)
-	a.notify(r.Context(), "keys")
 	audit.Describe(r.Context(), k.Hash, k.AccountID, nil, a.object(k))
 	return writeJSON(w, http.StatusCreated, struct {
 		Data KeyObject `json:"data"`

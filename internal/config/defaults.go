@@ -42,6 +42,10 @@ const (
 	DefaultLedgerSpoolMaxBytes = 256 << 20
 	// DefaultResponsesRetentionDays keeps stored Responses API answers.
 	DefaultResponsesRetentionDays = 30
+	// DefaultOAuthCodeTTL is how long an OAuth authorization code lives;
+	// MaxOAuthCodeTTL bounds security.oauth.code_ttl.
+	DefaultOAuthCodeTTL = 10 * time.Minute
+	MaxOAuthCodeTTL     = time.Hour
 )
 
 // defaultBaseURLs are the public endpoints of the provider types that have
@@ -193,6 +197,9 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	}
 	if c.Routing.AuthCooldown == 0 {
 		c.Routing.AuthCooldown = DefaultAuthCooldown
+	}
+	if c.Security.OAuth.CodeTTL == 0 {
+		c.Security.OAuth.CodeTTL = DefaultOAuthCodeTTL
 	}
 	for i := range c.Providers {
 		c.Providers[i].complete()

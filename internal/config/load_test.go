@@ -215,6 +215,7 @@ func TestEmptyInputIsAllDefaultsWithMock(t *testing.T) {
 				Providers: []Provider{{Name: "mock", Type: "mock", Timeout: 600 * time.Second, Mock: MockOptions{Words: 12}}},
 				Models:    []Model{{ID: "*", Routes: []Route{{Provider: "mock", Weight: 1}}}},
 				Routing:   Routing{MaxTrackedRoutes: 10000, AuthFailures: 3, AuthCooldown: 5 * time.Minute},
+				Security:  Security{OAuth: OAuth{CodeTTL: DefaultOAuthCodeTTL}},
 			}
 			if !reflect.DeepEqual(cfg, want) {
 				t.Errorf("config =\n%+v\nwant\n%+v", cfg, want)

@@ -67,6 +67,16 @@ type Security struct {
 	// SecretKey and OldSecretKey are the environment's values.
 	SecretKey    Secret `yaml:"-"`
 	OldSecretKey Secret `yaml:"-"`
+	OAuth          OAuth          `yaml:"oauth"`
+}
+
+// OAuth configures the PKCE flow by which apps get keys (docs/oauth.md).
+type OAuth struct {
+	// CodeTTL is how long an authorization code may be exchanged.
+	CodeTTL time.Duration `yaml:"code_ttl"`
+	// AllowPlain accepts code_challenge_method plain (the challenge is the
+	// verifier itself); off, only S256 is accepted.
+	AllowPlain bool `yaml:"allow_plain"`
 }
 
 // SecretScanning configures leak reports from GitHub secret scanning

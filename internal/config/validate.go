@@ -202,6 +202,9 @@ func (v *validator) security(s *Security) {
 			v.add("security.old_secret_key_file", "$SWITCHYARD_SECRET_KEY_OLD: %v", err)
 		}
 	}
+	if s.OAuth.CodeTTL < 0 || s.OAuth.CodeTTL > MaxOAuthCodeTTL {
+		v.add("security.oauth.code_ttl", "must be between 1s and %s, got %s; leave it out for the default %s", MaxOAuthCodeTTL, s.OAuth.CodeTTL, DefaultOAuthCodeTTL)
+	}
 	seen := map[string]int{}
 	for i, k := range s.SecretScanning.PublicKeys {
 		at := fmt.Sprintf("security.secret_scanning.public_keys[%d]", i)

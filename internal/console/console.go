@@ -85,6 +85,9 @@ const (
 	maxFormBody = 64 << 10
 )
 
+// csp is the pages' Content-Security-Policy.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // CookieName is the session cookie's name.
 const CookieName = "switchyard_session"
 
@@ -142,7 +145,7 @@ func New(o Options) *Console {
 	if c.regOpen == nil {
 		c.regOpen = func() bool { return false }
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -173,6 +176,8 @@ func New(o Options) *Console {
 	m.HandleFunc("POST /console/redeem-codes", c.signedIn(c.generateCodes))
 	m.HandleFunc("POST /console/redeem-codes/{id}/void", c.signedIn(c.voidCodes))
 	m.HandleFunc("POST /console/redeem", c.signedIn(c.redeem))
+	m.HandleFunc("GET /auth", c.signedIn(c.authorize))
+	m.HandleFunc("POST /auth", c.signedIn(c.decide))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -183,7 +188,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// The pages load only their own scripts and styles, are never framed,
 	// and send no Referer (a key's hash is in some URLs).
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -202,9 +207,16 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // no session yet to hold a CSRF token; signed-in requests check the token
 // as well.
 func sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	o := r.Header.Get("Origin")
+	if o == "null" {
+		// A plain (not htmx) form post from a page with Referrer-Policy
+		// no-referrer carries "Origin: null"; the browser's own
+		// Sec-Fetch-Site still tells where it came from.
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
+	if o != "" {
 		u, err := url.Parse(o)
-		return err == nil && o != "null" && strings.EqualFold(u.Host, r.Host)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
 	}
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "", "same-origin", "none":
@@ -260,7 +272,7 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 		}
 		if s == nil {
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
+				http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
 				return
 			}
 			c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Error: "Your session has ended; sign in again."})
@@ -283,11 +295,15 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 }
 
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.Query().Get("next")
 	if c.session(r) != nil {
-		http.Redirect(w, r, "/console/connect", http.StatusSeeOther)
+		if next == "" {
+			next = "/console/connect"
+		}
+		http.Redirect(w, r, afterSignIn(next), http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, http.StatusOK, "signin", &page{Title: "Sign in"})
+	c.render(w, r, http.StatusOK, "signin", &page{Title: "Sign in", Next: next})
 }
 
 // peerAddr is the connection's peer, the default Options.ClientAddr.
@@ -313,7 +329,7 @@ func (c *Console) tooMany(w http.ResponseWriter, r *http.Request, wait time.Dura
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	addr := c.addr(r)
 	if wait := c.failures.blocked(addr); wait > 0 {
-		c.tooMany(w, r, wait, "from your address", &page{})
+		c.tooMany(w, r, wait, "from your address", &page{Next: r.PostFormValue("next")})
 		return
 	}
 	key := strings.TrimSpace(r.PostFormValue("key"))
@@ -323,7 +339,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key == "" {
-		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Error: "Enter the admin key or a management key, or your email and password."})
+		c.render(w, r, http.StatusBadRequest, "signin", &page{Title: "Sign in", Next: r.PostFormValue("next"), Error: "Enter the admin key or a management key, or your email and password."})
 		return
 	}
 	who, err := c.verify(key)
@@ -333,7 +349,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.failures.fail(addr)
 		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))
-		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Error: "Sign-in refused: " + err.Error()})
+		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Next: r.PostFormValue("next"), Error: "Sign-in refused: " + err.Error()})
 		return
 	}
 	c.startSession(w, r, who)
@@ -383,7 +399,7 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, who Ident
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: s.id, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-	http.Redirect(w, r, "/console/keys", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 // signOut serves POST /console/signout: the session ends here and now.
@@ -406,6 +422,10 @@ type page struct {
 	Email        string
 	Registration bool
 	AccountName  string
+	// Next is where sign-in goes on to (afterSignIn checks it).
+	Next string
+	// Consent is the OAuth consent page's.
+	Consent *consent
 	// Connect.
 	Origin string
 	// Keys.

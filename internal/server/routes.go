@@ -112,6 +112,12 @@ func routes() []route {
 		{method: "PATCH", path: "/users/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.PatchUser) }},
 		{method: "DELETE", path: "/users/{id}", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.DeleteUser) }},
 		{method: "POST", path: "/users/{id}/password", group: groupManagement, build: func(s *Server, _ *snapshot) handlerFunc { return withValue("id", s.admin.ChangePassword) }},
+		// OAuth PKCE for apps (docs/oauth.md): a key grants an app a code;
+		// the app exchanges it with its verifier, without a key, from a
+		// browser too (CORS open on that one path).
+		{method: "POST", path: "/auth/keys/code", group: groupManagement, build: func(s *Server, sn *snapshot) handlerFunc { return s.admin.CreateAuthCode(oauthPolicy(sn)) }},
+		{method: "POST", path: "/auth/keys", group: groupManagement, build: func(s *Server, sn *snapshot) handlerFunc { return withCORS(s.admin.ExchangeAuthCode(oauthPolicy(sn))) }},
+		{method: "OPTIONS", path: "/auth/keys", group: groupManagement, build: func(*Server, *snapshot) handlerFunc { return corsPreflight }},
 		// GitHub secret scanning's leak reports: signed, no key (docs/security.md).
 		{method: "POST", path: "/secret-scanning/report", group: groupOps, build: (*Server).secretScanning},
 
@@ -152,6 +158,10 @@ func routes() []route {
 		{method: "GET", path: "/console", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
 		{method: "GET", path: "/console/{path...}", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
 		{method: "POST", path: "/console/{path...}", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
+		// OAuth consent (docs/oauth.md): an app sends the browser here; the
+		// console asks its signed-in user, and the form posts back here.
+		{method: "GET", path: "/auth", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
+		{method: "POST", path: "/auth", mount: atRoot, group: groupConsole, build: func(s *Server, _ *snapshot) handlerFunc { return s.serveConsole }},
 	}
 }
 

@@ -22,6 +22,7 @@ type DB interface {
 	store.Generations
 	store.Users
 	store.Sessions
+	store.AuthCodes
 }
 
 // Row is a *sql.Row or a pgx.Row.
@@ -111,6 +112,8 @@ var tests = []struct {
 	{"RedeemBatchesAreListedAndVoided", testRedeemBatchesAreListedAndVoided},
 	{"RedeemCreditsOnceUnderConcurrency", testRedeemCreditsOnceUnderConcurrency},
 	{"RedeemRefusesExpiredVoidedUnknownAndUnmetered", testRedeemRefusesExpiredVoidedUnknownAndUnmetered},
+	{"AuthCodeIsTakenOnceUntilItExpires", testAuthCodeIsTakenOnceUntilItExpires},
+	{"ConcurrentTakesOfAnAuthCodeHaveOneWinner", testConcurrentTakesOfAnAuthCodeHaveOneWinner},
 }
 
 // Run runs every test of the suite against h's backend, in parallel, each
