@@ -21,6 +21,14 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
+	split, err := q.SplitColumn()
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	splitExpr, groupBy := "''", col
+	if split != "" {
+		splitExpr, groupBy = split, col+", "+split
+	}
 	from, to, err := q.Days()
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
@@ -44,25 +52,24 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 	}
 	// sum() of bigint is numeric in PostgreSQL; the casts bring it back to
 	// bigint (an overflow is an error, never a rounded float).
-	query := `SELECT ` + col + `, sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint, sum(cost_nanos)::bigint
+	// hist_sum (migration 0008) adds histograms bucket by bucket.
+	query := `SELECT ` + col + `, ` + splitExpr + `, sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,
+		sum(cost_nanos)::bigint, sum(errors)::bigint, hist_sum(latency_hist), hist_sum(ttft_hist)
 		FROM usage_rollups`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	// COLLATE "C": text groups order bytewise, as on SQLite.
-	order := col
-	if col != "day" {
-		order += ` COLLATE "C"`
-	}
-	query += ` GROUP BY ` + col + ` ORDER BY ` + order
+	// The rows are ordered bytewise (as on SQLite) by store.UsageSummer.
+	query += ` GROUP BY ` + groupBy
 
 	rows, err := db.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	out, err := collectRows(rows, func(row pgx.CollectableRow) (store.UsageRow, error) {
+	var sum store.UsageSummer
+	_, err = collectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
 		var (
-			r    store.UsageRow
+			r    store.RollupRow
 			day  int64
 			cost int64
 		)
@@ -70,17 +77,19 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 		if col == "day" {
 			group = &day
 		}
-		if err := row.Scan(group, &r.Requests, &r.TokensPrompt, &r.TokensCompletion, &cost); err != nil {
-			return r, err
+		if err := row.Scan(group, &r.Split, &r.Requests, &r.TokensPrompt, &r.TokensCompletion, &cost,
+			&r.Errs, (*[]int64)(&r.Latency), (*[]int64)(&r.TTFT)); err != nil {
+			return struct{}{}, err
 		}
 		if col == "day" {
 			r.Group = store.DayString(day)
 		}
 		r.Cost = money.Nanos(cost)
-		return r, nil
+		sum.Add(&r)
+		return struct{}{}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	return out, nil
+	return sum.Rows(), nil
 }
