@@ -182,10 +182,10 @@ func (q *UsageQuery) SplitColumn() (string, error) {
 // RollupRow is one usage_rollups row as a backend reads it for a usage
 // report: its group and split values and its sums.
 type RollupRow struct {
-	Group, Split                                  string
+	Group, Split                                   string
 	Requests, TokensPrompt, TokensCompletion, Errs int64
-	Cost                                          money.Nanos
-	Latency, TTFT                                 Histogram
+	Cost                                           money.Nanos
+	Latency, TTFT                                  Histogram
 }
 
 // UsageSummer sums rollup rows into a usage report's rows.
