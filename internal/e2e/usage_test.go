@@ -55,7 +55,7 @@ func TestUsageReportCountsErrorsAndLatency(t *testing.T) {
 	g.Up.Enqueue(
 		fakeBehavior{FirstByteDelay: slow}, fakeBehavior{FirstByteDelay: slow}, // the app's two slow requests
 		fakeBehavior{Status: 400, Message: "bad"}, // an upstream refusal, no app
-		fakeBehavior{},                            // the site's request
+		fakeBehavior{}, // the site's request
 	)
 	app := g.client(option.WithHeader("X-Title", "Usage App"))
 	for range 2 {
