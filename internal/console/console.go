@@ -94,7 +94,7 @@ func New(o Options) *Console {
 		failures: newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		pages:    map[string]*template.Template{},
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound"} {
+	for _, p := range []string{"signin", "connect", "keys", "usage", "notfound"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -112,6 +112,8 @@ func New(o Options) *Console {
 	m.HandleFunc("GET /console/keys", c.signedIn(c.keys))
 	m.HandleFunc("POST /console/keys", c.signedIn(c.createKey))
 	m.HandleFunc("POST /console/keys/{hash}/{action}", c.signedIn(c.keyAction))
+	m.HandleFunc("GET /console/usage", c.signedIn(c.usage))
+	m.HandleFunc("GET /console/usage.csv", c.signedIn(c.usageCSV))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -287,6 +289,8 @@ type page struct {
 	NewKey  string
 	NewName string
 	Form    keyForm
+	// Usage.
+	Usage *usagePage
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
