@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -70,9 +71,11 @@ type usagePage struct {
 	Accounts []admin.AccountObject // admin only
 	Rows     []usageRow
 	Total    usageTotal
-	// Data is the charts' data, written as JSON into the page for
-	// assets/usage.js.
+	// Data is the charts' data; JSON, its encoding, is written into the
+	// page (an attribute: htmx drops script elements from the pages it
+	// swaps in) for assets/usage.js.
 	Data    chartData
+	JSON    string
 	Omitted int // groups not charted
 	CSV     string
 }
@@ -230,6 +233,11 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session) {
 	slices.SortStableFunc(u.Rows, func(a, b usageRow) int { return int(min(max(b.Requests-a.Requests, -1), 1)) })
 	data, omitted := chartOf(from, to, series.Data, u.Rows, name)
 	u.Data, u.Omitted = data, omitted
+	b, err := json.Marshal(data)
+	if err != nil {
+		fail("Charting usage", err)
+	}
+	u.JSON = string(b)
 	c.render(w, r, status, "usage", p)
 }
 

@@ -76,7 +76,7 @@ func (g *gateway) waitForUsage(t *testing.T, n float64) {
 	t.Fatalf("the ledger never recorded %v requests", n)
 }
 
-var usageData = regexp.MustCompile(`(?s)<script type="application/json" id="usage-data">(.*?)</script>`)
+var usageData = regexp.MustCompile(`<div id="usage-data" hidden data-json="([^"]*)">`)
 
 func TestUsagePageChartsTheRangeAndDownloadsCSV(t *testing.T) {
 	g := newGateway(t)
@@ -110,7 +110,7 @@ func TestUsagePageChartsTheRangeAndDownloadsCSV(t *testing.T) {
 			Requests []int64 `json:"requests"`
 		} `json:"series"`
 	}
-	if err := json.Unmarshal([]byte(m[1]), &data); err != nil {
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &data); err != nil {
 		t.Fatalf("data block: %v\n%s", err, m[1])
 	}
 	if len(data.Days) != 30 || len(data.Series) == 0 || data.Series[0].Name != "gpt-4o" || data.Series[0].Requests[29] != 1 {

@@ -1,5 +1,5 @@
-// The Usage page's charts. The page carries its data as a JSON block
-// (<script type="application/json" id="usage-data">, never executed); this
+// The Usage page's charts. The page carries its data as JSON in an
+// attribute (<div id="usage-data" data-json="…">); this
 // draws one uPlot chart per metric with a series per split value. uPlot
 // (assets/uPlot.iife.min.js, vendored) loads only on this page.
 (function () {
@@ -7,6 +7,9 @@
   var palette = ["#2f6fde", "#d9502e", "#1d9a5b", "#9b4dca", "#c48a00", "#0f8ea3", "#d6407f", "#6b7280"];
   var height = 220;
   var charts = [];
+  // Tick steps of counts and milliseconds: whole numbers.
+  var whole = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5,
+    1e6, 2e6, 5e6, 1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9, 1e10, 1e11, 1e12];
 
   function loadUPlot(done) {
     if (window.uPlot) { done(); return; }
@@ -35,7 +38,7 @@
   function draw(root) {
     var el = document.getElementById("usage-data");
     if (!el || !root.contains(el)) return;
-    var data = JSON.parse(el.textContent);
+    var data = JSON.parse(el.getAttribute("data-json"));
     charts = charts.filter(function (c) { return document.contains(c.box); });
     loadUPlot(function () {
       var axis = dark() ? "#c9d1e0" : "#3a4252";
@@ -44,7 +47,7 @@
         if (box.firstChild) return; // drawn already
         var metric = box.getAttribute("data-metric");
         var cols = [data.days];
-        var series = [{ value: function (u, v) { return v == null ? "–" : new Date(v * 1000).toISOString().slice(0, 10); } }];
+        var series = [{ label: "Day", value: function (u, v) { return v == null ? "–" : new Date(v * 1000).toISOString().slice(0, 10); } }];
         data.series.forEach(function (s, i) {
           cols.push(s[metric]);
           series.push({
@@ -64,6 +67,7 @@
           axes: [
             { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid } },
             { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, size: 64,
+              incrs: metric === "requests" || metric === "tokens" || metric.indexOf("_p") > 0 ? whole : undefined,
               values: function (u, vals) { return vals.map(function (v) { return number(v, metric); }); } }
           ]
         }, cols, box);
