@@ -21,5 +21,3 @@ CREATE FUNCTION hist_add(a BIGINT[], b BIGINT[]) RETURNS BIGINT[]
 $$ SELECT CASE WHEN a IS NULL THEN b WHEN b IS NULL THEN a ELSE
     ARRAY(SELECT coalesce(x, 0) + coalesce(y, 0) FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i) ORDER BY i) END $$;
 
--- hist_sum(h) sums histograms over rows, for usage reports.
-CREATE AGGREGATE hist_sum(BIGINT[]) (SFUNC = hist_add, STYPE = BIGINT[]);
