@@ -200,55 +200,6 @@ func (a *API) TopUp(w http.ResponseWriter, r *http.Request, id string) error {
 	return writeJSON(w, http.StatusOK, dataOf(a.accountObject(ac)))
 }
 
-// Usage serves GET /usage?from=&to=&group_by= (admin: all accounts, or
-// ?account_id=; management key: its account).
-func (a *API) Usage(w http.ResponseWriter, r *http.Request) error {
-	caller, err := a.caller(r)
-	if err != nil {
-		return err
-	}
-	q := store.UsageQuery{GroupBy: r.URL.Query().Get("group_by"), AccountID: r.URL.Query().Get("account_id")}
-	if q.GroupBy == "" {
-		q.GroupBy = "day"
-	}
-	switch q.GroupBy {
-	case "day", "model", "key", "provider":
-	default:
-		return llm.BadRequest("group_by", "'group_by' must be day, model, key or provider")
-	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if v := r.URL.Query().Get(f.name); v != "" {
-			t, err := parseDay(v)
-			if err != nil {
-				return llm.BadRequest(f.name, "'%s' must be a date (2026-01-31) or an RFC 3339 time", f.name)
-			}
-			*f.dst = t
-		}
-	}
-	if caller.Kind == store.KindManagement {
-		q.AccountID = caller.AccountID
-	}
-	rows, err := a.st.Usage(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		Group            string      `json:"group"`
-		Requests         int64       `json:"requests"`
-		TokensPrompt     int64       `json:"tokens_prompt"`
-		TokensCompletion int64       `json:"tokens_completion"`
-		Cost             money.Nanos `json:"cost"`
-	}
-	out := make([]row, 0, len(rows))
-	for _, x := range rows {
-		out = append(out, row{x.Group, x.Requests, x.TokensPrompt, x.TokensCompletion, x.Cost})
-	}
-	return writeJSON(w, http.StatusOK, dataOf(out))
-}
-
 func parseDay(v string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", v); err == nil {
 		return t, nil

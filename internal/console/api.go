@@ -15,11 +15,24 @@ import (
 // session (s nil) the call carries no credential at all. A 2xx answer is decoded into out (when not nil); any other is an
 // *apiError with the API's message.
 func (c *Console) call(r *http.Request, s *session, method, path string, body, out any) error {
+	rec, err := c.roundTrip(r, s, method, path, body)
+	if err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(rec.body.Bytes(), out)
+}
+
+// roundTrip makes the request of call and returns the API's 2xx answer as
+// it is, or an *apiError.
+func (c *Console) roundTrip(r *http.Request, s *session, method, path string, body any) (*recorder, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
@@ -29,7 +42,7 @@ func (c *Console) call(r *http.Request, s *session, method, path string, body, o
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "/api/v1"+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Host = r.Host
 	req.RemoteAddr = r.RemoteAddr
@@ -52,12 +65,9 @@ func (c *Console) call(r *http.Request, s *session, method, path string, body, o
 		if json.Unmarshal(rec.body.Bytes(), &env) == nil && env.Error.Message != "" {
 			msg = env.Error.Message
 		}
-		return &apiError{status: rec.status, message: msg}
+		return nil, &apiError{status: rec.status, message: msg}
 	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(rec.body.Bytes(), out)
+	return rec, nil
 }
 
 // recorder is the ResponseWriter of an in-process API call.

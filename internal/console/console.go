@@ -145,7 +145,7 @@ func New(o Options) *Console {
 	if c.regOpen == nil {
 		c.regOpen = func() bool { return false }
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent", "usage"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -178,6 +178,8 @@ func New(o Options) *Console {
 	m.HandleFunc("POST /console/redeem", c.signedIn(c.redeem))
 	m.HandleFunc("GET /auth", c.signedIn(c.authorize))
 	m.HandleFunc("POST /auth", c.signedIn(c.decide))
+	m.HandleFunc("GET /console/usage", c.signedIn(c.usage))
+	m.HandleFunc("GET /console/usage.csv", c.signedIn(c.usageCSV))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -438,6 +440,8 @@ type page struct {
 	View any
 	// Accounts.
 	Accounts *accountsPage
+	// Usage.
+	Usage *usagePage
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {

@@ -84,16 +84,26 @@ type KeyUsage struct {
 type UsageQuery struct {
 	From, To  time.Time // day granularity, UTC; To exclusive
 	AccountID string    // "" = all accounts
-	GroupBy   string    // day | model | key | provider
+	GroupBy   string    // day | model | key | provider | app
+	// Split, when set, splits each group by a second dimension (model,
+	// key, provider or app): one row per group and split value.
+	Split string
 }
 
 // UsageRow is one group of a usage report.
 type UsageRow struct {
-	Group            string // the day (YYYY-MM-DD), model, key hash or provider
+	Group            string // the day (YYYY-MM-DD), model, key hash, provider or app
+	Split            string // the split's value when the query has one
 	Requests         int64
 	TokensPrompt     int64
 	TokensCompletion int64
 	Cost             money.Nanos
+	// Errors counts generations with status ≥ 400 or an error code;
+	// Latency and TTFT are histograms of their durations (TTFT of those
+	// that sent a first token). Rollups written before migration 0008
+	// count none of these.
+	Errors        int64
+	Latency, TTFT Histogram
 }
 
 // Billing is the persistence the billing and ledger packages need. Only the

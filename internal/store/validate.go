@@ -128,6 +128,7 @@ var usageGroups = map[string]string{
 	"model":    "model",
 	"key":      "key_hash",
 	"provider": "provider",
+	"app":      "app",
 }
 
 // GroupColumn returns the usage_rollups column q groups by; GroupBy ""
@@ -139,7 +140,7 @@ func (q *UsageQuery) GroupColumn() (string, error) {
 	}
 	col, ok := usageGroups[groupBy]
 	if !ok {
-		return "", fmt.Errorf("unknown group_by %q (want day, model, key or provider)", q.GroupBy)
+		return "", fmt.Errorf("unknown group_by %q (want day, model, key, provider or app)", q.GroupBy)
 	}
 	return col, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,17 +56,26 @@ const (
 
 	chargeAccountSQL = `UPDATE accounts SET spent_nanos = spent_nanos + $1 WHERE id = $2`
 
-	addRollupsSQL = `INSERT INTO usage_rollups AS u (day, account_id, key_hash, model, provider,
-			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])
-		ON CONFLICT (day, account_id, key_hash, model, provider) DO UPDATE SET
+	// addRollupsSQL adds to the usage rollups; histograms come as text
+	// array literals ('{0,3,1}'), since unnest would flatten a
+	// two-dimensional array, and merge with hist_add (migration 0008).
+	addRollupsSQL = `INSERT INTO usage_rollups AS u (day, account_id, key_hash, model, provider, app,
+			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos,
+			errors, latency_hist, ttft_hist)
+		SELECT d, a, k, m, p, app, r, tp, tc, tca, tr, c, e, lh::bigint[], th::bigint[]
+		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+			$13::bigint[], $14::text[], $15::text[]) AS t(d, a, k, m, p, app, r, tp, tc, tca, tr, c, e, lh, th)
+		ON CONFLICT (day, account_id, key_hash, model, provider, app) DO UPDATE SET
 			requests = u.requests + excluded.requests,
 			tokens_prompt = u.tokens_prompt + excluded.tokens_prompt,
 			tokens_completion = u.tokens_completion + excluded.tokens_completion,
 			tokens_cached = u.tokens_cached + excluded.tokens_cached,
 			tokens_reasoning = u.tokens_reasoning + excluded.tokens_reasoning,
-			cost_nanos = u.cost_nanos + excluded.cost_nanos`
+			cost_nanos = u.cost_nanos + excluded.cost_nanos,
+			errors = u.errors + excluded.errors,
+			latency_hist = hist_add(u.latency_hist, excluded.latency_hist),
+			ttft_hist = hist_add(u.ttft_hist, excluded.ttft_hist)`
 )
 
 // WriteBatch inserts the generations of b, applies its charges and adds the
@@ -269,14 +279,22 @@ func durationMS(d time.Duration) *int64 {
 // rollup is one usage_rollups row's increment.
 type rollup struct {
 	day                                             int64
-	accountID, keyHash, model, provider             string
+	accountID, keyHash, model, provider, app        string
 	requests, prompt, completion, cached, reasoning int64
-	cost                                            int64
+	cost, errors                                    int64
+	latency, ttft                                   store.Histogram
+}
+
+// rollupKey is the primary key of usage_rollups.
+type rollupKey struct {
+	day                                      int64
+	accountID, keyHash, model, provider, app string
 }
 
 func compareRollups(a, b rollup) int {
 	return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.accountID, b.accountID),
-		cmp.Compare(a.keyHash, b.keyHash), cmp.Compare(a.model, b.model), cmp.Compare(a.provider, b.provider))
+		cmp.Compare(a.keyHash, b.keyHash), cmp.Compare(a.model, b.model), cmp.Compare(a.provider, b.provider),
+		cmp.Compare(a.app, b.app))
 }
 
 // queueGenerations queues the INSERT of the generations, which skips
@@ -307,19 +325,19 @@ func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generati
 	// Only what was inserted now counts towards the usage rollups: a
 	// generation written by an earlier try of this batch already did.
 	var rs []rollup
-	index := map[rollup]int{}
+	index := map[rollupKey]int{}
 	for i := range gs {
 		g := &gs[i]
 		if !inserted[g.ID] {
 			continue
 		}
 		inserted[g.ID] = false // a duplicate id within the batch was inserted once
-		k := rollup{day: store.UnixDay(c.created[i]), accountID: g.AccountID, keyHash: g.KeyHash, model: g.Model, provider: g.Provider}
+		k := rollupKey{day: store.UnixDay(c.created[i]), accountID: g.AccountID, keyHash: g.KeyHash, model: g.Model, provider: g.Provider, app: store.App(g)}
 		j, ok := index[k]
 		if !ok {
 			j = len(rs)
 			index[k] = j
-			rs = append(rs, k)
+			rs = append(rs, rollup{day: k.day, accountID: k.accountID, keyHash: k.keyHash, model: k.model, provider: k.provider, app: k.app})
 		}
 		r := &rs[j]
 		r.requests++
@@ -328,6 +346,13 @@ func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generati
 		r.cached += g.TokensCached
 		r.reasoning += g.TokensReasoning
 		r.cost += int64(g.Cost)
+		if store.IsError(g) {
+			r.errors++
+		}
+		r.latency.Add(g.Latency.Milliseconds())
+		if g.TimeToFirst > 0 {
+			r.ttft.Add(g.TimeToFirst.Milliseconds())
+		}
 	}
 	slices.SortFunc(rs, compareRollups)
 	return rs, nil
@@ -338,18 +363,39 @@ func queueRollups(b *pgx.Batch, rs []rollup) {
 	n := len(rs)
 	var (
 		day                                             = make([]int64, 0, n)
-		account, key, model, provider                   = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		account, key, model, provider, app              = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-		cost                                            = make([]int64, 0, n)
+		cost, errors                                    = make([]int64, 0, n), make([]int64, 0, n)
+		latency, ttft                                   = make([]*string, 0, n), make([]*string, 0, n)
 	)
 	for _, r := range rs {
 		day = append(day, r.day)
 		account, key, model, provider = append(account, r.accountID), append(key, r.keyHash), append(model, r.model), append(provider, r.provider)
+		app = append(app, r.app)
 		requests, prompt, completion = append(requests, r.requests), append(prompt, r.prompt), append(completion, r.completion)
 		cached, reasoning, cost = append(cached, r.cached), append(reasoning, r.reasoning), append(cost, r.cost)
+		errors = append(errors, r.errors)
+		latency, ttft = append(latency, histogramLiteral(r.latency)), append(ttft, histogramLiteral(r.ttft))
 	}
-	b.Queue(addRollupsSQL, day, account, key, model, provider,
-		requests, prompt, completion, cached, reasoning, cost)
+	b.Queue(addRollupsSQL, day, account, key, model, provider, app,
+		requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
+}
+
+// histogramLiteral is h as a PostgreSQL array literal, nil for an empty h.
+func histogramLiteral(h store.Histogram) *string {
+	if len(h) == 0 {
+		return nil
+	}
+	b := make([]byte, 0, 2+3*len(h))
+	b = append(b, '{')
+	for i, c := range h {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, c, 10)
+	}
+	s := string(append(b, '}'))
+	return &s
 }
 
 // chargeArrays holds a batch's charges column by column, in their stored

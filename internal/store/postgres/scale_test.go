@@ -82,6 +82,12 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		SELECT created_at / 86400000000000, account_id, key_hash, model_requested, provider,
 			count(*), sum(tokens_prompt), sum(tokens_completion), 0, 0, sum(cost_nanos)
 		FROM generations GROUP BY 1, 2, 3, 4, 5`,
+		// Errors and histograms as the ledger writer keeps them (migration
+		// 0008): the seeded latencies, 300–999 ms, fill the 16 buckets of
+		// 256–1023 ms (47 zero buckets before them); TTFT, 100 ms, one bucket.
+		`UPDATE usage_rollups SET errors = requests / 50,
+			latency_hist = array_fill(0::bigint, ARRAY[48]) || array_fill(requests / 16, ARRAY[16]),
+			ttft_hist = array_fill(0::bigint, ARRAY[44]) || ARRAY[requests / 3]`,
 		`VACUUM ANALYZE generations`,
 		`VACUUM ANALYZE usage_rollups`,
 	}
@@ -107,6 +113,10 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		{"usage/by-day", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day"}); return err }},
 		{"usage/by-model", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "model"}); return err }},
 		{"usage/by-key", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "key"}); return err }},
+		{"usage/by-day-split-model", func(int) error {
+			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day", Split: "model"})
+			return err
+		}},
 		{"usage/one-account-by-day", func(i int) error {
 			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day", AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
 			return err

@@ -42,16 +42,22 @@ const (
 
 	chargeAccountSQL = `UPDATE accounts SET spent_nanos = spent_nanos + ? WHERE id = ?`
 
-	addRollupSQL = `INSERT INTO usage_rollups (day, account_id, key_hash, model, provider,
-			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (day, account_id, key_hash, model, provider) DO UPDATE SET
+	// addRollupSQL adds to a usage rollup; histograms (store.Histogram's
+	// binary encoding) merge with hist_add (usage.go).
+	addRollupSQL = `INSERT INTO usage_rollups (day, account_id, key_hash, model, provider, app,
+			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos,
+			errors, latency_hist, ttft_hist)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (day, account_id, key_hash, model, provider, app) DO UPDATE SET
 			requests = requests + excluded.requests,
 			tokens_prompt = tokens_prompt + excluded.tokens_prompt,
 			tokens_completion = tokens_completion + excluded.tokens_completion,
 			tokens_cached = tokens_cached + excluded.tokens_cached,
 			tokens_reasoning = tokens_reasoning + excluded.tokens_reasoning,
-			cost_nanos = cost_nanos + excluded.cost_nanos`
+			cost_nanos = cost_nanos + excluded.cost_nanos,
+			errors = errors + excluded.errors,
+			latency_hist = hist_add(latency_hist, excluded.latency_hist),
+			ttft_hist = hist_add(ttft_hist, excluded.ttft_hist)`
 )
 
 // WriteBatch inserts the generations of b, applies its charges and adds the
@@ -158,13 +164,14 @@ func durationMS(d time.Duration) sql.NullInt64 {
 
 // rollupKey is the primary key of usage_rollups.
 type rollupKey struct {
-	day                                 int64
-	accountID, keyHash, model, provider string
+	day                                      int64
+	accountID, keyHash, model, provider, app string
 }
 
 type rollupSum struct {
-	requests, prompt, completion, cached, reasoning int64
-	cost                                            money.Nanos
+	requests, prompt, completion, cached, reasoning, errors int64
+	cost                                                    money.Nanos
+	latency, ttft                                           store.Histogram
 }
 
 // rollupSums are the rollup increments of a batch, in first-seen order.
@@ -175,7 +182,7 @@ type rollupSums struct {
 
 func (s *rollupSums) add(r *generationRow) {
 	g := r.g
-	k := rollupKey{day: r.day, accountID: g.AccountID, keyHash: g.KeyHash, model: g.Model, provider: g.Provider}
+	k := rollupKey{day: r.day, accountID: g.AccountID, keyHash: g.KeyHash, model: g.Model, provider: g.Provider, app: store.App(g)}
 	sum, ok := s.sums[k]
 	if !ok {
 		if s.sums == nil {
@@ -191,6 +198,13 @@ func (s *rollupSums) add(r *generationRow) {
 	sum.cached += g.TokensCached
 	sum.reasoning += g.TokensReasoning
 	sum.cost += g.Cost
+	if store.IsError(g) {
+		sum.errors++
+	}
+	sum.latency.Add(r.latencyMS)
+	if g.TimeToFirst > 0 {
+		sum.ttft.Add(g.TimeToFirst.Milliseconds())
+	}
 }
 
 // insertGenerations inserts gens, skipping those stored already, and
@@ -452,8 +466,11 @@ func addRollups(ctx context.Context, tx *sql.Tx, s *rollupSums) error {
 	defer stmt.Close()
 	for _, k := range s.order {
 		sum := s.sums[k]
-		_, err := stmt.ExecContext(ctx, k.day, k.accountID, k.keyHash, k.model, k.provider,
-			sum.requests, sum.prompt, sum.completion, sum.cached, sum.reasoning, int64(sum.cost))
+		latency, _ := sum.latency.MarshalBinary() // counts are never negative
+		ttft, _ := sum.ttft.MarshalBinary()
+		_, err := stmt.ExecContext(ctx, k.day, k.accountID, k.keyHash, k.model, k.provider, k.app,
+			sum.requests, sum.prompt, sum.completion, sum.cached, sum.reasoning, int64(sum.cost),
+			sum.errors, latency, ttft)
 		if err != nil {
 			return fmt.Errorf("usage rollup: %w", err)
 		}

@@ -92,6 +92,7 @@ var tests = []struct {
 	{"WriteBatchIsAllOrNothing", testWriteBatchIsAllOrNothing},
 	{"WriteBatchOfEmptyBatch", testWriteBatchOfEmptyBatch},
 	{"UsageGroupsAndFilters", testUsageGroupsAndFilters},
+	{"UsageCountsErrorsLatencyAndApps", testUsageCountsErrorsLatencyAndApps},
 	{"PruneGenerationsKeepsRollupsAndLedger", testPruneGenerationsKeepsRollupsAndLedger},
 	{"WriteBatchOf5000", testWriteBatchOf5000},
 	{"ConcurrentWriteBatchAndTopUpStayConsistent", testConcurrentWriteBatchAndTopUpStayConsistent},
