@@ -67,7 +67,7 @@ type Security struct {
 	// SecretKey and OldSecretKey are the environment's values.
 	SecretKey    Secret `yaml:"-"`
 	OldSecretKey Secret `yaml:"-"`
-	OAuth          OAuth          `yaml:"oauth"`
+	OAuth        OAuth  `yaml:"oauth"`
 }
 
 // OAuth configures the PKCE flow by which apps get keys (docs/oauth.md).
