@@ -132,8 +132,10 @@ func (a *API) Actor(r *http.Request, e *store.AuditEntry) bool {
 			return false
 		}
 	} else {
-		var err error
-		if k, err = a.keys.Identify(auth.Credential(r)); err != nil {
+		// Identify's error is a *llm.Error: compared as such, not as an
+		// error interface (a nil *llm.Error in one is not nil).
+		var lerr *llm.Error
+		if k, lerr = a.keys.Identify(auth.Credential(r)); lerr != nil {
 			return false
 		}
 	}

@@ -18,6 +18,11 @@ import (
 // it could not call a model either: a disabled key reads nothing, not even
 // its own usage.
 func (a *API) self(r *http.Request) (*store.Key, error) {
+	// The console's in-process calls carry their principal instead: the
+	// session's management key, or its user acting as their account.
+	if p, ok := auth.PrincipalOf(r.Context()); ok {
+		return a.principalCaller(r, p)
+	}
 	k, err := a.keys.Identify(auth.Credential(r))
 	if err != nil {
 		return nil, err

@@ -17,35 +17,6 @@ import (
 // from GET /api/v1/usage (a day × split series and a by-split report),
 // plus the accounts (admin) or keys (split by key) to name things.
 
-func init() {
-	funcs["count"] = thousands
-	funcs["ms"] = func(p *int64) string {
-		if p == nil {
-			return "–"
-		}
-		return thousands(*p) + " ms"
-	}
-}
-
-// thousands formats n with thousands separators: 1,234,567.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var b []byte
-	for i, c := range []byte(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, c)
-	}
-	if neg {
-		return "-" + string(b)
-	}
-	return string(b)
-}
 
 // usageSplits are the dimensions the page can split by, in menu order.
 var usageSplits = []struct{ Value, Label string }{
