@@ -17,7 +17,6 @@ import (
 // from GET /api/v1/usage (a day × split series and a by-split report),
 // plus the accounts (admin) or keys (split by key) to name things.
 
-
 // usageSplits are the dimensions the page can split by, in menu order.
 var usageSplits = []struct{ Value, Label string }{
 	{"model", "Model"}, {"key", "Key"}, {"provider", "Provider"}, {"app", "App"},
