@@ -3,7 +3,6 @@ package admin
 import (
 	"crypto/rand"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -289,7 +288,7 @@ func (a *API) Redeem(w http.ResponseWriter, r *http.Request) error {
 	if caller.Kind != store.KindManagement {
 		return llm.Forbidden("forbidden", "redeem a code with the management key of the account to credit; the admin adds credits with POST /api/v1/accounts/{id}/credits")
 	}
-	who := []string{"account " + caller.AccountID, "address " + remoteHost(r)}
+	who := []string{"account " + caller.AccountID, "address " + a.clientAddr(r)}
 	if wait := a.redeemFails.blocked(who...); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		return llm.RateLimited("too many failed redemptions from this account or address; try again in "+strconv.Itoa(secs)+" seconds", strconv.Itoa(secs))
@@ -331,16 +330,6 @@ func (a *API) Redeem(w http.ResponseWriter, r *http.Request) error {
 		Redeemed money.Nanos   `json:"redeemed"`
 		Memo     string        `json:"memo"`
 	}{a.accountObject(ac), b.Value, b.Memo})
-}
-
-// remoteHost is the connection's peer address (no forwarding header is
-// trusted).
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // attempts counts failures per name in fixed windows: after max in a

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,8 @@ type API struct {
 	changed func(ctx context.Context, topic string)
 	// registration is what POST /users/register allows (SetRegistration).
 	registration atomic.Pointer[Registration]
+	// clientAddr is the address per-address limits count (SetClientAddr).
+	clientAddr func(*http.Request) string
 	// redeemFails counts failed redemptions per account and per address.
 	redeemFails *attempts
 	// exchangeFails counts failed OAuth code exchanges per address.
@@ -70,7 +73,7 @@ func (a *API) notify(ctx context.Context, topic string) {
 
 // New builds the management API.
 func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
-	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now,
+	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now, clientAddr: peerAddr,
 		redeemFails:   newAttempts(redeemFailures, redeemWindow, now),
 		exchangeFails: newAddrFailures(exchangeFailures, exchangeFailureWindow, exchangeTrackedAddrs, now)}
 }
@@ -366,4 +369,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 	return nil
+}
+
+// SetClientAddr sets how a request's client address is read for the
+// per-address limits (failed redemptions and code exchanges): the server's
+// reading of server.trusted_proxies. The default is the connection's peer.
+func (a *API) SetClientAddr(f func(*http.Request) string) { a.clientAddr = f }
+
+// peerAddr is the connection's peer address.
+func peerAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

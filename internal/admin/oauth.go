@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -128,7 +127,7 @@ type ExchangeRequest struct {
 // tried twice; failures count against the caller's address.
 func (a *API) ExchangeAuthCode(p OAuthPolicy) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		addr := sourceAddr(r)
+		addr := a.clientAddr(r)
 		if wait := a.exchangeFails.blocked(addr); wait > 0 {
 			secs := strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 			return llm.RateLimited("too many failed code exchanges from your address; try again in "+secs+" seconds", secs)
@@ -186,15 +185,6 @@ func (a *API) exchange(r *http.Request, p OAuthPolicy) (*store.Key, string, erro
 		return nil, "", llm.Forbidden("invalid_code", "the key that approved this code has been disabled or has expired since")
 	}
 	return a.createKey(r.Context(), CreateKeyRequest{Name: c.AppID, AccountID: c.AccountID, Limit: c.Limit})
-}
-
-// sourceAddr is the address failures are counted against: the
-// connection's peer (the gateway trusts no forwarding header).
-func sourceAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }
 
 // addrFailures counts failures per address in fixed windows, for a

@@ -264,3 +264,31 @@ func TestOAuthExchangePreflight(t *testing.T) {
 		t.Fatalf("OPTIONS /api/v1/keys: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+func TestOAuthExchangeFailuresCountTheClientBehindATrustedProxy(t *testing.T) {
+	g := start(t, opts{yaml: strings.Replace(baseConfig, "server:\n", "server:\n  trusted_proxies: [\"127.0.0.1\", \"::1\"]\n", 1)})
+	verifier, challenge := pkcePair("proxy")
+	from := func(addr, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/v1/auth/keys", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	for i := 0; i < 10; i++ {
+		from("203.0.113.5", exchangeBody("no-such-code", verifier))
+	}
+	code := g.grantCode(t, g.AdminKey, `{"callback_url":"https://app.example.com/cb","code_challenge":"`+challenge+`","code_challenge_method":"S256"}`)
+	st, out := from("203.0.113.5", exchangeBody(code, verifier))
+	wantRefusal(t, "the failing client", st, out, 429, "rate_limit_exceeded")
+	// Another client behind the same proxy is not blocked by it.
+	if st, out = from("198.51.100.8", exchangeBody(code, verifier)); st != 200 {
+		t.Fatalf("another client behind the proxy: %d %v", st, out)
+	}
+}

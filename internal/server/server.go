@@ -160,6 +160,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		return sn.cfg.Server.AuthFailuresPerMinute, sn.proxies
 	})
 	s.errs = errorWriter{log: o.Log, guard: s.guard}
+	s.admin.SetClientAddr(func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() })
 	routeHealth := routing.NewHealth(routing.HealthConfig{MaxRoutes: cfg.Routing.MaxTrackedRoutes,
 		AuthFailures: cfg.Routing.AuthFailures, AuthCooldown: cfg.Routing.AuthCooldown}, o.Now)
 	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
