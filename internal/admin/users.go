@@ -214,6 +214,7 @@ func (a *API) CreateUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	audit.Describe(r.Context(), u.ID, u.AccountID, nil, userObject(u))
 	out := struct {
 		Data     UserObject `json:"data"`
 		Password string     `json:"password,omitempty"`
@@ -282,6 +283,7 @@ func (a *API) PatchUser(w http.ResponseWriter, r *http.Request, id string) error
 	if err != nil {
 		return err
 	}
+	before := userObject(u)
 	revoke := false
 	if req.Email != nil {
 		if u.Email, err = checkEmail(*req.Email); err != nil {
@@ -320,6 +322,7 @@ func (a *API) PatchUser(w http.ResponseWriter, r *http.Request, id string) error
 			return err
 		}
 	}
+	audit.Describe(r.Context(), u.ID, u.AccountID, before, userObject(u))
 	return writeJSON(w, http.StatusOK, dataOf(userObject(u)))
 }
 
@@ -329,9 +332,11 @@ func (a *API) DeleteUser(w http.ResponseWriter, r *http.Request, id string) erro
 	if err != nil {
 		return err
 	}
-	if _, err := a.targetUser(r, caller, id); err != nil {
+	gone, err := a.targetUser(r, caller, id)
+	if err != nil {
 		return err
 	}
+	audit.Describe(r.Context(), id, gone.AccountID, userObject(gone), nil)
 	if err := a.st.DeleteUser(r.Context(), id); err != nil {
 		return notFoundAs(err, "no user "+id)
 	}
