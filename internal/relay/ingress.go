@@ -68,14 +68,21 @@ func scanMessages(body []byte) (*oa.Request, error) {
 // come as x-goog-api-key or ?key=, as Google's clients send it.
 func (rl *Relay) Gemini(model string, stream bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		cred := r.Header.Get("X-Goog-Api-Key")
-		if cred == "" && r.Header.Get("Authorization") == "" {
-			cred = r.URL.Query().Get("key")
-		}
-		return rl.serve(w, r, IngressGemini, oa.OpChat, cred, func(body []byte) (*oa.Request, error) {
+		return rl.serve(w, r, IngressGemini, oa.OpChat, geminiCredential(r), func(body []byte) (*oa.Request, error) {
 			return scanGemini(model, stream, body)
 		})
 	}
+}
+
+// geminiCredential is the key as Google's clients send it: the
+// x-goog-api-key header, or ?key= when no Authorization header is sent.
+// Empty means "look in Authorization" (auth.Credential).
+func geminiCredential(r *http.Request) string {
+	cred := r.Header.Get("X-Goog-Api-Key")
+	if cred == "" && r.Header.Get("Authorization") == "" {
+		cred = r.URL.Query().Get("key")
+	}
+	return cred
 }
 
 // scanGemini reads what routing and billing need from a Gemini body; the
@@ -118,21 +125,32 @@ func scanGemini(model string, stream bool, body []byte) (*oa.Request, error) {
 	return req, nil
 }
 
-// ParseGeminiPath splits "MODEL:generateContent" (what follows /models/ in
-// a Gemini URL) into the model and whether the call streams. ok is false
-// for any other method.
-func ParseGeminiPath(rest string) (model string, stream, ok bool) {
+// GeminiMethod is a Gemini method the gateway serves on …/models/MODEL:METHOD.
+type GeminiMethod uint8
+
+const (
+	GeminiGenerate GeminiMethod = iota
+	GeminiStream
+	GeminiCountTokens
+)
+
+// ParseGeminiMethod splits "MODEL:generateContent" (what follows /models/
+// in a Gemini URL) into the model and the method. ok is false for a
+// method the gateway does not serve.
+func ParseGeminiMethod(rest string) (model string, method GeminiMethod, ok bool) {
 	i := strings.LastIndexByte(rest, ':')
 	if i < 0 {
-		return "", false, false
+		return "", 0, false
 	}
 	switch rest[i+1:] {
 	case "generateContent":
-		return rest[:i], false, true
+		return rest[:i], GeminiGenerate, true
 	case "streamGenerateContent":
-		return rest[:i], true, true
+		return rest[:i], GeminiStream, true
+	case "countTokens":
+		return rest[:i], GeminiCountTokens, true
 	}
-	return "", false, false
+	return "", 0, false
 }
 
 // jsonObject parses a body that passed readJSON's check as an object.

@@ -35,11 +35,12 @@ type ModelPricing struct {
 // Catalogue is the model list, computed once from the config: it is the
 // same for every request, so its JSON is rendered once too.
 type Catalogue struct {
-	byID map[string]*ModelObject
-	list []byte
-	res  *routing.Resolver
-	cfg  *config.Config
-	at   int64
+	byID  map[string]*ModelObject
+	items []*ModelObject // byID's values, in list order
+	list  []byte
+	res   *routing.Resolver
+	cfg   *config.Config
+	at    int64
 }
 
 // NewCatalogue lists the catalogue's non-pattern entries, then each
@@ -88,6 +89,7 @@ func NewCatalogue(cfg *config.Config, res *routing.Resolver, providerModels map[
 	if items == nil {
 		items = []*ModelObject{}
 	}
+	c.items = items
 	c.list, _ = json.Marshal(list{Object: "list", Data: items})
 	return c
 }
@@ -154,19 +156,29 @@ func (c *Catalogue) List(w http.ResponseWriter, r *http.Request) error {
 // PROVIDER/MODEL form resolves still gets an object, so clients that check
 // a model id before using it accept every name the gateway serves.
 func (c *Catalogue) Get(w http.ResponseWriter, r *http.Request, id string) error {
-	obj, ok := c.byID[id]
-	if !ok {
-		res, err := c.res.Resolve(id)
-		if err != nil {
-			return llm.ModelNotFound("The model '" + id + "' does not exist on this gateway. List the models you can use with GET /v1/models.")
-		}
-		obj = c.entryObject(id, res.Entry)
-		if res.Entry == nil && len(res.Targets) > 0 {
-			obj.OwnedBy = res.Targets[0].Provider
-		}
+	obj, err := c.lookup(id)
+	if err != nil {
+		return err
 	}
 	b, _ := json.Marshal(obj)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
 	return nil
+}
+
+// lookup finds a listed model or makes the object of a name the resolver
+// knows.
+func (c *Catalogue) lookup(id string) (*ModelObject, error) {
+	if obj, ok := c.byID[id]; ok {
+		return obj, nil
+	}
+	res, err := c.res.Resolve(id)
+	if err != nil {
+		return nil, llm.ModelNotFound("The model '" + id + "' does not exist on this gateway. List the models you can use with GET /v1/models.")
+	}
+	obj := c.entryObject(id, res.Entry)
+	if res.Entry == nil && len(res.Targets) > 0 {
+		obj.OwnedBy = res.Targets[0].Provider
+	}
+	return obj, nil
 }

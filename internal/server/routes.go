@@ -74,13 +74,16 @@ func routes() []route {
 		{method: "POST", path: "/messages/count_tokens", group: groupModel, build: func(s *Server, sn *snapshot) handlerFunc {
 			return inDialect(s.errs, relay.IngressAnthropic, sn.relay.CountTokens)
 		}},
-		{method: "GET", path: "/models", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return checkKey(sn.relay, sn.catalogue.List) }},
+		{method: "GET", path: "/models", group: groupModel, build: (*Server).listModelsPublic},
 		// Model ids may contain '/' and ':', hence "{model...}".
 		{method: "GET", path: "/models/{model...}", group: groupModel, build: (*Server).getModel},
 		// Gemini: /v1beta/models/MODEL:generateContent, and /v1/models/…, which
 		// newer Google SDKs call.
-		{method: "POST", path: "/v1beta/models/{model...}", mount: atRoot, group: groupGemini, tail: ":generateContent or :streamGenerateContent", build: (*Server).gemini},
-		{method: "POST", path: "/models/{model...}", group: groupGemini, tail: ":generateContent or :streamGenerateContent", build: (*Server).gemini},
+		{method: "POST", path: "/v1beta/models/{model...}", mount: atRoot, group: groupGemini, tail: ":generateContent, :streamGenerateContent or :countTokens", build: (*Server).gemini},
+		{method: "POST", path: "/models/{model...}", group: groupGemini, tail: ":generateContent, :streamGenerateContent or :countTokens", build: (*Server).gemini},
+		// Gemini's model list and model, in Google's shape (with a key).
+		{method: "GET", path: "/v1beta/models", mount: atRoot, group: groupGemini, build: (*Server).geminiModels},
+		{method: "GET", path: "/v1beta/models/{model...}", mount: atRoot, group: groupGemini, build: (*Server).geminiModel},
 
 		{method: "GET", path: "/key", group: groupKey, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Key }},
 		{method: "GET", path: "/credits", group: groupKey, build: func(s *Server, _ *snapshot) handlerFunc { return s.admin.Credits }},
@@ -207,26 +210,74 @@ func withValue(name string, h func(http.ResponseWriter, *http.Request, string) e
 // with the wrong method: only POST serves it.
 func (s *Server) getModel(sn *snapshot) handlerFunc {
 	notGet := inDialect(s.errs, relay.IngressGemini, notAllowed(http.MethodPost))
-	return checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error {
+	anthropicGet := inDialect(s.errs, relay.IngressAnthropic, checkKey(sn.relay, withValue("model", sn.catalogue.AnthropicGet)))
+	return anthropicShape(anthropicGet, checkKey(sn.relay, func(w http.ResponseWriter, r *http.Request) error {
 		id := r.PathValue("model")
-		if _, _, gemini := relay.ParseGeminiPath(id); gemini {
+		if _, _, gemini := relay.ParseGeminiMethod(id); gemini {
 			return notGet(w, r)
 		}
 		return sn.catalogue.Get(w, r, id)
+	}))
+}
+
+// gemini serves POST …/models/{model...}: MODEL:generateContent,
+// MODEL:streamGenerateContent and MODEL:countTokens. Other Gemini methods
+// (:embedContent, :predict…) are not served: a 404 in Google's envelope.
+func (s *Server) gemini(sn *snapshot) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		model, method, ok := relay.ParseGeminiMethod(r.PathValue("model"))
+		switch {
+		case !ok:
+			return s.notFound(r, relay.IngressGemini)(w, r)
+		case method == relay.GeminiCountTokens:
+			return inDialect(s.errs, relay.IngressGemini, sn.relay.GeminiCountTokens(model))(w, r)
+		}
+		return inDialect(s.errs, relay.IngressGemini, sn.relay.Gemini(model, method == relay.GeminiStream))(w, r)
+	}
+}
+
+// listModelsPublic serves GET /models: OpenAI's list, or Anthropic's when
+// the request carries anthropic-version (Anthropic's SDKs always send it).
+func (s *Server) listModelsPublic(sn *snapshot) handlerFunc {
+	return anthropicShape(inDialect(s.errs, relay.IngressAnthropic, checkKey(sn.relay, sn.catalogue.AnthropicList)), checkKey(sn.relay, sn.catalogue.List))
+}
+
+// anthropicShape picks the Anthropic handler for a request that carries
+// anthropic-version.
+func anthropicShape(anthropic, other handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Header.Get("Anthropic-Version") != "" {
+			return anthropic(w, r)
+		}
+		return other(w, r)
+	}
+}
+
+// geminiModels serves GET /v1beta/models: the catalogue in Google's
+// shape, paged with pageSize and pageToken.
+func (s *Server) geminiModels(sn *snapshot) handlerFunc {
+	return inDialect(s.errs, relay.IngressGemini, func(w http.ResponseWriter, r *http.Request) error {
+		if _, err := sn.relay.GeminiKey(r); err != nil {
+			return err
+		}
+		return sn.catalogue.GeminiList(w, r)
 	})
 }
 
-// gemini serves POST …/models/{model...}: MODEL:generateContent and
-// MODEL:streamGenerateContent. Other Gemini methods (:countTokens,
-// :embedContent) are not served: a 404 in Google's envelope.
-func (s *Server) gemini(sn *snapshot) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		model, stream, ok := relay.ParseGeminiPath(r.PathValue("model"))
-		if !ok {
-			return s.notFound(r, relay.IngressGemini)(w, r)
+// geminiModel serves GET /v1beta/models/{model...}: one model in Google's
+// shape; GET on a method (…/M:generateContent) is a 405.
+func (s *Server) geminiModel(sn *snapshot) handlerFunc {
+	notGet := notAllowed(http.MethodPost)
+	return inDialect(s.errs, relay.IngressGemini, func(w http.ResponseWriter, r *http.Request) error {
+		id := r.PathValue("model")
+		if _, _, method := relay.ParseGeminiMethod(id); method {
+			return notGet(w, r)
 		}
-		return inDialect(s.errs, relay.IngressGemini, sn.relay.Gemini(model, stream))(w, r)
-	}
+		if _, err := sn.relay.GeminiKey(r); err != nil {
+			return err
+		}
+		return sn.catalogue.GeminiGet(w, r, id)
+	})
 }
 
 // servedEndpoints names the served endpoints, grouped, from the route

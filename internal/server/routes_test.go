@@ -214,11 +214,12 @@ func TestAllowComesFromTheTable(t *testing.T) {
 		{"HEAD", "/api/v1/keys", []string{"GET", "POST"}},
 		{"DELETE", "/api/v1/accounts/a", []string{"GET", "PATCH"}},
 		{"GET", "/api/v1/accounts/a/credits", []string{"POST"}},
-		{"GET", "/v1beta/models/m:generateContent", []string{"POST"}},
+		{"DELETE", "/v1beta/models/m:generateContent", []string{"GET", "POST"}},
 		{"DELETE", "/v1/models/m", []string{"GET", "POST"}},
 		{"POST", "/v1/models/", []string{"GET"}},
 		{"GET", "/v1/batches", nil},
-		{"GET", "/v1beta/models", nil},
+		{"POST", "/v1beta/models", []string{"GET"}},
+		{"GET", "/v1beta/tunedModels", nil},
 		{"GET", "/v1/./models", nil},
 	} {
 		if got := allow(rt, c.method, c.target); !slices.Equal(got, c.want) {
@@ -247,7 +248,7 @@ func TestNotFoundListsTheTable(t *testing.T) {
 		}
 	}
 	msg := servedEndpoints("/v1")
-	for _, want := range []string{"POST /v1/chat/completions", "GET /v1/models/{model}", "POST /v1beta/models/{model}:generateContent or :streamGenerateContent",
+	for _, want := range []string{"POST /v1/chat/completions", "GET /v1/models/{model}", "POST /v1beta/models/{model}:generateContent, :streamGenerateContent or :countTokens", "GET /v1beta/models/{model}",
 		"GET /v1/generation?id=", "POST /api/v1/keys", "POST /v1/providers/{route}/enable"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the list lacks %q: %s", want, msg)
