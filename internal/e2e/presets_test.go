@@ -157,3 +157,22 @@ func TestPresetWithoutAdjustmentSendsTheClientsBytes(t *testing.T) {
 		t.Fatalf("upstream body = %s", body)
 	}
 }
+
+func TestPresetThroughTheManagementAPI(t *testing.T) {
+	g := start(t, opts{yaml: catalogConfig, env: map[string]string{"SWITCHYARD_SECRET_KEY": testSecretKey}})
+	var seen bodies
+	// Presets are config vocabulary, so the API takes them as the file does.
+	seen.call(t, g, "POST", "/api/v1/providers", `{"name":"mi","preset":"mistral","base_url":"`+g.Up.URL+`/v1","api_key":"`+upstreamKey+`"}`, 201)
+	bad := seen.call(t, g, "POST", "/api/v1/providers", `{"name":"x","preset":"mistrall","api_key":"k"}`, 400)
+	if !strings.Contains(bad, `did you mean \"mistral\"`) {
+		t.Errorf("unknown preset answer = %s", bad)
+	}
+	seen.call(t, g, "POST", "/api/v1/catalog/models", `{"id":"house-model","routes":[{"provider":"mi","model":"mistral-large-latest"}]}`, 201)
+	if _, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "house-model", Messages: userMsg("hi"), Seed: openai.Int(5)}); err != nil {
+		t.Fatal(err)
+	}
+	if body := string(g.Up.Last().Body); !strings.Contains(body, `"random_seed":5`) || !strings.Contains(body, `"mistral-large-latest"`) {
+		t.Fatalf("upstream body = %s", body)
+	}
+}
