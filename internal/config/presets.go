@@ -33,7 +33,7 @@ type Preset struct {
 	// service's stream chunks carry usage (gjson paths such as
 	// "x_groq.usage", "choices.0.usage"); it is moved to the top level.
 	UsageAt []string
-	// Quirks says, for the docs and `config check`, what else differs.
+	// Quirks says what else differs (docs/configuration.md#presets repeats it).
 	Quirks string
 }
 
