@@ -75,17 +75,27 @@ func isOpenAIItself(p *Provider) bool {
 }
 
 // envProviders are the providers the standard *_API_KEY variables create,
-// in the order their pattern entries join the catalogue: openrouter's
-// catch-all "*" comes last so every more specific pattern is tried first.
-var envProviders = []struct {
-	name, typ, prefix, baseURL string
-	patterns                   []string
-}{
-	{"openai", "openai", "OPENAI", "", []string{"gpt-*", "chatgpt-*", "o1*", "o3*", "o4*", "text-embedding-*"}},
-	{"anthropic", "anthropic", "ANTHROPIC", "", []string{"claude-*"}},
-	{"gemini", "gemini", "GEMINI", "", []string{"gemini-*"}},
-	{"deepseek", "openai", "DEEPSEEK", "https://api.deepseek.com/v1", []string{"deepseek-*"}},
-	{"openrouter", "openai", "OPENROUTER", "https://openrouter.ai/api/v1", []string{"*"}},
+// in the order their pattern entries join the catalogue: the native types,
+// then every preset with a variable prefix (Presets, ending with
+// openrouter, whose catch-all "*" comes last so every more specific
+// pattern is tried first).
+var envProviders = func() []envProvider {
+	out := []envProvider{
+		{"openai", "openai", "OPENAI", "", "", []string{"gpt-*", "chatgpt-*", "o1*", "o3*", "o4*", "text-embedding-*"}},
+		{"anthropic", "anthropic", "ANTHROPIC", "", "", []string{"claude-*"}},
+		{"gemini", "gemini", "GEMINI", "", "", []string{"gemini-*"}},
+	}
+	for _, p := range Presets {
+		if p.Env != "" {
+			out = append(out, envProvider{p.Name, "openai", p.Env, p.BaseURL, p.Name, p.Patterns})
+		}
+	}
+	return out
+}()
+
+type envProvider struct {
+	name, typ, prefix, baseURL, preset string
+	patterns                           []string
 }
 
 // envPrefix returns the variable prefix (OPENAI for OPENAI_API_KEY) of an
@@ -104,7 +114,13 @@ func envPrefix(name string) string {
 // replaced server.listen. This and Parse's ${VAR} expansion are the only
 // readers of env.
 func (c *Config) complete(env Env) (listenFromEnv bool) {
+	for i := range c.Providers {
+		c.Providers[i].applyPreset()
+	}
+	routed := c.presetsToRoute()
+	c.addPresetPatterns(routed, false)
 	c.addEnvProviders(env)
+	c.addPresetPatterns(routed, true)
 	if len(c.Providers) == 0 {
 		// Nothing configured at all: serve every model name from the
 		// simulated provider so a bare `switchyard serve` answers requests.
@@ -226,7 +242,7 @@ func (c *Config) addEnvProviders(env Env) {
 		if v, _ := env(e.prefix + "_BASE_URL"); v != "" {
 			base = v
 		}
-		c.Providers = append(c.Providers, Provider{Name: e.name, Type: e.typ, BaseURL: base, APIKey: Secret(key), FromEnv: true})
+		c.Providers = append(c.Providers, Provider{Name: e.name, Type: e.typ, Preset: e.preset, BaseURL: base, APIKey: Secret(key), FromEnv: true})
 		if c.routesTo(e.name) {
 			continue
 		}
@@ -265,6 +281,7 @@ func (c *Config) addPattern(id, provider string) {
 
 // complete fills p's defaults (the file's providers and the API's alike).
 func (p *Provider) complete() {
+	p.applyPreset()
 	if p.Timeout == 0 {
 		p.Timeout = DefaultTimeout
 	}

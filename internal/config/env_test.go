@@ -105,8 +105,8 @@ func TestEnvProviders(t *testing.T) {
 				{Name: "openai", Type: "openai", BaseURL: "http://localhost:8000/v1", APIKey: "sk-o", FromEnv: true},
 				{Name: "anthropic", Type: "anthropic", BaseURL: "https://proxy.example/anthropic", APIKey: "sk-a", FromEnv: true},
 				{Name: "gemini", Type: "gemini", BaseURL: "https://generativelanguage.googleapis.com", APIKey: "g", FromEnv: true},
-				{Name: "deepseek", Type: "openai", BaseURL: "https://ds.example/v1", APIKey: "sk-ds", FromEnv: true},
-				{Name: "openrouter", Type: "openai", BaseURL: "https://or.example/api/v1", APIKey: "sk-or", FromEnv: true},
+				{Name: "deepseek", Type: "openai", Preset: "deepseek", BaseURL: "https://ds.example/v1", APIKey: "sk-ds", FromEnv: true},
+				{Name: "openrouter", Type: "openai", Preset: "openrouter", BaseURL: "https://or.example/api/v1", APIKey: "sk-or", FromEnv: true},
 			},
 			wantModels: append(append(append(append(
 				patternsFor("openai", openaiPatterns...),
@@ -119,8 +119,8 @@ func TestEnvProviders(t *testing.T) {
 			name: "default base urls",
 			env:  map[string]string{"DEEPSEEK_API_KEY": "sk-ds", "OPENROUTER_API_KEY": "sk-or"},
 			wantProviders: []Provider{
-				{Name: "deepseek", Type: "openai", BaseURL: "https://api.deepseek.com/v1", APIKey: "sk-ds", FromEnv: true},
-				{Name: "openrouter", Type: "openai", BaseURL: "https://openrouter.ai/api/v1", APIKey: "sk-or", FromEnv: true},
+				{Name: "deepseek", Type: "openai", Preset: "deepseek", BaseURL: "https://api.deepseek.com/v1", APIKey: "sk-ds", FromEnv: true},
+				{Name: "openrouter", Type: "openai", Preset: "openrouter", BaseURL: "https://openrouter.ai/api/v1", APIKey: "sk-or", FromEnv: true},
 			},
 			wantModels: []entry{{"deepseek-*", "deepseek"}, {"*", "openrouter"}},
 		},
@@ -159,7 +159,7 @@ func TestEnvProviders(t *testing.T) {
 			wantProviders: []Provider{
 				{Name: "m", Type: "mock", Mock: MockOptions{Words: 12}},
 				{Name: "gemini", Type: "gemini", BaseURL: "https://generativelanguage.googleapis.com", APIKey: "g", FromEnv: true},
-				{Name: "openrouter", Type: "openai", BaseURL: "https://openrouter.ai/api/v1", APIKey: "sk-or", FromEnv: true},
+				{Name: "openrouter", Type: "openai", Preset: "openrouter", BaseURL: "https://openrouter.ai/api/v1", APIKey: "sk-or", FromEnv: true},
 			},
 			wantModels: []entry{{"gemini-*", "m"}, {"x", "m"}, {"*", "openrouter"}},
 		},

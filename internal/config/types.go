@@ -255,6 +255,10 @@ type Provider struct {
 	Type    string `yaml:"type"` // openai | anthropic | gemini | azure | mock
 	BaseURL string `yaml:"base_url"`
 	APIKey  Secret `yaml:"api_key"`
+	// Preset names an OpenAI-compatible service (Presets: deepseek, groq,
+	// ollama...): type openai, its base URL, default patterns and quirk
+	// handling. type and base_url may still be given (a regional endpoint).
+	Preset string `yaml:"preset"`
 	// Timeout bounds a whole upstream call. Default 600s.
 	Timeout time.Duration `yaml:"timeout"`
 	// ConnectTimeout bounds dialing the upstream (default 10s).

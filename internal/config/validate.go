@@ -349,6 +349,27 @@ func (v *validator) providers(ps []Provider) map[string]bool {
 	return names
 }
 
+// preset checks p's preset and reports whether it makes api_key optional.
+func (v *validator) preset(p *Provider, at string) (keyOptional bool) {
+	if p.Preset == "" {
+		return false
+	}
+	pr, ok := LookupPreset(p.Preset)
+	if !ok {
+		names := PresetNames()
+		msg := fmt.Sprintf("unknown preset %q; use one of %s", p.Preset, strings.Join(names, ", "))
+		if s := closest(p.Preset, names); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		v.add(at+".preset", "%s", msg)
+		return false
+	}
+	if p.Type != "openai" {
+		v.add(at+".preset", "preset %s is an OpenAI-compatible service; remove type %s (a preset implies type openai)", pr.Name, p.Type)
+	}
+	return pr.KeyOptional
+}
+
 func (v *validator) provider(p *Provider, at string) {
 	v.pricing(at, p.Pricing)
 	known := false
@@ -356,6 +377,8 @@ func (v *validator) provider(p *Provider, at string) {
 		known = known || p.Type == t
 	}
 	switch {
+	case p.Type == "" && p.Preset != "":
+		// An unknown preset, reported below.
 	case p.Type == "":
 		v.add(at+".type", "a provider needs a type; use one of %s", strings.Join(ProviderTypes, ", "))
 	case !known:
@@ -365,6 +388,7 @@ func (v *validator) provider(p *Provider, at string) {
 		}
 		v.add(at+".type", "%s", msg)
 	}
+	keyOptional := v.preset(p, at)
 	fromEnv := ""
 	if p.FromEnv {
 		fromEnv = fmt.Sprintf(" (the value comes from $%s_BASE_URL)", envPrefix(p.Name))
@@ -391,7 +415,7 @@ func (v *validator) provider(p *Provider, at string) {
 		case "anthropic", "gemini", "azure":
 			v.add(at+".api_key", "type %s needs api_key; add api_key: \"${%s}\" and export %s", p.Type, keyVar, keyVar)
 		case "openai":
-			if !isLocalHost(host) && host != "" {
+			if !isLocalHost(host) && host != "" && !keyOptional {
 				v.add(at+".api_key", "type openai needs api_key unless base_url is a local server (localhost); add api_key: \"${%s}\" and export %s", keyVar, keyVar)
 			}
 		}

@@ -1,7 +1,9 @@
 package fakeupstream
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -122,7 +124,20 @@ func azureOp(path string) (string, bool) {
 	return "", false
 }
 
-func (openAI) answer(w http.ResponseWriter, r *http.Request, b Behavior, models []string, nextID func() uint64) {
+func (o openAI) answer(w http.ResponseWriter, r *http.Request, b Behavior, models []string, nextID func() uint64) {
+	if len(b.RejectFields) > 0 {
+		body, _ := io.ReadAll(r.Body)
+		if o.rejectField(w, body, b) {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if b.Reasoning != "" || b.UsageAt != "" {
+		b2 := b
+		b2.Reasoning, b2.UsageAt = "", ""
+		quirkyAnswer(w, b, func(w http.ResponseWriter) { o.answer(w, r, b2, models, nextID) })
+		return
+	}
 	if op, ok := azureOp(r.URL.Path); ok {
 		// Azure speaks OpenAI's format at a deployment URL; the mock
 		// answers it as the same operation under /v1.

@@ -51,6 +51,19 @@ type Behavior struct {
 	UsageInFinishChunk bool
 	OmitUsage          bool
 
+	// Quirks of OpenAI-compatible services (OpenAI dialect only).
+	// RejectFields answers 400 to a request whose body has any of these
+	// top-level fields, as Groq does for logprobs.
+	RejectFields []string
+	// Reasoning is thinking text sent before the answer: streamed as
+	// delta.reasoning_content chunks, whole as message.reasoning_content
+	// (DeepSeek, Qwen, GLM, Doubao).
+	Reasoning string
+	// UsageAt moves a chunk's usage to this path ("choices.0.usage" as
+	// Moonshot streams it, "x_groq.usage" as Groq does). With
+	// UsageInFinishChunk the usage is on the finish chunk.
+	UsageAt string
+
 	// Blocked answers as a provider's safety filter would: "prompt" refuses
 	// the prompt, "response" stops the answer. Only the Gemini dialect
 	// implements it (promptFeedback.blockReason / finishReason "SAFETY");

@@ -29,6 +29,7 @@ func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		secret:           cfg.APIKey.Reveal(),
 		Signer:           StaticHeader("Authorization", "Bearer ", cfg.APIKey.Reveal()),
 		headers:          headersOf(cfg),
+		quirks:           quirksOf(cfg),
 	}, nil
 }
 

@@ -78,6 +78,8 @@ type Provider struct {
 	// path maps an operation's path ("/chat/completions") and the upstream
 	// model to the path below BaseURL; nil means the path as given.
 	path func(op, model string) string
+	// quirks are the adjustments of the provider's preset, if any.
+	quirks quirks
 }
 
 // Path is the path below the base URL for an operation on model: the
@@ -177,8 +179,10 @@ func NewTransport() *http.Transport {
 
 // NewRequest builds a POST of body to path below the base URL, with the
 // provider's configured headers and nothing from the client, and signs it
-// (the provider's Signer, once). A signing failure is a *SignError.
+// (the provider's Signer, once). A signing failure is a *SignError. The
+// body first gets the request adjustments of the provider's preset.
 func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Request, error) {
+	body = p.quirks.adjust(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err

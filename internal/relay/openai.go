@@ -450,7 +450,8 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			return nil
 		}
 		at.event()
-		out, err = src.event(out[:0], string(name), data)
+		// A preset's service may carry usage elsewhere (provider.LiftUsage).
+		out, err = src.event(out[:0], string(name), p.LiftUsage(data))
 		if err != nil {
 			e := streamFailure(p, err)
 			if !cw.started() && len(out) == 0 {

@@ -1,0 +1,146 @@
+package config
+
+// Preset is an OpenAI-compatible service known by name: a provider with
+// `preset: NAME` takes type openai, the base URL and the quirk handling
+// from here, so one line configures it (docs/configuration.md#presets).
+//
+// This table is the one place that knows a service's peculiarities. The
+// relay never asks which service it talks to: the provider applies the
+// request adjustments below to every body it sends and lifts usage from
+// where the service puts it (package provider).
+type Preset struct {
+	Name string
+	// BaseURL is the service's default endpoint (base_url overrides it).
+	BaseURL string
+	// Env is the prefix of the variables that create the provider without
+	// a file (Env_API_KEY, Env_BASE_URL); empty for local servers.
+	Env string
+	// Patterns are catalogue entries routed to the provider when nothing
+	// else routes to it (as for an environment provider). Empty for
+	// services that host other makers' models under their own names: reach
+	// them as NAME/MODEL or with a catalogue route.
+	Patterns []string
+	// KeyOptional: a local server that needs no key.
+	KeyOptional bool
+	// Drop are top-level request fields the service refuses (or that make
+	// it fail): removed before sending.
+	Drop []string
+	// Rename are top-level request fields the service spells differently:
+	// OpenAI's name → the service's (a field already spelt the service's
+	// way wins).
+	Rename map[string]string
+	// UsageAt are the places, besides the top-level "usage", where the
+	// service's stream chunks carry usage (gjson paths such as
+	// "x_groq.usage", "choices.0.usage"); it is moved to the top level.
+	UsageAt []string
+	// Quirks says what else differs (docs/configuration.md#presets repeats it).
+	Quirks string
+}
+
+// Presets are the built-in presets, in the order their environment
+// providers join the catalogue (before openrouter's catch-all).
+var Presets = []Preset{
+	{Name: "deepseek", BaseURL: "https://api.deepseek.com/v1", Env: "DEEPSEEK",
+		Patterns: []string{"deepseek-*"},
+		Quirks:   "deepseek-reasoner streams its thinking in delta.reasoning_content (relayed, and translated to thinking blocks for Anthropic/Gemini clients); usage arrives on the last chunk"},
+	{Name: "moonshot", BaseURL: "https://api.moonshot.ai/v1", Env: "MOONSHOT",
+		Patterns: []string{"moonshot-*", "kimi-*"},
+		UsageAt:  []string{"choices.0.usage"},
+		Quirks:   "stream usage is inside the last chunk's choices[0].usage (moved to the top level); assistant prefill with partial: true passes through; mainland China accounts use base_url https://api.moonshot.cn/v1"},
+	{Name: "zhipu", BaseURL: "https://open.bigmodel.cn/api/paas/v4", Env: "ZHIPUAI",
+		Patterns: []string{"glm-*"},
+		Quirks:   "thinking: {type: enabled|disabled} passes through; reasoning arrives in reasoning_content; international accounts (Z.ai) use base_url https://api.z.ai/api/paas/v4"},
+	{Name: "ark", BaseURL: "https://ark.cn-beijing.volces.com/api/v3", Env: "ARK",
+		Patterns: []string{"doubao-*", "ep-*"},
+		Quirks:   "the model is a model id (doubao-…) or an inference endpoint id (ep-…); thinking: {type: enabled|disabled|auto} passes through; reasoning arrives in reasoning_content"},
+	{Name: "dashscope", BaseURL: "https://dashscope.aliyuncs.com/compatible-mode/v1", Env: "DASHSCOPE",
+		Patterns: []string{"qwen*", "qwq-*"},
+		Quirks:   "compatible mode; enable_thinking and thinking_budget pass through (Qwen3 open models think only when streamed: send enable_thinking: false without stream); usage comes in a last chunk with empty choices; international accounts use base_url https://dashscope-intl.aliyuncs.com/compatible-mode/v1"},
+	{Name: "mistral", BaseURL: "https://api.mistral.ai/v1", Env: "MISTRAL",
+		Patterns: []string{"mistral-*", "open-mistral-*", "codestral-*", "magistral-*", "ministral-*", "pixtral-*", "devstral-*"},
+		Rename:   map[string]string{"seed": "random_seed"},
+		Quirks:   "seed is sent as random_seed"},
+	{Name: "groq", BaseURL: "https://api.groq.com/openai/v1", Env: "GROQ",
+		Drop:    []string{"logprobs", "top_logprobs", "logit_bias"},
+		UsageAt: []string{"x_groq.usage"},
+		Quirks:  "logprobs, top_logprobs and logit_bias are refused with a 400, so they are removed; n must be 1; stream usage in x_groq.usage is moved to the top level; hosts other makers' models: reach them as groq/MODEL or route them"},
+	{Name: "xai", BaseURL: "https://api.x.ai/v1", Env: "XAI",
+		Patterns: []string{"grok-*"},
+		Quirks:   "reasoning models (grok-4 and later) refuse presence_penalty, frequency_penalty and stop, and grok-4 refuses reasoning_effort: the error is returned to the client"},
+	{Name: "together", BaseURL: "https://api.together.xyz/v1", Env: "TOGETHER",
+		Quirks: "model ids are ORG/MODEL (meta-llama/Llama-3.3-70B-Instruct-Turbo): reach them as together/ORG/MODEL or route them"},
+	{Name: "fireworks", BaseURL: "https://api.fireworks.ai/inference/v1", Env: "FIREWORKS",
+		Patterns: []string{"accounts/fireworks/models/*"},
+		Quirks:   "model ids are accounts/fireworks/models/NAME"},
+	{Name: "openrouter", BaseURL: "https://openrouter.ai/api/v1", Env: "OPENROUTER",
+		Patterns: []string{"*"},
+		Quirks:   "reasoning arrives in reasoning (relayed, and translated like reasoning_content); a request's models and provider fields are the gateway's own routing and are not forwarded; set headers HTTP-Referer and X-Title to attribute your app"},
+	{Name: "ollama", BaseURL: "http://localhost:11434/v1", KeyOptional: true,
+		Quirks: "no key; reasoning models stream their thinking in reasoning; reach models as ollama/MODEL or route them"},
+	{Name: "vllm", BaseURL: "http://localhost:8000/v1", KeyOptional: true,
+		Quirks: "key only if the server was started with --api-key; reasoning parsers emit reasoning_content"},
+	{Name: "lmstudio", BaseURL: "http://localhost:1234/v1", KeyOptional: true,
+		Quirks: "no key; reach models as lmstudio/MODEL or route them"},
+}
+
+// LookupPreset returns the preset called name.
+func LookupPreset(name string) (*Preset, bool) {
+	for i := range Presets {
+		if Presets[i].Name == name {
+			return &Presets[i], true
+		}
+	}
+	return nil, false
+}
+
+// PresetNames lists the presets' names, in table order.
+func PresetNames() []string {
+	out := make([]string, len(Presets))
+	for i, p := range Presets {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// applyPreset fills what a provider with a preset leaves out: type openai
+// and the preset's base URL. An unknown preset is left for Validate.
+func (p *Provider) applyPreset() {
+	pr, ok := LookupPreset(p.Preset)
+	if !ok {
+		return
+	}
+	if p.Type == "" {
+		p.Type = "openai"
+	}
+	if p.BaseURL == "" && p.Type == "openai" {
+		p.BaseURL = pr.BaseURL
+	}
+}
+
+// presetsToRoute are the preset providers from the file that nothing in
+// the catalogue routes to: they get their preset's default patterns.
+// It returns their indices, which stay valid as providers are appended.
+func (c *Config) presetsToRoute() []int {
+	var out []int
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if _, ok := LookupPreset(p.Preset); ok && !p.FromEnv && !c.routesTo(p.Name) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// addPresetPatterns adds the default patterns of ps: the specific ones, or
+// (catchAll) only "*", which joins after every environment provider's.
+func (c *Config) addPresetPatterns(ps []int, catchAll bool) {
+	for _, i := range ps {
+		p := &c.Providers[i]
+		pr, _ := LookupPreset(p.Preset)
+		for _, id := range pr.Patterns {
+			if (id == "*") == catchAll {
+				c.addPattern(id, p.Name)
+			}
+		}
+	}
+}
