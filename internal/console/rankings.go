@@ -60,18 +60,17 @@ type rankingsPage struct {
 	Apps     []rankRow
 }
 
-// rankRow is a Rank with its place and its share of the top one's tokens
+// rankRow is a Rank with its share of the top one's tokens
 // (0–100, for a bar).
 type rankRow struct {
 	Rank
-	Place int
 	Share int64
 }
 
 func rowsOf(ranks []Rank) []rankRow {
 	out := make([]rankRow, 0, len(ranks))
-	for i, r := range ranks {
-		row := rankRow{Rank: r, Place: i + 1}
+	for _, r := range ranks {
+		row := rankRow{Rank: r}
 		if ranks[0].Tokens > 0 {
 			row.Share = max(0, r.Tokens*100/ranks[0].Tokens)
 		}
