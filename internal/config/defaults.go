@@ -214,6 +214,9 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	if c.Routing.AuthCooldown == 0 {
 		c.Routing.AuthCooldown = DefaultAuthCooldown
 	}
+	if c.Console.Rankings == "" {
+		c.Console.Rankings = RankingsMembers
+	}
 	if c.Security.OAuth.CodeTTL == 0 {
 		c.Security.OAuth.CodeTTL = DefaultOAuthCodeTTL
 	}

@@ -216,6 +216,7 @@ func TestEmptyInputIsAllDefaultsWithMock(t *testing.T) {
 				Models:    []Model{{ID: "*", Routes: []Route{{Provider: "mock", Weight: 1}}}},
 				Routing:   Routing{MaxTrackedRoutes: 10000, AuthFailures: 3, AuthCooldown: 5 * time.Minute},
 				Security:  Security{OAuth: OAuth{CodeTTL: DefaultOAuthCodeTTL}},
+				Console:   Console{Rankings: RankingsMembers},
 			}
 			if !reflect.DeepEqual(cfg, want) {
 				t.Errorf("config =\n%+v\nwant\n%+v", cfg, want)

@@ -40,7 +40,19 @@ type Config struct {
 // Console configures the web console (docs/configuration.md).
 type Console struct {
 	Registration Registration `yaml:"registration"`
+	// Rankings is who sees the Rankings page: "public" (anyone, without
+	// signing in: every account's traffic, as model and app names with
+	// token totals), "members" (each signed-in account its own, the
+	// admin all; the default) or "off".
+	Rankings string `yaml:"rankings"`
 }
+
+// Values of Console.Rankings.
+const (
+	RankingsPublic  = "public"
+	RankingsMembers = "members"
+	RankingsOff     = "off"
+)
 
 // Registration is self-registration of console users
 // (POST /api/v1/users/register, and the console's sign-up form).

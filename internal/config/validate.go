@@ -223,6 +223,11 @@ func (v *validator) security(s *Security) {
 }
 
 func (v *validator) console(c *Console) {
+	switch c.Rankings {
+	case RankingsPublic, RankingsMembers, RankingsOff:
+	default:
+		v.add("console.rankings", "must be public, members or off, got %q", c.Rankings)
+	}
 	r := &c.Registration
 	for i, code := range r.InvitationCodes {
 		if len(code) < 8 {

@@ -58,8 +58,16 @@ type Options struct {
 	// RegistrationOpen says whether people may register themselves
 	// (POST /api/v1/register); nil: never.
 	RegistrationOpen func() bool
-	Now              func() time.Time
-	Log              *slog.Logger
+	// RankingsMode says who sees the Rankings page (console.rankings:
+	// RankingsPublic, RankingsMembers or RankingsOff), read at each
+	// request; nil: members.
+	RankingsMode func() string
+	// TopUsage answers, for the public Rankings page, the n models or
+	// apps (by "model" or "app") with the most tokens from from to to
+	// (excluded) across every account: names and token totals only.
+	TopUsage func(ctx context.Context, by string, from, to time.Time, n int) ([]Rank, error)
+	Now      func() time.Time
+	Log      *slog.Logger
 	// Sessions: at most MaxSessions, each ending SessionTTL after sign-in
 	// or SessionIdle after its last request. Zero values take the defaults.
 	MaxSessions int
@@ -93,17 +101,20 @@ const CookieName = "switchyard_session"
 
 // Console serves the console's pages and assets.
 type Console struct {
-	api      http.Handler
-	addr     func(*http.Request) string
-	onSignIn func(*http.Request, Identity, error)
-	verify   func(string) (Identity, error)
-	signInFn func(context.Context, string, string) (Identity, error)
-	resolve  func(context.Context, auth.Principal) (Identity, error)
-	regOpen  func() bool
-	now      func() time.Time
-	log      *slog.Logger
-	sessions sessionTable
-	failures *failures
+	api       http.Handler
+	addr      func(*http.Request) string
+	onSignIn  func(*http.Request, Identity, error)
+	verify    func(string) (Identity, error)
+	signInFn  func(context.Context, string, string) (Identity, error)
+	resolve   func(context.Context, auth.Principal) (Identity, error)
+	regOpen   func() bool
+	rankMode  func() string
+	topUsage  func(context.Context, string, time.Time, time.Time, int) ([]Rank, error)
+	rankCache rankCache
+	now       func() time.Time
+	log       *slog.Logger
+	sessions  sessionTable
+	failures  *failures
 	// userFails counts failed password sign-ins per email.
 	userFails *failures
 	pages     map[string]*template.Template
@@ -132,7 +143,7 @@ func New(o Options) *Console {
 		o.SessionIdle = DefaultSessionIdle
 	}
 	c := &Console{
-		api: o.API, addr: o.ClientAddr, onSignIn: o.SignedIn, verify: o.Verify, signInFn: o.SignIn, resolve: o.Resolve, regOpen: o.RegistrationOpen, now: o.Now, log: o.Log,
+		api: o.API, addr: o.ClientAddr, onSignIn: o.SignedIn, verify: o.Verify, signInFn: o.SignIn, resolve: o.Resolve, regOpen: o.RegistrationOpen, rankMode: o.RankingsMode, topUsage: o.TopUsage, now: o.Now, log: o.Log,
 		failures:  newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
 		userFails: newFailures(userFailures, userWindow, trackedAddresses, o.Now),
 		pages:     map[string]*template.Template{},
@@ -145,7 +156,7 @@ func New(o Options) *Console {
 	if c.regOpen == nil {
 		c.regOpen = func() bool { return false }
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent", "usage"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent", "usage", "rankings", "playground"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -180,6 +191,8 @@ func New(o Options) *Console {
 	m.HandleFunc("POST /auth", c.signedIn(c.decide))
 	m.HandleFunc("GET /console/usage", c.signedIn(c.usage))
 	m.HandleFunc("GET /console/usage.csv", c.signedIn(c.usageCSV))
+	m.HandleFunc("GET /console/rankings", c.rankings)
+	m.HandleFunc("GET /console/playground", c.signedIn(c.playground))
 	m.HandleFunc("/", c.notFound)
 	c.mux = m
 	return c
@@ -442,12 +455,16 @@ type page struct {
 	Accounts *accountsPage
 	// Usage.
 	Usage *usagePage
+	// Rankings; RankingsNav: whether the nav links to it.
+	Rankings    *rankingsPage
+	RankingsNav bool
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	if name == "signin" {
 		p.Registration = c.regOpen()
 	}
+	p.RankingsNav = c.rankingsMode() != RankingsOff
 	var b strings.Builder
 	if err := c.pages[name].ExecuteTemplate(&b, "layout", p); err != nil {
 		c.log.Error("console template", slog.String("page", name), slog.String("error", err.Error()))

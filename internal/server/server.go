@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, SignIn: s.consoleSignIn, Resolve: s.consolePrincipal,
 		Sessions: o.Store, RegistrationOpen: s.admin.RegistrationOpen, Now: o.Now, Log: o.Log,
 		ClientAddr: func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() },
-		SignedIn:   s.auditSignIn})
+		SignedIn:   s.auditSignIn, RankingsMode: s.rankingsMode, TopUsage: s.topUsage})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })
 	m.CounterFunc("switchyard_connections_refused_total", "Client connections refused at accept, by the limit that refused them.",
