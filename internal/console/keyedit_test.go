@@ -1,10 +1,14 @@
 package console_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
 func TestKeysPageCreatesWithRateLimitsAndEditsAKey(t *testing.T) {
@@ -198,5 +202,33 @@ func TestMembersSeeNoControls(t *testing.T) {
 	}
 	if _, page := mgmt.do(t, http.MethodGet, "/console/users", nil); !strings.Contains(page, `id="create-user"`) || !strings.Contains(page, `/role"`) {
 		t.Fatalf("the management key's users page has no controls:\n%s", page)
+	}
+}
+
+func TestKeyViewShowsItsLeakReport(t *testing.T) {
+	g := newGateway(t)
+	ctx := context.Background()
+	k := g.keyNamed(t, "demo")
+	stored, err := g.st.GetKey(ctx, k.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Disabled = true
+	stored.Leak = &store.LeakReport{At: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC), URL: "https://github.com/example/repo/blob/main/.env", Source: "content"}
+	if err := g.st.UpdateKey(ctx, stored); err != nil {
+		t.Fatal(err)
+	}
+	b := g.browser()
+	b.signIn(t, g.adminKey)
+	_, list := b.do(t, http.MethodGet, "/console/keys", nil)
+	if !strings.Contains(list, `class="leaked" href="/console/keys/`+k.Hash+`">leaked 2026-03-04T05:06:07Z`) {
+		t.Fatalf("the keys page does not flag the leak:\n%s", list)
+	}
+	_, page := b.do(t, http.MethodGet, "/console/keys/"+k.Hash, nil)
+	if !strings.Contains(page, "reported leaked") || !strings.Contains(page, "https://github.com/example/repo/blob/main/.env") || !strings.Contains(page, "(content)") {
+		t.Fatalf("the key view has no leak report:\n%s", page)
+	}
+	if resp, _ := b.do(t, http.MethodGet, "/console/keys/no-such-hash", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown key's view: %d", resp.StatusCode)
 	}
 }
