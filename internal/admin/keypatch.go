@@ -21,11 +21,12 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 		return err
 	}
 	var req struct {
-		Name          *string            `json:"name"`
-		Disabled      *bool              `json:"disabled"`
-		Limit         optionalAmount     `json:"limit"`
-		LimitReset    *json.RawMessage   `json:"limit_reset"`
-		ExpiresAt     *json.RawMessage   `json:"expires_at"`
+		Name     *string        `json:"name"`
+		Disabled *bool          `json:"disabled"`
+		Limit    optionalAmount `json:"limit"`
+		// Not pointers: a pointer would read null as absent, and null clears.
+		LimitReset    json.RawMessage    `json:"limit_reset"`
+		ExpiresAt     json.RawMessage    `json:"expires_at"`
 		AllowedModels *[]string          `json:"allowed_models"`
 		RateLimits    optionalRateLimits `json:"rate_limits"`
 	}
@@ -47,7 +48,7 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 	}
 	if req.LimitReset != nil {
 		var v *string
-		if err := json.Unmarshal(*req.LimitReset, &v); err != nil {
+		if err := json.Unmarshal(req.LimitReset, &v); err != nil {
 			return llm.BadRequest("limit_reset", "'limit_reset' must be daily, weekly, monthly or null")
 		}
 		k.LimitReset = ""
@@ -62,7 +63,7 @@ func (a *API) PatchKey(w http.ResponseWriter, r *http.Request, hash string) erro
 	}
 	if req.ExpiresAt != nil {
 		var v *time.Time
-		if err := json.Unmarshal(*req.ExpiresAt, &v); err != nil {
+		if err := json.Unmarshal(req.ExpiresAt, &v); err != nil {
 			return llm.BadRequest("expires_at", "'expires_at' must be an RFC 3339 time or null")
 		}
 		k.ExpiresAt = v

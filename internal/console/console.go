@@ -156,7 +156,7 @@ func New(o Options) *Console {
 	if c.regOpen == nil {
 		c.regOpen = func() bool { return false }
 	}
-	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent", "usage", "rankings", "playground"} {
+	for _, p := range []string{"signin", "connect", "keys", "notfound", "password", "register", "generations", "generation", "models", "providers", "accounts", "consent", "usage", "rankings", "playground", "key", "users"} {
 		c.pages[p] = template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
 	}
 	sub, _ := fs.Sub(files, "assets")
@@ -174,6 +174,11 @@ func New(o Options) *Console {
 	m.HandleFunc("GET /console/keys", c.signedIn(c.keys))
 	m.HandleFunc("POST /console/keys", c.signedIn(c.createKey))
 	m.HandleFunc("POST /console/keys/{hash}/{action}", c.signedIn(c.keyAction))
+	m.HandleFunc("GET /console/keys/{hash}", c.signedIn(c.keyPage))
+	m.HandleFunc("POST /console/keys/{hash}", c.signedIn(c.editKey))
+	m.HandleFunc("GET /console/users", c.signedIn(c.users))
+	m.HandleFunc("POST /console/users", c.signedIn(c.createUser))
+	m.HandleFunc("POST /console/users/{id}/{action}", c.signedIn(c.userAction))
 	m.HandleFunc("GET /console/generations", c.signedIn(c.generations))
 	m.HandleFunc("GET /console/generations/{id}", c.signedIn(c.generation))
 	m.HandleFunc("GET /console/models", c.signedIn(c.models))
@@ -448,6 +453,8 @@ type page struct {
 	NewKey  string
 	NewName string
 	Form    keyForm
+	// Keys, Users: the admin's account filter (nil for anyone else).
+	Filter *accountFilter
 	// View is a page's own data (Generations, a generation, Models,
 	// Providers): the template knows its type.
 	View any

@@ -68,6 +68,7 @@ func rowOf(k admin.KeyObject, now time.Time) keyRow {
 // keyForm is the create form's fields as typed, to show again after an error.
 type keyForm struct {
 	Name, Limit, Reset, Expires, Models string
+	Limits                              limitsForm
 }
 
 // keys serves GET /console/keys.
@@ -85,9 +86,14 @@ func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, s *session,
 		p.Error = joinErr(p.Error, "Listing keys failed: "+err.Error())
 		status = statusOf(err)
 	}
+	// GET /api/v1/keys has no account filter: the admin's choice of
+	// account is applied here, to the whole listing.
+	p.Filter = c.filterOf(r, s, p)
 	now := c.now()
 	for _, k := range list.Data {
-		p.Keys = append(p.Keys, rowOf(k, now))
+		if p.Filter == nil || p.Filter.Selected == "" || k.AccountID == p.Filter.Selected {
+			p.Keys = append(p.Keys, rowOf(k, now))
+		}
 	}
 	p.Title, p.Nav, p.Who, p.CSRF = "Keys", "keys", &s.who, s.csrf
 	c.render(w, r, status, "keys", p)
@@ -117,8 +123,13 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, s *session) 
 		Reset:   r.PostFormValue("limit_reset"),
 		Expires: strings.TrimSpace(r.PostFormValue("expires")),
 		Models:  r.PostFormValue("allowed_models"),
+		Limits:  limitsFormOf(r),
 	}
 	req, msg := f.request()
+	if s.who.Kind == "admin" {
+		// The admin creates the key in the account the page is filtered to.
+		req.AccountID = r.PostFormValue("account")
+	}
 	if msg != "" {
 		c.renderKeys(w, r, s, http.StatusBadRequest, &page{Error: msg, Form: f})
 		return
@@ -153,8 +164,15 @@ func (f keyForm) request() (admin.CreateKeyRequest, string) {
 		}
 		req.ExpiresAt = &t
 	}
-	for m := range strings.FieldsFuncSeq(f.Models, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' || r == '\r' || r == '\t' }) {
-		req.AllowedModels = append(req.AllowedModels, m)
+	if ms := splitModels(f.Models); len(ms) > 0 {
+		req.AllowedModels = ms
+	}
+	limits, msg := f.Limits.body()
+	if msg != "" {
+		return req, msg
+	}
+	if limits != nil {
+		req.RateLimits = &admin.RateLimits{RPM: limits["rpm"], TPM: limits["tpm"], Concurrency: limits["concurrency"]}
 	}
 	return req, ""
 }
@@ -179,5 +197,5 @@ func (c *Console) keyAction(w http.ResponseWriter, r *http.Request, s *session) 
 		c.renderKeys(w, r, s, statusOf(err), &page{Error: err.Error()})
 		return
 	}
-	http.Redirect(w, r, "/console/keys", http.StatusSeeOther)
+	http.Redirect(w, r, withAccount("/console/keys", r.PostFormValue("account")), http.StatusSeeOther)
 }

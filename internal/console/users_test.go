@@ -426,3 +426,26 @@ console:
 		t.Fatalf("after registering, the keys page:\n%s", page)
 	}
 }
+
+// users lists an account's users through the API as the admin.
+func (g *gateway) users(t *testing.T, account string) []admin.UserObject {
+	t.Helper()
+	var list struct {
+		Data []admin.UserObject `json:"data"`
+	}
+	if c, b := g.send(t, "GET", "/users?account_id="+account, g.adminKey, "", &list); c != http.StatusOK {
+		t.Fatalf("GET /users: %d %s", c, b)
+	}
+	return list.Data
+}
+
+// user is one of an account's users, or the zero user when absent.
+func (g *gateway) user(t *testing.T, account, id string) admin.UserObject {
+	t.Helper()
+	for _, u := range g.users(t, account) {
+		if u.ID == id {
+			return u
+		}
+	}
+	return admin.UserObject{}
+}
