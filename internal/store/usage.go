@@ -155,10 +155,12 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 }
 
 // AppendCompact appends h to b in the compact encoding PostgreSQL's
-// usage_rollups store (migration 0015): the number of leading zero buckets
-// as a uvarint, then the counts from the first nonzero bucket to the last
-// as uvarints. An empty h appends nothing (stored as NULL). A typical
-// rollup's latency histogram takes 20–40 bytes instead of 64 int64s.
+// usage_rollups store (migration 0015), as uvarints: the number of leading
+// zero buckets, the number of buckets from the first nonzero one to the
+// last, then their counts. An empty h appends nothing (stored as NULL). A
+// typical rollup's latency histogram takes 20–40 bytes instead of 64
+// int64s, and encodings are self-delimiting: a concatenation of them
+// (string_agg in SQL) is their sum.
 func (h Histogram) AppendCompact(b []byte) []byte {
 	lo, hi := 0, len(h)
 	for hi > 0 && h[hi-1] == 0 {
@@ -171,36 +173,45 @@ func (h Histogram) AppendCompact(b []byte) []byte {
 		return b
 	}
 	b = binary.AppendUvarint(b, uint64(lo))
+	b = binary.AppendUvarint(b, uint64(hi-lo))
 	for _, c := range h[lo:hi] {
 		b = binary.AppendUvarint(b, uint64(max(c, 0)))
 	}
 	return b
 }
 
-// MergeCompact adds the histogram that AppendCompact encoded as b (empty
-// for none) to h, without decoding it into a Histogram of its own.
+// MergeCompact adds the histograms that AppendCompact encoded,
+// concatenated in b (empty for none), to h, without decoding them into
+// Histograms of their own.
 func (h *Histogram) MergeCompact(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
-	lo, n := binary.Uvarint(b)
-	if n <= 0 || lo >= HistogramBuckets {
-		return errors.New("histogram: malformed compact encoding")
-	}
-	b = b[n:]
-	for i := int(lo); len(b) > 0; i++ {
-		c, n := binary.Uvarint(b)
-		if n <= 0 || c > 1<<62 || i >= HistogramBuckets {
-			return errors.New("histogram: malformed compact encoding")
+	bad := errors.New("histogram: malformed compact encoding")
+	next := func() (uint64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
 		}
 		b = b[n:]
-		if c == 0 {
-			continue
+		return v, true
+	}
+	for len(b) > 0 {
+		lo, ok := next()
+		if !ok || lo >= HistogramBuckets {
+			return bad
 		}
-		if len(*h) <= i {
-			*h = append(*h, make([]int64, i+1-len(*h))...)
+		n, ok := next()
+		if !ok || n > HistogramBuckets-lo {
+			return bad
 		}
-		(*h)[i] += int64(c)
+		if hi := int(lo + n); len(*h) < hi {
+			*h = append(*h, make([]int64, hi-len(*h))...)
+		}
+		for i := int(lo); i < int(lo+n); i++ {
+			c, ok := next()
+			if !ok || c > 1<<62 {
+				return bad
+			}
+			(*h)[i] += int64(c)
+		}
 	}
 	return nil
 }
@@ -258,16 +269,6 @@ func (s *UsageSummer) row(group, split string) *UsageRow {
 		s.rows = append(s.rows, UsageRow{Group: group, Split: split})
 	}
 	return &s.rows[i]
-}
-
-// AddCompact adds the histograms of one rollup row, as AppendCompact
-// encoded them, to the report row of group and split.
-func (s *UsageSummer) AddCompact(group, split string, latency, ttft []byte) error {
-	u := s.row(group, split)
-	if err := u.Latency.MergeCompact(latency); err != nil {
-		return err
-	}
-	return u.TTFT.MergeCompact(ttft)
 }
 
 // Add adds one rollup row.

@@ -85,7 +85,7 @@ func TestHistogramCompactEncodingMergesWithoutLeadingZeros(t *testing.T) {
 	if enc[0] != byte(first) {
 		t.Fatalf("leading zeros encoded as %d, want %d", enc[0], first)
 	}
-	if want := 1 + (HistogramBucket(5000) - first + 1) + 1; len(enc) != want {
+	if want := 2 + (HistogramBucket(5000) - first + 1) + 1; len(enc) != want {
 		t.Errorf("encoded in %d bytes, want %d (one per bucket from the first nonzero, two for 200)", len(enc), want)
 	}
 	var sum Histogram
@@ -93,11 +93,15 @@ func TestHistogramCompactEncodingMergesWithoutLeadingZeros(t *testing.T) {
 	if err := sum.MergeCompact(enc); err != nil {
 		t.Fatal(err)
 	}
-	if err := sum.MergeCompact(enc); err != nil {
+	// A concatenation, as string_agg makes it, is the sum.
+	var b Histogram
+	b.Add(2)
+	if err := sum.MergeCompact(append(b.AppendCompact(nil), enc...)); err != nil {
 		t.Fatal(err)
 	}
 	want := Histogram{}
 	want.Add(1)
+	want.Add(2)
 	want.Merge(a)
 	want.Merge(a)
 	if !slices.Equal(sum, want) {
@@ -111,7 +115,7 @@ func TestHistogramCompactEncodingMergesWithoutLeadingZeros(t *testing.T) {
 	}
 	last := binary.AppendUvarint(nil, HistogramBuckets-1)
 	beyond := binary.AppendUvarint(nil, HistogramBuckets)
-	for _, bad := range [][]byte{{0xff}, beyond, append(last, 1, 1), {0, 0xff}} {
+	for _, bad := range [][]byte{{0xff}, beyond, append(last, 2, 1, 1), {0, 1, 0xff}, {0, 2, 1}} {
 		var h Histogram
 		if err := h.MergeCompact(bad); err == nil {
 			t.Errorf("%v merged: %v", bad, h)

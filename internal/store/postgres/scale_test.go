@@ -89,8 +89,8 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		// Each count is one uvarint byte while it is under 128 (up to ~14
 		// million generations here).
 		`UPDATE usage_rollups SET errors = requests / 50,
-			latency_hist = decode('30' || repeat(lpad(to_hex(least(requests / 16, 127)), 2, '0'), 16), 'hex'),
-			ttft_hist = decode('2c' || lpad(to_hex(least(requests / 3, 127)), 2, '0'), 'hex')`,
+			latency_hist = decode('3010' || repeat(lpad(to_hex(least(requests / 16, 127)), 2, '0'), 16), 'hex'),
+			ttft_hist = decode('2c01' || lpad(to_hex(least(requests / 3, 127)), 2, '0'), 'hex')`,
 		`VACUUM ANALYZE generations`,
 		`VACUUM ANALYZE usage_rollups`,
 	}

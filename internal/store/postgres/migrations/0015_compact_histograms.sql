@@ -1,11 +1,13 @@
 -- 0015_compact_histograms: usage rollups keep their histograms compactly.
 --
 -- latency_hist and ttft_hist become BYTEA in store.Histogram's compact
--- encoding (AppendCompact: the number of leading zero buckets, then the
--- counts from the first nonzero bucket to the last, each a uvarint; NULL
--- for none) instead of BIGINT[] with every bucket from the first. A usage
--- report reads a few dozen bytes per rollup row instead of ~110 array
--- elements, and the ledger writer merges histograms in Go (it locks the
+-- encoding (AppendCompact: the number of leading zero buckets, the number
+-- of buckets from the first nonzero one to the last, then their counts,
+-- each a uvarint; NULL for none) instead of BIGINT[] with every bucket from
+-- the first. Encodings are self-delimiting, so string_agg of a group's
+-- rows is their sum, decoded in Go: a usage report is one grouped query
+-- of a few dozen bytes per rollup row instead of ~110 array elements
+-- read row by row, and the ledger writer merges histograms in Go (it locks the
 -- rollup rows a batch adds to, reads their histograms, writes the sums)
 -- instead of calling hist_add per row. hist_add is dropped.
 CREATE FUNCTION hist_compact_0015(h BIGINT[]) RETURNS BYTEA
@@ -23,9 +25,11 @@ BEGIN
     IF first > hi THEN
         RETURN NULL;
     END IF;
-    FOR i IN first - 1 .. hi LOOP
-        IF i = first - 1 THEN
+    FOR i IN first - 2 .. hi LOOP
+        IF i = first - 2 THEN
             v := first - lo;
+        ELSIF i = first - 1 THEN
+            v := hi - first + 1;
         ELSE
             v := greatest(coalesce(h[i], 0), 0);
         END IF;
