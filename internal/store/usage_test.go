@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/binary"
+	"slices"
 	"testing"
 )
 
@@ -66,6 +68,57 @@ func TestAppIsTheTitleElseTheReferersOrigin(t *testing.T) {
 	} {
 		if got := App(&Generation{AppTitle: tt.title, Origin: tt.referer}); got != tt.want {
 			t.Errorf("App(%q, %q) = %q, want %q", tt.title, tt.referer, got, tt.want)
+		}
+	}
+}
+
+func TestHistogramCompactEncodingMergesWithoutLeadingZeros(t *testing.T) {
+	var a Histogram
+	for _, ms := range []int64{300, 300, 900, 5000} {
+		a.Add(ms)
+	}
+	for range 200 { // a count of two uvarint bytes
+		a.Add(400)
+	}
+	enc := a.AppendCompact(nil)
+	first := HistogramBucket(300)
+	if enc[0] != byte(first) {
+		t.Fatalf("leading zeros encoded as %d, want %d", enc[0], first)
+	}
+	if want := 2 + (HistogramBucket(5000) - first + 1) + 1; len(enc) != want {
+		t.Errorf("encoded in %d bytes, want %d (one per bucket from the first nonzero, two for 200)", len(enc), want)
+	}
+	var sum Histogram
+	sum.Add(1)
+	if err := sum.MergeCompact(enc); err != nil {
+		t.Fatal(err)
+	}
+	// A concatenation, as string_agg makes it, is the sum.
+	var b Histogram
+	b.Add(2)
+	if err := sum.MergeCompact(append(b.AppendCompact(nil), enc...)); err != nil {
+		t.Fatal(err)
+	}
+	want := Histogram{}
+	want.Add(1)
+	want.Add(2)
+	want.Merge(a)
+	want.Merge(a)
+	if !slices.Equal(sum, want) {
+		t.Fatalf("merged %v, want %v", sum, want)
+	}
+	if enc := (Histogram{0, 0}).AppendCompact(nil); enc != nil {
+		t.Errorf("an empty histogram encodes as %v, want nil", enc)
+	}
+	if err := sum.MergeCompact(nil); err != nil || sum.Count() != want.Count() {
+		t.Errorf("merging nothing: %v, count %d", err, sum.Count())
+	}
+	last := binary.AppendUvarint(nil, HistogramBuckets-1)
+	beyond := binary.AppendUvarint(nil, HistogramBuckets)
+	for _, bad := range [][]byte{{0xff}, beyond, append(last, 2, 1, 1), {0, 1, 0xff}, {0, 2, 1}} {
+		var h Histogram
+		if err := h.MergeCompact(bad); err == nil {
+			t.Errorf("%v merged: %v", bad, h)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,26 +55,34 @@ const (
 
 	chargeAccountSQL = `UPDATE accounts SET spent_nanos = spent_nanos + $1 WHERE id = $2`
 
-	// addRollupsSQL adds to the usage rollups; histograms come as text
-	// array literals ('{0,3,1}'), since unnest would flatten a
-	// two-dimensional array, and merge with hist_add (migration 0008).
-	addRollupsSQL = `INSERT INTO usage_rollups AS u (day, account_id, key_hash, model, provider, app,
-			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos,
-			errors, latency_hist, ttft_hist)
-		SELECT d, a, k, m, p, app, r, tp, tc, tca, tr, c, e, lh::bigint[], th::bigint[]
+	// rollupKeys is the unnest of the primary keys of the rollups a batch
+	// adds to, in the order of compareRollups.
+	rollupKeys = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(d, a, k, m, p, app, i)`
+
+	// ensureRollupsSQL creates the rollups a batch adds to that do not
+	// exist yet, empty, in order; lockRollupsSQL then locks them all, in
+	// order, and reads their histograms, which the writer merges in Go
+	// (migration 0015) and writes back with updateRollupsSQL.
+	ensureRollupsSQL = `INSERT INTO usage_rollups (day, account_id, key_hash, model, provider, app)
+		SELECT d, a, k, m, p, app FROM ` + rollupKeys + ` ORDER BY i
+		ON CONFLICT (day, account_id, key_hash, model, provider, app) DO NOTHING`
+	lockRollupsSQL = `SELECT u.latency_hist, u.ttft_hist FROM ` + rollupKeys + `
+		JOIN usage_rollups u ON (u.day, u.account_id, u.key_hash, u.model, u.provider, u.app) = (t.d, t.a, t.k, t.m, t.p, t.app)
+		ORDER BY t.i FOR UPDATE OF u`
+	updateRollupsSQL = `UPDATE usage_rollups AS u SET
+			requests = u.requests + t.r,
+			tokens_prompt = u.tokens_prompt + t.tp,
+			tokens_completion = u.tokens_completion + t.tc,
+			tokens_cached = u.tokens_cached + t.tca,
+			tokens_reasoning = u.tokens_reasoning + t.tr,
+			cost_nanos = u.cost_nanos + t.c,
+			errors = u.errors + t.e,
+			latency_hist = t.lh,
+			ttft_hist = t.th
 		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-			$13::bigint[], $14::text[], $15::text[]) AS t(d, a, k, m, p, app, r, tp, tc, tca, tr, c, e, lh, th)
-		ON CONFLICT (day, account_id, key_hash, model, provider, app) DO UPDATE SET
-			requests = u.requests + excluded.requests,
-			tokens_prompt = u.tokens_prompt + excluded.tokens_prompt,
-			tokens_completion = u.tokens_completion + excluded.tokens_completion,
-			tokens_cached = u.tokens_cached + excluded.tokens_cached,
-			tokens_reasoning = u.tokens_reasoning + excluded.tokens_reasoning,
-			cost_nanos = u.cost_nanos + excluded.cost_nanos,
-			errors = u.errors + excluded.errors,
-			latency_hist = hist_add(u.latency_hist, excluded.latency_hist),
-			ttft_hist = hist_add(u.ttft_hist, excluded.ttft_hist)`
+			$13::bigint[], $14::bytea[], $15::bytea[]) AS t(d, a, k, m, p, app, r, tp, tc, tca, tr, c, e, lh, th)
+		WHERE (u.day, u.account_id, u.key_hash, u.model, u.provider, u.app) = (t.d, t.a, t.k, t.m, t.p, t.app)`
 )
 
 // WriteBatch inserts the generations of b, applies its charges and adds the
@@ -135,14 +142,37 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
 		if err := br.Close(); err != nil {
 			return err
 		}
+		// Balances first, then the rollups (created if new, locked and
+		// read) in the same round trip; then the rollups' new sums.
 		if len(rollups) > 0 {
-			queueRollups(&updates, rollups)
+			keys := rollupKeyArrays(rollups)
+			updates.Queue(ensureRollupsSQL, keys...)
+			updates.Queue(lockRollupsSQL, keys...)
 		}
 		if updates.Len() == 0 {
 			return nil
 		}
-		if err := tx.SendBatch(ctx, &updates).Close(); err != nil {
-			return fmt.Errorf("balances and usage rollups: %w", err)
+		ur := tx.SendBatch(ctx, &updates)
+		defer ur.Close()
+		for range updates.Len() - 2*min(len(rollups), 1) {
+			if _, err := ur.Exec(); err != nil {
+				return fmt.Errorf("balances: %w", err)
+			}
+		}
+		if len(rollups) == 0 {
+			return ur.Close()
+		}
+		if _, err := ur.Exec(); err != nil {
+			return fmt.Errorf("usage rollups: %w", err)
+		}
+		if err := mergeRollupHistograms(ur, rollups); err != nil {
+			return fmt.Errorf("usage rollups: %w", err)
+		}
+		if err := ur.Close(); err != nil {
+			return fmt.Errorf("usage rollups: %w", err)
+		}
+		if _, err := tx.Exec(ctx, updateRollupsSQL, rollupArrays(rollups)...); err != nil {
+			return fmt.Errorf("usage rollups: %w", err)
 		}
 		return nil
 	})
@@ -358,44 +388,67 @@ func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generati
 	return rs, nil
 }
 
-// queueRollups queues the addition of rs to the usage rollups.
-func queueRollups(b *pgx.Batch, rs []rollup) {
+// rollupKeyArrays is the primary keys of rs as the arguments of
+// ensureRollupsSQL and lockRollupsSQL.
+func rollupKeyArrays(rs []rollup) []any {
 	n := len(rs)
-	var (
-		day                                             = make([]int64, 0, n)
-		account, key, model, provider, app              = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-		cost, errors                                    = make([]int64, 0, n), make([]int64, 0, n)
-		latency, ttft                                   = make([]*string, 0, n), make([]*string, 0, n)
-	)
+	day := make([]int64, 0, n)
+	account, key, model, provider, app := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	for _, r := range rs {
 		day = append(day, r.day)
 		account, key, model, provider = append(account, r.accountID), append(key, r.keyHash), append(model, r.model), append(provider, r.provider)
 		app = append(app, r.app)
+	}
+	return []any{day, account, key, model, provider, app}
+}
+
+// mergeRollupHistograms reads lockRollupsSQL's result, the stored
+// histograms of rs in order, and adds them to rs's.
+func mergeRollupHistograms(br pgx.BatchResults, rs []rollup) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		if i == len(rs) {
+			return fmt.Errorf("read more than the %d rollups locked", len(rs))
+		}
+		raw := rows.RawValues()
+		if err := rs[i].latency.MergeCompact(raw[0]); err != nil {
+			return err
+		}
+		if err := rs[i].ttft.MergeCompact(raw[1]); err != nil {
+			return err
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if i != len(rs) {
+		return fmt.Errorf("locked %d of %d rollups", i, len(rs))
+	}
+	return nil
+}
+
+// rollupArrays is rs, their histograms merged with the stored ones, as the
+// arguments of updateRollupsSQL.
+func rollupArrays(rs []rollup) []any {
+	n := len(rs)
+	var (
+		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+		cost, errors                                    = make([]int64, 0, n), make([]int64, 0, n)
+		latency, ttft                                   = make([][]byte, 0, n), make([][]byte, 0, n)
+	)
+	for _, r := range rs {
 		requests, prompt, completion = append(requests, r.requests), append(prompt, r.prompt), append(completion, r.completion)
 		cached, reasoning, cost = append(cached, r.cached), append(reasoning, r.reasoning), append(cost, r.cost)
 		errors = append(errors, r.errors)
-		latency, ttft = append(latency, histogramLiteral(r.latency)), append(ttft, histogramLiteral(r.ttft))
+		latency, ttft = append(latency, r.latency.AppendCompact(nil)), append(ttft, r.ttft.AppendCompact(nil))
 	}
-	b.Queue(addRollupsSQL, day, account, key, model, provider, app,
-		requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
-}
-
-// histogramLiteral is h as a PostgreSQL array literal, nil for an empty h.
-func histogramLiteral(h store.Histogram) *string {
-	if len(h) == 0 {
-		return nil
-	}
-	b := make([]byte, 0, 2+3*len(h))
-	b = append(b, '{')
-	for i, c := range h {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, c, 10)
-	}
-	s := string(append(b, '}'))
-	return &s
+	return append(rollupKeyArrays(rs), requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
 }
 
 // chargeArrays holds a batch's charges column by column, in their stored

@@ -82,12 +82,15 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		SELECT created_at / 86400000000000, account_id, key_hash, model_requested, provider,
 			count(*), sum(tokens_prompt), sum(tokens_completion), 0, 0, sum(cost_nanos)
 		FROM generations GROUP BY 1, 2, 3, 4, 5`,
-		// Errors and histograms as the ledger writer keeps them (migration
-		// 0008): the seeded latencies, 300–999 ms, fill the 16 buckets of
-		// 256–1023 ms (47 zero buckets before them); TTFT, 100 ms, one bucket.
+		// Errors and histograms as the ledger writer keeps them (migrations
+		// 0008 and 0015: store.Histogram.AppendCompact): the seeded
+		// latencies, 300–999 ms, fill the 16 buckets of 256–1023 ms (48 zero
+		// buckets before them); TTFT, 100 ms, one bucket after 44 zeros.
+		// Each count is one uvarint byte while it is under 128 (up to ~14
+		// million generations here).
 		`UPDATE usage_rollups SET errors = requests / 50,
-			latency_hist = array_fill(0::bigint, ARRAY[48]) || array_fill(requests / 16, ARRAY[16]),
-			ttft_hist = array_fill(0::bigint, ARRAY[44]) || ARRAY[requests / 3]`,
+			latency_hist = decode('3010' || repeat(lpad(to_hex(least(requests / 16, 127)), 2, '0'), 16), 'hex'),
+			ttft_hist = decode('2c01' || lpad(to_hex(least(requests / 3, 127)), 2, '0'), 'hex')`,
 		`VACUUM ANALYZE generations`,
 		`VACUUM ANALYZE usage_rollups`,
 	}
