@@ -73,6 +73,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		return err
 	}
 	req.SessionID = r.Header.Get("X-Session-Id")
+	c.req = req
 	c.gen.Model, c.gen.Streamed = req.Model, req.Stream
 	res, err := rl.Resolver.Resolve(req.Model)
 	if err != nil {
@@ -284,6 +285,7 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 	if raw == nil {
 		return err // nil: the client went away
 	}
+	c.countDelivered(raw)
 	out, usage, ok := rw.RewriteResponse(raw)
 	if !ok {
 		return llm.UpstreamError("provider '"+p.Name+"' returned a malformed response (not a JSON object)", nil)
@@ -698,7 +700,7 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	// are free; a cancelled or broken stream pays for what it delivered.
 	var cost money.Nanos
 	if c.produced && err == nil {
-		if !c.usage.Present {
+		if !c.usage.Present && c.op.Tokens() {
 			c.usage = rl.estimateUsage(c)
 		}
 		if _, over := c.billable(c.usage); over > 0 {
