@@ -202,3 +202,45 @@ func TestMediaBadInputAndFaults(t *testing.T) {
 		t.Fatalf("failed generation: %s", fmt.Sprint(gen.Cost, " ", gen.Status))
 	}
 }
+
+// TestImagesReserveWorstCase: the n images are held against a key's limit
+// before the upstream is called: a key whose limit covers one image but
+// not three is refused three, without an upstream call, and served one.
+func TestImagesReserveWorstCase(t *testing.T) {
+	g := start(t, opts{yaml: mediaConfig})
+	_, key := g.newAccount(t, "null", `{"limit": 0.1}`) // 1024x1024 costs $0.041 each
+	c := g.client(option.WithAPIKey(key))
+	_, err := c.Images.Generate(context.Background(), openai.ImageGenerateParams{Prompt: "x", Model: "dall-e-3", N: openai.Int(3), Size: openai.ImageGenerateParamsSize1024x1024})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 402 {
+		t.Fatalf("three images on a $0.10 limit: %v, want 402", err)
+	}
+	if n := len(g.Up.Requests()); n != 0 {
+		t.Fatalf("the refused request reached the upstream (%d calls)", n)
+	}
+	if _, err := c.Images.Generate(context.Background(), openai.ImageGenerateParams{Prompt: "x", Model: "dall-e-3", N: openai.Int(2), Size: openai.ImageGenerateParamsSize1024x1024}); err != nil {
+		t.Fatalf("two images on a $0.10 limit: %v", err)
+	}
+}
+
+// TestMediaUnknownModel: without a catch-all route, an unknown model is a
+// 404 as on chat.
+func TestMediaUnknownModel(t *testing.T) {
+	y := strings.Replace(mediaConfig, "  - id: \"*\"\n    routes: [{ provider: fake }]\n", "", 1)
+	if y == mediaConfig {
+		t.Fatal("the catch-all route was not removed from the config")
+	}
+	g := start(t, opts{yaml: y})
+	for _, c := range []struct{ path, body string }{
+		{"/v1/images/generations", `{"model":"no-such-model","prompt":"x"}`},
+		{"/v1/moderations", `{"model":"no-such-model","input":"x"}`},
+		{"/v1/rerank", `{"model":"no-such-model","query":"q","documents":["a"]}`},
+	} {
+		resp := g.post(t, c.path, g.Key, c.body)
+		raw := readAll(t, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || !strings.Contains(raw, `"error"`) {
+			t.Errorf("%s: %d %s, want 404", c.path, resp.StatusCode, raw)
+		}
+	}
+}
