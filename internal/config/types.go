@@ -333,6 +333,9 @@ type Pricing struct {
 	// SearchUnit is the price of one rerank search unit: one query over
 	// up to 100 documents.
 	SearchUnit money.Nanos `yaml:"search_unit"`
+	// Characters is the price of 1M characters of text to speak
+	// (POST /audio/speech), as OpenAI prices tts-1.
+	Characters money.Nanos `yaml:"characters"`
 }
 
 // ImagePrice is the price of one image of size and quality: the most

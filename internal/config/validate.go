@@ -657,6 +657,9 @@ func (v *validator) pricing(at string, pr *Pricing) {
 	if pr.PerRequest < 0 {
 		v.add(at+".pricing.per_request", "a price cannot be negative; write US dollars per request, e.g. 0.001")
 	}
+	if pr.Characters < 0 {
+		v.add(at+".pricing.characters", "a price cannot be negative; write US dollars per 1M characters, e.g. 15.00")
+	}
 	if pr.SearchUnit < 0 {
 		v.add(at+".pricing.search_unit", "a price cannot be negative; write US dollars per search unit, e.g. 0.002")
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -30,6 +31,9 @@ var mediaConfig = strings.Replace(baseConfig, `  - id: "fake-*"`, `  - id: dall-
   - id: jina-reranker
     pricing: { search_unit: 0.002, prompt: 0.02 }
     routes: [{ provider: fake }]
+  - id: tts-1
+    pricing: { characters: 15.00, per_request: 0.0005 }
+    routes: [{ provider: fake }]
   - id: "fake-*"`, 1)
 
 // storedGeneration flushes the ledger and reads generation id.
@@ -54,7 +58,7 @@ func TestImagesGeneratePricedPerImage(t *testing.T) {
 	var hr *http.Response
 	resp, err := g.client(option.WithResponseInto(&hr)).Images.Generate(context.Background(), openai.ImageGenerateParams{
 		Prompt: "a lighthouse at dusk", Model: "dall-e-3", N: openai.Int(2),
-		Size: openai.ImageGenerateParamsSize1792x1024, Quality: openai.ImageGenerateParamsQualityHD,
+		Size: "1792x1024", Quality: "hd", // as strings: the SDK marks these DALL·E values deprecated
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +178,8 @@ func TestMediaBadInputAndFaults(t *testing.T) {
 		{"/v1/rerank", `{"model":"jina-reranker","query":"q","documents":[]}`, "documents"},
 		{"/v1/rerank", `{"model":"jina-reranker","query":"q","documents":[1]}`, "documents"},
 		{"/v1/rerank", `{"model":"jina-reranker","query":"q","documents":["a"],"top_n":-1}`, "top_n"},
+		{"/v1/audio/speech", `{"model":"tts-1","voice":"alloy"}`, "input"},
+		{"/v1/audio/speech", `{"model":"tts-1","voice":"alloy","input":"` + strings.Repeat("é", 4097) + `"}`, "input"},
 	} {
 		resp := g.post(t, c.path, g.Key, c.body)
 		raw := readAll(t, resp.Body)
@@ -242,5 +248,48 @@ func TestMediaUnknownModel(t *testing.T) {
 		if resp.StatusCode != 404 || !strings.Contains(raw, `"error"`) {
 			t.Errorf("%s: %d %s, want 404", c.path, resp.StatusCode, raw)
 		}
+	}
+}
+
+// TestSpeechStreamsAudioPricedPerCharacter: Audio.Speech.New through the
+// gateway gets the fake's audio bytes with their type, charged per
+// character; audio cut off mid-way is charged nothing.
+func TestSpeechStreamsAudioPricedPerCharacter(t *testing.T) {
+	g := start(t, opts{yaml: mediaConfig})
+	const input = "héllo from the gateway"
+	resp, err := g.client().Audio.Speech.New(context.Background(), openai.AudioSpeechNewParams{
+		Model: "tts-1", Input: input, Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := readAll(t, resp.Body)
+	resp.Body.Close()
+	if audio != "ID3 héllo\n\nID3 from\n\nID3 the\n\nID3 gateway\n\n" || resp.Header.Get("Content-Type") != "audio/mpeg" {
+		t.Fatalf("audio %q of type %q", audio, resp.Header.Get("Content-Type"))
+	}
+	// 22 characters (not bytes) × $15/1M + $0.0005.
+	want := money.Nanos(22*15_000 + 500_000)
+	gen := storedGeneration(t, g, resp.Header.Get("X-Generation-Id"))
+	if gen.Cost != want || gen.Model != "tts-1" || gen.Status != 200 {
+		t.Fatalf("generation: cost %s (want %s), %+v", gen.Cost, want, gen)
+	}
+
+	g2 := start(t, opts{yaml: mediaConfig})
+	g2.Up.Enqueue(fakeBehavior{DropAfterChunks: 2})
+	resp, err = g2.client().Audio.Speech.New(context.Background(), openai.AudioSpeechNewParams{
+		Model: "tts-1", Input: input, Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || !strings.HasPrefix(string(cut), "ID3 héllo") || strings.Contains(string(cut), "gateway") {
+		t.Fatalf("cut audio %q read with error %v, want a broken body", cut, err)
+	}
+	gen = storedGeneration(t, g2, resp.Header.Get("X-Generation-Id"))
+	if gen.Cost != 0 || gen.ErrorCode == "" {
+		t.Fatalf("cut generation: cost %s, error %q", gen.Cost, gen.ErrorCode)
 	}
 }

@@ -23,6 +23,9 @@ func mediaAnswer(w http.ResponseWriter, r *http.Request, b Behavior) bool {
 		answer = moderationsAnswer
 	case "/v1/rerank":
 		answer = rerankAnswer
+	case "/v1/audio/speech":
+		speechAnswer(w, r)
+		return true
 	default:
 		return false
 	}
@@ -160,4 +163,32 @@ func rerankAnswer(r *http.Request, b Behavior) (any, int) {
 		out["usage"] = map[string]int{"total_tokens": tokens}
 	}
 	return out, http.StatusOK
+}
+
+// speechAnswer is CreateSpeech: "audio" (audio/mpeg by its header) made of
+// one frame per word of the input, "ID3 WORD\n\n", each flushed; the frames
+// end as events do, so the fake's fault modes cut between them.
+func speechAnswer(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Input string `json:"input"`
+		Voice string `json:"voice"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Input == "" || req.Voice == "" {
+		body, status := badRequest("'input' and 'voice' are required")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(body)
+		return
+	}
+	w.Header().Set("Content-Type", "audio/mpeg")
+	w.WriteHeader(http.StatusOK)
+	f, _ := w.(http.Flusher)
+	for _, word := range strings.Fields(req.Input) {
+		if _, err := w.Write([]byte("ID3 " + word + "\n\n")); err != nil {
+			return
+		}
+		if f != nil {
+			f.Flush()
+		}
+	}
 }

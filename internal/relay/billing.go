@@ -42,6 +42,7 @@ type call struct {
 	produced      bool           // some answer reached (or was ready for) the client
 	req           *oa.Request    // the scanned request
 	delivered     int64          // images in the answer (OpImages), for mediaCost
+	abort         bool           // cut the client's connection once recorded (a broken binary answer)
 }
 
 // cost is what the client is charged for u, and what usage.cost shows: the

@@ -1,12 +1,18 @@
 package relay
 
 import (
+	"cmp"
+	"io"
+	"net/http"
+
 	"github.com/tidwall/gjson"
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/llm"
+	"github.com/switchyard-gw/switchyard/internal/metrics"
 	"github.com/switchyard-gw/switchyard/internal/money"
+	"github.com/switchyard-gw/switchyard/internal/provider"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 )
 
@@ -41,6 +47,8 @@ func (c *call) unitsCost(images int64) money.Nanos {
 		total = money.Add(total, money.Nanos(satMul(int64(per), images)))
 	case oa.OpRerank:
 		total = money.Add(total, money.Nanos(satMul(int64(p.SearchUnit), searchUnits(c.req.Documents))))
+	case oa.OpSpeech:
+		total = money.Add(total, money.CostOf(c.req.Chars, p.Characters))
 	}
 	return total
 }
@@ -78,6 +86,61 @@ func (rl *Relay) mediaEstimate(c *call, req *oa.Request, res *routing.Resolution
 	e := rl.estimateFor(c, int64(len(c.body)+1)/2, maxOut)
 	e.Amount = money.Add(e.Amount, c.unitsCost(n))
 	return e
+}
+
+// relayBinary streams a binary answer (speech audio) to the client as it
+// arrives, with the upstream's Content-Type and Content-Length, bounded by
+// server.max_stream_bytes. A failure before the first byte fails over; a
+// later one cuts the client's connection and is charged nothing (audio cut short
+// cannot be apportioned to the characters spoken).
+func (rl *Relay) relayBinary(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, at *attemptCtx) error {
+	body := &limitedBody{r: resp.Body, n: rl.Config.Server.MaxStreamBytes}
+	buf := make([]byte, 32<<10)
+	rc := http.NewResponseController(w)
+	started := false
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			at.event()
+			if !started {
+				at.firstByte()
+				started = true
+				h := w.Header()
+				h.Set("Content-Type", cmp.Or(resp.Header.Get("Content-Type"), "application/octet-stream"))
+				if cl := resp.Header.Get("Content-Length"); cl != "" {
+					h.Set("Content-Length", cl)
+				}
+				w.WriteHeader(http.StatusOK)
+				c.gen.Status, c.gen.TimeToFirst, c.produced = http.StatusOK, rl.Now().Sub(c.start), true
+			}
+			if t := rl.Config.Server.StreamWriteTimeout; t > 0 {
+				_ = rc.SetWriteDeadline(rl.Now().Add(t))
+			}
+			if _, werr := w.Write(buf[:n]); werr != nil || rc.Flush() != nil {
+				c.gen.Cancelled = true
+				return nil
+			}
+		}
+		switch {
+		case err == nil:
+			continue
+		case err == io.EOF && started:
+			return nil
+		case clientGone(r):
+			c.gen.Cancelled = true
+			return nil
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // no audio at all
+		}
+		failure := at.explain(p, streamFailure(p, err))
+		if !started {
+			return failure
+		}
+		c.gen.ErrorCode, c.produced, c.abort = llm.LedgerCode(llm.AsError(failure)), false, true
+		rl.Metrics.UpstreamError(p.Name, metrics.KindStream)
+		return nil
+	}
 }
 
 // countDelivered notes how many images an answer holds (at most the n

@@ -63,6 +63,11 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		}
 		rl.finish(r.Context(), c, err)
 		putTextHead(c.text.Head) // the ledger and the estimate are done with it
+		if c.abort {
+			// A binary answer broke after its headers: cut the connection so
+			// the client cannot take the body for complete.
+			panic(http.ErrAbortHandler)
+		}
 	}()
 
 	if c.body, err = rl.readJSON(r); err != nil {
@@ -269,6 +274,9 @@ func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request
 		return status, err
 	}
 	defer resp.Body.Close()
+	if req.Op.Binary() {
+		return resp.StatusCode, rl.relayBinary(w, r, resp, p, c, at)
+	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})

@@ -42,10 +42,14 @@ const (
 	OpImages      // POST /images/generations
 	OpModerations // POST /moderations
 	OpRerank      // POST /rerank (the Cohere/Jina shape)
+	OpSpeech      // POST /audio/speech: the answer is audio bytes
 )
 
 // Path is the operation's path below the base URL.
 func (o Op) Path() string { return o.spec().path }
+
+// Binary reports whether the operation answers bytes (audio), not JSON.
+func (o Op) Binary() bool { return o.spec().binary }
 
 // Tokens reports whether the operation is priced by tokens alone (chat,
 // completions, embeddings); the others have per-unit prices (per image,
@@ -63,6 +67,7 @@ type opSpec struct {
 	// maxN bounds "n" (0: MaxChoices).
 	maxN   int64
 	tokens bool
+	binary bool
 }
 
 var opSpecs = [...]opSpec{
@@ -72,7 +77,11 @@ var opSpecs = [...]opSpec{
 	OpImages:      {path: "/images/generations", need: "prompt", needMsg: "you must provide a 'prompt' describing the image", noStream: true, maxN: MaxImages},
 	OpModerations: {path: "/moderations", need: "input", needMsg: "you must provide an 'input' to classify", noStream: true},
 	OpRerank:      {path: "/rerank", need: "documents", needMsg: "you must provide a 'query' and a non-empty 'documents' array", noStream: true},
+	OpSpeech:      {path: "/audio/speech", need: "input", needMsg: "you must provide the 'input' text to speak", noStream: true, binary: true},
 }
+
+// MaxSpeechChars bounds a speech request's input (OpenAI's own limit).
+const MaxSpeechChars = 4096
 
 func (o Op) spec() opSpec {
 	if int(o) < len(opSpecs) {
@@ -110,9 +119,10 @@ type Request struct {
 	// gateway and are removed from the body sent upstream (OpenAI refuses
 	// arguments it does not know).
 	// Size and Quality are an image request's; Documents is how many
-	// documents a rerank request ranks.
+	// documents a rerank request ranks; Chars how many characters a speech
+	// request speaks.
 	Size, Quality       string
-	Documents           int64
+	Documents, Chars    int64
 	Models              []string
 	Provider            []byte
 	strip               bool // "models" or "provider" present: removed upstream
@@ -312,6 +322,16 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 			}
 		case "input":
 			seenInput = v.Type != gjson.Null
+			if op == OpSpeech {
+				if v.Type != gjson.String || v.Str == "" {
+					bad = llm.BadRequest("input", "'input' must be the non-empty text to speak")
+					return false
+				}
+				if r.Chars = int64(utf8.RuneCountInString(v.Str)); r.Chars > MaxSpeechChars {
+					bad = llm.BadRequest("input", "'input' is longer than %d characters", MaxSpeechChars)
+					return false
+				}
+			}
 		case "user":
 			if v.Type == gjson.String {
 				r.User = v.Str
