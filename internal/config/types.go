@@ -336,6 +336,48 @@ type Pricing struct {
 	Completion   money.Nanos `yaml:"completion"`
 	CachedPrompt money.Nanos `yaml:"cached_prompt"`
 	CacheWrite   money.Nanos `yaml:"cache_write"`
+	// The per-unit prices of the endpoints that are not priced by tokens
+	// alone (images, moderations, rerank), in USD per unit; added to the
+	// tokens' price when the upstream reports usage.
+	//
+	// PerRequest is charged once per successful request.
+	PerRequest money.Nanos `yaml:"per_request"`
+	// Images is the price of one generated image, keyed "SIZE/QUALITY"
+	// ("1024x1024/hd"), "SIZE" ("1024x1024") or "default", tried in that
+	// order.
+	Images map[string]money.Nanos `yaml:"images"`
+	// SearchUnit is the price of one rerank search unit: one query over
+	// up to 100 documents.
+	SearchUnit money.Nanos `yaml:"search_unit"`
+	// Characters is the price of 1M characters of text to speak
+	// (POST /audio/speech), as OpenAI prices tts-1.
+	Characters money.Nanos `yaml:"characters"`
+}
+
+// ImagePrice is the price of one image of size and quality: the most
+// specific key of Images that is set. ok is false when none is.
+func (p *Pricing) ImagePrice(size, quality string) (money.Nanos, bool) {
+	if p == nil || len(p.Images) == 0 {
+		return 0, false
+	}
+	for _, k := range [...]string{size + "/" + quality, size, "default"} {
+		if v, ok := p.Images[k]; ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// MaxImagePrice is the highest image price in Images (0 if none): the
+// worst case of a request whose size or quality the upstream chooses.
+func (p *Pricing) MaxImagePrice() money.Nanos {
+	var m money.Nanos
+	if p != nil {
+		for _, v := range p.Images {
+			m = max(m, v)
+		}
+	}
+	return m
 }
 
 // Route sends a catalogue model to one provider.

@@ -683,6 +683,42 @@ func (v *validator) pricing(at string, pr *Pricing) {
 			v.add(at+".pricing."+f.name, "a price cannot be negative; write US dollars per 1M tokens, e.g. 2.50")
 		}
 	}
+	if pr.PerRequest < 0 {
+		v.add(at+".pricing.per_request", "a price cannot be negative; write US dollars per request, e.g. 0.001")
+	}
+	if pr.Characters < 0 {
+		v.add(at+".pricing.characters", "a price cannot be negative; write US dollars per 1M characters, e.g. 15.00")
+	}
+	if pr.SearchUnit < 0 {
+		v.add(at+".pricing.search_unit", "a price cannot be negative; write US dollars per search unit, e.g. 0.002")
+	}
+	for k, p := range pr.Images {
+		size, _, _ := strings.Cut(k, "/")
+		if k != "default" && !validImageSize(size) {
+			v.add(at+".pricing.images."+k, "an image price is keyed \"SIZE\", \"SIZE/QUALITY\" or \"default\", such as \"1024x1024\" or \"1024x1024/hd\"")
+		}
+		if p < 0 {
+			v.add(at+".pricing.images."+k, "a price cannot be negative; write US dollars per image, e.g. 0.04")
+		}
+	}
+}
+
+// validImageSize reports whether s reads WIDTHxHEIGHT or is "auto".
+func validImageSize(s string) bool {
+	if s == "auto" {
+		return true
+	}
+	w, h, ok := strings.Cut(s, "x")
+	return ok && w != "" && h != "" && allDigits(w) && allDigits(h)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {

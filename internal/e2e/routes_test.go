@@ -35,11 +35,11 @@ func TestUnknownEndpointUnderAServedPrefixSaysItIsNotSupportedNotToFixTheBaseURL
 	ctx := context.Background()
 
 	// OpenAI SDK, base URL …/v1 (right): an endpoint the gateway lacks.
-	_, err := g.client().Images.Generate(ctx, openai.ImageGenerateParams{Prompt: "a switchyard"})
+	_, err := g.client().FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{})
 	var oe *openai.Error
 	if !errors.As(err, &oe) || oe.StatusCode != 404 || !strings.Contains(oe.Message, "not an endpoint this gateway serves") ||
 		!strings.Contains(oe.Message, "POST /v1/chat/completions") || strings.Contains(oe.Message, baseURLAdvice) {
-		t.Fatalf("images.generate: %v; want 404 saying the endpoint is not served, listing /v1/chat/completions, no base-URL advice", err)
+		t.Fatalf("fine_tuning.jobs.list: %v; want 404 saying the endpoint is not served, listing /v1/chat/completions, no base-URL advice", err)
 	}
 
 	// Google Gen AI SDK, base URL right: a Gemini method the gateway lacks.
@@ -62,7 +62,7 @@ func TestUnknownEndpointUnderAServedPrefixSaysItIsNotSupportedNotToFixTheBaseURL
 		dialect            string // the envelope: openai, gemini or anthropic
 	}{
 		{name: "batches under /v1", method: "POST", path: "/v1/batches", mention: []string{"not an endpoint", "POST /v1/chat/completions", "POST /v1/responses", "GET /v1/models"}, dialect: "openai"},
-		{name: "under /api/v1 the list uses /api/v1", method: "POST", path: "/api/v1/moderations", mention: []string{"not an endpoint", "POST /api/v1/chat/completions"}, dialect: "openai"},
+		{name: "under /api/v1 the list uses /api/v1", method: "POST", path: "/api/v1/batches", mention: []string{"not an endpoint", "POST /api/v1/chat/completions"}, dialect: "openai"},
 		{name: "gemini predict", method: "POST", path: "/v1beta/models/gpt-4o:predict", mention: []string{"not an endpoint", ":generateContent"}, dialect: "gemini"},
 		{name: "gemini predict under /v1", method: "POST", path: "/v1/models/gpt-4o:predict", mention: []string{"not an endpoint", ":countTokens"}, dialect: "gemini"},
 		{name: "gemini tuned models", method: "GET", path: "/v1beta/tunedModels", mention: []string{"not an endpoint"}, dialect: "gemini"},

@@ -144,6 +144,9 @@ func (o openAI) answer(w http.ResponseWriter, r *http.Request, b Behavior, model
 		r = r.Clone(r.Context())
 		r.URL.Path, r.URL.RawPath = op, ""
 	}
+	if mediaAnswer(w, r, b) {
+		return
+	}
 	mock.NewHandler(mock.Options{
 		ChunkDelay:         b.ChunkDelay,
 		Words:              b.Words,

@@ -40,12 +40,18 @@ type call struct {
 	countedPrompt int64
 	text          llm.TextSample // completion text, for estimating usage the upstream did not report
 	produced      bool           // some answer reached (or was ready for) the client
+	req           *oa.Request    // the scanned request
+	delivered     int64          // images in the answer (OpImages), for mediaCost
+	abort         bool           // cut the client's connection once recorded (a broken binary answer)
 }
 
 // cost is what the client is charged for u, and what usage.cost shows: the
 // catalogue price of the billable usage, except that an empty completion
 // costs nothing.
 func (c *call) cost(u llm.Usage) money.Nanos {
+	if !c.op.Tokens() {
+		return c.mediaCost(u)
+	}
 	if c.op != oa.OpEmbeddings && u.CompletionTokens == 0 {
 		return 0
 	}
@@ -85,6 +91,9 @@ func (rl *Relay) estimate(c *call, req *oa.Request, res *routing.Resolution) bil
 	c.maxOut = 0
 	if c.price == nil {
 		return billing.Estimate{}
+	}
+	if !c.op.Tokens() {
+		return rl.mediaEstimate(c, req, res)
 	}
 	prompt, maxOut, bounded := worstCase(c, req, res)
 	if bounded {
@@ -134,7 +143,7 @@ const maxCountedPrompt = 256 << 10
 func (rl *Relay) reserve(c *call, req *oa.Request, res *routing.Resolution) (*billing.Reservation, error) {
 	est := rl.estimate(c, req, res)
 	r, err := rl.Accountant.Reserve(c.key, est)
-	if err == nil || rl.Estimator == nil || len(c.body) > maxCountedPrompt || !isQuota(err) {
+	if err == nil || rl.Estimator == nil || !c.op.Tokens() || len(c.body) > maxCountedPrompt || !isQuota(err) {
 		return r, err
 	}
 	if c.countedPrompt == 0 {

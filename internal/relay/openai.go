@@ -63,6 +63,11 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		}
 		rl.finish(r.Context(), c, err)
 		putTextHead(c.text.Head) // the ledger and the estimate are done with it
+		if c.abort {
+			// A binary answer broke after its headers: cut the connection so
+			// the client cannot take the body for complete.
+			panic(http.ErrAbortHandler)
+		}
 	}()
 
 	if c.body, err = rl.readJSON(r); err != nil {
@@ -73,6 +78,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		return err
 	}
 	req.SessionID = r.Header.Get("X-Session-Id")
+	c.req = req
 	c.gen.Model, c.gen.Streamed = req.Model, req.Stream
 	res, err := rl.Resolver.Resolve(req.Model)
 	if err != nil {
@@ -268,6 +274,9 @@ func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request
 		return status, err
 	}
 	defer resp.Body.Close()
+	if req.Op.Binary() {
+		return resp.StatusCode, rl.relayBinary(w, r, resp, p, c, at)
+	}
 	rw := oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost}
 	if req.Stream {
 		return resp.StatusCode, rl.pumpStream(w, r, resp, p, c, req, at, &openaiSource{s: newOAStream(c, req, rw)})
@@ -284,6 +293,7 @@ func (rl *Relay) relayJSON(w http.ResponseWriter, r *http.Request, resp *http.Re
 	if raw == nil {
 		return err // nil: the client went away
 	}
+	c.countDelivered(raw)
 	out, usage, ok := rw.RewriteResponse(raw)
 	if !ok {
 		return llm.UpstreamError("provider '"+p.Name+"' returned a malformed response (not a JSON object)", nil)
@@ -699,7 +709,7 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	// are free; a cancelled or broken stream pays for what it delivered.
 	var cost money.Nanos
 	if c.produced && err == nil {
-		if !c.usage.Present {
+		if !c.usage.Present && c.op.Tokens() {
 			c.usage = rl.estimateUsage(c)
 		}
 		if _, over := c.billable(c.usage); over > 0 {

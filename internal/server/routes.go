@@ -64,6 +64,10 @@ func routes() []route {
 		{method: "POST", path: "/chat/completions", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpChat) }},
 		{method: "POST", path: "/completions", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpCompletions) }},
 		{method: "POST", path: "/embeddings", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpEmbeddings) }},
+		{method: "POST", path: "/images/generations", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpImages) }},
+		{method: "POST", path: "/moderations", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpModerations) }},
+		{method: "POST", path: "/audio/speech", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpSpeech) }},
+		{method: "POST", path: "/rerank", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpRerank) }},
 		{method: "POST", path: "/responses", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.Responses }},
 		// A stored response (POST /responses stores it), for any key of its account.
 		{method: "GET", path: "/responses/{id}", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return withValue("id", sn.relay.GetResponse) }},

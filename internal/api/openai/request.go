@@ -39,20 +39,62 @@ const (
 	OpChat Op = iota + 1
 	OpCompletions
 	OpEmbeddings
+	OpImages      // POST /images/generations
+	OpModerations // POST /moderations
+	OpRerank      // POST /rerank (the Cohere/Jina shape)
+	OpSpeech      // POST /audio/speech: the answer is audio bytes
 )
 
 // Path is the operation's path below the base URL.
-func (o Op) Path() string {
-	switch o {
-	case OpChat:
-		return "/chat/completions"
-	case OpCompletions:
-		return "/completions"
-	case OpEmbeddings:
-		return "/embeddings"
-	}
-	return ""
+func (o Op) Path() string { return o.spec().path }
+
+// Binary reports whether the operation answers bytes (audio), not JSON.
+func (o Op) Binary() bool { return o.spec().binary }
+
+// Tokens reports whether the operation is priced by tokens alone (chat,
+// completions, embeddings); the others have per-unit prices (per image,
+// per request, per search unit) beside any tokens their upstream reports.
+func (o Op) Tokens() bool { return o.spec().tokens }
+
+// opSpec is what differs between operations, as data.
+type opSpec struct {
+	path string
+	// need is the body field the operation cannot do without, and the
+	// message refusing a body without it.
+	need, needMsg string
+	// noStream: the operation has no streamed form.
+	noStream bool
+	// maxN bounds "n" (0: MaxChoices).
+	maxN   int64
+	tokens bool
+	binary bool
 }
+
+var opSpecs = [...]opSpec{
+	OpChat:        {path: "/chat/completions", need: "messages", needMsg: "you must provide a 'messages' array, such as [{\"role\": \"user\", \"content\": \"Hello\"}]", tokens: true},
+	OpCompletions: {path: "/completions", need: "prompt", needMsg: "you must provide a 'prompt'", tokens: true},
+	OpEmbeddings:  {path: "/embeddings", need: "input", needMsg: "you must provide an 'input' to embed", noStream: true, tokens: true},
+	OpImages:      {path: "/images/generations", need: "prompt", needMsg: "you must provide a 'prompt' describing the image", noStream: true, maxN: MaxImages},
+	OpModerations: {path: "/moderations", need: "input", needMsg: "you must provide an 'input' to classify", noStream: true},
+	OpRerank:      {path: "/rerank", need: "documents", needMsg: "you must provide a 'query' and a non-empty 'documents' array", noStream: true},
+	OpSpeech:      {path: "/audio/speech", need: "input", needMsg: "you must provide the 'input' text to speak", noStream: true, binary: true},
+}
+
+// MaxSpeechChars bounds a speech request's input (OpenAI's own limit).
+const MaxSpeechChars = 4096
+
+func (o Op) spec() opSpec {
+	if int(o) < len(opSpecs) {
+		return opSpecs[o]
+	}
+	return opSpec{}
+}
+
+// MaxImages bounds an image request's "n" (OpenAI's own limit is 10).
+const MaxImages = 10
+
+// MaxRerankDocuments bounds a rerank request's documents.
+const MaxRerankDocuments = 10000
 
 // span is a byte range [start,end) of a raw JSON value inside the body.
 type span struct{ start, end int }
@@ -76,6 +118,11 @@ type Request struct {
 	// names and the raw "provider" preferences object. They are for the
 	// gateway and are removed from the body sent upstream (OpenAI refuses
 	// arguments it does not know).
+	// Size and Quality are an image request's; Documents is how many
+	// documents a rerank request ranks; Chars how many characters a speech
+	// request speaks.
+	Size, Quality       string
+	Documents, Chars    int64
 	Models              []string
 	Provider            []byte
 	strip               bool // "models" or "provider" present: removed upstream
@@ -146,7 +193,7 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 	}
 	r := &Request{Op: op, open: root.Index}
 	var bad *llm.Error
-	seenMessages, seenPrompt, seenInput := false, false, false
+	seenMessages, seenPrompt, seenInput, seenQuery := false, false, false, false
 	root.ForEach(func(key, v gjson.Result) bool {
 		switch key.Str {
 		case "model":
@@ -195,8 +242,12 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 			if v.Type == gjson.Null {
 				return true
 			}
-			if v.Type != gjson.Number || v.Num < 1 || v.Num > MaxChoices || v.Num != float64(int64(v.Num)) {
-				bad = llm.BadRequest("n", "'n' must be an integer from 1 to %d", MaxChoices)
+			maxN := op.spec().maxN
+			if maxN == 0 {
+				maxN = MaxChoices
+			}
+			if v.Type != gjson.Number || v.Num < 1 || v.Num > float64(maxN) || v.Num != float64(int64(v.Num)) {
+				bad = llm.BadRequest("n", "'n' must be an integer from 1 to %d", maxN)
 				return false
 			}
 			r.N = int64(v.Num)
@@ -212,8 +263,75 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 			}
 		case "prompt":
 			seenPrompt = v.Type != gjson.Null
+			if op == OpImages && (v.Type != gjson.String || v.Str == "") {
+				bad = llm.BadRequest("prompt", "'prompt' must be a non-empty string describing the image")
+				return false
+			}
+		case "size", "quality":
+			if op != OpImages || v.Type == gjson.Null {
+				return true
+			}
+			if v.Type != gjson.String || len(v.Str) > 64 {
+				bad = llm.BadRequest(key.Str, "'%s' must be a string, such as \"1024x1024\" or \"high\"", key.Str)
+				return false
+			}
+			if key.Str == "size" {
+				r.Size = v.Str
+			} else {
+				r.Quality = v.Str
+			}
+		case "query":
+			if op == OpRerank {
+				if v.Type != gjson.String || v.Str == "" {
+					bad = llm.BadRequest("query", "'query' must be a non-empty string")
+					return false
+				}
+				seenQuery = true
+			}
+		case "documents":
+			if op != OpRerank {
+				return true
+			}
+			if !v.IsArray() {
+				bad = llm.BadRequest("documents", "'documents' must be an array of strings or {\"text\"} objects")
+				return false
+			}
+			n := 0
+			v.ForEach(func(_, d gjson.Result) bool {
+				n++
+				if d.Type != gjson.String && !d.IsObject() {
+					bad = llm.BadRequest("documents", "'documents' must be an array of strings or {\"text\"} objects")
+				}
+				return bad == nil && n <= MaxRerankDocuments
+			})
+			if bad != nil {
+				return false
+			}
+			if n > MaxRerankDocuments {
+				bad = llm.BadRequest("documents", "'documents' holds more than %d documents", MaxRerankDocuments)
+				return false
+			}
+			r.Documents = int64(n)
+		case "top_n":
+			if op != OpRerank || v.Type == gjson.Null {
+				return true
+			}
+			if v.Type != gjson.Number || v.Num < 1 || v.Num != float64(int64(v.Num)) {
+				bad = llm.BadRequest("top_n", "'top_n' must be a positive integer")
+				return false
+			}
 		case "input":
 			seenInput = v.Type != gjson.Null
+			if op == OpSpeech {
+				if v.Type != gjson.String || v.Str == "" {
+					bad = llm.BadRequest("input", "'input' must be the non-empty text to speak")
+					return false
+				}
+				if r.Chars = int64(utf8.RuneCountInString(v.Str)); r.Chars > MaxSpeechChars {
+					bad = llm.BadRequest("input", "'input' is longer than %d characters", MaxSpeechChars)
+					return false
+				}
+			}
 		case "user":
 			if v.Type == gjson.String {
 				r.User = v.Str
@@ -253,22 +371,27 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 	if r.Model == "" {
 		return nil, llm.BadRequest("model", "you must provide a model parameter, such as \"gpt-4o\" or \"openai/gpt-4o\"")
 	}
-	switch op {
-	case OpChat:
-		if !seenMessages {
-			return nil, llm.BadRequest("messages", "you must provide a 'messages' array, such as [{\"role\": \"user\", \"content\": \"Hello\"}]")
+	sp := op.spec()
+	var have bool
+	switch sp.need {
+	case "messages":
+		have = seenMessages
+	case "prompt":
+		have = seenPrompt
+	case "input":
+		have = seenInput
+	case "documents":
+		have = r.Documents > 0 && seenQuery
+	}
+	if sp.need != "" && !have {
+		field := sp.need
+		if op == OpRerank && r.Documents > 0 {
+			field = "query"
 		}
-	case OpCompletions:
-		if !seenPrompt {
-			return nil, llm.BadRequest("prompt", "you must provide a 'prompt'")
-		}
-	case OpEmbeddings:
-		if !seenInput {
-			return nil, llm.BadRequest("input", "you must provide an 'input' to embed")
-		}
-		if r.Stream {
-			return nil, llm.BadRequest("stream", "embeddings cannot be streamed")
-		}
+		return nil, llm.BadRequest(field, "%s", sp.needMsg)
+	}
+	if r.Stream && sp.noStream {
+		return nil, llm.BadRequest("stream", "%s cannot be streamed", sp.path)
 	}
 	return r, nil
 }
@@ -302,7 +425,7 @@ func (r *Request) UpstreamBody(body []byte, upstreamModel string) []byte {
 	if upstreamModel != r.Model {
 		edits = append(edits, edit{r.model, jsonstr.Append(nil, upstreamModel)})
 	}
-	if r.Stream && !r.IncludeUsage && r.Op != OpEmbeddings {
+	if r.Stream && !r.IncludeUsage && !r.Op.spec().noStream {
 		switch {
 		case !r.streamOptions.ok():
 			// Insert as the first member: after '{', before whatever follows.

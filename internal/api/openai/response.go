@@ -27,6 +27,14 @@ func ReadUsage(u gjson.Result) llm.Usage {
 			out.PromptTokens = v.Int()
 		case "completion_tokens":
 			out.CompletionTokens = v.Int()
+		case "input_tokens": // the images API's names
+			if out.PromptTokens == 0 {
+				out.PromptTokens = v.Int()
+			}
+		case "output_tokens":
+			if out.CompletionTokens == 0 {
+				out.CompletionTokens = v.Int()
+			}
 		case "total_tokens":
 			out.TotalTokens = v.Int()
 		case "prompt_tokens_details":
