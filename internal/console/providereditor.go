@@ -76,8 +76,8 @@ func (m catalogEntry) RouteList() string {
 	parts := make([]string, 0, len(m.Routes))
 	for _, r := range m.Routes {
 		switch v := r.(type) {
-		case string:
-			parts = append(parts, v)
+		case string: // "provider/model", "provider/" when the model is the id
+			parts = append(parts, strings.TrimSuffix(v, "/"))
 		case map[string]any:
 			s, _ := v["provider"].(string)
 			if mo, _ := v["model"].(string); mo != "" {
