@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -137,23 +138,38 @@ type providersView struct {
 	// NeedsAdmin: the session's key is a management key, which may not
 	// read route health.
 	NeedsAdmin bool
+	// Editing is the add / edit / delete section (providereditor.go).
+	Editing *providerEditing
 }
 
 // providers serves GET /console/providers: every route's health (GET
 // /api/v1/providers, admin only). A management key's session gets a page
 // that says so rather than an error.
 func (c *Console) providers(w http.ResponseWriter, r *http.Request, s *session) {
+	e := &providerEditing{}
+	if f, ok := doneMessages[r.URL.Query().Get("done")]; ok {
+		e.Done = fmt.Sprintf(f, r.URL.Query().Get("name"))
+	}
+	c.renderProviders(w, r, s, http.StatusOK, "", e)
+}
+
+// renderProviders renders the Providers page with status and error, and
+// the editing section's forms as typed in e.
+func (c *Console) renderProviders(w http.ResponseWriter, r *http.Request, s *session, status int, msg string, e *providerEditing) {
 	v := &providersView{NeedsAdmin: s.who.Kind != "admin"}
-	p := &page{Title: "Providers", Nav: "providers", Who: &s.who, CSRF: s.csrf, View: v}
-	status := http.StatusOK
+	p := &page{Title: "Providers", Nav: "providers", Who: &s.who, CSRF: s.csrf, View: v, Error: msg}
 	if !v.NeedsAdmin {
 		var health struct {
-			Data []routeStatus `json:"data"`
+			Data      []routeStatus `json:"data"`
+			Providers []string      `json:"providers"`
 		}
 		if err := c.call(r, s, http.MethodGet, "/providers", nil, &health); err != nil {
-			p.Error, status = "Reading provider health failed: "+err.Error(), statusOf(err)
+			p.Error, status = joinErr(p.Error, "Reading provider health failed: "+err.Error()), statusOf(err)
+		} else if err := c.loadProviderEditing(r, s, health.Providers, e); err != nil {
+			p.Error, status = joinErr(p.Error, "Reading the providers failed: "+err.Error()), statusOf(err)
 		}
 		v.Routes = health.Data
+		v.Editing = e
 	}
 	c.render(w, r, status, "providers", p)
 }

@@ -15,10 +15,15 @@ func (s *Server) providers(w http.ResponseWriter, r *http.Request) error {
 	}
 	sn := s.current()
 	type out struct {
-		Data   any                 `json:"data"`
-		Models map[string][]string `json:"models"`
+		Data      any                 `json:"data"`
+		Models    map[string][]string `json:"models"`
+		Providers []string            `json:"providers"`
 	}
-	b, err := json.Marshal(out{sn.relay.Health.Snapshot(), catalogueRoutes(sn.cfg)})
+	names := make([]string, 0, len(sn.cfg.Providers))
+	for _, p := range sn.cfg.Providers {
+		names = append(names, p.Name)
+	}
+	b, err := json.Marshal(out{sn.relay.Health.Snapshot(), catalogueRoutes(sn.cfg), names})
 	if err != nil {
 		return err
 	}
