@@ -62,41 +62,19 @@ type topUpForm struct{ Amount, Memo string }
 
 type generateForm struct{ Count, Value, Expires, Memo string }
 
-// dollars formats an amount as "$1,234.50": thousands separated, at least
-// two decimals, and every digit it has below a cent.
-func dollars(n money.Nanos) string {
-	s := n.String()
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return sign + "$" + b.String() + "." + frac
-}
-
 func accountRowOf(a admin.AccountObject) accountRow {
-	r := accountRow{AccountObject: a, Prepaid: a.Credits != nil, Spent: dollars(a.Usage), Credits: "unmetered", Balance: "unmetered"}
+	r := accountRow{AccountObject: a, Prepaid: a.Credits != nil, Spent: usdGrouped(a.Usage), Credits: "unmetered", Balance: "unmetered"}
 	if a.Credits != nil {
-		r.Credits = dollars(*a.Credits)
+		r.Credits = usdGrouped(*a.Credits)
 	}
 	if a.Balance != nil {
-		r.Balance = dollars(*a.Balance)
+		r.Balance = usdGrouped(*a.Balance)
 	}
 	return r
 }
 
 func batchRowOf(b admin.RedeemBatchObject) batchRow {
-	r := batchRow{RedeemBatchObject: b, Value: dollars(b.Value), Expires: "never", Created: b.CreatedAt.Format("2006-01-02 15:04")}
+	r := batchRow{RedeemBatchObject: b, Value: usdGrouped(b.Value), Expires: "never", Created: b.CreatedAt.Format("2006-01-02 15:04")}
 	if b.ExpiresAt != nil {
 		r.Expires = b.ExpiresAt.Format("2006-01-02 15:04") + " UTC"
 	}
@@ -160,7 +138,7 @@ func (c *Console) renderAccounts(w http.ResponseWriter, r *http.Request, s *sess
 			fail("Reading the history", err)
 		}
 		for _, e := range ledger.Data {
-			ap.History = append(ap.History, historyRow{LedgerEntryObject: e, Amount: dollars(e.Amount), Credit: e.Amount > 0,
+			ap.History = append(ap.History, historyRow{LedgerEntryObject: e, Amount: usdGrouped(e.Amount), Credit: e.Amount > 0,
 				When: e.CreatedAt.Format("2006-01-02 15:04:05")})
 		}
 		if ledger.Next != nil {
@@ -285,5 +263,5 @@ func (c *Console) redeem(w http.ResponseWriter, r *http.Request, s *session) {
 		c.renderAccountsError(w, r, s, err, "The code was refused: ", &accountsPage{})
 		return
 	}
-	c.renderAccounts(w, r, s, http.StatusOK, "", &accountsPage{Redeemed: dollars(out.Redeemed) + " was added to your account's credits."})
+	c.renderAccounts(w, r, s, http.StatusOK, "", &accountsPage{Redeemed: usdGrouped(out.Redeemed) + " was added to your account's credits."})
 }

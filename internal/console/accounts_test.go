@@ -19,8 +19,8 @@ func TestDollarsSeparatesThousandsAndKeepsEveryDigit(t *testing.T) {
 		{-1000 * money.PerDollar, "-$1,000.00"},
 		{100 * money.PerDollar, "$100.00"},
 	} {
-		if got := dollars(c.in); got != c.want {
-			t.Errorf("dollars(%d) = %q, want %q", c.in, got, c.want)
+		if got := usdGrouped(c.in); got != c.want {
+			t.Errorf("usdGrouped(%d) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -56,7 +56,7 @@ func priceOf(n json.Number) string {
 	if err != nil {
 		return string(n)
 	}
-	return dollars(v)
+	return usdGrouped(v)
 }
 
 // Editable: the provider was added through the API (the file's and the
