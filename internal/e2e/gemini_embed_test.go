@@ -15,6 +15,8 @@ import (
 // geminiEmbedConfig has an embedding model on an OpenAI-format route and
 // one on a Gemini-format route, both at the one fake.
 const geminiEmbedConfig = `
+server:
+  max_body_bytes: 262144
 providers:
   - name: fake
     type: openai
@@ -147,6 +149,15 @@ func TestGeminiEmbedContentRawShapesAndRefusals(t *testing.T) {
 		if resp.StatusCode != 400 || !strings.Contains(body, `"status":"INVALID_ARGUMENT"`) || !strings.Contains(body, tc.mention) {
 			t.Errorf("%s %.80s: %d %s, want 400 INVALID_ARGUMENT mentioning %q", tc.method, tc.body, resp.StatusCode, body, tc.mention)
 		}
+	}
+	// The body limit (server.max_body_bytes) holds here as on every route,
+	// answered in Google's envelope.
+	big := `{"content":{"parts":[{"text":"` + strings.Repeat("x", 300<<10) + `"}]}}`
+	resp = g.postGemini(t, "/v1beta/models/text-embedding-3-small:embedContent?key="+g.Key, nil, big)
+	body = readAll(t, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.Contains(body, `"status":"INVALID_ARGUMENT"`) || !strings.Contains(body, "max_body_bytes") {
+		t.Errorf("oversized body: %d %s", resp.StatusCode, body)
 	}
 	if n := len(g.Up.Requests()); n != calls {
 		t.Fatalf("refused requests reached the upstream (%d calls, want %d)", n, calls)
