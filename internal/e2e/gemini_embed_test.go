@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -95,6 +97,47 @@ func TestGeminiEmbedContentOnAnOpenAIRoute(t *testing.T) {
 	if gen.Model != "text-embedding-3-small" || gen.Provider != "fake" || gen.Status != 200 || gen.UsageEstimated ||
 		gen.TokensPrompt != ref.Usage.PromptTokens || gen.TokensPrompt == 0 || gen.Cost != money.Nanos(gen.TokensPrompt*20) {
 		t.Fatalf("generation %+v; want %d prompt tokens at $0.02/M", gen, ref.Usage.PromptTokens)
+	}
+}
+
+// pathRecorder is an http.RoundTripper that notes each request's path.
+type pathRecorder struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (p *pathRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.mu.Lock()
+	p.paths = append(p.paths, r.URL.Path)
+	p.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestGeminiEmbedContentOneContent: the SDK sends even one content as
+// :batchEmbedContents (Gemini API backend), and gets one embedding back.
+func TestGeminiEmbedContentOneContent(t *testing.T) {
+	g := start(t, opts{yaml: geminiEmbedConfig})
+	rec := &pathRecorder{}
+	c, err := genai.NewClient(context.Background(), &genai.ClientConfig{
+		APIKey: g.Key, Backend: genai.BackendGeminiAPI, HTTPClient: &http.Client{Transport: rec},
+		HTTPOptions: genai.HTTPOptions{BaseURL: g.URL, APIVersion: "v1beta"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Models.EmbedContent(context.Background(), "text-embedding-3-small", genai.Text("just one"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Embeddings) != 1 || len(resp.Embeddings[0].Values) == 0 {
+		t.Fatalf("embeddings %+v", resp.Embeddings)
+	}
+	if len(rec.paths) != 1 || rec.paths[0] != "/v1beta/models/text-embedding-3-small:batchEmbedContents" {
+		t.Fatalf("the SDK called %v", rec.paths)
+	}
+	var sent embedSent
+	if err := json.Unmarshal(g.Up.Last().Body, &sent); err != nil || len(sent.Input) != 1 || sent.Input[0] != "just one" || sent.Dimensions != 0 {
+		t.Fatalf("upstream got %s", g.Up.Last().Body)
 	}
 }
 
