@@ -25,6 +25,9 @@ type Preset struct {
 	// Drop are top-level request fields the service refuses (or that make
 	// it fail): removed before sending.
 	Drop []string
+	// DropInMessages are fields of a chat message (messages[].NAME) the
+	// service refuses: removed from every message before sending.
+	DropInMessages []string
 	// Rename are top-level request fields the service spells differently:
 	// OpenAI's name → the service's (a field already spelt the service's
 	// way wins).
@@ -73,9 +76,11 @@ var Presets = []Preset{
 		Quirks: "refuses fields it does not define with a 422: stream_options (usage comes on the last chunk unasked), user, logprobs, top_logprobs, logit_bias, service_tier and store are removed; seed is sent as random_seed and max_completion_tokens as max_tokens",
 		Source: "https://github.com/mistralai/client-python/blob/main/docs/models/chatcompletionstreamrequest.md"},
 	{Name: "groq", BaseURL: "https://api.groq.com/openai/v1", Env: "GROQ",
-		Drop:    []string{"logprobs", "top_logprobs", "logit_bias"},
-		UsageAt: []string{"x_groq.usage"},
-		Quirks:  "logprobs, top_logprobs and logit_bias are refused with a 400, so they are removed; n must be 1; stream usage in x_groq.usage is moved to the top level; hosts other makers' models: reach them as groq/MODEL or route them"},
+		Drop:           []string{"logprobs", "top_logprobs", "logit_bias"},
+		DropInMessages: []string{"name"},
+		UsageAt:        []string{"x_groq.usage"},
+		Quirks:         "logprobs, top_logprobs, logit_bias and messages[].name are refused with a 400, so they are removed; n must be 1; stream usage in x_groq.usage is moved to the top level; hosts other makers' models: reach them as groq/MODEL or route them",
+		Source:         "https://console.groq.com/docs/openai"},
 	{Name: "xai", BaseURL: "https://api.x.ai/v1", Env: "XAI",
 		Patterns: []string{"grok-*"},
 		Quirks:   "reasoning models refuse presence_penalty, frequency_penalty and stop, and most refuse reasoning_effort: xAI's error is returned to the client",

@@ -87,6 +87,33 @@ func TestPresetGroqDropsRefusedFieldsAndLiftsStreamUsage(t *testing.T) {
 	}
 }
 
+// Groq refuses a message's name with a 400
+// (https://console.groq.com/docs/openai): removed from every message.
+func TestPresetGroqDropsMessageNames(t *testing.T) {
+	g := startPreset(t, "groq", fakeupstream.Behavior{Reply: "hello ann"})
+	named := openai.ChatCompletionMessageParamUnion{OfUser: &openai.ChatCompletionUserMessageParam{
+		Name: openai.String("ann"), Content: openai.ChatCompletionUserMessageParamContentUnion{OfString: openai.String("hi")}}}
+	resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "groq/llama-3.3-70b-versatile", Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), named}})
+	if err != nil || resp.Choices[0].Message.Content != "hello ann" {
+		t.Fatalf("%v %+v", err, resp)
+	}
+	var sent struct {
+		Messages []map[string]json.RawMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(g.Up.Last().Body, &sent); err != nil || len(sent.Messages) != 2 {
+		t.Fatalf("upstream body %s", g.Up.Last().Body)
+	}
+	for _, m := range sent.Messages {
+		if _, ok := m["name"]; ok {
+			t.Fatalf("a message's name reached Groq: %s", g.Up.Last().Body)
+		}
+	}
+	if string(sent.Messages[1]["content"]) != `"hi"` {
+		t.Fatalf("upstream body %s", g.Up.Last().Body)
+	}
+}
+
 func TestPresetMoonshotUsageInsideTheChoice(t *testing.T) {
 	g := startPreset(t, "moonshot", fakeupstream.Behavior{Reply: "kimi says hi", UsageInFinishChunk: true, UsageAt: "choices.0.usage"})
 	// kimi-* is a default pattern of the preset: no catalogue entry needed.
