@@ -11,6 +11,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"google.golang.org/genai"
 
+	"github.com/switchyard-gw/switchyard/internal/fakeupstream"
 	"github.com/switchyard-gw/switchyard/internal/money"
 )
 
@@ -32,6 +33,11 @@ models:
   - id: gemini-embedding-001
     pricing: { prompt: 0.15, completion: 0 }
     routes: [{ provider: gemini }]
+  - id: embed-anywhere
+    pricing: { prompt: 0.10, completion: 0 }
+    routes:
+      - { provider: gemini, model: gemini-embedding-001, priority: 1 }
+      - { provider: fake, model: text-embedding-3-small, priority: 2 }
 `
 
 // embedSent is the OpenAI /embeddings body the fake received.
@@ -245,4 +251,39 @@ func TestGeminiEmbedContentOnAGeminiRoute(t *testing.T) {
 	if gen.Provider != "gemini" || !gen.UsageEstimated || gen.TokensPrompt == 0 || gen.Cost != money.Nanos(gen.TokensPrompt*150) {
 		t.Fatalf("generation %+v", gen)
 	}
+}
+
+// TestGeminiEmbedContentUpstreamFaults: an upstream's failure fails over
+// to the next route as for any call, and what reaches the client is in
+// Google's envelope.
+func TestGeminiEmbedContentUpstreamFaults(t *testing.T) {
+	g := start(t, opts{yaml: geminiEmbedConfig})
+	ctx := context.Background()
+	c := g.gemini(t)
+
+	// The Gemini route is overloaded: the OpenAI-format one answers.
+	g.Up.Enqueue(fakeupstream.Behavior{Status: 503})
+	resp, err := c.Models.EmbedContent(ctx, "embed-anywhere", genai.Text("fail over"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := g.Up.Requests()
+	if len(resp.Embeddings) != 1 || len(reqs) != 2 || reqs[0].Path != "/v1beta/models/gemini-embedding-001:batchEmbedContents" || reqs[1].Path != "/v1/embeddings" {
+		t.Fatalf("embeddings %d; upstream calls %d", len(resp.Embeddings), len(reqs))
+	}
+	gen := storedGeneration(t, g, resp.SDKHTTPResponse.Headers.Get("X-Generation-Id"))
+	if gen.Provider != "fake" || gen.UpstreamModel != "text-embedding-3-small" || !strings.Contains(gen.Attempts, `"error"`) {
+		t.Fatalf("generation %+v", gen)
+	}
+
+	// Rate limited: a 429 with Retry-After, in Google's envelope.
+	g2 := start(t, opts{yaml: geminiEmbedConfig})
+	g2.Up.Enqueue(fakeupstream.Behavior{Status: 429, RetryAfter: "7"})
+	_, err = g2.gemini(t).Models.EmbedContent(ctx, "gemini-embedding-001", genai.Text("slow down"), nil)
+	wantGenaiError(t, err, 429, "RESOURCE_EXHAUSTED")
+
+	// A malformed answer is the upstream's fault: 502, never a panic.
+	g2.Up.Enqueue(fakeupstream.Behavior{MalformedJSON: true})
+	_, err = g2.gemini(t).Models.EmbedContent(ctx, "text-embedding-3-small", genai.Text("garbled"), nil)
+	wantGenaiError(t, err, 502, "UNAVAILABLE")
 }
