@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -109,6 +110,37 @@ func TestPresetTableIsConsistent(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestPresetDocsNameTheirSource: every preset has its row in
+// docs/configuration.md#presets with its one line, its base URL and the
+// page it was checked against, or says it was not verified.
+func TestPresetDocsNameTheirSource(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok {
+			if i := strings.Index(name, "` |"); i > 0 {
+				rows[name[:i]] = line
+			}
+		}
+	}
+	for _, p := range Presets {
+		row, ok := rows[p.Name]
+		switch {
+		case !ok:
+			t.Errorf("preset %s has no row in docs/configuration.md", p.Name)
+		case !strings.Contains(row, "preset: "+p.Name) || !strings.Contains(row, "`"+p.BaseURL+"`"):
+			t.Errorf("preset %s: the row lacks its one line or its base URL %s", p.Name, p.BaseURL)
+		case p.Source != "" && !strings.Contains(row, p.Source):
+			t.Errorf("preset %s: the row does not name its source %s", p.Name, p.Source)
+		case p.Source == "" && !strings.Contains(row, "not verified"):
+			t.Errorf("preset %s has no source: its row must say it is not verified", p.Name)
 		}
 	}
 }

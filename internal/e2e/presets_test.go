@@ -87,6 +87,33 @@ func TestPresetGroqDropsRefusedFieldsAndLiftsStreamUsage(t *testing.T) {
 	}
 }
 
+// Groq refuses a message's name with a 400
+// (https://console.groq.com/docs/openai): removed from every message.
+func TestPresetGroqDropsMessageNames(t *testing.T) {
+	g := startPreset(t, "groq", fakeupstream.Behavior{Reply: "hello ann"})
+	named := openai.ChatCompletionMessageParamUnion{OfUser: &openai.ChatCompletionUserMessageParam{
+		Name: openai.String("ann"), Content: openai.ChatCompletionUserMessageParamContentUnion{OfString: openai.String("hi")}}}
+	resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model: "groq/llama-3.3-70b-versatile", Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), named}})
+	if err != nil || resp.Choices[0].Message.Content != "hello ann" {
+		t.Fatalf("%v %+v", err, resp)
+	}
+	var sent struct {
+		Messages []map[string]json.RawMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(g.Up.Last().Body, &sent); err != nil || len(sent.Messages) != 2 {
+		t.Fatalf("upstream body %s", g.Up.Last().Body)
+	}
+	for _, m := range sent.Messages {
+		if _, ok := m["name"]; ok {
+			t.Fatalf("a message's name reached Groq: %s", g.Up.Last().Body)
+		}
+	}
+	if string(sent.Messages[1]["content"]) != `"hi"` {
+		t.Fatalf("upstream body %s", g.Up.Last().Body)
+	}
+}
+
 func TestPresetMoonshotUsageInsideTheChoice(t *testing.T) {
 	g := startPreset(t, "moonshot", fakeupstream.Behavior{Reply: "kimi says hi", UsageInFinishChunk: true, UsageAt: "choices.0.usage"})
 	// kimi-* is a default pattern of the preset: no catalogue entry needed.
@@ -143,6 +170,78 @@ func TestPresetMistralRenamesSeed(t *testing.T) {
 	}
 	if body := string(g.Up.Last().Body); !strings.Contains(body, `"random_seed":42`) || strings.Contains(body, `"seed"`) {
 		t.Fatalf("upstream body = %s", body)
+	}
+}
+
+// DeepSeek's thinking mode refuses (400) a tool-call turn whose assistant
+// message lacks the reasoning_content it produced: an Anthropic client's
+// thinking block is that reasoning, and goes back as reasoning_content.
+func TestPresetDeepSeekGetsTheThinkingOfAToolTurnBack(t *testing.T) {
+	g := startPreset(t, "deepseek", fakeupstream.Behavior{Reply: "It is sunny."})
+	const thought = "The user wants the weather: call the tool."
+	_, err := g.anthropicClient().Messages.New(context.Background(), anthropic.MessageNewParams{
+		Model: "deepseek-reasoner", MaxTokens: 200, Tools: []anthropic.ToolUnionParam{weatherToolParam()},
+		Messages: []anthropic.MessageParam{
+			anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?")),
+			anthropic.NewAssistantMessage(
+				anthropic.NewThinkingBlock("sig-from-elsewhere", thought),
+				anthropic.NewToolUseBlock("toolu_1", map[string]any{"city": "Paris"}, "get_weather"),
+			),
+			anthropic.NewUserMessage(anthropic.NewToolResultBlock("toolu_1", "sunny, 24C", false)),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Messages []struct {
+			Role             string            `json:"role"`
+			ReasoningContent string            `json:"reasoning_content"`
+			ToolCalls        []json.RawMessage `json:"tool_calls"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(g.Up.Last().Body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sent.Messages {
+		if m.Role == "assistant" && len(m.ToolCalls) == 1 && m.ReasoningContent == thought {
+			return
+		}
+	}
+	t.Fatalf("no assistant tool-call message with the reasoning_content: %s", g.Up.Last().Body)
+}
+
+// Mistral answers 422 for a field it does not define: the stream_options
+// the gateway sets on every stream, max_completion_tokens (which the OpenAI
+// SDK and the gateway's own translation send), user. Its streams carry
+// usage on the last chunk unasked.
+func TestPresetMistralStreamsWithoutFieldsItRefuses(t *testing.T) {
+	refused := []string{"stream_options", "max_completion_tokens", "user", "seed"}
+	g := startPreset(t, "mistral", fakeupstream.Behavior{Reply: "bonjour tout le monde", RejectFields: refused, UsageInFinishChunk: true})
+	s := g.client().Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model: "mistral-small-latest", Messages: userMsg("salut"), MaxCompletionTokens: openai.Int(50), User: openai.String("u-1"), Seed: openai.Int(3)})
+	text, _, last := streamText(t, s)
+	if text != "bonjour tout le monde" || last.Usage.CompletionTokens != 4 || last.Usage.PromptTokens == 0 {
+		t.Fatalf("text %q, last chunk %s", text, last.RawJSON())
+	}
+	body := string(g.Up.Last().Body)
+	for _, f := range refused {
+		if strings.Contains(body, `"`+f+`":`) {
+			t.Fatalf("%s reached Mistral: %s", f, body)
+		}
+	}
+	if !strings.Contains(body, `"max_tokens":50`) || !strings.Contains(body, `"random_seed":3`) {
+		t.Fatalf("upstream body = %s", body)
+	}
+	// An Anthropic client's request, translated (max_tokens becomes
+	// max_completion_tokens on the way), reaches Mistral in its spelling.
+	msg, err := g.anthropicClient().Messages.New(context.Background(), anthropic.MessageNewParams{
+		Model: "mistral-small-latest", MaxTokens: 64, Messages: userText("salut")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Content[0].Text != "bonjour tout le monde" || !strings.Contains(string(g.Up.Last().Body), `"max_tokens":64`) {
+		t.Fatalf("anthropic client: %s; upstream body %s", msg.RawJSON(), g.Up.Last().Body)
 	}
 }
 

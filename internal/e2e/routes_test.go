@@ -10,7 +10,6 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
-	"google.golang.org/genai"
 )
 
 // do sends method path with the gateway key and returns status, headers
@@ -43,10 +42,11 @@ func TestUnknownEndpointUnderAServedPrefixSaysItIsNotSupportedNotToFixTheBaseURL
 	}
 
 	// Google Gen AI SDK, base URL right: a Gemini method the gateway lacks.
-	_, err = g.gemini(t).Models.EmbedContent(ctx, "gpt-4o", genai.Text("hi"), nil)
+	// (Veo's :predictLongRunning; :embedContent is served.)
+	_, err = g.gemini(t).Models.GenerateVideos(ctx, "gpt-4o", "a cat", nil, nil)
 	ge := wantGenaiError(t, err, 404, "NOT_FOUND")
 	if !strings.Contains(ge.Message, "not an endpoint this gateway serves") || !strings.Contains(ge.Message, ":generateContent") || strings.Contains(ge.Message, baseURLAdvice) {
-		t.Fatalf("embedContent: %q", ge.Message)
+		t.Fatalf("generateVideos: %q", ge.Message)
 	}
 
 	// Anthropic SDK, base URL right: message batches are not served.

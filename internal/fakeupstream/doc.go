@@ -22,6 +22,7 @@
 // without knowing any wire format; each format is a dialect in its own file
 // (openai.go; anthropic.go for Anthropic's Messages API at paths ending in
 // /v1/messages; gemini.go for Google's Gemini API at paths ending in
-// models/{model}:generateContent or :streamGenerateContent; responses.go
+// models/{model}:generateContent, :streamGenerateContent or
+// :batchEmbedContents; responses.go
 // for OpenAI's Responses API at paths ending in /v1/responses).
 package fakeupstream

@@ -14,7 +14,8 @@ import (
 // gemini is Google's Generative Language API: POST
 // .../v1beta/models/{model}:generateContent (or /v1/models/...), and
 // :streamGenerateContent for a stream (server-sent events with ?alt=sse, a
-// JSON array without it). The key is in x-goog-api-key or ?key=. Its
+// JSON array without it), and :batchEmbedContents (gemini_embed.go). The
+// key is in x-goog-api-key or ?key=. Its
 // answers are made here (the mock speaks only OpenAI):
 //
 //   - text: Behavior.Reply, or "This is the fake Gemini model answering."
@@ -52,8 +53,9 @@ import (
 type gemini struct{}
 
 // geminiCall splits a path ending in models/{model}:{method}; ok is false
-// for any other path. Only the two generation methods are recognised, so
-// that OpenAI model ids with colons (ft:...) stay OpenAI's.
+// for any other path. Only the two generation methods and
+// batchEmbedContents are recognised, so that OpenAI model ids with colons
+// (ft:...) stay OpenAI's.
 func geminiCall(path string) (model, method string, ok bool) {
 	i := strings.LastIndex(path, "/models/")
 	if i < 0 {
@@ -61,7 +63,7 @@ func geminiCall(path string) (model, method string, ok bool) {
 	}
 	model, method, ok = strings.Cut(path[i+len("/models/"):], ":")
 	if !ok || model == "" || strings.Contains(model, "/") ||
-		(method != "generateContent" && method != "streamGenerateContent") {
+		(method != "generateContent" && method != "streamGenerateContent" && method != "batchEmbedContents") {
 		return "", "", false
 	}
 	return model, method, true
@@ -514,7 +516,7 @@ func geminiModelContent(parts ...geminiPartOut) *geminiContentOut {
 }
 
 func (g gemini) answer(w http.ResponseWriter, r *http.Request, b Behavior, models []string, nextID func() uint64) {
-	model, _, ok := geminiCall(r.URL.Path)
+	model, method, ok := geminiCall(r.URL.Path)
 	if !ok {
 		writeGeminiError(w, http.StatusNotFound, "NOT_FOUND", "Method not found: "+r.URL.Path, nil)
 		return
@@ -522,6 +524,10 @@ func (g gemini) answer(w http.ResponseWriter, r *http.Request, b Behavior, model
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeGeminiError(w, http.StatusMethodNotAllowed, "INVALID_ARGUMENT", "method "+r.Method+" not allowed; use POST", nil)
+		return
+	}
+	if method == "batchEmbedContents" {
+		g.embed(w, r, model)
 		return
 	}
 	var req geminiRequest

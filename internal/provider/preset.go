@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"strconv"
+
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
@@ -12,9 +14,10 @@ import (
 // places a stream chunk may carry its usage. The zero value changes
 // nothing and costs nothing.
 type quirks struct {
-	drop    []string
-	rename  map[string]string
-	usageAt []string
+	drop           []string
+	dropInMessages []string
+	rename         map[string]string
+	usageAt        []string
 }
 
 func quirksOf(cfg *config.Provider) quirks {
@@ -22,13 +25,13 @@ func quirksOf(cfg *config.Provider) quirks {
 	if !ok {
 		return quirks{}
 	}
-	return quirks{drop: pr.Drop, rename: pr.Rename, usageAt: pr.UsageAt}
+	return quirks{drop: pr.Drop, dropInMessages: pr.DropInMessages, rename: pr.Rename, usageAt: pr.UsageAt}
 }
 
 // adjust returns body with the preset's request adjustments; body itself
 // when none applies (the common case allocates nothing).
 func (q *quirks) adjust(body []byte) []byte {
-	if len(q.drop) == 0 && len(q.rename) == 0 {
+	if len(q.drop) == 0 && len(q.rename) == 0 && len(q.dropInMessages) == 0 {
 		return body
 	}
 	out := body
@@ -38,6 +41,9 @@ func (q *quirks) adjust(body []byte) []byte {
 				out = b
 			}
 		}
+	}
+	if len(q.dropInMessages) > 0 {
+		out = dropInMessages(out, q.dropInMessages)
 	}
 	for from, to := range q.rename {
 		v := gjson.GetBytes(out, from)
@@ -56,6 +62,28 @@ func (q *quirks) adjust(body []byte) []byte {
 		out = b
 	}
 	return out
+}
+
+// dropInMessages removes the fields from every element of "messages".
+// Deleting a key leaves the array's indices as they were.
+func dropInMessages(body []byte, fields []string) []byte {
+	var paths []string
+	i := 0
+	gjson.GetBytes(body, "messages").ForEach(func(_, m gjson.Result) bool {
+		for _, f := range fields {
+			if m.IsObject() && m.Get(f).Exists() {
+				paths = append(paths, "messages."+strconv.Itoa(i)+"."+f)
+			}
+		}
+		i++
+		return true
+	})
+	for _, p := range paths {
+		if b, err := sjson.DeleteBytes(body, p); err == nil {
+			body = b
+		}
+	}
+	return body
 }
 
 // LiftUsage moves usage a stream chunk carries where the provider's

@@ -24,8 +24,12 @@ func TestPresetQuirks(t *testing.T) {
 	}{
 		{"rename", mistral, `{"model":"m","seed":7}`, `{"model":"m","random_seed":7}`},
 		{"the service's own spelling wins", mistral, `{"seed":7,"random_seed":9}`, `{"random_seed":9}`},
+		{"mistral: fields it refuses", mistral, `{"model":"m","stream":true,"stream_options":{"include_usage":true},"user":"u","max_completion_tokens":9}`, `{"model":"m","stream":true,"max_tokens":9}`},
 		{"drop", groq, `{"logprobs":true,"model":"m","top_logprobs":2,"logit_bias":{"1":2}}`, `{"model":"m"}`},
 		{"nothing to drop: same bytes", groq, `{"model":"m", "n":1}`, `{"model":"m", "n":1}`},
+		{"groq: messages[].name", groq, `{"messages":[{"role":"user","name":"ann","content":"hi"},{"role":"assistant","content":"yo"},{"role":"user","name":"bob","content":"x"}]}`,
+			`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"},{"role":"user","content":"x"}]}`},
+		{"no messages array", groq, `{"messages":"x","name":"keep"}`, `{"messages":"x","name":"keep"}`},
 		{"no preset", plain, `{"seed":1,"logprobs":true}`, `{"seed":1,"logprobs":true}`},
 	}
 	for _, tt := range tests {

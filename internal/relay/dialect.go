@@ -48,6 +48,11 @@ type Dialect struct {
 	// missingKey is the 401 message for a request with no key; "" lets the
 	// key cache answer (it names the OpenAI header).
 	missingKey string
+	// attempt, if set, serves every attempt itself, whatever the
+	// upstream's format: a dialect of an endpoint that is not chat
+	// (Gemini's embedContent), which has no use for the chat parts
+	// (decode, encodeResponse, newStream) nor for a passthrough.
+	attempt func(rl *Relay, w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error)
 }
 
 // Ingress is the dialect a client speaks; the values are the entries of
@@ -98,13 +103,25 @@ var (
 		// Gemini's own framing) is skipped by every SSE parser and still
 		// keeps idle proxies from closing the connection.
 		keepAliveEvent: blankEvent,
-		missingKey:     "Missing API key. Send it as the header 'x-goog-api-key: sk-sy-…' or the query parameter ?key= (Google Gen AI SDKs do this from api_key / GEMINI_API_KEY).",
+		missingKey:     geminiMissingKey,
+	}
+	// IngressGeminiEmbed is Gemini's :embedContent and :batchEmbedContents,
+	// served from OpenAI-format upstreams (translated) and Gemini ones
+	// (attemptGeminiEmbed).
+	IngressGeminiEmbed = &Dialect{
+		Name:           "gemini-embed",
+		attempt:        (*Relay).attemptGeminiEmbed,
+		encodeError:    func(e *llm.Error, _ string) []byte { return gemini.EncodeError(e) },
+		keepAliveEvent: blankEvent,
+		missingKey:     geminiMissingKey,
 	}
 )
 
+const geminiMissingKey = "Missing API key. Send it as the header 'x-goog-api-key: sk-sy-…' or the query parameter ?key= (Google Gen AI SDKs do this from api_key / GEMINI_API_KEY)."
+
 // dialects lists every client dialect; TestDialectsAreComplete checks each
 // has every part.
-var dialects = []*Dialect{IngressOpenAI, IngressAnthropic, IngressGemini, IngressResponses}
+var dialects = []*Dialect{IngressOpenAI, IngressAnthropic, IngressGemini, IngressResponses, IngressGeminiEmbed}
 
 var (
 	keepAliveComment = []byte(": keep-alive\n\n")

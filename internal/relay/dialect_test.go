@@ -19,8 +19,12 @@ func TestDialectsAreComplete(t *testing.T) {
 		for i := range v.NumField() {
 			f, name := v.Field(i), v.Type().Field(i).Name
 			switch name {
-			case "Native", "passthrough", "missingKey", "prepare", "nativeOnly":
-				continue // optional: no native upstream; the key cache's own 401; nothing to load; every request translatable
+			case "Native", "passthrough", "missingKey", "prepare", "nativeOnly", "attempt":
+				continue // optional: no native upstream; the key cache's own 401; nothing to load; every request translatable; the usual attempts
+			case "decode", "encodeResponse", "newStream":
+				if d.attempt != nil {
+					continue // a dialect that serves its attempts itself translates no chat
+				}
 			}
 			if f.IsZero() {
 				t.Errorf("dialect %s has no %s", d.Name, name)
@@ -28,6 +32,9 @@ func TestDialectsAreComplete(t *testing.T) {
 		}
 		if d.nativeOnly != nil && d.passthrough == nil {
 			t.Errorf("dialect %s: a request only a passthrough serves needs a passthrough", d.Name)
+		}
+		if d.attempt != nil && (d.Native != 0 || d.passthrough != nil || d.prepare != nil || d.nativeOnly != nil) {
+			t.Errorf("dialect %s serves its attempts itself: a native format, passthrough, prepare or nativeOnly would go unused", d.Name)
 		}
 		if (d.Native == 0) != (d.passthrough == nil) {
 			t.Errorf("dialect %s: a native upstream format and a passthrough go together", d.Name)

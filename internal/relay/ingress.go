@@ -19,7 +19,7 @@ const maxModelName = 512
 func (rl *Relay) Messages(w http.ResponseWriter, r *http.Request) error {
 	// The key: x-api-key (the Go and Python SDKs) or Authorization: Bearer
 	// (an auth token, as Claude Code sends with ANTHROPIC_AUTH_TOKEN).
-	return rl.serve(w, r, IngressAnthropic, oa.OpChat, "", scanMessages)
+	return rl.serve(w, r, IngressAnthropic, oa.OpChat, "", func(c *call) (*oa.Request, error) { return scanMessages(c.body) })
 }
 
 // scanMessages reads what routing and billing need from an Anthropic
@@ -68,8 +68,8 @@ func scanMessages(body []byte) (*oa.Request, error) {
 // come as x-goog-api-key or ?key=, as Google's clients send it.
 func (rl *Relay) Gemini(model string, stream bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return rl.serve(w, r, IngressGemini, oa.OpChat, geminiCredential(r), func(body []byte) (*oa.Request, error) {
-			return scanGemini(model, stream, body)
+		return rl.serve(w, r, IngressGemini, oa.OpChat, geminiCredential(r), func(c *call) (*oa.Request, error) {
+			return scanGemini(model, stream, c.body)
 		})
 	}
 }
@@ -132,6 +132,8 @@ const (
 	GeminiGenerate GeminiMethod = iota
 	GeminiStream
 	GeminiCountTokens
+	GeminiEmbed
+	GeminiBatchEmbed
 )
 
 // ParseGeminiMethod splits "MODEL:generateContent" (what follows /models/
@@ -149,6 +151,10 @@ func ParseGeminiMethod(rest string) (model string, method GeminiMethod, ok bool)
 		return rest[:i], GeminiStream, true
 	case "countTokens":
 		return rest[:i], GeminiCountTokens, true
+	case "embedContent":
+		return rest[:i], GeminiEmbed, true
+	case "batchEmbedContents":
+		return rest[:i], GeminiBatchEmbed, true
 	}
 	return "", 0, false
 }

@@ -29,14 +29,16 @@ func (rl *Relay) OpenAI(op oa.Op) func(http.ResponseWriter, *http.Request) error
 }
 
 func (rl *Relay) serveOpenAI(op oa.Op, w http.ResponseWriter, r *http.Request) error {
-	return rl.serve(w, r, IngressOpenAI, op, "", func(body []byte) (*oa.Request, error) { return oa.ScanChecked(op, body) })
+	return rl.serve(w, r, IngressOpenAI, op, "", func(c *call) (*oa.Request, error) { return oa.ScanChecked(op, c.body) })
 }
 
 // serve runs one model call for any ingress: authenticate, read and scan
 // the body, resolve the model, and fail over across its routes. cred is the
 // key when the ingress takes it from somewhere auth.Credential does not
-// look; "" means the usual headers.
-func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa.Op, cred string, scan func([]byte) (*oa.Request, error)) (err error) {
+// look; "" means the usual headers. scan reads c.body; it may replace it
+// with the body to meter and send (c.extra keeping what it needs of the
+// client's).
+func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa.Op, cred string, scan func(c *call) (*oa.Request, error)) (err error) {
 	start := rl.Now()
 	if cred == "" {
 		cred = auth.Credential(r)
@@ -73,7 +75,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 	if c.body, err = rl.readJSON(r); err != nil {
 		return err
 	}
-	req, err := scan(c.body)
+	req, err := scan(c)
 	if err != nil {
 		return err
 	}
@@ -250,6 +252,8 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 	defer at.cancel()
 	var status int
 	switch {
+	case c.in.attempt != nil:
+		status, err = c.in.attempt(rl, w, r, c, req, cd, p, at)
 	case c.in.passthrough != nil && p.Speaks(c.in.Native, cd.t.Model):
 		status, err = c.in.passthrough(rl, w, r, c, req, cd, p, at)
 	case req.Op == oa.OpChat:

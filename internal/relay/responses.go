@@ -380,7 +380,7 @@ func responsesOptions(c *call) responses.Options {
 
 // Responses serves POST /v1/responses.
 func (rl *Relay) Responses(w http.ResponseWriter, r *http.Request) error {
-	return rl.serve(w, r, IngressResponses, oa.OpChat, "", scanResponses)
+	return rl.serve(w, r, IngressResponses, oa.OpChat, "", func(c *call) (*oa.Request, error) { return scanResponses(c.body) })
 }
 
 // scanResponses reads what routing and billing need from a Responses body.

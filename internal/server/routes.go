@@ -56,6 +56,10 @@ const (
 	groupConsole
 )
 
+// geminiMethods are the methods served on …/models/{model}:METHOD
+// (relay.ParseGeminiMethod), as the listings name them.
+const geminiMethods = ":generateContent, :streamGenerateContent, :countTokens, :embedContent or :batchEmbedContents"
+
 // routes is the table of served endpoints. Adding one is one line here.
 // (A function, not a variable: the handlers refer back to the listings
 // made from it.)
@@ -83,8 +87,8 @@ func routes() []route {
 		{method: "GET", path: "/models/{model...}", group: groupModel, build: (*Server).getModel},
 		// Gemini: /v1beta/models/MODEL:generateContent, and /v1/models/…, which
 		// newer Google SDKs call.
-		{method: "POST", path: "/v1beta/models/{model...}", mount: atRoot, group: groupGemini, tail: ":generateContent, :streamGenerateContent or :countTokens", build: (*Server).gemini},
-		{method: "POST", path: "/models/{model...}", group: groupGemini, tail: ":generateContent, :streamGenerateContent or :countTokens", build: (*Server).gemini},
+		{method: "POST", path: "/v1beta/models/{model...}", mount: atRoot, group: groupGemini, tail: geminiMethods, build: (*Server).gemini},
+		{method: "POST", path: "/models/{model...}", group: groupGemini, tail: geminiMethods, build: (*Server).gemini},
 		// Gemini's model list and model, in Google's shape (with a key).
 		{method: "GET", path: "/v1beta/models", mount: atRoot, group: groupGemini, build: (*Server).geminiModels},
 		{method: "GET", path: "/v1beta/models/{model...}", mount: atRoot, group: groupGemini, build: (*Server).geminiModel},
@@ -235,6 +239,8 @@ func (s *Server) gemini(sn *snapshot) handlerFunc {
 			return s.notFound(r, relay.IngressGemini)(w, r)
 		case method == relay.GeminiCountTokens:
 			return inDialect(s.errs, relay.IngressGemini, sn.relay.GeminiCountTokens(model))(w, r)
+		case method == relay.GeminiEmbed, method == relay.GeminiBatchEmbed:
+			return inDialect(s.errs, relay.IngressGeminiEmbed, sn.relay.GeminiEmbed(model, method == relay.GeminiBatchEmbed))(w, r)
 		}
 		return inDialect(s.errs, relay.IngressGemini, sn.relay.Gemini(model, method == relay.GeminiStream))(w, r)
 	}

@@ -248,7 +248,7 @@ func TestNotFoundListsTheTable(t *testing.T) {
 		}
 	}
 	msg := servedEndpoints("/v1")
-	for _, want := range []string{"POST /v1/chat/completions", "GET /v1/models/{model}", "POST /v1beta/models/{model}:generateContent, :streamGenerateContent or :countTokens", "GET /v1beta/models/{model}",
+	for _, want := range []string{"POST /v1/chat/completions", "GET /v1/models/{model}", "POST /v1beta/models/{model}:generateContent, :streamGenerateContent, :countTokens, :embedContent or :batchEmbedContents", "GET /v1beta/models/{model}",
 		"GET /v1/generation?id=", "POST /api/v1/keys", "POST /v1/providers/{route}/enable"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the list lacks %q: %s", want, msg)

@@ -300,20 +300,29 @@ func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
 	return &gc, nil
 }
 
+// decodeBody reads a client's JSON object body (snake_case keys too) into
+// v, refusing a body that is not an object with a 400 naming the field.
+func decodeBody(body []byte, v any) error {
+	if err := json.Unmarshal(normalizeKeys(body), v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return llm.BadRequest(te.Field, "%s must be a JSON %s", nonEmpty(te.Field, "the body"), jsonKind(te.Type.Kind().String()))
+		}
+		return llm.BadRequest("", "the request body is not valid JSON: %v", err)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("null")) {
+		return llm.BadRequest("", "the request body must be a JSON object")
+	}
+	return nil
+}
+
 // DecodeRequest reads a Gemini client's generateContent body. model comes
 // from the URL path; stream is left false for the caller to set from the
 // method (generateContent or streamGenerateContent).
 func DecodeRequest(model string, body []byte) (*llm.Request, error) {
 	var w generateContentRequest
-	if err := json.Unmarshal(normalizeKeys(body), &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, llm.BadRequest(te.Field, "%s must be a JSON %s", nonEmpty(te.Field, "the body"), jsonKind(te.Type.Kind().String()))
-		}
-		return nil, llm.BadRequest("", "the request body is not valid JSON: %v", err)
-	}
-	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("null")) {
-		return nil, llm.BadRequest("", "the request body must be a JSON object")
+	if err := decodeBody(body, &w); err != nil {
+		return nil, err
 	}
 	if len(w.Contents) == 0 {
 		return nil, llm.BadRequest("contents", "contents must be a non-empty array")
