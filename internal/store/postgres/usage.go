@@ -13,10 +13,19 @@ import (
 )
 
 // Usage sums the usage rollups of q, one row per group, ordered by Group,
-// as store/sqlite's Usage does. It reads usage_rollups only (the primary
-// key serves a range of days, usage_rollups_account_day one account's),
-// never generations, so it stays fast however many generations are stored.
+// as store/sqlite's Usage does. It reads rollups only, never generations,
+// so it stays fast however many generations are stored: usage_rollups_all
+// (one row per day, model, provider and app; migration 0016) for a report
+// of all accounts that neither groups nor splits by key, else
+// usage_rollups (the primary key serves a range of days,
+// usage_rollups_account_day one account's).
 func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, error) {
+	return db.usage(ctx, q, true)
+}
+
+// usage is Usage; with all false it reads usage_rollups only, as before
+// migration 0016 (for the benchmark's comparison).
+func (db *DB) usage(ctx context.Context, q store.UsageQuery, all bool) ([]store.UsageRow, error) {
 	col, err := q.GroupColumn()
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
@@ -61,10 +70,14 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 	// Go decodes as their sum. Adding histograms in SQL costs ~50 µs a
 	// row; reading them row by row, ~30 µs. Rollups from before 0008 have
 	// none (NULL, skipped by string_agg).
+	table := "usage_rollups"
+	if all && q.AccountID == "" && col != "key_hash" && split != "key_hash" {
+		table = "usage_rollups_all"
+	}
 	var sum store.UsageSummer
 	query := `SELECT ` + col + `, ` + splitExpr + `, sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,
 		sum(cost_nanos)::bigint, sum(errors)::bigint, string_agg(latency_hist, ''::bytea), string_agg(ttft_hist, ''::bytea)
-		FROM usage_rollups` + cond + ` GROUP BY ` + groupBy
+		FROM ` + table + cond + ` GROUP BY ` + groupBy
 	if err := db.usageRows(ctx, query, args, col == "day", &sum); err != nil {
 		return nil, err
 	}

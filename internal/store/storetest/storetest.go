@@ -93,6 +93,7 @@ var tests = []struct {
 	{"WriteBatchOfEmptyBatch", testWriteBatchOfEmptyBatch},
 	{"UsageGroupsAndFilters", testUsageGroupsAndFilters},
 	{"UsageCountsErrorsLatencyAndApps", testUsageCountsErrorsLatencyAndApps},
+	{"UsageReportsEqualTheirGenerations", testUsageReportsEqualTheirGenerations},
 	{"PruneGenerationsKeepsRollupsAndLedger", testPruneGenerationsKeepsRollupsAndLedger},
 	{"WriteBatchOf5000", testWriteBatchOf5000},
 	{"ConcurrentWriteBatchAndTopUpStayConsistent", testConcurrentWriteBatchAndTopUpStayConsistent},
