@@ -58,8 +58,9 @@ const (
 )
 
 // rollupTable is a table of usage rollups the ledger writer adds each batch
-// to: usage_rollups (per day, account, key, model, provider and app) and
-// usage_rollups_all (per day, model, provider and app: migration 0016).
+// to: usage_rollups (per day, account, key, model, provider and app),
+// usage_rollups_all (per day, model, provider and app: migration 0016) and
+// usage_rollups_8d (as usage_rollups, per block of 8 days: 0016).
 // Its statements take the batch's rollups of the table, in the order of
 // compareRollups: ensure creates those that do not exist yet, empty; lock
 // then locks them all, in order, and reads their histograms, which the
@@ -107,8 +108,21 @@ func newRollupTable(name string, perKey bool) rollupTable {
 	}
 }
 
-// The rollup tables, in the order WriteBatch locks their rows.
-var rollupTables = [...]rollupTable{newRollupTable("usage_rollups", true), newRollupTable("usage_rollups_all", false)}
+// The rollup tables, in the order WriteBatch locks their rows, and how
+// each one's rows are usage_rollups' regrouped (nil: usage_rollups).
+var (
+	rollupTables = [...]rollupTable{newRollupTable("usage_rollups", true), newRollupTable("usage_rollups_all", false),
+		newRollupTable("usage_rollups_8d", true)}
+	rollupRegroup = [len(rollupTables)]func(r *rollup) rollupKey{
+		nil,
+		func(r *rollup) rollupKey {
+			return rollupKey{day: r.day, model: r.model, provider: r.provider, app: r.app}
+		},
+		func(r *rollup) rollupKey {
+			return rollupKey{day: blockOf(r.day), accountID: r.accountID, keyHash: r.keyHash, model: r.model, provider: r.provider, app: r.app}
+		},
+	}
+)
 
 // WriteBatch inserts the generations of b, applies its charges and adds the
 // new generations to the usage rollups, in one transaction, with the
@@ -158,7 +172,9 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
 			if rollups[0], err = insertedGenerations(br, b.Generations, gens); err != nil {
 				return err
 			}
-			rollups[1] = allAccounts(rollups[0])
+			for i, key := range rollupRegroup[1:] {
+				rollups[i+1] = regroup(rollups[0], key)
+			}
 		}
 		if len(b.Charges) > 0 {
 			if err := chargedBalances(br, &updates, b.Charges, charges); err != nil {
@@ -440,22 +456,21 @@ func rollupKeyArrays(rs []rollup, perKey bool) []any {
 	return []any{day, account, key, model, provider, app}
 }
 
-// allAccounts is the rollups of usage_rollups_all that rs (usage_rollups'
-// increments, sorted) add up to: their sums per day, model, provider and
-// app, sorted.
-func allAccounts(rs []rollup) []rollup {
-	var all []rollup
+// regroup is the rollups that rs (usage_rollups' increments) add up to
+// when grouped by key: their sums per key, sorted.
+func regroup(rs []rollup, key func(r *rollup) rollupKey) []rollup {
+	var out []rollup
 	index := map[rollupKey]int{}
 	for i := range rs {
 		r := &rs[i]
-		k := rollupKey{day: r.day, model: r.model, provider: r.provider, app: r.app}
+		k := key(r)
 		j, ok := index[k]
 		if !ok {
-			j = len(all)
+			j = len(out)
 			index[k] = j
-			all = append(all, rollup{day: r.day, model: r.model, provider: r.provider, app: r.app})
+			out = append(out, rollup{day: k.day, accountID: k.accountID, keyHash: k.keyHash, model: k.model, provider: k.provider, app: k.app})
 		}
-		a := &all[j]
+		a := &out[j]
 		a.requests += r.requests
 		a.prompt += r.prompt
 		a.completion += r.completion
@@ -466,8 +481,8 @@ func allAccounts(rs []rollup) []rollup {
 		a.latency.Merge(r.latency)
 		a.ttft.Merge(r.ttft)
 	}
-	slices.SortFunc(all, compareRollups)
-	return all
+	slices.SortFunc(out, compareRollups)
+	return out
 }
 
 // mergeRollupHistograms reads lockRollupsSQL's result, the stored

@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -31,8 +34,11 @@ import (
 //
 // The data: 200 keys in 20 accounts, each key calling 2 of 6 models, spread
 // evenly over the 90 days before now, ids ordered by time as the gateway's
-// are. The usage report reads usage_rollups (here at most 90 × 200 × 2 =
-// 36,000 rows), never generations. The listings time ListGenerations
+// are. The usage report reads rollups, never generations: usage_rollups
+// (here 91 × 200 × 2 = 36,400 rows), or the coarser usage_rollups_all and
+// usage_rollups_8d of migration 0016, which the seed fills as 0016 does on
+// an upgrade; "/0015" names the same report read from usage_rollups alone,
+// as before 0016. The listings time ListGenerations
 // (GET /api/v1/generations): a key's 50 newest (generations_key_created),
 // its next page, one model of its rows, an account's 50 newest
 // (generations_account_created, 0009) and everyone's
@@ -149,6 +155,17 @@ func seedUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 			b.Fatalf("seeding: %v\n%s", err, q)
 		}
 	}
+	// The coarser rollups, from usage_rollups, as migration 0016 makes them.
+	migration, err := migrationFiles.ReadFile("migrations/0016_coarser_usage_rollups.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE usage_rollups_all, usage_rollups_8d`, string(migration),
+		`VACUUM ANALYZE usage_rollups_all`, `VACUUM ANALYZE usage_rollups_8d`} {
+		if _, err := db.pool.Exec(ctx, q, pgx.QueryExecModeSimpleProtocol); err != nil {
+			b.Fatalf("seeding: %v", err)
+		}
+	}
 	b.Logf("seeded %d generations in %s", n, time.Since(began).Round(time.Second))
 }
 
@@ -165,6 +182,22 @@ func timeUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 	usage0015 := func(q store.UsageQuery) func(int) error {
 		return func(int) error { _, err := db.usage(ctx, q, false); return err }
 	}
+	// The coarser rollups give the reports usage_rollups gives.
+	for _, q := range []store.UsageQuery{{GroupBy: "day"}, {GroupBy: "model", Split: "app"}, {GroupBy: "key"},
+		{GroupBy: "provider", From: from30}, {GroupBy: "key", Split: "model", From: from30.AddDate(0, 0, 3)},
+		{GroupBy: "model", AccountID: "acct-03", From: from30.AddDate(0, 0, -1), To: from30.AddDate(0, 0, 20)}} {
+		got, err := db.Usage(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		want, err := db.usage(ctx, q, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !sameUsage(got, want) {
+			b.Fatalf("%+v: the coarser rollups' report differs from usage_rollups'", q)
+		}
+	}
 	queries := []struct {
 		name string
 		run  func(i int) error
@@ -174,6 +207,7 @@ func timeUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 		{"usage/by-model", usage(store.UsageQuery{GroupBy: "model"})},
 		{"usage/by-model/0015", usage0015(store.UsageQuery{GroupBy: "model"})},
 		{"usage/by-key", usage(store.UsageQuery{GroupBy: "key"})},
+		{"usage/by-key/0015", usage0015(store.UsageQuery{GroupBy: "key"})},
 		{"usage/by-provider", usage(store.UsageQuery{GroupBy: "provider"})},
 		{"usage/by-app", usage(store.UsageQuery{GroupBy: "app"})},
 		{"usage/by-day-split-model", usage(store.UsageQuery{GroupBy: "day", Split: "model"})},
@@ -183,13 +217,22 @@ func timeUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 		{"usage/30d-by-day/0015", usage0015(store.UsageQuery{GroupBy: "day", From: from30})},
 		{"usage/30d-by-model", usage(store.UsageQuery{GroupBy: "model", From: from30})},
 		{"usage/30d-by-key", usage(store.UsageQuery{GroupBy: "key", From: from30})},
+		{"usage/30d-by-day-split-key", usage(store.UsageQuery{GroupBy: "day", Split: "key", From: from30})},
 		{"usage/30d-by-model-split-provider", usage(store.UsageQuery{GroupBy: "model", Split: "provider", From: from30})},
 		{"usage/one-account-by-day", func(i int) error {
 			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day", AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
 			return err
 		}},
+		{"usage/one-account-by-day/0015", func(i int) error {
+			_, err := db.usage(ctx, store.UsageQuery{GroupBy: "day", AccountID: fmt.Sprintf("acct-%02d", i%accounts)}, false)
+			return err
+		}},
 		{"usage/one-account-by-model", func(i int) error {
 			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "model", AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
+			return err
+		}},
+		{"usage/one-account-by-model/0015", func(i int) error {
+			_, err := db.usage(ctx, store.UsageQuery{GroupBy: "model", AccountID: fmt.Sprintf("acct-%02d", i%accounts)}, false)
 			return err
 		}},
 		{"usage/one-account-30d-by-key", func(i int) error {
@@ -258,4 +301,22 @@ func listed(gs []store.Generation, err error) func(want int) error {
 		}
 		return nil
 	}
+}
+
+// sameUsage says whether two reports are the same, histograms compared
+// without their trailing empty buckets.
+func sameUsage(a, b []store.UsageRow) bool {
+	trim := func(h store.Histogram) store.Histogram {
+		for len(h) > 0 && h[len(h)-1] == 0 {
+			h = h[:len(h)-1]
+		}
+		return h
+	}
+	return slices.EqualFunc(a, b, func(x, y store.UsageRow) bool {
+		if !slices.Equal(trim(x.Latency), trim(y.Latency)) || !slices.Equal(trim(x.TTFT), trim(y.TTFT)) {
+			return false
+		}
+		x.Latency, x.TTFT, y.Latency, y.TTFT = nil, nil, nil, nil
+		return reflect.DeepEqual(x, y)
+	})
 }

@@ -51,17 +51,18 @@ func TestRollupWrittenBefore0008TakesNewIncrements(t *testing.T) {
 	}
 }
 
-// rerunMigration0016 fills usage_rollups_all again from usage_rollups, as
+// rerunMigration0016 fills usage_rollups_all and usage_rollups_8d again
+// from usage_rollups, as
 // migration 0016 does on upgrade: for tests that write usage_rollups rows
 // as an older version did.
 func rerunMigration0016(t *testing.T, db *DB) {
 	t.Helper()
-	migration, err := migrationFiles.ReadFile("migrations/0016_usage_rollups_all.sql")
+	migration, err := migrationFiles.ReadFile("migrations/0016_coarser_usage_rollups.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := db.pool.Exec(ctx, `DROP TABLE usage_rollups_all`); err != nil {
+	if _, err := db.pool.Exec(ctx, `DROP TABLE usage_rollups_all, usage_rollups_8d`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.pool.Exec(ctx, string(migration)); err != nil {

@@ -110,12 +110,14 @@ func testUsageCountsErrorsLatencyAndApps(t *testing.T, h *Harness) {
 
 // testUsageReportsEqualTheirGenerations writes a few hundred varied
 // generations (3 keys of 2 accounts, models, providers, apps, errors,
-// latencies over five days; one batch written twice) and checks every
+// latencies over twelve days; one batch written twice) and checks every
 // report the API can ask for — each group_by, with and without each split,
 // all accounts and each one, with and without a range of days — against
 // the sums of the generations themselves: whichever rollups a backend
-// reads (PostgreSQL keeps a table of all accounts' usage beside the
-// per-key one, migration 0016), they add up to the same.
+// reads (PostgreSQL keeps all accounts' usage, and usage per block of 8
+// days, beside the per-key rollups: migration 0016), they add up to the
+// same. The ranges start and end inside and at the edges of 8-day blocks
+// (2025-06-01 is unix day 20240, a multiple of 8).
 func testUsageReportsEqualTheirGenerations(t *testing.T, h *Harness) {
 	db := h.open(t)
 	f := newBillingFixture(t, db)
@@ -128,7 +130,7 @@ func testUsageReportsEqualTheirGenerations(t *testing.T, h *Harness) {
 	var gens []store.Generation
 	for i := range 400 {
 		k, m, a := keys[rnd.IntN(len(keys))], models[rnd.IntN(len(models))], apps[rnd.IntN(len(apps))]
-		created := day0.Add(time.Duration(rnd.Int64N(int64(5 * 24 * time.Hour))))
+		created := day0.Add(time.Duration(rnd.Int64N(int64(12 * 24 * time.Hour))))
 		g := gen(fmt.Sprintf("r%03d", i), k.hash, k.account, m.model, m.provider, created, rnd.Int64N(1000), rnd.Int64N(1000), money.Nanos(rnd.Int64N(1_000_000)))
 		g.AppTitle, g.Origin = a.title, a.origin
 		g.Latency = time.Duration(rnd.Int64N(20_000)) * time.Millisecond
@@ -177,7 +179,9 @@ func testUsageReportsEqualTheirGenerations(t *testing.T, h *Harness) {
 		return h
 	}
 	dims := []string{"day", "model", "key", "provider", "app"}
-	ranges := []struct{ from, to time.Time }{{}, {day0.AddDate(0, 0, 1), day0.AddDate(0, 0, 3)}, {day0.AddDate(0, 0, 2), time.Time{}}}
+	d := func(n int) time.Time { return day0.AddDate(0, 0, n) }
+	ranges := []struct{ from, to time.Time }{{}, {d(1), d(3)}, {d(2), time.Time{}}, {time.Time{}, d(10)}, {d(0), d(8)},
+		{d(0), d(10)}, {d(3), d(11)}, {d(-5), d(9)}, {d(8), time.Time{}}, {d(7), d(9)}}
 	for _, group := range dims {
 		for _, split := range append([]string{""}, dims[1:]...) {
 			if split == group {

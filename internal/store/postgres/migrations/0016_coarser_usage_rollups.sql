@@ -1,35 +1,33 @@
--- 0016_usage_rollups_all: usage of all accounts together, per day, model,
--- provider and app.
+-- 0016_coarser_usage_rollups: coarser usage rollups for reports.
 --
--- An all-accounts usage report (GET /api/v1/usage without account_id, the
--- console's charts, the public rankings) read every usage_rollups row of
--- its range: one per day, key, model, provider and app, 36,400 at 200 keys
--- over 90 days, whose cost at load was 50-150 ms (docs/benchmarks.md).
--- usage_rollups_all holds the same sums and histograms (compact encoding,
--- as usage_rollups since 0015) without the account and key: one row per
--- day, model, provider and app. The ledger writer adds each batch to both
--- tables in its transaction; reports that group or split by key, or select
--- one account, still read usage_rollups.
-CREATE TABLE usage_rollups_all (
-    day               BIGINT NOT NULL, -- unix day (UTC), as usage_rollups
-    model             TEXT   NOT NULL,
-    provider          TEXT   NOT NULL,
-    app               TEXT   NOT NULL,
-    requests          BIGINT NOT NULL DEFAULT 0,
-    tokens_prompt     BIGINT NOT NULL DEFAULT 0,
-    tokens_completion BIGINT NOT NULL DEFAULT 0,
-    tokens_cached     BIGINT NOT NULL DEFAULT 0,
-    tokens_reasoning  BIGINT NOT NULL DEFAULT 0,
-    cost_nanos        BIGINT NOT NULL DEFAULT 0,
-    errors            BIGINT NOT NULL DEFAULT 0,
-    latency_hist      BYTEA,
-    ttft_hist         BYTEA,
-    PRIMARY KEY (day, model, provider, app)
-);
+-- A usage report (GET /api/v1/usage, the console's charts, the public
+-- rankings) read every usage_rollups row of its range: one per day, key,
+-- model, provider and app, 36,400 at 200 keys over 90 days, whose cost at
+-- load was 50-150 ms (docs/benchmarks.md). Two tables hold the same sums
+-- and histograms (compact encoding, as usage_rollups since 0015) coarser:
+--
+-- usage_rollups_all, without the account and key: one row per day, model,
+-- provider and app, for reports of all accounts that neither group nor
+-- split by key;
+--
+-- usage_rollups_8d, as usage_rollups but per block of 8 days (day is the
+-- block's first unix day, a multiple of 8): a report not by day reads the
+-- whole blocks of its range there, and only the days at its ends from
+-- usage_rollups.
+--
+-- The ledger writer adds each batch to the three tables in its transaction.
+-- Both have usage_rollups' columns (the sums' defaults 0, the histograms
+-- NULL), usage_rollups_all without the account and key.
+CREATE TABLE usage_rollups_all (LIKE usage_rollups INCLUDING DEFAULTS);
+ALTER TABLE usage_rollups_all DROP COLUMN account_id, DROP COLUMN key_hash;
+ALTER TABLE usage_rollups_all ADD PRIMARY KEY (day, model, provider, app);
+CREATE TABLE usage_rollups_8d (LIKE usage_rollups INCLUDING DEFAULTS);
+ALTER TABLE usage_rollups_8d ADD PRIMARY KEY (day, account_id, key_hash, model, provider, app);
+CREATE INDEX usage_rollups_8d_account_day ON usage_rollups_8d (account_id, day);
 
 -- hist_sum_0016(b) is the concatenated compact histograms of b (see
 -- store.Histogram.AppendCompact) as one compact histogram, their sum; NULL
--- for none. Used once, to fill the table from usage_rollups, so that each
+-- for none. Used once, to fill both tables from usage_rollups, so that each
 -- row's histograms are as short as the ledger writer's.
 CREATE FUNCTION hist_sum_0016(b BYTEA) RETURNS BYTEA
     LANGUAGE plpgsql IMMUTABLE AS
@@ -104,4 +102,11 @@ INSERT INTO usage_rollups_all (day, model, provider, app, requests, tokens_promp
         sum(tokens_cached), sum(tokens_reasoning), sum(cost_nanos), sum(errors),
         hist_sum_0016(string_agg(latency_hist, ''::bytea)), hist_sum_0016(string_agg(ttft_hist, ''::bytea))
     FROM usage_rollups GROUP BY day, model, provider, app;
+-- Floor division: a day before 1970 (negative) goes in the block below.
+INSERT INTO usage_rollups_8d (day, account_id, key_hash, model, provider, app, requests, tokens_prompt,
+        tokens_completion, tokens_cached, tokens_reasoning, cost_nanos, errors, latency_hist, ttft_hist)
+    SELECT day - ((day % 8) + 8) % 8, account_id, key_hash, model, provider, app, sum(requests), sum(tokens_prompt),
+        sum(tokens_completion), sum(tokens_cached), sum(tokens_reasoning), sum(cost_nanos), sum(errors),
+        hist_sum_0016(string_agg(latency_hist, ''::bytea)), hist_sum_0016(string_agg(ttft_hist, ''::bytea))
+    FROM usage_rollups GROUP BY 1, account_id, key_hash, model, provider, app;
 DROP FUNCTION hist_sum_0016(BYTEA);
