@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -156,13 +154,8 @@ func seedUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 		}
 	}
 	// The coarser rollups, from usage_rollups, as migration 0016 makes them.
-	migration, err := migrationFiles.ReadFile("migrations/0016_coarser_usage_rollups.sql")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, q := range []string{`DROP TABLE usage_rollups_all, usage_rollups_8d`, string(migration),
-		`VACUUM ANALYZE usage_rollups_all`, `VACUUM ANALYZE usage_rollups_8d`} {
-		if _, err := db.pool.Exec(ctx, q, pgx.QueryExecModeSimpleProtocol); err != nil {
+	for _, q := range []string{`SELECT usage_rollups_refill()`, `VACUUM ANALYZE usage_rollups_all`, `VACUUM ANALYZE usage_rollups_8d`} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
 			b.Fatalf("seeding: %v", err)
 		}
 	}

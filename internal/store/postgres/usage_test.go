@@ -52,20 +52,11 @@ func TestRollupWrittenBefore0008TakesNewIncrements(t *testing.T) {
 }
 
 // rerunMigration0016 fills usage_rollups_all and usage_rollups_8d again
-// from usage_rollups, as
-// migration 0016 does on upgrade: for tests that write usage_rollups rows
-// as an older version did.
+// from usage_rollups with usage_rollups_refill, as migration 0016 does on
+// upgrade: for tests that write usage_rollups rows as an older release did.
 func rerunMigration0016(t *testing.T, db *DB) {
 	t.Helper()
-	migration, err := migrationFiles.ReadFile("migrations/0016_coarser_usage_rollups.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := db.pool.Exec(ctx, `DROP TABLE usage_rollups_all, usage_rollups_8d`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.pool.Exec(ctx, string(migration)); err != nil {
+	if _, err := db.pool.Exec(context.Background(), `SELECT usage_rollups_refill()`); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -272,5 +263,61 @@ func TestMigration0016SumsRollupsOfAllAccounts(t *testing.T) {
 	// Rows by model, then app: claude "", claude Chat App, gpt "".
 	if len(report) != 3 || report[2].Group != "gpt" || report[2].Requests != w.requests+1 || !slices.Equal(report[2].Latency, w.latency) {
 		t.Fatalf("after a batch: %+v; want gpt with %d requests, latency %v", report, w.requests+1, w.latency)
+	}
+}
+
+// TestRefillCountsWhatAnOlderReleaseWrote: in a rolling upgrade an
+// instance of the release before 0016 adds its batches to usage_rollups
+// only; the coarser tables miss them until usage_rollups_refill, after
+// which every report agrees with usage_rollups again (and new batches
+// still add to them).
+func TestRefillCountsWhatAnOlderReleaseWrote(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	hash := "0000000000000000000000000000000000000000000000000000000000000003"
+	if err := db.CreateKey(ctx, &store.Key{Hash: hash, Label: "sk-sy-…", Kind: store.KindAPI, AccountID: store.DefaultAccountID}); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
+	g := store.Generation{ID: "gen-1", KeyHash: hash, AccountID: store.DefaultAccountID, Model: "gpt", Provider: "openai",
+		Status: 200, Attempts: "[]", CreatedAt: created, Latency: 10 * time.Millisecond}
+	if err := db.WriteBatch(ctx, &store.Batch{Generations: []store.Generation{g}}); err != nil {
+		t.Fatal(err)
+	}
+	// The older release's increment: 4 more requests of 100 ms.
+	var old store.Histogram
+	old.Add(10)
+	for range 4 {
+		old.Add(100)
+	}
+	if _, err := db.pool.Exec(ctx, `UPDATE usage_rollups SET requests = requests + 4, latency_hist = $1`, old.AppendCompact(nil)); err != nil {
+		t.Fatal(err)
+	}
+	requests := func(q store.UsageQuery) int64 {
+		t.Helper()
+		rows, err := db.Usage(ctx, q)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("%+v: %+v, %v", q, rows, err)
+		}
+		return rows[0].Requests
+	}
+	all, blocks := store.UsageQuery{GroupBy: "model"}, store.UsageQuery{GroupBy: "model", AccountID: store.DefaultAccountID}
+	if got := requests(all); got != 1 {
+		t.Fatalf("before the refill, all accounts: %d requests; the test expects the older release's 4 missing", got)
+	}
+	rerunMigration0016(t, db)
+	g.ID, g.Latency = "gen-2", 100*time.Millisecond
+	if err := db.WriteBatch(ctx, &store.Batch{Generations: []store.Generation{g}}); err != nil {
+		t.Fatal(err)
+	}
+	old.Add(100)
+	for _, q := range []store.UsageQuery{all, blocks, {GroupBy: "day"}} {
+		rows, err := db.Usage(ctx, q)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("%+v: %+v, %v", q, rows, err)
+		}
+		if rows[0].Requests != 6 || !slices.Equal(rows[0].Latency, old) {
+			t.Errorf("%+v: %d requests, latency %v; want 6, %v", q, rows[0].Requests, rows[0].Latency, old)
+		}
 	}
 }

@@ -16,20 +16,27 @@
 -- usage_rollups.
 --
 -- The ledger writer adds each batch to the three tables in its transaction.
+-- An instance of the previous release (a rolling upgrade) still writes
+-- usage_rollups, generations and balances, but not the new tables: until
+-- the last one is replaced, reports that read them miss its batches.
+-- usage_rollups_refill() rebuilds both from usage_rollups (this migration
+-- calls it; docs/operations.md says to call it once after such an upgrade).
+--
 -- Both have usage_rollups' columns (the sums' defaults 0, the histograms
 -- NULL), usage_rollups_all without the account and key.
 CREATE TABLE usage_rollups_all (LIKE usage_rollups INCLUDING DEFAULTS);
+-- contract: usage_rollups_all is created just above; no release reads it yet.
 ALTER TABLE usage_rollups_all DROP COLUMN account_id, DROP COLUMN key_hash;
 ALTER TABLE usage_rollups_all ADD PRIMARY KEY (day, model, provider, app);
 CREATE TABLE usage_rollups_8d (LIKE usage_rollups INCLUDING DEFAULTS);
 ALTER TABLE usage_rollups_8d ADD PRIMARY KEY (day, account_id, key_hash, model, provider, app);
 CREATE INDEX usage_rollups_8d_account_day ON usage_rollups_8d (account_id, day);
 
--- hist_sum_0016(b) is the concatenated compact histograms of b (see
+-- usage_hist_sum(b) is the concatenated compact histograms of b (see
 -- store.Histogram.AppendCompact) as one compact histogram, their sum; NULL
--- for none. Used once, to fill both tables from usage_rollups, so that each
--- row's histograms are as short as the ledger writer's.
-CREATE FUNCTION hist_sum_0016(b BYTEA) RETURNS BYTEA
+-- for none: how usage_rollups_refill sums histograms, so that each row's
+-- are as short as the ledger writer's.
+CREATE FUNCTION usage_hist_sum(b BYTEA) RETURNS BYTEA
     LANGUAGE plpgsql IMMUTABLE AS
 $$
 DECLARE
@@ -96,17 +103,30 @@ BEGIN
 END
 $$;
 
-INSERT INTO usage_rollups_all (day, model, provider, app, requests, tokens_prompt, tokens_completion,
-        tokens_cached, tokens_reasoning, cost_nanos, errors, latency_hist, ttft_hist)
-    SELECT day, model, provider, app, sum(requests), sum(tokens_prompt), sum(tokens_completion),
-        sum(tokens_cached), sum(tokens_reasoning), sum(cost_nanos), sum(errors),
-        hist_sum_0016(string_agg(latency_hist, ''::bytea)), hist_sum_0016(string_agg(ttft_hist, ''::bytea))
-    FROM usage_rollups GROUP BY day, model, provider, app;
--- Floor division: a day before 1970 (negative) goes in the block below.
-INSERT INTO usage_rollups_8d (day, account_id, key_hash, model, provider, app, requests, tokens_prompt,
-        tokens_completion, tokens_cached, tokens_reasoning, cost_nanos, errors, latency_hist, ttft_hist)
-    SELECT day - ((day % 8) + 8) % 8, account_id, key_hash, model, provider, app, sum(requests), sum(tokens_prompt),
-        sum(tokens_completion), sum(tokens_cached), sum(tokens_reasoning), sum(cost_nanos), sum(errors),
-        hist_sum_0016(string_agg(latency_hist, ''::bytea)), hist_sum_0016(string_agg(ttft_hist, ''::bytea))
-    FROM usage_rollups GROUP BY 1, account_id, key_hash, model, provider, app;
-DROP FUNCTION hist_sum_0016(BYTEA);
+-- usage_rollups_refill() rebuilds usage_rollups_all and usage_rollups_8d
+-- from usage_rollups, in the caller's transaction. TRUNCATE locks both
+-- tables first: a ledger writer that reaches them meanwhile waits, and
+-- adds its batch after the refill, which does not see that batch's
+-- uncommitted usage_rollups rows: counted once.
+CREATE FUNCTION usage_rollups_refill() RETURNS void
+    LANGUAGE plpgsql AS
+$$
+BEGIN
+    TRUNCATE usage_rollups_all, usage_rollups_8d;
+    INSERT INTO usage_rollups_all (day, model, provider, app, requests, tokens_prompt, tokens_completion,
+            tokens_cached, tokens_reasoning, cost_nanos, errors, latency_hist, ttft_hist)
+        SELECT day, model, provider, app, sum(requests), sum(tokens_prompt), sum(tokens_completion),
+            sum(tokens_cached), sum(tokens_reasoning), sum(cost_nanos), sum(errors),
+            usage_hist_sum(string_agg(latency_hist, ''::bytea)), usage_hist_sum(string_agg(ttft_hist, ''::bytea))
+        FROM usage_rollups GROUP BY day, model, provider, app;
+    -- Floor division: a day before 1970 (negative) goes in the block below.
+    INSERT INTO usage_rollups_8d (day, account_id, key_hash, model, provider, app, requests, tokens_prompt,
+            tokens_completion, tokens_cached, tokens_reasoning, cost_nanos, errors, latency_hist, ttft_hist)
+        SELECT day - ((day % 8) + 8) % 8, account_id, key_hash, model, provider, app, sum(requests), sum(tokens_prompt),
+            sum(tokens_completion), sum(tokens_cached), sum(tokens_reasoning), sum(cost_nanos), sum(errors),
+            usage_hist_sum(string_agg(latency_hist, ''::bytea)), usage_hist_sum(string_agg(ttft_hist, ''::bytea))
+        FROM usage_rollups GROUP BY 1, account_id, key_hash, model, provider, app;
+END
+$$;
+
+SELECT usage_rollups_refill();
