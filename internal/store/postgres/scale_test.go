@@ -178,7 +178,8 @@ func timeUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 	// The coarser rollups give the reports usage_rollups gives.
 	for _, q := range []store.UsageQuery{{GroupBy: "day"}, {GroupBy: "model", Split: "app"}, {GroupBy: "key"},
 		{GroupBy: "provider", From: from30}, {GroupBy: "key", Split: "model", From: from30.AddDate(0, 0, 3)},
-		{GroupBy: "model", AccountID: "acct-03", From: from30.AddDate(0, 0, -1), To: from30.AddDate(0, 0, 20)}} {
+		{GroupBy: "model", AccountID: "acct-03", From: from30.AddDate(0, 0, -1), To: from30.AddDate(0, 0, 20)},
+		{GroupBy: "day", Split: "key", From: from30}} {
 		got, err := db.Usage(ctx, q)
 		if err != nil {
 			b.Fatal(err)
