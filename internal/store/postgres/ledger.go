@@ -56,22 +56,42 @@ const (
 		WHERE hash = $3`
 
 	chargeAccountSQL = `UPDATE accounts SET spent_nanos = spent_nanos + $1 WHERE id = $2`
+)
 
-	// rollupKeys is the unnest of the primary keys of the rollups a batch
-	// adds to, in the order of compareRollups.
-	rollupKeys = `unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS t(d, a, k, m, p, app, i)`
+// rollupTable is a table of usage rollups the ledger writer adds each batch
+// to: usage_rollups (per day, account, key, model, provider and app),
+// usage_rollups_all (per day, model, provider and app: migration 0016) and
+// usage_rollups_8d (as usage_rollups, per block of 8 days: 0016).
+// Its statements take the batch's rollups of the table, in the order of
+// compareRollups: ensure creates those that do not exist yet, empty; lock
+// then locks them all, in order, and reads their histograms, which the
+// writer merges in Go (migration 0015) and writes back with update.
+type rollupTable struct {
+	ensure, lock, update string
+	perKey               bool // keyed by account and key too
+}
 
-	// ensureRollupsSQL creates the rollups a batch adds to that do not
-	// exist yet, empty, in order; lockRollupsSQL then locks them all, in
-	// order, and reads their histograms, which the writer merges in Go
-	// (migration 0015) and writes back with updateRollupsSQL.
-	ensureRollupsSQL = `INSERT INTO usage_rollups (day, account_id, key_hash, model, provider, app)
-		SELECT d, a, k, m, p, app FROM ` + rollupKeys + ` ORDER BY i
-		ON CONFLICT (day, account_id, key_hash, model, provider, app) DO NOTHING`
-	lockRollupsSQL = `SELECT u.latency_hist, u.ttft_hist FROM ` + rollupKeys + `
-		JOIN usage_rollups u ON (u.day, u.account_id, u.key_hash, u.model, u.provider, u.app) = (t.d, t.a, t.k, t.m, t.p, t.app)
-		ORDER BY t.i FOR UPDATE OF u`
-	updateRollupsSQL = `UPDATE usage_rollups AS u SET
+func newRollupTable(name string, perKey bool) rollupTable {
+	cols, types, vars := []string{"day"}, []string{"bigint"}, []string{"d"}
+	if perKey {
+		cols, types, vars = append(cols, "account_id", "key_hash"), append(types, "text", "text"), append(vars, "a", "k")
+	}
+	cols, types, vars = append(cols, "model", "provider", "app"), append(types, "text", "text", "text"), append(vars, "m", "p", "app")
+	params := make([]string, len(cols))
+	for i, t := range types {
+		params[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
+	}
+	n := len(cols)
+	key, vs := strings.Join(cols, ", "), strings.Join(vars, ", ")
+	keys := `unnest(` + strings.Join(params, ", ") + `) WITH ORDINALITY AS t(` + vs + `, i)`
+	match := `(u.` + strings.Join(cols, ", u.") + `) = (t.` + strings.Join(vars, ", t.") + `)`
+	return rollupTable{
+		perKey: perKey,
+		ensure: `INSERT INTO ` + name + ` (` + key + `) SELECT ` + vs + ` FROM ` + keys + ` ORDER BY i
+			ON CONFLICT (` + key + `) DO NOTHING`,
+		lock: `SELECT u.latency_hist, u.ttft_hist FROM ` + keys + `
+			JOIN ` + name + ` u ON ` + match + ` ORDER BY t.i FOR UPDATE OF u`,
+		update: `UPDATE ` + name + ` AS u SET
 			requests = u.requests + t.r,
 			tokens_prompt = u.tokens_prompt + t.tp,
 			tokens_completion = u.tokens_completion + t.tc,
@@ -81,10 +101,28 @@ const (
 			errors = u.errors + t.e,
 			latency_hist = t.lh,
 			ttft_hist = t.th
-		FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-			$13::bigint[], $14::bytea[], $15::bytea[]) AS t(d, a, k, m, p, app, r, tp, tc, tca, tr, c, e, lh, th)
-		WHERE (u.day, u.account_id, u.key_hash, u.model, u.provider, u.app) = (t.d, t.a, t.k, t.m, t.p, t.app)`
+			FROM unnest(` + strings.Join(params, ", ") + fmt.Sprintf(`,
+				$%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[], $%d::bigint[],
+				$%d::bytea[], $%d::bytea[])`, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9) + `
+				AS t(` + vs + `, r, tp, tc, tca, tr, c, e, lh, th)
+			WHERE ` + match,
+	}
+}
+
+// The rollup tables, in the order WriteBatch locks their rows, and how
+// each one's rows are usage_rollups' regrouped (nil: usage_rollups).
+var (
+	rollupTables = [...]rollupTable{newRollupTable("usage_rollups", true), newRollupTable("usage_rollups_all", false),
+		newRollupTable("usage_rollups_8d", true)}
+	rollupRegroup = [len(rollupTables)]func(r *rollup) rollupKey{
+		nil,
+		func(r *rollup) rollupKey {
+			return rollupKey{day: r.day, model: r.model, provider: r.provider, app: r.app}
+		},
+		func(r *rollup) rollupKey {
+			return rollupKey{day: blockOf(r.day), accountID: r.accountID, keyHash: r.keyHash, model: r.model, provider: r.provider, app: r.app}
+		},
+	}
 )
 
 // WriteBatch inserts the generations of b, applies its charges and adds the
@@ -129,12 +167,15 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) (err error) {
 			return err
 		}
 		var (
-			rollups []rollup
+			rollups [len(rollupTables)][]rollup
 			updates pgx.Batch
 		)
 		if len(b.Generations) > 0 {
-			if rollups, err = insertedGenerations(br, b.Generations, gens); err != nil {
+			if rollups[0], err = insertedGenerations(br, b.Generations, gens); err != nil {
 				return err
+			}
+			for i, key := range rollupRegroup[1:] {
+				rollups[i+1] = regroup(rollups[0], key)
 			}
 		}
 		if len(b.Charges) > 0 {
@@ -145,36 +186,45 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) (err error) {
 		if err := br.Close(); err != nil {
 			return err
 		}
-		// Balances first, then the rollups (created if new, locked and
-		// read) in the same round trip; then the rollups' new sums.
-		if len(rollups) > 0 {
-			keys := rollupKeyArrays(rollups)
-			updates.Queue(ensureRollupsSQL, keys...)
-			updates.Queue(lockRollupsSQL, keys...)
+		// Balances first, then the rollups of each table (created if new,
+		// locked and read) in the same round trip; then the rollups' new
+		// sums, in one more. Every table's rows are locked in one order,
+		// and the tables in one order, so writers never deadlock.
+		balances := updates.Len()
+		if len(rollups[0]) > 0 {
+			for i, t := range rollupTables {
+				keys := rollupKeyArrays(rollups[i], t.perKey)
+				updates.Queue(t.ensure, keys...)
+				updates.Queue(t.lock, keys...)
+			}
 		}
 		if updates.Len() == 0 {
 			return nil
 		}
 		ur := tx.SendBatch(ctx, &updates)
 		defer ur.Close()
-		for range updates.Len() - 2*min(len(rollups), 1) {
+		for range balances {
 			if _, err := ur.Exec(); err != nil {
 				return fmt.Errorf("balances: %w", err)
 			}
 		}
-		if len(rollups) == 0 {
+		if len(rollups[0]) == 0 {
 			return ur.Close()
 		}
-		if _, err := ur.Exec(); err != nil {
-			return fmt.Errorf("usage rollups: %w", err)
-		}
-		if err := mergeRollupHistograms(ur, rollups); err != nil {
-			return fmt.Errorf("usage rollups: %w", err)
+		var sums pgx.Batch
+		for i, t := range rollupTables {
+			if _, err := ur.Exec(); err != nil {
+				return fmt.Errorf("usage rollups: %w", err)
+			}
+			if err := mergeRollupHistograms(ur, rollups[i]); err != nil {
+				return fmt.Errorf("usage rollups: %w", err)
+			}
+			sums.Queue(t.update, rollupArrays(rollups[i], t.perKey)...)
 		}
 		if err := ur.Close(); err != nil {
 			return fmt.Errorf("usage rollups: %w", err)
 		}
-		if _, err := tx.Exec(ctx, updateRollupsSQL, rollupArrays(rollups)...); err != nil {
+		if err := tx.SendBatch(ctx, &sums).Close(); err != nil {
 			return fmt.Errorf("usage rollups: %w", err)
 		}
 		return nil
@@ -391,9 +441,9 @@ func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generati
 	return rs, nil
 }
 
-// rollupKeyArrays is the primary keys of rs as the arguments of
-// ensureRollupsSQL and lockRollupsSQL.
-func rollupKeyArrays(rs []rollup) []any {
+// rollupKeyArrays is the primary keys of rs as the arguments of a
+// rollupTable's ensure and lock: with their accounts and keys if perKey.
+func rollupKeyArrays(rs []rollup, perKey bool) []any {
 	n := len(rs)
 	day := make([]int64, 0, n)
 	account, key, model, provider, app := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
@@ -402,7 +452,39 @@ func rollupKeyArrays(rs []rollup) []any {
 		account, key, model, provider = append(account, r.accountID), append(key, r.keyHash), append(model, r.model), append(provider, r.provider)
 		app = append(app, r.app)
 	}
+	if !perKey {
+		return []any{day, model, provider, app}
+	}
 	return []any{day, account, key, model, provider, app}
+}
+
+// regroup is the rollups that rs (usage_rollups' increments) add up to
+// when grouped by key: their sums per key, sorted.
+func regroup(rs []rollup, key func(r *rollup) rollupKey) []rollup {
+	var out []rollup
+	index := map[rollupKey]int{}
+	for i := range rs {
+		r := &rs[i]
+		k := key(r)
+		j, ok := index[k]
+		if !ok {
+			j = len(out)
+			index[k] = j
+			out = append(out, rollup{day: k.day, accountID: k.accountID, keyHash: k.keyHash, model: k.model, provider: k.provider, app: k.app})
+		}
+		a := &out[j]
+		a.requests += r.requests
+		a.prompt += r.prompt
+		a.completion += r.completion
+		a.cached += r.cached
+		a.reasoning += r.reasoning
+		a.cost += r.cost
+		a.errors += r.errors
+		a.latency.Merge(r.latency)
+		a.ttft.Merge(r.ttft)
+	}
+	slices.SortFunc(out, compareRollups)
+	return out
 }
 
 // mergeRollupHistograms reads lockRollupsSQL's result, the stored
@@ -437,8 +519,8 @@ func mergeRollupHistograms(br pgx.BatchResults, rs []rollup) error {
 }
 
 // rollupArrays is rs, their histograms merged with the stored ones, as the
-// arguments of updateRollupsSQL.
-func rollupArrays(rs []rollup) []any {
+// arguments of a rollupTable's update.
+func rollupArrays(rs []rollup, perKey bool) []any {
 	n := len(rs)
 	var (
 		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
@@ -451,7 +533,7 @@ func rollupArrays(rs []rollup) []any {
 		errors = append(errors, r.errors)
 		latency, ttft = append(latency, r.latency.AppendCompact(nil)), append(ttft, r.ttft.AppendCompact(nil))
 	}
-	return append(rollupKeyArrays(rs), requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
+	return append(rollupKeyArrays(rs, perKey), requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
 }
 
 // chargeArrays holds a batch's charges column by column, in their stored

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,10 +24,19 @@ import (
 //	SWITCHYARD_BENCH_ROWS=10000000 \
 //	  go test -run '^$' -bench UsageAtScale -benchtime 200x -timeout 30m ./internal/store/postgres/
 //
+// With $SWITCHYARD_BENCH_DSN (a database of its own, e.g.
+// postgres://postgres@127.0.0.1:5432/usage10m?sslmode=disable) it runs
+// there instead of in a fresh schema, seeds only if that database holds no
+// generations yet, and keeps it: later runs skip the minutes of seeding.
+// Drop the database when done.
+//
 // The data: 200 keys in 20 accounts, each key calling 2 of 6 models, spread
 // evenly over the 90 days before now, ids ordered by time as the gateway's
-// are. The usage report reads usage_rollups (here at most 90 × 200 × 2 =
-// 36,000 rows), never generations. The listings time ListGenerations
+// are. The usage report reads rollups, never generations: usage_rollups
+// (here 91 × 200 × 2 = 36,400 rows), or the coarser usage_rollups_all and
+// usage_rollups_8d of migration 0016, which the seed fills as 0016 does on
+// an upgrade; "/0015" names the same report read from usage_rollups alone,
+// as before 0016. The listings time ListGenerations
 // (GET /api/v1/generations): a key's 50 newest (generations_key_created),
 // its next page, one model of its rows, an account's 50 newest
 // (generations_account_created, 0009) and everyone's
@@ -36,7 +46,51 @@ func BenchmarkUsageAtScale(b *testing.B) {
 	if err != nil || n <= 0 {
 		b.Skip("set SWITCHYARD_BENCH_ROWS to the number of generations to seed, e.g. 10000000")
 	}
-	db := openTest(b)
+	ctx := context.Background()
+	var db *DB
+	if dsn := os.Getenv("SWITCHYARD_BENCH_DSN"); dsn != "" {
+		if db, err = Open(ctx, dsn); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+	} else {
+		db = openTest(b)
+	}
+	const accounts, keys = 20, 200
+	hashes := make([]string, keys)
+	for k := range keys {
+		sum := sha256.Sum256(fmt.Appendf(nil, "sk-sy-bench-%d", k))
+		hashes[k] = hex.EncodeToString(sum[:])
+	}
+	end := time.Now().UnixNano()
+	var seeded bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM generations)`).Scan(&seeded); err != nil {
+		b.Fatal(err)
+	}
+	if seeded {
+		// A kept database: the data's end is its newest generation.
+		if err := db.pool.QueryRow(ctx, `SELECT max(created_at) FROM generations`).Scan(&end); err != nil {
+			b.Fatal(err)
+		}
+		n64 := int64(n)
+		if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM generations`).Scan(&n64); err != nil {
+			b.Fatal(err)
+		}
+		n = int(n64)
+	} else {
+		seedUsageAtScale(b, db, n, hashes, end)
+	}
+	var rollups int64
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM usage_rollups`).Scan(&rollups); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d generations, %d usage rollups", n, rollups)
+	timeUsageAtScale(b, db, n, hashes, end)
+}
+
+// seedUsageAtScale seeds BenchmarkUsageAtScale's data: n generations ending
+// at end (unix nanoseconds) over the keys of hashes, and their rollups.
+func seedUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 	ctx := context.Background()
 	const accounts, keys = 20, 200
 	for a := range accounts {
@@ -44,16 +98,12 @@ func BenchmarkUsageAtScale(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	hashes := make([]string, keys)
 	for k := range keys {
-		sum := sha256.Sum256(fmt.Appendf(nil, "sk-sy-bench-%d", k))
-		hashes[k] = hex.EncodeToString(sum[:])
 		key := &store.Key{Hash: hashes[k], Label: "sk-sy-…", Kind: store.KindAPI, AccountID: fmt.Sprintf("acct-%02d", k%accounts)}
 		if err := db.CreateKey(ctx, key); err != nil {
 			b.Fatal(err)
 		}
 	}
-	end := time.Now().UnixNano()
 	start := end - (90 * 24 * time.Hour).Nanoseconds()
 	step := (end - start) / int64(n)
 	began := time.Now()
@@ -103,25 +153,84 @@ func BenchmarkUsageAtScale(b *testing.B) {
 			b.Fatalf("seeding: %v\n%s", err, q)
 		}
 	}
-	var rollups int64
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM usage_rollups`).Scan(&rollups); err != nil {
-		b.Fatal(err)
+	// The coarser rollups, from usage_rollups, as migration 0016 makes them.
+	for _, q := range []string{`SELECT usage_rollups_refill()`, `VACUUM ANALYZE usage_rollups_all`, `VACUUM ANALYZE usage_rollups_8d`} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
+			b.Fatalf("seeding: %v", err)
+		}
 	}
-	b.Logf("seeded %d generations (%d usage rollups) in %s", n, rollups, time.Since(began).Round(time.Second))
+	b.Logf("seeded %d generations in %s", n, time.Since(began).Round(time.Second))
+}
 
+// timeUsageAtScale times BenchmarkUsageAtScale's reads.
+func timeUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
+	ctx := context.Background()
+	const accounts, keys = 20, 200
+	// The last 30 days (to unbounded), as the console's default range.
+	from30 := time.Unix(0, end).UTC().Truncate(24*time.Hour).AddDate(0, 0, -29)
+	usage := func(q store.UsageQuery) func(int) error {
+		return func(int) error { _, err := db.Usage(ctx, q); return err }
+	}
+	// The same report read from usage_rollups, as before migration 0016.
+	usage0015 := func(q store.UsageQuery) func(int) error {
+		return func(int) error { _, err := db.usage(ctx, q, false); return err }
+	}
+	// The coarser rollups give the reports usage_rollups gives.
+	for _, q := range []store.UsageQuery{{GroupBy: "day"}, {GroupBy: "model", Split: "app"}, {GroupBy: "key"},
+		{GroupBy: "provider", From: from30}, {GroupBy: "key", Split: "model", From: from30.AddDate(0, 0, 3)},
+		{GroupBy: "model", AccountID: "acct-03", From: from30.AddDate(0, 0, -1), To: from30.AddDate(0, 0, 20)},
+		{GroupBy: "day", Split: "key", From: from30}} {
+		got, err := db.Usage(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		want, err := db.usage(ctx, q, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !sameUsage(got, want) {
+			b.Fatalf("%+v: the coarser rollups' report differs from usage_rollups'", q)
+		}
+	}
 	queries := []struct {
 		name string
 		run  func(i int) error
 	}{
-		{"usage/by-day", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day"}); return err }},
-		{"usage/by-model", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "model"}); return err }},
-		{"usage/by-key", func(int) error { _, err := db.Usage(ctx, store.UsageQuery{GroupBy: "key"}); return err }},
-		{"usage/by-day-split-model", func(int) error {
-			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day", Split: "model"})
-			return err
-		}},
+		{"usage/by-day", usage(store.UsageQuery{GroupBy: "day"})},
+		{"usage/by-day/0015", usage0015(store.UsageQuery{GroupBy: "day"})},
+		{"usage/by-model", usage(store.UsageQuery{GroupBy: "model"})},
+		{"usage/by-model/0015", usage0015(store.UsageQuery{GroupBy: "model"})},
+		{"usage/by-key", usage(store.UsageQuery{GroupBy: "key"})},
+		{"usage/by-key/0015", usage0015(store.UsageQuery{GroupBy: "key"})},
+		{"usage/by-provider", usage(store.UsageQuery{GroupBy: "provider"})},
+		{"usage/by-app", usage(store.UsageQuery{GroupBy: "app"})},
+		{"usage/by-day-split-model", usage(store.UsageQuery{GroupBy: "day", Split: "model"})},
+		{"usage/by-day-split-model/0015", usage0015(store.UsageQuery{GroupBy: "day", Split: "model"})},
+		{"usage/by-key-split-model", usage(store.UsageQuery{GroupBy: "key", Split: "model"})},
+		{"usage/30d-by-day", usage(store.UsageQuery{GroupBy: "day", From: from30})},
+		{"usage/30d-by-day/0015", usage0015(store.UsageQuery{GroupBy: "day", From: from30})},
+		{"usage/30d-by-model", usage(store.UsageQuery{GroupBy: "model", From: from30})},
+		{"usage/30d-by-key", usage(store.UsageQuery{GroupBy: "key", From: from30})},
+		{"usage/30d-by-day-split-key", usage(store.UsageQuery{GroupBy: "day", Split: "key", From: from30})},
+		{"usage/30d-by-model-split-provider", usage(store.UsageQuery{GroupBy: "model", Split: "provider", From: from30})},
 		{"usage/one-account-by-day", func(i int) error {
 			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "day", AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
+			return err
+		}},
+		{"usage/one-account-by-day/0015", func(i int) error {
+			_, err := db.usage(ctx, store.UsageQuery{GroupBy: "day", AccountID: fmt.Sprintf("acct-%02d", i%accounts)}, false)
+			return err
+		}},
+		{"usage/one-account-by-model", func(i int) error {
+			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "model", AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
+			return err
+		}},
+		{"usage/one-account-by-model/0015", func(i int) error {
+			_, err := db.usage(ctx, store.UsageQuery{GroupBy: "model", AccountID: fmt.Sprintf("acct-%02d", i%accounts)}, false)
+			return err
+		}},
+		{"usage/one-account-30d-by-key", func(i int) error {
+			_, err := db.Usage(ctx, store.UsageQuery{GroupBy: "key", From: from30, AccountID: fmt.Sprintf("acct-%02d", i%accounts)})
 			return err
 		}},
 		{"generation-by-id", func(i int) error {
@@ -186,4 +295,22 @@ func listed(gs []store.Generation, err error) func(want int) error {
 		}
 		return nil
 	}
+}
+
+// sameUsage says whether two reports are the same, histograms compared
+// without their trailing empty buckets.
+func sameUsage(a, b []store.UsageRow) bool {
+	trim := func(h store.Histogram) store.Histogram {
+		for len(h) > 0 && h[len(h)-1] == 0 {
+			h = h[:len(h)-1]
+		}
+		return h
+	}
+	return slices.EqualFunc(a, b, func(x, y store.UsageRow) bool {
+		if !slices.Equal(trim(x.Latency), trim(y.Latency)) || !slices.Equal(trim(x.TTFT), trim(y.TTFT)) {
+			return false
+		}
+		x.Latency, x.TTFT, y.Latency, y.TTFT = nil, nil, nil, nil
+		return reflect.DeepEqual(x, y)
+	})
 }

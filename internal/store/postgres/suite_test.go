@@ -1,7 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,7 +48,33 @@ var harness = storetest.Harness{
 	QueryRow: func(db storetest.DB, query string, args ...any) storetest.Row {
 		return db.(*DB).pool.QueryRow(context.Background(), placeholders(query), args...)
 	},
+	ServerCPU: serverCPU,
 }
+
+// serverCPU is the CPU time used so far by the server processes of db's
+// pooled connections, read from /proc (the server runs on this machine).
+func serverCPU(tb testing.TB, db storetest.DB) map[int]time.Duration {
+	conns := db.(*DB).pool.AcquireAllIdle(context.Background())
+	out := make(map[int]time.Duration, len(conns))
+	for _, c := range conns {
+		pid := int(c.Conn().PgConn().PID())
+		c.Release()
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			tb.Skipf("server CPU: %v (the server is not on this machine?)", err)
+		}
+		// Fields after the command's closing parenthesis: state is the
+		// 3rd of stat, utime and stime the 14th and 15th.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		out[pid] = time.Duration(utime+stime) * time.Second / clockTicks
+	}
+	return out
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc's CPU times.
+const clockTicks = 100
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, harness)

@@ -13,10 +13,19 @@ import (
 )
 
 // Usage sums the usage rollups of q, one row per group, ordered by Group,
-// as store/sqlite's Usage does. It reads usage_rollups only (the primary
-// key serves a range of days, usage_rollups_account_day one account's),
-// never generations, so it stays fast however many generations are stored.
+// as store/sqlite's Usage does. It reads rollups only, never generations,
+// so it stays fast however many generations are stored: usage_rollups_all
+// (one row per day, model, provider and app; migration 0016) for a report
+// of all accounts that neither groups nor splits by key, else
+// usage_rollups (the primary key serves a range of days,
+// usage_rollups_account_day one account's).
 func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, error) {
+	return db.usage(ctx, q, true)
+}
+
+// usage is Usage; with all false it reads usage_rollups only, as before
+// migration 0016 (for the benchmark's comparison).
+func (db *DB) usage(ctx context.Context, q store.UsageQuery, all bool) ([]store.UsageRow, error) {
 	col, err := q.GroupColumn()
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
@@ -25,46 +34,82 @@ func (db *DB) Usage(ctx context.Context, q store.UsageQuery) ([]store.UsageRow, 
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
-	splitExpr, groupBy := "''", col
+	splitExpr := "''"
 	if split != "" {
-		splitExpr, groupBy = split, col+", "+split
+		splitExpr = split
 	}
 	from, to, err := q.Days()
 	if err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
+	// The rows to sum: usage_rollups_all for all accounts without keys;
+	// else usage_rollups, whose whole blocks of usageBlockDays days in the
+	// range usage_rollups_8d holds already summed (migration 0016) when
+	// the report is not by day.
+	type source struct {
+		table    string
+		from, to *int64
+	}
+	sources := []source{{"usage_rollups", from, to}}
+	switch {
+	case !all:
+	case q.AccountID == "" && col != "key_hash" && split != "key_hash":
+		sources[0].table = "usage_rollups_all"
+	case col != "day":
+		lo, hi := from, to
+		if lo != nil {
+			lo = ptr(blockOf(*lo + usageBlockDays - 1))
+		}
+		if hi != nil {
+			hi = ptr(blockOf(*hi))
+		}
+		if lo == nil || hi == nil || *lo < *hi {
+			sources = []source{{"usage_rollups_8d", lo, hi}}
+			if from != nil && *from < *lo {
+				sources = append(sources, source{"usage_rollups", from, lo})
+			}
+			if to != nil && *hi < *to {
+				sources = append(sources, source{"usage_rollups", hi, to})
+			}
+		}
+	}
 	var (
-		where []string
-		args  []any
+		args    []any
+		selects []string
 	)
-	arg := func(cond string, v any) {
+	arg := func(v any) string {
 		args = append(args, v)
-		where = append(where, cond+" $"+strconv.Itoa(len(args)))
+		return "$" + strconv.Itoa(len(args))
 	}
-	if from != nil {
-		arg("day >=", *from)
-	}
-	if to != nil {
-		arg("day <", *to)
-	}
-	if q.AccountID != "" {
-		arg("account_id =", q.AccountID)
-	}
-	// sum() of bigint is numeric in PostgreSQL; the casts bring it back to
-	// bigint (an overflow is an error, never a rounded float).
-	cond := ""
-	if len(where) > 0 {
-		cond = ` WHERE ` + strings.Join(where, " AND ")
+	for _, src := range sources {
+		var where []string
+		if src.from != nil {
+			where = append(where, "day >= "+arg(*src.from))
+		}
+		if src.to != nil {
+			where = append(where, "day < "+arg(*src.to))
+		}
+		if q.AccountID != "" {
+			where = append(where, "account_id = "+arg(q.AccountID))
+		}
+		sel := `SELECT ` + col + ` AS g, ` + splitExpr + ` AS s, requests, tokens_prompt, tokens_completion, cost_nanos, errors,
+			latency_hist, ttft_hist FROM ` + src.table
+		if len(where) > 0 {
+			sel += ` WHERE ` + strings.Join(where, " AND ")
+		}
+		selects = append(selects, sel)
 	}
 	// One grouped query: the sums, and each group's histograms as the
 	// concatenation of its rows' compact encodings (migration 0015), which
 	// Go decodes as their sum. Adding histograms in SQL costs ~50 µs a
 	// row; reading them row by row, ~30 µs. Rollups from before 0008 have
-	// none (NULL, skipped by string_agg).
+	// none (NULL, skipped by string_agg). sum() of bigint is numeric in
+	// PostgreSQL; the casts bring it back to bigint (an overflow is an
+	// error, never a rounded float).
 	var sum store.UsageSummer
-	query := `SELECT ` + col + `, ` + splitExpr + `, sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,
+	query := `SELECT g, s, sum(requests)::bigint, sum(tokens_prompt)::bigint, sum(tokens_completion)::bigint,
 		sum(cost_nanos)::bigint, sum(errors)::bigint, string_agg(latency_hist, ''::bytea), string_agg(ttft_hist, ''::bytea)
-		FROM usage_rollups` + cond + ` GROUP BY ` + groupBy
+		FROM (` + strings.Join(selects, " UNION ALL ") + `) AS r GROUP BY g, s`
 	if err := db.usageRows(ctx, query, args, col == "day", &sum); err != nil {
 		return nil, err
 	}
@@ -110,3 +155,11 @@ func (db *DB) usageRows(ctx context.Context, query string, args []any, byDay boo
 	}
 	return nil
 }
+
+// usageBlockDays is the length in days of a block of usage_rollups_8d.
+const usageBlockDays = 8
+
+// blockOf is the first day of the block of usage_rollups_8d that holds day.
+func blockOf(day int64) int64 { return day &^ (usageBlockDays - 1) }
+
+func ptr[T any](v T) *T { return &v }

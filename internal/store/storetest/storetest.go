@@ -43,6 +43,10 @@ type Harness struct {
 	SetPruneChunk func(db DB, n int)
 	// QueryRow runs query, written with ? placeholders, on db.
 	QueryRow func(db DB, query string, args ...any) Row
+	// ServerCPU, for a backend with a server of its own, is the CPU time
+	// each of db's server processes (by process id) has used so far; the
+	// throughput benchmark reports it per generation beside its own.
+	ServerCPU func(tb testing.TB, db DB) map[int]time.Duration
 }
 
 // testDB is a database the suite opened.
@@ -93,6 +97,7 @@ var tests = []struct {
 	{"WriteBatchOfEmptyBatch", testWriteBatchOfEmptyBatch},
 	{"UsageGroupsAndFilters", testUsageGroupsAndFilters},
 	{"UsageCountsErrorsLatencyAndApps", testUsageCountsErrorsLatencyAndApps},
+	{"UsageReportsEqualTheirGenerations", testUsageReportsEqualTheirGenerations},
 	{"PruneGenerationsKeepsRollupsAndLedger", testPruneGenerationsKeepsRollupsAndLedger},
 	{"WriteBatchOf5000", testWriteBatchOf5000},
 	{"ConcurrentWriteBatchAndTopUpStayConsistent", testConcurrentWriteBatchAndTopUpStayConsistent},

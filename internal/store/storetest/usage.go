@@ -2,9 +2,13 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -100,6 +104,126 @@ func testUsageCountsErrorsLatencyAndApps(t *testing.T, h *Harness) {
 	for _, q := range []store.UsageQuery{{GroupBy: "day", Split: "day"}, {GroupBy: "model", Split: "model"}, {Split: "colour"}} {
 		if _, err := db.Usage(ctx, q); err == nil {
 			t.Errorf("Usage(%+v) succeeded", q)
+		}
+	}
+}
+
+// testUsageReportsEqualTheirGenerations writes a few hundred varied
+// generations (3 keys of 2 accounts, models, providers, apps, errors,
+// latencies over twelve days; one batch written twice) and checks every
+// report the API can ask for — each group_by, with and without each split,
+// all accounts and each one, with and without a range of days — against
+// the sums of the generations themselves: whichever rollups a backend
+// reads (PostgreSQL keeps all accounts' usage, and usage per block of 8
+// days, beside the per-key rollups: migration 0016), they add up to the
+// same. The ranges start and end inside and at the edges of 8-day blocks
+// (2025-06-01 is unix day 20240, a multiple of 8).
+func testUsageReportsEqualTheirGenerations(t *testing.T, h *Harness) {
+	db := h.open(t)
+	f := newBillingFixture(t, db)
+	ctx := context.Background()
+	day0 := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	keys := []struct{ hash, account string }{{f.keyA, acctPrepaid}, {f.keyDaily, acctPrepaid}, {f.keyB, acctUnmetered}}
+	models := []struct{ model, provider string }{{"gpt", "openai"}, {"claude", "anthropic"}, {"gpt", "azure"}}
+	apps := []struct{ title, origin string }{{"", ""}, {"Chat App", ""}, {"", "https://x.example/page"}}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var gens []store.Generation
+	for i := range 400 {
+		k, m, a := keys[rnd.IntN(len(keys))], models[rnd.IntN(len(models))], apps[rnd.IntN(len(apps))]
+		created := day0.Add(time.Duration(rnd.Int64N(int64(12 * 24 * time.Hour))))
+		g := gen(fmt.Sprintf("r%03d", i), k.hash, k.account, m.model, m.provider, created, rnd.Int64N(1000), rnd.Int64N(1000), money.Nanos(rnd.Int64N(1_000_000)))
+		g.AppTitle, g.Origin = a.title, a.origin
+		g.Latency = time.Duration(rnd.Int64N(20_000)) * time.Millisecond
+		if rnd.IntN(2) == 0 {
+			g.TimeToFirst = time.Duration(1+rnd.Int64N(3_000)) * time.Millisecond
+			g.Streamed = true
+		}
+		switch rnd.IntN(10) {
+		case 0:
+			g.Status = 502
+		case 1:
+			g.ErrorCode = "content_filter"
+		}
+		gens = append(gens, g)
+	}
+	for i := 0; i < len(gens); i += 70 {
+		part := gens[i:min(i+70, len(gens))]
+		if err := db.WriteBatch(ctx, &store.Batch{Generations: part}); err != nil {
+			t.Fatal(err)
+		}
+		if i == 140 { // written again: counted once
+			if err := db.WriteBatch(ctx, &store.Batch{Generations: part}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	value := func(g *store.Generation, dim string) string {
+		switch dim {
+		case "day":
+			return store.DayString(store.UnixDay(g.CreatedAt.UnixNano()))
+		case "model":
+			return g.Model
+		case "key":
+			return g.KeyHash
+		case "provider":
+			return g.Provider
+		case "app":
+			return store.App(g)
+		}
+		return ""
+	}
+	trim := func(h store.Histogram) store.Histogram {
+		for len(h) > 0 && h[len(h)-1] == 0 {
+			h = h[:len(h)-1]
+		}
+		return h
+	}
+	dims := []string{"day", "model", "key", "provider", "app"}
+	d := func(n int) time.Time { return day0.AddDate(0, 0, n) }
+	ranges := []struct{ from, to time.Time }{{}, {d(1), d(3)}, {d(2), time.Time{}}, {time.Time{}, d(10)}, {d(0), d(8)},
+		{d(0), d(10)}, {d(3), d(11)}, {d(-5), d(9)}, {d(8), time.Time{}}, {d(7), d(9)}}
+	for _, group := range dims {
+		for _, split := range append([]string{""}, dims[1:]...) {
+			if split == group {
+				continue
+			}
+			for _, account := range []string{"", acctPrepaid, acctUnmetered} {
+				for _, r := range ranges {
+					q := store.UsageQuery{GroupBy: group, Split: split, AccountID: account, From: r.from, To: r.to}
+					var want store.UsageSummer
+					for i := range gens {
+						g := &gens[i]
+						if account != "" && g.AccountID != account || !r.from.IsZero() && g.CreatedAt.Before(r.from) || !r.to.IsZero() && !g.CreatedAt.Before(r.to) {
+							continue
+						}
+						row := store.RollupRow{Group: value(g, group), Split: value(g, split), Requests: 1,
+							TokensPrompt: g.TokensPrompt, TokensCompletion: g.TokensCompletion, Cost: g.Cost}
+						if store.IsError(g) {
+							row.Errs = 1
+						}
+						row.Latency.Add(g.Latency.Milliseconds())
+						if g.TimeToFirst > 0 {
+							row.TTFT.Add(g.TimeToFirst.Milliseconds())
+						}
+						want.Add(&row)
+					}
+					got, err := db.Usage(ctx, q)
+					if err != nil {
+						t.Fatalf("%+v: %v", q, err)
+					}
+					wantRows := want.Rows()
+					if len(got) != len(wantRows) {
+						t.Fatalf("%+v: %d rows, want %d", q, len(got), len(wantRows))
+					}
+					for i, w := range wantRows {
+						g := got[i]
+						g.Latency, g.TTFT, w.Latency, w.TTFT = trim(g.Latency), trim(g.TTFT), trim(w.Latency), trim(w.TTFT)
+						if !reflect.DeepEqual(g, w) {
+							t.Fatalf("%+v: row %d\n got %+v\nwant %+v", q, i, g, w)
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -1,0 +1,11 @@
+-- 0016_coarser_usage_rollups: nothing to change on SQLite.
+--
+-- In PostgreSQL this version adds usage_rollups_all (the usage of all
+-- accounts together per day, model, provider and app) and
+-- usage_rollups_8d (usage_rollups per block of 8 days), which the ledger
+-- writer keeps beside usage_rollups so that a usage report reads far fewer
+-- rows.
+-- SQLite serves one gateway process, reads its rollups in process without
+-- a round trip, and keeps its schema; the version exists so that both
+-- backends number alike.
+SELECT 1;
