@@ -306,6 +306,44 @@ func TestAnthropicSDKToClaudeOnVertex(t *testing.T) {
 	}
 }
 
+// TestGenAISDKToGeminiOnVertex: Google's Gen AI SDK reaches Gemini on
+// Vertex AI by passthrough (the client's body as it is, to the publisher
+// path), whole and streamed, and Claude on Vertex AI translated.
+func TestGenAISDKToGeminiOnVertex(t *testing.T) {
+	g := startVertex(t, fakeBehavior{Reply: "Hello from Vertex"})
+	resp, err := g.gemini(t).Models.GenerateContent(context.Background(), "gemini-2.5-flash", userContent("Say hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Text() != "Hello from Vertex" || resp.UsageMetadata == nil || resp.UsageMetadata.CandidatesTokenCount == 0 {
+		t.Fatalf("response %+v", resp)
+	}
+	body := checkVertexUpstream(t, g, vertexGeminiPath+":generateContent")
+	if gjson.GetBytes(body, "contents.0.parts.0.text").String() != "Say hello" {
+		t.Fatalf("upstream body %s", body)
+	}
+	var text strings.Builder
+	for ch, err := range g.gemini(t).Models.GenerateContentStream(context.Background(), "gemini-2.5-flash", userContent("count"), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.WriteString(ch.Text())
+	}
+	if strings.TrimSpace(text.String()) != "Hello from Vertex" {
+		t.Fatalf("streamed %q", text.String())
+	}
+	checkVertexUpstream(t, g, vertexGeminiPath+":streamGenerateContent?alt=sse")
+
+	resp, err = g.gemini(t).Models.GenerateContent(context.Background(), "claude-sonnet-4-5", userContent("Say hello"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Text() != "Hello from Vertex" {
+		t.Fatalf("Claude answer %+v", resp)
+	}
+	checkClaudeEnvelope(t, checkVertexUpstream(t, g, vertexClaudePath+":rawPredict"))
+}
+
 // TestVertexErrorsAndRefusedTokens: a Vertex AI error in Google's envelope
 // reaches the client as its status and message, an upstream that echoes
 // the token does not leak it, and a token endpoint that refuses the key
@@ -318,11 +356,24 @@ func TestVertexErrorsAndRefusedTokens(t *testing.T) {
 	if !errors.As(err, &e) || e.StatusCode != 429 || !strings.Contains(e.Message, "Quota exceeded") {
 		t.Fatalf("err = %v", err)
 	}
-	g.Up.Enqueue(fakeBehavior{Status: 400, EchoKeyIn: []string{"message"}})
-	_, err = g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gemini-2.5-flash", Messages: userMsg("hi")})
-	if !errors.As(err, &e) || strings.Contains(e.RawJSON(), "ya29.") {
-		t.Fatalf("err = %v", err)
+	// An upstream that echoes the token it was sent into each field of
+	// its error: no client dialect sees it.
+	for _, field := range []string{"message", "type", "code", "param"} {
+		for _, model := range []string{"gemini-2.5-flash", "claude-sonnet-4-5"} {
+			g.Up.Enqueue(fakeBehavior{Status: 400, EchoKeyIn: []string{field}})
+			resp := g.post(t, "/v1/chat/completions", g.Key, `{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)
+			out := readAll(t, resp.Body)
+			resp.Body.Close()
+			g.Up.Enqueue(fakeBehavior{Status: 400, EchoKeyIn: []string{field}})
+			resp = g.postMessages(t, "/v1/messages", g.Key, `{"model":"`+model+`","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+			out += readAll(t, resp.Body)
+			resp.Body.Close()
+			if strings.Count(out, `"error"`) < 2 || strings.Contains(out, "ya29.") {
+				t.Fatalf("%s echoed by %s: %s", field, model, out)
+			}
+		}
 	}
+	checkNoSecretsLogged(t, g)
 
 	// A new gateway whose first token fetch is refused.
 	g = startVertex(t, fakeBehavior{})
