@@ -81,7 +81,7 @@ type Behavior struct {
 
 // Options configures a Server.
 type Options struct {
-	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope (Gemini: "x-goog-api-key" or ?key=, refused with Google's 400 API_KEY_INVALID)
+	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope (Gemini: "x-goog-api-key" or ?key=, refused with Google's 400 API_KEY_INVALID); not Vertex AI, whose tokens the token endpoint mints (ServiceAccount)
 	Models  []string // for GET /v1/models (default ["gpt-4o","gpt-4o-mini","fake-model"])
 	Default Behavior
 

@@ -77,6 +77,9 @@ func googleSigner(cfg *config.Provider, shared http.RoundTripper) (*BearerSigner
 		data = creds.JSON
 	}
 	what := "the Application Default Credentials file"
+	if f := os.Getenv("GOOGLE_APPLICATION_CREDENTIALS"); f != "" {
+		what += " " + f + " (GOOGLE_APPLICATION_CREDENTIALS)"
+	}
 	if cfg.CredentialsFile != "" {
 		what = "credentials_file " + cfg.CredentialsFile
 	}
@@ -108,7 +111,7 @@ func googleSigner(cfg *config.Provider, shared http.RoundTripper) (*BearerSigner
 		}
 		s.Source = src
 		return s, nil
-	case "authorized_user", "external_account", "impersonated_service_account":
+	case "authorized_user", "external_account", "external_account_authorized_user", "impersonated_service_account":
 		creds, err := google.CredentialsFromJSONWithType(ctx, data, google.CredentialsType(head.Type), cloudPlatformScope)
 		if err != nil {
 			return nil, fmt.Errorf("%s is not a valid %s credential; create it again (gcloud auth application-default login, or the workload identity configuration)", what, head.Type)

@@ -306,6 +306,15 @@ func TestVertexApplicationDefaultCredentials(t *testing.T) {
 	if st, tok := vertexCall(t, p, "gemini-2.5-pro"); st != 200 || !strings.HasPrefix(tok, "ya29.fake-") || up.TokensMinted() != 1 {
 		t.Fatalf("HTTP %d, token %q, %d minted", st, tok, up.TokensMinted())
 	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"type":"service_account","client_email":"a@b","private_key":"nope"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", bad)
+	if _, err := newVertex(cfg, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), bad+" (GOOGLE_APPLICATION_CREDENTIALS)") ||
+		!strings.Contains(err.Error(), "private_key is not a PEM-encoded RSA private key") {
+		t.Fatalf("err = %v", err)
+	}
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "gone.json"))
 	if _, err := newVertex(cfg, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "no credentials_file and no Application Default Credentials") ||
 		!strings.Contains(err.Error(), "set credentials_file") {
