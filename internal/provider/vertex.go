@@ -64,9 +64,16 @@ func newVertex(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 // publishers/google, the Messages API to publishers/anthropic's rawPredict
 // (vertexEnvelope makes it streamRawPredict for a stream). Any other path
 // stays as it is (and is not found upstream).
+//
+// The model is escaped as one path segment: a client may name any model
+// as vertex/MODEL, and "../../projects/another/…" must not leave the
+// configured project.
 func vertexPath(prefix, op, model string) string {
 	for _, v := range [...]string{"/v1beta/models/", "/v1/models/"} {
 		if call, ok := strings.CutPrefix(op, v); ok {
+			if method, ok := strings.CutPrefix(call, model+":"); ok && model != "" {
+				return prefix + "google/models/" + url.PathEscape(model) + ":" + method
+			}
 			return prefix + "google/models/" + call
 		}
 	}

@@ -134,6 +134,17 @@ func TestVertexRoutesEachPublisher(t *testing.T) {
 			t.Errorf("Gemini body changed: %s", sent)
 		}
 	}
+	// A model a client names cannot leave the project's publisher path.
+	for _, tt := range []struct{ op, model string }{
+		{"/v1beta/models/../../../../../p2/locations/l/publishers/google/models/g:generateContent", "../../../../../p2/locations/l/publishers/google/models/g"},
+		{"/v1/messages", "../../../../../p2/locations/l/publishers/anthropic/models/c?x=1"},
+	} {
+		got := p.Path(tt.op, tt.model)
+		if !strings.HasPrefix(got, prefix) || strings.Contains(got[len(prefix):], "/models/../") || strings.Count(got[len(prefix):], "/") != 2 || strings.Contains(got, "?x") {
+			t.Errorf("model %q: path %s", tt.model, got)
+		}
+	}
+
 	// anthropic_models decides which models are Claude.
 	cfg.AnthropicModels = []string{"my-tuned-*"}
 	p, err = newVertex(cfg, http.DefaultTransport)
