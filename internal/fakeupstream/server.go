@@ -89,6 +89,9 @@ type Options struct {
 	// Vertex AI dialect, whose requests need a token it minted for this
 	// account (see vertex.go).
 	ServiceAccount *ServiceAccount
+	// AuthorizedUser, with ServiceAccount, is a user credential whose
+	// refresh token the token endpoint also takes.
+	AuthorizedUser *AuthorizedUser
 	// TokenLifetime is how long a minted token is valid (default 1h).
 	TokenLifetime time.Duration
 	// Now is the clock minted tokens expire on (time.Now when nil).
@@ -154,7 +157,7 @@ func New(o Options) *Server {
 	// Vertex AI takes the publisher model paths under /v1/projects/
 	// (before Gemini, whose method names they end with).
 	if o.ServiceAccount != nil {
-		s.tokens = &tokenIssuer{sa: o.ServiceAccount, url: s.TokenURL, lifetime: o.TokenLifetime, now: o.Now, tokens: map[string]time.Time{}}
+		s.tokens = &tokenIssuer{sa: o.ServiceAccount, user: o.AuthorizedUser, url: s.TokenURL, lifetime: o.TokenLifetime, now: o.Now, tokens: map[string]time.Time{}}
 		if s.tokens.lifetime <= 0 {
 			s.tokens.lifetime = time.Hour
 		}

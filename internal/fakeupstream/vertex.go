@@ -199,6 +199,21 @@ func (sa *ServiceAccount) JSON(tokenURL string) []byte {
 	return b
 }
 
+// AuthorizedUser is a user's credential as `gcloud auth
+// application-default login` writes it: the token endpoint also accepts
+// its refresh token (grant_type=refresh_token with the client in the
+// form), when Options.ServiceAccount enables the endpoint.
+type AuthorizedUser struct {
+	ClientID, ClientSecret, RefreshToken string
+}
+
+// JSON is the credential file with token_uri pointing at tokenURL.
+func (u *AuthorizedUser) JSON(tokenURL string) []byte {
+	b, _ := json.Marshal(map[string]string{"type": "authorized_user", "client_id": u.ClientID, "client_secret": u.ClientSecret,
+		"refresh_token": u.RefreshToken, "token_uri": tokenURL})
+	return b
+}
+
 // tokenPath is where the fake's token endpoint listens.
 const tokenPath = "/token"
 
@@ -231,6 +246,7 @@ func (s *Server) SetTokenFailure(status int) {
 // lifetime on the issuer's clock.
 type tokenIssuer struct {
 	sa       *ServiceAccount
+	user     *AuthorizedUser // nil: no refresh tokens accepted
 	url      func() string
 	lifetime time.Duration
 	now      func() time.Time
@@ -274,12 +290,24 @@ func (ti *tokenIssuer) serve(w http.ResponseWriter, r *http.Request) {
 		writeTokenError(w, http.StatusBadRequest, "invalid_request", "bad form")
 		return
 	}
-	if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
-		writeTokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+r.PostForm.Get("grant_type"))
-		return
-	}
-	if desc := ti.verify(r.PostForm.Get("assertion")); desc != "" {
-		writeTokenError(w, http.StatusBadRequest, "invalid_grant", desc)
+	switch f := r.PostForm; f.Get("grant_type") {
+	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
+		if desc := ti.verify(f.Get("assertion")); desc != "" {
+			writeTokenError(w, http.StatusBadRequest, "invalid_grant", desc)
+			return
+		}
+	case "refresh_token":
+		u := ti.user
+		if u == nil || f.Get("client_id") != u.ClientID || f.Get("client_secret") != u.ClientSecret {
+			writeTokenError(w, http.StatusUnauthorized, "invalid_client", "The OAuth client was not found.")
+			return
+		}
+		if f.Get("refresh_token") != u.RefreshToken {
+			writeTokenError(w, http.StatusBadRequest, "invalid_grant", "Bad Request")
+			return
+		}
+	default:
+		writeTokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+f.Get("grant_type"))
 		return
 	}
 	var rnd [16]byte

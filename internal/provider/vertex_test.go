@@ -332,3 +332,46 @@ func TestVertexApplicationDefaultCredentials(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestVertexAuthorizedUserCredentials: a user's credential file (gcloud
+// auth application-default login) gets its tokens with the refresh token,
+// through the oauth2 package's own source; a wrong refresh token fails the
+// request with the endpoint's status and code only.
+func TestVertexAuthorizedUserCredentials(t *testing.T) {
+	user := &fakeupstream.AuthorizedUser{ClientID: "cid.apps.googleusercontent.com", ClientSecret: "d-FL95Q19q7MQmFpd7hHD0Ty", RefreshToken: "1//0refresh-SECRET"}
+	up := fakeupstream.New(fakeupstream.Options{ServiceAccount: testAccount(), AuthorizedUser: user})
+	t.Cleanup(up.Close)
+	file := filepath.Join(t.TempDir(), "adc.json")
+	if err := os.WriteFile(file, user.JSON(up.TokenURL()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Provider{Name: "vx", Type: "vertex", BaseURL: up.URL, Project: "p1", Location: "global", CredentialsFile: file}
+	p, err := newVertex(cfg, http.DefaultTransport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Signer.(*BearerSigner); s.Early != libraryEarly {
+		t.Fatalf("Early = %s, want %s for a source the oauth2 package caches", s.Early, libraryEarly)
+	}
+	for range 3 {
+		if st, tok := vertexCall(t, p, "gemini-2.5-pro"); st != 200 || !strings.HasPrefix(tok, "ya29.fake-") {
+			t.Fatalf("HTTP %d, token %q", st, tok)
+		}
+	}
+	if up.TokensMinted() != 1 {
+		t.Fatalf("%d tokens minted, want 1", up.TokensMinted())
+	}
+
+	bad := *user
+	bad.RefreshToken = "1//0revoked-SECRET"
+	if err := os.WriteFile(file, bad.JSON(up.TokenURL()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = newVertex(cfg, http.DefaultTransport); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.NewRequest(context.Background(), p.Path("/v1beta/models/g:generateContent", "g"), []byte(`{}`), false, "")
+	if err == nil || !strings.Contains(err.Error(), "HTTP 400 (invalid_grant)") || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), user.ClientSecret) {
+		t.Fatalf("err = %v", err)
+	}
+}
