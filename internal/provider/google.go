@@ -142,6 +142,10 @@ func rsaKey(pemKey []byte) bool {
 	return err == nil
 }
 
+// unknownLifetime is how long a token is used whose answer gave no
+// expires_in.
+const unknownLifetime = 10 * time.Minute
+
 // googleSource is a TokenSource over the oauth2 package's: errors are
 // reduced to what carries no secret, and the expiry is put on the signer's
 // clock (the oauth2 package computes it from time.Now).
@@ -160,13 +164,15 @@ func (g *googleSource) Token(ctx context.Context) (Token, error) {
 	if t == nil || t.AccessToken == "" {
 		return Token{}, errors.New("the token endpoint's answer has no access_token")
 	}
-	tok := Token{Value: t.AccessToken}
+	// The lifetime left as of now, counted from before the request: never
+	// later than the token really expires. Google always says how long a
+	// token lives; one that did not is used for unknownLifetime, not for
+	// ever.
+	left := unknownLifetime
 	if !t.Expiry.IsZero() {
-		// The lifetime left as of now, counted from before the request:
-		// never later than the token really expires.
-		tok.Expiry = issued.Add(time.Until(t.Expiry))
+		left = time.Until(t.Expiry)
 	}
-	return tok, nil
+	return Token{Value: t.AccessToken, Expiry: issued.Add(left)}, nil
 }
 
 // googleTokenError is err without what the token endpoint answered beyond

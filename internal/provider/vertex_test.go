@@ -175,9 +175,13 @@ func TestVertexRefreshesTheTokenBeforeItExpires(t *testing.T) {
 	if st, tok := vertexCall(t, p, "claude-sonnet-4-5"); st != 200 || tok != first {
 		t.Fatalf("refresh due: HTTP %d, same token %v; want the still-valid token while the new one is fetched", st, tok == first)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for up.TokensMinted() < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	// The refresh runs in the background: wait for the signer to hold
+	// its token (signing sends nothing and starts no second fetch).
+	signer := p.Signer.(*BearerSigner)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if tok, err := sign(t, context.Background(), signer); err != nil || tok != "Bearer "+first {
+			break
+		}
 	}
 	st, second := vertexCall(t, p, "gemini-2.5-flash")
 	if st != 200 || second == first || up.TokensMinted() != 2 {
