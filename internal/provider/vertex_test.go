@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+	"golang.org/x/oauth2"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/fakeupstream"
@@ -377,5 +378,25 @@ func TestVertexAuthorizedUserCredentials(t *testing.T) {
 	_, err = p.NewRequest(context.Background(), p.Path("/v1beta/models/g:generateContent", "g"), []byte(`{}`), false, "")
 	if err == nil || !strings.Contains(err.Error(), "HTTP 400 (invalid_grant)") || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), user.ClientSecret) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestGoogleSourceTokenLifetime: the expiry is put on the signer's clock
+// (the oauth2 package dates it by time.Now), and a token whose answer said
+// nothing of its lifetime is still refreshed, not used for ever.
+func TestGoogleSourceTokenLifetime(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var expiry time.Time
+	src := &googleSource{now: clock.Now, fetch: func(context.Context) (*oauth2.Token, error) {
+		return &oauth2.Token{AccessToken: "ya29.x", Expiry: expiry}, nil
+	}}
+	expiry = time.Now().Add(time.Hour)
+	tok, err := src.Token(context.Background())
+	if err != nil || tok.Expiry.Before(clock.t.Add(59*time.Minute)) || tok.Expiry.After(clock.t.Add(time.Hour)) {
+		t.Fatalf("token %+v, %v: want an hour from the signer's clock", tok, err)
+	}
+	expiry = time.Time{}
+	if tok, err = src.Token(context.Background()); err != nil || !tok.Expiry.Equal(clock.t.Add(unknownLifetime)) {
+		t.Fatalf("token %+v, %v: want %s from the signer's clock", tok, err, unknownLifetime)
 	}
 }
