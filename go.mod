@@ -16,6 +16,7 @@ require (
 	github.com/tidwall/sjson v1.2.5
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.57.0
+	golang.org/x/oauth2 v0.38.0
 	google.golang.org/genai v1.77.0
 	k8s.io/api v0.37.2
 	modernc.org/sqlite v1.61.1

@@ -56,6 +56,20 @@ var defaultBaseURLs = map[string]string{
 	"gemini":    "https://generativelanguage.googleapis.com",
 }
 
+// DefaultVertexAnthropicModels are the models a vertex provider serves
+// from the anthropic publisher when anthropic_models is absent: Claude,
+// whose Vertex ids all start with "claude-" (claude-sonnet-4-5@20250929).
+var DefaultVertexAnthropicModels = []string{"claude-*"}
+
+// VertexBaseURL is the regional Vertex AI endpoint of location, and the
+// global one for "global".
+func VertexBaseURL(location string) string {
+	if location == "global" {
+		return "https://aiplatform.googleapis.com"
+	}
+	return "https://" + location + "-aiplatform.googleapis.com"
+}
+
 // DefaultResponsesOnlyModels are the OpenAI models served only by the
 // Responses API (OpenAI's model pages list no Chat Completions endpoint for
 // them): the default responses_only_models of a provider at api.openai.com.
@@ -290,6 +304,14 @@ func (p *Provider) complete() {
 	}
 	if p.BaseURL == "" {
 		p.BaseURL = defaultBaseURLs[p.Type]
+	}
+	if p.Type == "vertex" {
+		if p.BaseURL == "" && validLocation(p.Location) {
+			p.BaseURL = VertexBaseURL(p.Location)
+		}
+		if p.AnthropicModels == nil {
+			p.AnthropicModels = slices.Clone(DefaultVertexAnthropicModels)
+		}
 	}
 	if isOpenAIItself(p) {
 		if p.Responses == nil {

@@ -264,7 +264,7 @@ type Billing struct {
 // Provider is one upstream account at one base URL.
 type Provider struct {
 	Name    string `yaml:"name"`
-	Type    string `yaml:"type"` // openai | anthropic | gemini | azure | mock
+	Type    string `yaml:"type"` // openai | anthropic | gemini | azure | vertex | mock
 	BaseURL string `yaml:"base_url"`
 	APIKey  Secret `yaml:"api_key"`
 	// Preset names an OpenAI-compatible service (Presets: deepseek, groq,
@@ -299,6 +299,24 @@ type Provider struct {
 	// dialect reaches them translated to it. Needs responses; absent on
 	// OpenAI's own base URL: DefaultResponsesOnlyModels.
 	ResponsesOnlyModels []string `yaml:"responses_only_models"`
+	// Project and Location are the Google Cloud project and region
+	// ("us-central1", or "global") of a vertex provider: its requests go to
+	// /v1/projects/{project}/locations/{location}/publishers/…, and its
+	// default base_url is https://{location}-aiplatform.googleapis.com
+	// (https://aiplatform.googleapis.com for global). Type vertex only.
+	Project  string `yaml:"project"`
+	Location string `yaml:"location"`
+	// CredentialsFile is a Google service-account JSON key (or another
+	// Google credential file: authorized_user, external_account) that a
+	// vertex provider gets its OAuth tokens with; absent: Application
+	// Default Credentials. Type vertex only.
+	CredentialsFile string `yaml:"credentials_file"`
+	// AnthropicModels are the upstream model ids (patterns with '*') a
+	// vertex provider serves from the anthropic publisher (Claude, in the
+	// Anthropic Messages format through rawPredict); every other model is
+	// Google's (Gemini, generateContent). Type vertex only; absent:
+	// DefaultVertexAnthropicModels.
+	AnthropicModels []string `yaml:"anthropic_models"`
 	// Mock tunes the built-in simulated model (type mock only).
 	Mock MockOptions `yaml:"mock"`
 	// Pricing is the default price of models served by this provider that
@@ -445,4 +463,4 @@ func (c *Config) Provider(name string) (*Provider, bool) {
 }
 
 // ProviderTypes lists the provider types the config language knows.
-var ProviderTypes = []string{"openai", "anthropic", "gemini", "azure", "mock"}
+var ProviderTypes = []string{"openai", "anthropic", "gemini", "azure", "vertex", "mock"}

@@ -404,6 +404,8 @@ func (v *validator) provider(p *Provider, at string) {
 		if p.BaseURL == "" {
 			if p.Type == "azure" {
 				v.add(at+".base_url", "type azure needs base_url, the resource endpoint; add e.g. base_url: \"https://my-resource.openai.azure.com\"")
+			} else if p.Type == "vertex" {
+				// No location to make it from: reported with location.
 			} else if known {
 				v.add(at+".base_url", "type %s needs base_url; add e.g. base_url: \"https://api.example.com/v1\"", p.Type)
 			}
@@ -414,6 +416,7 @@ func (v *validator) provider(p *Provider, at string) {
 		}
 	}
 
+	v.vertex(p, at, known)
 	if p.APIKey == "" {
 		keyVar := envVarName(p.Name) + "_API_KEY"
 		switch p.Type {
@@ -468,6 +471,71 @@ func (v *validator) provider(p *Provider, at string) {
 	} else if known && p.Mock != (MockOptions{}) {
 		v.add(at+".mock", "mock options only apply to type mock; remove them")
 	}
+}
+
+// vertex checks the settings of a vertex provider, and that no other type
+// has them.
+func (v *validator) vertex(p *Provider, at string, known bool) {
+	if p.Type != "vertex" {
+		if !known {
+			return
+		}
+		for _, f := range []struct{ name, value string }{{"project", p.Project}, {"location", p.Location}, {"credentials_file", p.CredentialsFile}} {
+			if f.value != "" {
+				v.add(at+"."+f.name, "%s only applies to type vertex (Google Vertex AI); remove it", f.name)
+			}
+		}
+		if len(p.AnthropicModels) > 0 {
+			v.add(at+".anthropic_models", "anthropic_models only applies to type vertex (Google Vertex AI); remove it")
+		}
+		return
+	}
+	switch {
+	case p.Project == "":
+		v.add(at+".project", "type vertex needs project, the Google Cloud project id; add e.g. project: \"my-project\"")
+	case !validProject(p.Project):
+		v.add(at+".project", "%q is not a Google Cloud project id (6 to 30 lower-case letters, digits and '-', or a project number); write the id shown by `gcloud projects list`", p.Project)
+	}
+	switch {
+	case p.Location == "":
+		v.add(at+".location", "type vertex needs location, the region its models run in; add e.g. location: us-central1 (or global)")
+	case !validLocation(p.Location):
+		v.add(at+".location", "%q is not a Google Cloud location; write a region such as us-central1 or europe-west4, or global", p.Location)
+	}
+	if p.APIKey != "" {
+		v.add(at+".api_key", "type vertex authenticates with Google OAuth tokens, not an API key; remove api_key and set credentials_file to a service-account JSON key (or leave it out to use Application Default Credentials)")
+	}
+	if strings.ContainsAny(p.CredentialsFile, "\r\n\x00") {
+		v.add(at+".credentials_file", "the path contains a line break or NUL; write the path of the service-account JSON key")
+	}
+	for j, m := range p.AnthropicModels {
+		if strings.TrimSpace(m) == "" {
+			v.add(fmt.Sprintf("%s.anthropic_models[%d]", at, j), "empty pattern; remove it or write a model id such as \"claude-*\"")
+		}
+	}
+}
+
+// validProject: a project id (6-30 of [a-z0-9-], starting with a letter)
+// or a project number; either goes into the request path as it is.
+func validProject(s string) bool { return lowerDashed(s, 30) }
+
+// validLocation: a Google Cloud location name ("us-central1", "global"),
+// which also names the regional host.
+func validLocation(s string) bool { return len(s) >= 2 && lowerDashed(s, 40) }
+
+// lowerDashed reports whether s is 1 to max of [a-z0-9-], not starting or
+// ending with '-': safe in a URL path and a host name as it is.
+func lowerDashed(s string, max int) bool {
+	if len(s) < 1 || len(s) > max || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkBaseURL returns the host of an absolute http(s) URL, or a message

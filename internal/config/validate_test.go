@@ -29,8 +29,8 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "provider name unique", src: "providers: [{name: a, type: mock}, {name: a, type: mock}]", path: "providers[1].name", want: []string{`duplicate provider name "a" (also providers[0].name)`, "give each provider its own name"}},
 		{name: "provider name with slash", src: "providers: [{name: my/oai, type: mock}]", path: "providers[0].name", want: []string{`"my/oai" may hold only`, `rename it, e.g. "my-oai"`}},
 		{name: "provider name with colon", src: "providers: [{name: \"a:b\", type: mock}]", path: "providers[0].name", want: []string{"'/' and ':' separate provider from model"}},
-		{name: "provider type typo", src: "providers: [{name: x, type: opnai, api_key: k}]", path: "providers[0].type", want: []string{`unknown provider type "opnai"; use one of openai, anthropic, gemini, azure, mock`, `did you mean "openai"?`}},
-		{name: "provider type far off", src: "providers: [{name: x, type: bedrock}]", path: "providers[0].type", want: []string{`unknown provider type "bedrock"; use one of openai, anthropic, gemini, azure, mock`}},
+		{name: "provider type typo", src: "providers: [{name: x, type: opnai, api_key: k}]", path: "providers[0].type", want: []string{`unknown provider type "opnai"; use one of openai, anthropic, gemini, azure, vertex, mock`, `did you mean "openai"?`}},
+		{name: "provider type far off", src: "providers: [{name: x, type: bedrock}]", path: "providers[0].type", want: []string{`unknown provider type "bedrock"; use one of openai, anthropic, gemini, azure, vertex, mock`}},
 		{name: "provider type missing", src: "providers: [{name: x}]", path: "providers[0].type", want: []string{"needs a type; use one of openai"}},
 		{name: "base url not absolute", src: "providers: [{name: x, type: openai, api_key: k, base_url: api.openai.com/v1}]", path: "providers[0].base_url", want: []string{"has no scheme", `like "https://api.example.com/v1"`}},
 		{name: "base url wrong scheme", src: "providers: [{name: x, type: openai, api_key: k, base_url: \"ftp://h/v1\"}]", path: "providers[0].base_url", want: []string{`scheme "ftp" is not http or https`}},
@@ -52,6 +52,14 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "responses-only models without responses", src: "providers: [{name: v, type: openai, base_url: \"http://localhost:8000/v1\", responses_only_models: [\"o3-pro*\"]}]", path: "providers[0].responses_only_models", want: []string{"add responses: true or remove responses_only_models"}},
 		{name: "responses-only models turned off on openai", src: "providers: [{name: o, type: openai, api_key: k, responses: false, responses_only_models: [\"x*\"]}]", path: "providers[0].responses_only_models", want: []string{"speaks the Responses API"}},
 		{name: "empty responses-only pattern", src: "providers: [{name: o, type: openai, api_key: k, responses_only_models: [\" \"]}]", path: "providers[0].responses_only_models[0]", want: []string{"empty pattern"}},
+		{name: "vertex needs project", src: "providers: [{name: v, type: vertex, location: us-central1}]", path: "providers[0].project", want: []string{"type vertex needs project", "project: \"my-project\""}},
+		{name: "vertex project not an id", src: "providers: [{name: v, type: vertex, project: \"My Project\", location: us-central1}]", path: "providers[0].project", want: []string{"is not a Google Cloud project id"}},
+		{name: "vertex needs location", src: "providers: [{name: v, type: vertex, project: p1}]", path: "providers[0].location", want: []string{"type vertex needs location", "us-central1 (or global)"}},
+		{name: "vertex location not a region", src: "providers: [{name: v, type: vertex, project: p1, location: \"us central/1\"}]", path: "providers[0].location", want: []string{"is not a Google Cloud location"}},
+		{name: "vertex with an api key", src: "providers: [{name: v, type: vertex, project: p1, location: global, api_key: k}]", path: "providers[0].api_key", want: []string{"not an API key", "credentials_file"}},
+		{name: "vertex empty anthropic pattern", src: "providers: [{name: v, type: vertex, project: p1, location: global, anthropic_models: [\"\"]}]", path: "providers[0].anthropic_models[0]", want: []string{"empty pattern"}},
+		{name: "project on gemini", src: "providers: [{name: g, type: gemini, api_key: k, project: p1}]", path: "providers[0].project", want: []string{"only applies to type vertex"}},
+		{name: "credentials_file on anthropic", src: "providers: [{name: c, type: anthropic, api_key: k, credentials_file: /k.json}]", path: "providers[0].credentials_file", want: []string{"only applies to type vertex"}},
 		{name: "mock options on non-mock", src: "providers: [{name: o, type: openai, api_key: k, mock: {words: 3}}]", path: "providers[0].mock", want: []string{"only apply to type mock; remove them"}},
 		{name: "model id required", src: base + "  - {routes: [{provider: openai}]}\n", path: "models[1].id", want: []string{"needs an id", "add e.g. id: gpt-4o"}},
 		{name: "duplicate model id", src: base + "  - {id: gpt-4o, routes: [{provider: openai}]}\n", path: "models[1].id", want: []string{`duplicate model id "gpt-4o" (already used by models[0].id)`, "remove one or rename it"}},
@@ -193,7 +201,7 @@ models:
 		}
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "switchyard.yaml: 9 problems:\n  server.listen: \"nope\" is not host:port; write e.g. \"127.0.0.1:8080\", \":8080\" or \"[::1]:8080\" (line 2)\n  providers[0].type: unknown provider type \"opnai\"; use one of openai, anthropic, gemini, azure, mock (did you mean \"openai\"?) (line 5)\n  providers[0].api_key: environment variable OPENAI_API_KEY is not set; export it or remove the provider (line 6)\n") {
+	if !strings.HasPrefix(msg, "switchyard.yaml: 9 problems:\n  server.listen: \"nope\" is not host:port; write e.g. \"127.0.0.1:8080\", \":8080\" or \"[::1]:8080\" (line 2)\n  providers[0].type: unknown provider type \"opnai\"; use one of openai, anthropic, gemini, azure, vertex, mock (did you mean \"openai\"?) (line 5)\n  providers[0].api_key: environment variable OPENAI_API_KEY is not set; export it or remove the provider (line 6)\n") {
 		t.Errorf("Error() =\n%s", msg)
 	}
 	if strings.Count(msg, "\n  ") != 9 {
@@ -252,3 +260,24 @@ func TestResponsesDefaults(t *testing.T) {
 
 // speaksResponses is what responses defaults to on OpenAI's own base URL.
 var speaksResponses = true
+
+// TestVertexDefaults: a vertex provider's base URL is its location's
+// regional endpoint (the global one for global) unless given, and Claude
+// models go to the anthropic publisher unless anthropic_models says which.
+func TestVertexDefaults(t *testing.T) {
+	tests := []struct {
+		src, base string
+		anthropic []string
+	}{
+		{"{name: v, type: vertex, project: p1, location: us-central1}", "https://us-central1-aiplatform.googleapis.com", []string{"claude-*"}},
+		{"{name: v, type: vertex, project: p1, location: global}", "https://aiplatform.googleapis.com", []string{"claude-*"}},
+		{"{name: v, type: vertex, project: p1, location: europe-west4, base_url: \"http://127.0.0.1:9\", anthropic_models: [\"my-claude*\"]}", "http://127.0.0.1:9", []string{"my-claude*"}},
+	}
+	for _, tt := range tests {
+		cfg := parse(t, "providers: ["+tt.src+"]", nil)
+		p := cfg.Providers[0]
+		if p.BaseURL != tt.base || !slices.Equal(p.AnthropicModels, tt.anthropic) {
+			t.Errorf("%s: base_url %q, anthropic_models %q; want %q, %q", tt.src, p.BaseURL, p.AnthropicModels, tt.base, tt.anthropic)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/packages/param"
 
 	"github.com/switchyard-gw/switchyard/internal/money"
 )
@@ -88,33 +87,7 @@ func TestOpenAIStreamFromAnthropicUpstream(t *testing.T) {
 
 func TestOpenAIToolCallsFromAnthropicUpstream(t *testing.T) {
 	g := start(t, opts{yaml: claudeConfig})
-	params := openai.ChatCompletionNewParams{
-		Model: "claude-sonnet-4-5", Messages: userMsg("weather in Shanghai?"),
-		Tools:         []openai.ChatCompletionToolUnionParam{weatherTool()},
-		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)},
-	}
-	resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
-		Model: params.Model, Messages: params.Messages, Tools: params.Tools,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := resp.Choices[0].Message.ToolCalls
-	if len(calls) != 1 || calls[0].Function.Name != "get_weather" || resp.Choices[0].FinishReason != "tool_calls" || !json.Valid([]byte(calls[0].Function.Arguments)) {
-		t.Fatalf("tool calls %+v finish %q", calls, resp.Choices[0].FinishReason)
-	}
-	stream := g.client().Chat.Completions.NewStreaming(context.Background(), params)
-	acc := openai.ChatCompletionAccumulator{}
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
-	sc := acc.Choices[0].Message.ToolCalls
-	if len(sc) != 1 || sc[0].Function.Name != "get_weather" || sc[0].Function.Arguments != calls[0].Function.Arguments {
-		t.Fatalf("streamed tool call %+v, want arguments %s", sc, calls[0].Function.Arguments)
-	}
+	checkToolCallsWholeAndStreamed(t, g, "claude-sonnet-4-5")
 }
 
 func TestAnthropicUpstreamErrorsMapToOpenAIEnvelope(t *testing.T) {

@@ -23,6 +23,9 @@
 // (openai.go; anthropic.go for Anthropic's Messages API at paths ending in
 // /v1/messages; gemini.go for Google's Gemini API at paths ending in
 // models/{model}:generateContent, :streamGenerateContent or
-// :batchEmbedContents; responses.go
-// for OpenAI's Responses API at paths ending in /v1/responses).
+// :batchEmbedContents; responses.go for OpenAI's Responses API at paths
+// ending in /v1/responses; vertex.go for Google Vertex AI's publisher model
+// paths under /v1/projects/, with an OAuth token endpoint at /token that
+// checks service-account JWT assertions and mints the short-lived tokens
+// those paths require).
 package fakeupstream

@@ -81,9 +81,21 @@ type Behavior struct {
 
 // Options configures a Server.
 type Options struct {
-	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope (Gemini: "x-goog-api-key" or ?key=, refused with Google's 400 API_KEY_INVALID)
+	APIKey  string   // if set, requests without "Authorization: Bearer <APIKey>" (Anthropic: "x-api-key: <APIKey>") get 401 in the dialect's envelope (Gemini: "x-goog-api-key" or ?key=, refused with Google's 400 API_KEY_INVALID); not Vertex AI, whose tokens the token endpoint mints (ServiceAccount)
 	Models  []string // for GET /v1/models (default ["gpt-4o","gpt-4o-mini","fake-model"])
 	Default Behavior
+
+	// ServiceAccount enables the OAuth token endpoint (TokenURL) and the
+	// Vertex AI dialect, whose requests need a token it minted for this
+	// account (see vertex.go).
+	ServiceAccount *ServiceAccount
+	// AuthorizedUser, with ServiceAccount, is a user credential whose
+	// refresh token the token endpoint also takes.
+	AuthorizedUser *AuthorizedUser
+	// TokenLifetime is how long a minted token is valid (default 1h).
+	TokenLifetime time.Duration
+	// Now is the clock minted tokens expire on (time.Now when nil).
+	Now func() time.Time
 }
 
 // Request is one request as the fake received it.
@@ -104,6 +116,7 @@ type Server struct {
 	apiKey    string
 	models    []string
 	dialects  []dialect
+	tokens    *tokenIssuer // nil without Options.ServiceAccount
 	ids       atomic.Uint64
 	nextID    func() uint64
 	stop      context.CancelFunc // ends the context of every request in flight
@@ -141,11 +154,28 @@ func New(o Options) *Server {
 	// Anthropic takes paths ending in /v1/messages, Gemini paths ending in
 	// models/{model}:generateContent or :streamGenerateContent, and any
 	// other under /v1beta, the Responses API paths ending in /v1/responses.
-	s.dialects = []dialect{anthropic{}, gemini{}, responses{}, openAI{}}
+	// Vertex AI takes the publisher model paths under /v1/projects/
+	// (before Gemini, whose method names they end with).
+	if o.ServiceAccount != nil {
+		s.tokens = &tokenIssuer{sa: o.ServiceAccount, user: o.AuthorizedUser, url: s.TokenURL, lifetime: o.TokenLifetime, now: o.Now, tokens: map[string]time.Time{}}
+		if s.tokens.lifetime <= 0 {
+			s.tokens.lifetime = time.Hour
+		}
+		if s.tokens.now == nil {
+			s.tokens.now = time.Now
+		}
+	}
+	s.dialects = []dialect{vertex{tokens: s.tokens}, anthropic{}, gemini{}, responses{}, openAI{}}
 
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.tokens != nil && r.URL.Path == tokenPath {
+			s.tokens.serve(w, r) // not recorded: Requests are the model calls
+			return
+		}
+		s.serve(w, r)
+	}))
 	// Every request context derives from base, so Close can end requests
 	// that are sleeping in a delay instead of waiting them out.
 	s.srv.Config.BaseContext = func(net.Listener) context.Context { return base }
@@ -318,7 +348,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	d := s.dialectFor(r)
-	if s.apiKey != "" && d.apiKey(r) != s.apiKey {
+	if a, ok := d.(authenticator); ok {
+		if !a.authenticate(r) {
+			d.writeAuthError(w)
+			return
+		}
+	} else if s.apiKey != "" && d.apiKey(r) != s.apiKey {
 		d.writeAuthError(w)
 		return
 	}

@@ -14,6 +14,11 @@ import (
 // /chat/completions under its base URL with a Bearer key; with responses
 // set (OpenAI's own API by default) also /responses.
 func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error) {
+	responses := cfg.Responses != nil && *cfg.Responses
+	var mf []ModelFormat
+	if responses && len(cfg.ResponsesOnlyModels) > 0 {
+		mf = []ModelFormat{{Models: cfg.ResponsesOnlyModels, Format: FormatResponses}}
+	}
 	return &Provider{
 		Name:             cfg.Name,
 		Type:             cfg.Type,
@@ -23,8 +28,8 @@ func newOpenAI(cfg *config.Provider, shared http.RoundTripper) (*Provider, error
 		FirstByteTimeout: cfg.FirstByteTimeout,
 		IdleTimeout:      cfg.IdleTimeout,
 		Models:           cfg.Models,
-		Responses:        cfg.Responses != nil && *cfg.Responses,
-		ResponsesOnly:    cfg.ResponsesOnlyModels,
+		Responses:        responses,
+		ModelFormats:     mf,
 		rt:               transportFor(cfg, shared),
 		secret:           cfg.APIKey.Reveal(),
 		Signer:           StaticHeader("Authorization", "Bearer ", cfg.APIKey.Reveal()),

@@ -58,10 +58,13 @@ type Provider struct {
 	FirstByteTimeout time.Duration
 	IdleTimeout      time.Duration
 	Models           []string // exposed by name in GET /models
-	// Responses: the provider also speaks FormatResponses; ResponsesOnly
-	// are the upstream models (patterns) it serves only in that format.
-	Responses     bool
-	ResponsesOnly []string
+	// Responses: the provider also speaks FormatResponses.
+	Responses bool
+	// ModelFormats are the upstream models (patterns) the provider serves
+	// in a format other than Format, first match wins: an OpenAI
+	// provider's Responses-only models (FormatResponses), Vertex AI's
+	// Claude models (FormatAnthropic beside its Gemini).
+	ModelFormats []ModelFormat
 
 	// rt sends requests. It is used directly, not through an http.Client:
 	// redirects are never followed (one would resend the credential to
@@ -80,6 +83,19 @@ type Provider struct {
 	path func(op, model string) string
 	// quirks are the adjustments of the provider's preset, if any.
 	quirks quirks
+	// envelope, if set, makes the provider's own changes to a request
+	// built for path (after Path) in its format: the path and body a
+	// service wants that differ from the format's own (Vertex AI's Claude:
+	// the streaming method in the path, the API version in the body).
+	// nil: none.
+	envelope func(path string, body []byte, stream bool) (string, []byte, error)
+}
+
+// ModelFormat is a set of upstream models (patterns with '*') and the
+// format a provider serves them in.
+type ModelFormat struct {
+	Models []string
+	Format Format
 }
 
 // Path is the path below the base URL for an operation on model: the
@@ -92,13 +108,14 @@ func (p *Provider) Path(op, model string) string {
 }
 
 // FormatFor is the format an attempt on upstream model should be
-// translated to: the provider's own, or the Responses API for a model that
-// speaks nothing else.
+// translated to: the provider's own, or that of the first ModelFormats
+// entry that names the model (the Responses API for a model that speaks
+// nothing else, Anthropic Messages for Claude on Vertex AI).
 func (p *Provider) FormatFor(model string) Format {
-	if p.Responses {
-		for _, pat := range p.ResponsesOnly {
+	for i := range p.ModelFormats {
+		for _, pat := range p.ModelFormats[i].Models {
 			if wildcard.Match(pat, model) {
-				return FormatResponses
+				return p.ModelFormats[i].Format
 			}
 		}
 	}
@@ -127,6 +144,7 @@ func Registry() map[string]Builder {
 		"anthropic": newAnthropic,
 		"gemini":    newGemini,
 		"azure":     newAzure,
+		"vertex":    newVertex,
 		"mock":      newMock,
 	}
 }
@@ -183,6 +201,12 @@ func NewTransport() *http.Transport {
 // body first gets the request adjustments of the provider's preset.
 func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, stream bool, requestID string) (*http.Request, error) {
 	body = p.quirks.adjust(body)
+	if p.envelope != nil {
+		var err error
+		if path, body, err = p.envelope(path, body, stream); err != nil {
+			return nil, err
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err

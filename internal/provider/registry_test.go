@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/config"
 )
@@ -40,6 +42,24 @@ func TestEveryTypeSignsItsRequests(t *testing.T) {
 		"mock":      {},
 	}
 	for typ, b := range Registry() {
+		if typ == "vertex" {
+			// No API key: a Google OAuth token from its credentials.
+			t.Run(typ, func(t *testing.T) {
+				_, cfg := vertexFixture(t, time.Hour, nil)
+				p, err := b(cfg, http.DefaultTransport)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req, err := p.NewRequest(context.Background(), "/v1beta/models/g:generateContent", []byte(`{}`), false, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := req.Header.Get("Authorization"); !strings.HasPrefix(got, "Bearer ya29.fake-") {
+					t.Errorf("Authorization %q, want a token from the token endpoint", got)
+				}
+			})
+			continue
+		}
 		w, ok := want[typ]
 		if !ok {
 			t.Errorf("type %s: add the header it signs with to this test", typ)

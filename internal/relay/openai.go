@@ -418,7 +418,9 @@ func (o *openaiSource) result(c *call) {
 // Response headers are committed with the first event, so a failure before
 // any event can still be answered as a plain HTTP error (and fail over).
 func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.Response, p *provider.Provider, c *call, req *oa.Request, at *attemptCtx, src streamSource) error {
-	fr, ok := upstreamFormats[p.Format]
+	// The format of this attempt's model: a provider may speak another
+	// for some models (provider.ModelFormats), and the framing is its.
+	fr, ok := upstreamFormats[p.FormatFor(c.gen.UpstreamModel)]
 	if !ok {
 		return llm.UpstreamError("provider '"+p.Name+"' ("+p.Type+") speaks no format whose streams this gateway can read", nil)
 	}
