@@ -20,8 +20,8 @@ type (
 		Usage      *wireUsage `json:"usage"`
 	}
 	contentBlock struct {
-		Text             *string `json:"text"`
-		ToolUse          *struct {
+		Text    *string `json:"text"`
+		ToolUse *struct {
 			ToolUseID string          `json:"toolUseId"`
 			Name      string          `json:"name"`
 			Input     json.RawMessage `json:"input"`
