@@ -291,6 +291,9 @@ func (p *Provider) complete() {
 	if p.BaseURL == "" {
 		p.BaseURL = defaultBaseURLs[p.Type]
 	}
+	if p.Type == "bedrock" && p.BaseURL == "" && validRegion(p.Region) {
+		p.BaseURL = "https://bedrock-runtime." + p.Region + ".amazonaws.com"
+	}
 	if isOpenAIItself(p) {
 		if p.Responses == nil {
 			on := true

@@ -30,6 +30,9 @@ const (
 	// FormatResponses is OpenAI's Responses API ({base_url}/responses),
 	// which an OpenAI provider may speak beside chat (config responses).
 	FormatResponses
+	// FormatBedrock is Amazon Bedrock's Converse API
+	// (/model/{modelId}/converse, AWS event-stream framing for streams).
+	FormatBedrock
 )
 
 // String names the format as users know it.
@@ -43,6 +46,8 @@ func (f Format) String() string {
 		return "Gemini"
 	case FormatResponses:
 		return "OpenAI Responses"
+	case FormatBedrock:
+		return "Bedrock Converse"
 	}
 	return "unknown"
 }
@@ -127,6 +132,7 @@ func Registry() map[string]Builder {
 		"anthropic": newAnthropic,
 		"gemini":    newGemini,
 		"azure":     newAzure,
+		"bedrock":   newBedrock,
 		"mock":      newMock,
 	}
 }

@@ -76,7 +76,7 @@ func TestEncodeRequestGolden(t *testing.T) {
 		if err := json.Unmarshal(in, &r); err != nil {
 			t.Fatalf("bad fixture: %v", err)
 		}
-		out, err := EncodeRequest(&r)
+		out, err := EncodeRequest(&r, 8192)
 		if err != nil {
 			return nil, err
 		}

@@ -145,8 +145,10 @@ var effortBudget = map[string]int64{"minimal": minThinkingBudget, "low": minThin
 func claude(model string) bool { return strings.Contains(model, "anthropic.claude") }
 
 // EncodeRequest renders r as a Converse request body. The model is not in
-// the body: it goes in the URL (Path).
-func EncodeRequest(r *llm.Request) ([]byte, error) {
+// the body: it goes in the URL (Path). maxOut is the model's output limit
+// (the catalogue's max_output_tokens or the gateway's default), used only
+// where Claude's thinking needs max_tokens and the request gave none.
+func EncodeRequest(r *llm.Request, maxOut int64) ([]byte, error) {
 	if r.N > 1 {
 		return nil, llm.BadRequest("n", "n: %d choices were asked for, but Bedrock's Converse API answers one; send n 1 or leave it out", r.N)
 	}
@@ -218,7 +220,10 @@ func EncodeRequest(r *llm.Request) ([]byte, error) {
 			budget = effortBudget[rs.Effort]
 		}
 		budget = max(budget, minThinkingBudget)
-		if ic.MaxTokens > 0 && ic.MaxTokens <= budget {
+		if ic.MaxTokens == 0 {
+			ic.MaxTokens = maxOut
+		}
+		if ic.MaxTokens <= budget {
 			// Claude wants max_tokens above the thinking budget.
 			ic.MaxTokens += budget
 		}
