@@ -23,5 +23,7 @@
 // (openai.go; anthropic.go for Anthropic's Messages API at paths ending in
 // /v1/messages; gemini.go for Google's Gemini API at paths ending in
 // models/{model}:generateContent or :streamGenerateContent; responses.go
-// for OpenAI's Responses API at paths ending in /v1/responses).
+// for OpenAI's Responses API at paths ending in /v1/responses; bedrock.go
+// for Amazon Bedrock's Converse API at /model/{id}/converse[-stream], with
+// SigV4 signatures recomputed and AWS event-stream framing).
 package fakeupstream

@@ -141,7 +141,9 @@ func New(o Options) *Server {
 	// Anthropic takes paths ending in /v1/messages, Gemini paths ending in
 	// models/{model}:generateContent or :streamGenerateContent, and any
 	// other under /v1beta, the Responses API paths ending in /v1/responses.
-	s.dialects = []dialect{anthropic{}, gemini{}, responses{}, openAI{}}
+	// Bedrock takes /model/{id}/converse[-stream] and checks SigV4
+	// signatures with APIKey as the secret key.
+	s.dialects = []dialect{anthropic{}, gemini{}, responses{}, bedrock{secret: o.APIKey}, openAI{}}
 
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -358,6 +360,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fw := &faultWriter{ResponseWriter: w, dropAfter: b.DropAfterChunks, endAfter: b.EndAfterChunks}
+	if pw, ok := d.(perWriter); ok {
+		fw.perWrite = pw.perWrite()
+	}
 	if b.MalformedJSON {
 		fw.inject = d.malformedEvent()
 	}

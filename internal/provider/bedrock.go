@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,9 +81,13 @@ type SigV4 struct {
 	Now func() time.Time
 
 	last atomic.Pointer[aws.Credentials] // the credentials of the last signature, for Scrub
+	// signer is this provider's own: the SDK's signer caches the derived
+	// signing key by access key id, region and service, not by secret, so
+	// a signer shared by two providers with one access key id and two
+	// secrets (or a secret changed by a reload) would sign with the other's.
+	once   sync.Once
+	signer *v4.Signer
 }
-
-var defaultV4 = v4.NewSigner()
 
 // Sign implements Signer.
 func (s *SigV4) Sign(req *http.Request, body []byte) error {
@@ -100,10 +105,11 @@ func (s *SigV4) Sign(req *http.Request, body []byte) error {
 	if s.Now != nil {
 		now = s.Now
 	}
+	s.once.Do(func() { s.signer = v4.NewSigner() })
 	// The signer rewrites Authorization in place; never into a slice
 	// shared with the provider's configured headers.
 	delete(req.Header, "Authorization")
-	if err := defaultV4.SignHTTP(ctx, c, req, hex.EncodeToString(sum[:]), s.Service, s.Region, now().UTC()); err != nil {
+	if err := s.signer.SignHTTP(ctx, c, req, hex.EncodeToString(sum[:]), s.Service, s.Region, now().UTC()); err != nil {
 		return fmt.Errorf("signing with SigV4: %w", err)
 	}
 	return nil

@@ -107,3 +107,19 @@ func asSignError(err error, se **SignError) bool {
 	*se = e
 	return ok
 }
+
+// TestBedrockProvidersDoNotShareSigningKeys: the SDK's signer caches the
+// derived key by access key id; two providers with one access key id and
+// different secrets (an account's keys mid-rotation, or a test and a real
+// secret) must still sign each with its own secret.
+func TestBedrockProvidersDoNotShareSigningKeys(t *testing.T) {
+	cfg := func(secret config.Secret) *config.Provider {
+		return &config.Provider{Name: "b", Type: "bedrock", BaseURL: "https://bedrock-runtime.us-east-1.amazonaws.com", Region: "us-east-1",
+			AccessKeyID: "AKIDSAME", SecretAccessKey: secret}
+	}
+	_, a := bedrockRequest(t, cfg("secret-number-one-0123456789"), `{}`)
+	_, b := bedrockRequest(t, cfg("secret-number-two-0123456789"), `{}`)
+	if a.Header.Get("Authorization") == b.Header.Get("Authorization") {
+		t.Fatal("two secrets signed alike: the derived key was shared")
+	}
+}
