@@ -418,3 +418,18 @@ func TestBedrockUpstreamMalformedStreamEvent(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+// TestBedrockProviderThroughTheAPI: AWS secret keys are refused by the
+// management API (only api_key is stored encrypted), without echoing the
+// key, and nothing is stored.
+func TestBedrockProviderThroughTheAPI(t *testing.T) {
+	g := start(t, bedrockOpts(fakeBehavior{Reply: "via the API"}))
+	st, body := g.adminRaw(t, "POST", "/api/v1/providers", g.AdminKey,
+		`{"name":"bk2","type":"bedrock","region":"us-east-1","base_url":"`+g.Up.URL+`","access_key_id":"AKIAX","secret_access_key":"`+upstreamKey+`"}`)
+	if st != http.StatusBadRequest || !strings.Contains(body, "cannot be stored through the API") || strings.Contains(body, upstreamKey) {
+		t.Fatalf("status %d: %s", st, body)
+	}
+	if st, _ := g.adminRaw(t, "GET", "/api/v1/providers/bk2", g.AdminKey, ""); st != http.StatusNotFound {
+		t.Fatalf("the refused provider was stored: %d", st)
+	}
+}
