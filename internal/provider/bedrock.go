@@ -23,6 +23,10 @@ import (
 // bedrockService is the SigV4 signing name of Bedrock Runtime.
 const bedrockService = "bedrock"
 
+// hvAWSEventStream is the Accept of a ConverseStream request: its answer's
+// media type.
+var hvAWSEventStream = []string{"application/vnd.amazon.eventstream"}
+
 // newBedrock builds an Amazon Bedrock provider (the Converse API). It
 // signs with a Bedrock API key (api_key, sent as a bearer token), or with
 // SigV4: the configured access key, or else the standard AWS credential
@@ -41,6 +45,7 @@ func newBedrock(cfg *config.Provider, shared http.RoundTripper) (*Provider, erro
 		Models:           cfg.Models,
 		rt:               transportFor(cfg, shared),
 		headers:          headersOf(cfg),
+		streamAccept:     hvAWSEventStream,
 	}
 	if cfg.APIKey != "" {
 		p.secret = cfg.APIKey.Reveal()

@@ -123,3 +123,19 @@ func TestBedrockProvidersDoNotShareSigningKeys(t *testing.T) {
 		t.Fatal("two secrets signed alike: the derived key was shared")
 	}
 }
+
+// TestBedrockStreamsAskForAnEventStream: a streamed Converse request asks
+// for the AWS event stream it is answered with, not SSE.
+func TestBedrockStreamsAskForAnEventStream(t *testing.T) {
+	p, err := newBedrock(&config.Provider{Name: "b", Type: "bedrock", BaseURL: "http://127.0.0.1:1", Region: "us-east-1", APIKey: "k"}, http.DefaultTransport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := p.NewRequest(context.Background(), "/model/m/converse-stream", []byte(`{}`), true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.Header.Get("Accept"); got != "application/vnd.amazon.eventstream" {
+		t.Fatalf("Accept = %q", got)
+	}
+}

@@ -85,6 +85,9 @@ type Provider struct {
 	path func(op, model string) string
 	// quirks are the adjustments of the provider's preset, if any.
 	quirks quirks
+	// streamAccept is the Accept of a streamed request when the format's
+	// streams are not SSE (Bedrock's AWS event stream); nil: SSE.
+	streamAccept []string
 }
 
 // Path is the path below the base URL for an operation on model: the
@@ -202,6 +205,9 @@ func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, str
 	h["Content-Type"] = hvJSON
 	if stream {
 		h["Accept"] = hvEventStream
+		if p.streamAccept != nil {
+			h["Accept"] = p.streamAccept
+		}
 	} else {
 		h["Accept"] = hvJSON
 	}
