@@ -433,3 +433,61 @@ func TestBedrockProviderThroughTheAPI(t *testing.T) {
 		t.Fatalf("the refused provider was stored: %d", st)
 	}
 }
+
+// TestBedrockUpstreamReasoning: reasoning_effort reaches a Claude model on
+// Bedrock as additionalModelRequestFields.thinking with a token budget
+// (and maxTokens above it); Bedrock's reasoningContent comes back as
+// reasoning_content, whole and streamed before the text, billed as output.
+func TestBedrockUpstreamReasoning(t *testing.T) {
+	const thought = "roots of a quadratic"
+	g := start(t, bedrockOpts(fakeBehavior{Reply: "x is 1 or -3", Reasoning: thought}))
+	params := openai.ChatCompletionNewParams{Model: "claude-bedrock", Messages: userMsg("solve x^2 + 2x - 3 = 0"), ReasoningEffort: openai.ReasoningEffortLow}
+	resp, err := g.client().Chat.Completions.New(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := resp.Choices[0].Message
+	if msg.Content != "x is 1 or -3" || reasoningContentOf(t, msg.RawJSON()) != thought {
+		t.Fatalf("response %s", resp.RawJSON())
+	}
+	if u := resp.Usage; u.CompletionTokens != 5+4 || sdkCost(t, resp.RawJSON()) != bedrockCost(u.PromptTokens, 0, 0, u.CompletionTokens) {
+		t.Fatalf("usage %s", resp.RawJSON())
+	}
+	var sent struct {
+		InferenceConfig struct {
+			MaxTokens int64 `json:"maxTokens"`
+		} `json:"inferenceConfig"`
+		Additional struct {
+			Thinking struct {
+				Type         string `json:"type"`
+				BudgetTokens int64  `json:"budget_tokens"`
+			} `json:"thinking"`
+		} `json:"additionalModelRequestFields"`
+	}
+	if err := json.Unmarshal(g.Up.Last().Body, &sent); err != nil || sent.Additional.Thinking.Type != "enabled" ||
+		sent.Additional.Thinking.BudgetTokens != 1024 || sent.InferenceConfig.MaxTokens <= 1024 {
+		t.Fatalf("thinking not requested: %s", g.Up.Last().Body)
+	}
+
+	params.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: param.NewOpt(true)}
+	stream := g.client().Chat.Completions.NewStreaming(context.Background(), params)
+	var reasoning, text strings.Builder
+	for stream.Next() {
+		ch := stream.Current()
+		if len(ch.Choices) == 0 {
+			continue
+		}
+		r := reasoningContentOf(t, ch.Choices[0].Delta.RawJSON())
+		if r != "" && text.Len() > 0 {
+			t.Fatalf("reasoning after the answer began: %s", ch.RawJSON())
+		}
+		reasoning.WriteString(r)
+		text.WriteString(ch.Choices[0].Delta.Content)
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if reasoning.String() != thought || text.String() != "x is 1 or -3" {
+		t.Fatalf("streamed reasoning %q text %q", reasoning.String(), text.String())
+	}
+}

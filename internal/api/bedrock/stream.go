@@ -20,7 +20,8 @@ type StreamDecoder struct {
 	started  bool
 	finished bool // messageStop came
 	ended    bool // metadata (the last event) or an exception came
-	calls    map[int]int
+	calls    map[int]int // content block index → tool call index
+	opened   int         // tool calls opened: the next one's index
 }
 
 // Complete reports whether the answer was whole: messageStop came.
@@ -84,10 +85,13 @@ func (d *StreamDecoder) Event(name string, data []byte) ([]llm.StreamEvent, erro
 		if d.calls == nil {
 			d.calls = map[int]int{}
 		}
-		if len(d.calls) >= maxToolCalls {
+		if d.opened >= maxToolCalls {
 			return nil, llm.UpstreamError("Bedrock opened more than 1024 tool calls in one answer", nil)
 		}
-		i := len(d.calls)
+		// A block index used again opens a new call (its deltas go to
+		// it); indexes are never reused for two calls.
+		i := d.opened
+		d.opened++
 		d.calls[w.ContentBlockIndex] = i
 		tu := w.Start.ToolUse
 		evs = append(evs, llm.StreamEvent{Kind: llm.EventToolCallStart, Index: i, ToolCall: &llm.ToolCall{ID: tu.ToolUseID, Name: tu.Name}})
@@ -120,7 +124,7 @@ func (d *StreamDecoder) Event(name string, data []byte) ([]llm.StreamEvent, erro
 	case "messageStop":
 		if !d.finished {
 			d.finished = true
-			evs = append(evs, llm.StreamEvent{Kind: llm.EventFinish, FinishReason: finishReason(w.StopReason, len(d.calls) > 0)})
+			evs = append(evs, llm.StreamEvent{Kind: llm.EventFinish, FinishReason: finishReason(w.StopReason, d.opened > 0)})
 		}
 	case "metadata":
 		d.ended = true
