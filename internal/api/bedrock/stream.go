@@ -18,8 +18,8 @@ const maxToolCalls = 1024
 // one stream.
 type StreamDecoder struct {
 	started  bool
-	finished bool // messageStop came
-	ended    bool // metadata (the last event) or an exception came
+	finished bool        // messageStop came
+	ended    bool        // metadata (the last event) or an exception came
 	calls    map[int]int // content block index → tool call index
 	opened   int         // tool calls opened: the next one's index
 }
