@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -87,6 +88,7 @@ func decodeError(status int, typ string, body []byte) *llm.Error {
 	if msg == "" {
 		msg = "HTTP " + strconv.Itoa(status) // the codec imports no net/http
 	}
+	msg = clip(msg, maxMessage)
 	if _, known := exceptionStatus[name]; !known {
 		name = ""
 	}
@@ -107,6 +109,21 @@ func decodeError(status int, typ string, body []byte) *llm.Error {
 		return &llm.Error{Kind: llm.KindProvider, Status: status, Type: "invalid_request_error", Code: nonEmpty(name, "invalid_request_error"), Message: msg}
 	}
 	return llm.UpstreamError("Bedrock failed (HTTP "+strconv.Itoa(status)+nonEmptyParen(name)+"): "+msg, nil)
+}
+
+// maxMessage bounds an upstream error message: one in a stream's exception
+// is not clipped by the relay on its way to the client.
+const maxMessage = 2048
+
+// clip cuts s to at most n bytes, at a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func nonEmpty(s, def string) string {

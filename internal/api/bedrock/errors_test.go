@@ -46,6 +46,9 @@ func TestDecodeError(t *testing.T) {
 			}
 		})
 	}
+	if e := decodeError(0, "validationException", []byte(`{"message":"`+strings.Repeat("é", 5000)+`"}`)); len(e.Message) > maxMessage+64 || !strings.HasSuffix(e.Message, "é…") {
+		t.Errorf("a long message is not clipped at a character: %d bytes", len(e.Message))
+	}
 	if !isException("throttlingException") || !isException("InternalFailure") || isException("messageStop") {
 		t.Error("isException misjudges a name")
 	}
