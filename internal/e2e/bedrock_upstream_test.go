@@ -491,3 +491,46 @@ func TestBedrockUpstreamReasoning(t *testing.T) {
 		t.Fatalf("streamed reasoning %q text %q", reasoning.String(), text.String())
 	}
 }
+
+// TestBedrockUpstreamOtherCredentials: a Bedrock API key (api_key) is sent
+// as a bearer token and nothing is SigV4-signed; without keys in the
+// config the AWS default credential chain (here the environment) signs,
+// and the fake verifies that signature with the secret it was given.
+func TestBedrockUpstreamOtherCredentials(t *testing.T) {
+	t.Run("api key", func(t *testing.T) {
+		g := start(t, opts{yaml: `
+providers:
+  - { name: bedrock, type: bedrock, region: us-west-2, base_url: "${FAKE_URL}", api_key: "${FAKE_KEY}" }
+`})
+		resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "bedrock/amazon.nova-micro-v1:0", Messages: userMsg("hi")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := g.Up.Last()
+		if resp.Choices[0].Message.Content == "" || up.Header.Get("Authorization") != "Bearer "+upstreamKey || up.Header.Get("X-Amz-Date") != "" {
+			t.Fatalf("upstream headers %v", up.Header)
+		}
+	})
+	t.Run("default chain", func(t *testing.T) {
+		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFROMENVIRONMENT")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", upstreamKey)
+		t.Setenv("AWS_SESSION_TOKEN", "session-from-environment")
+		t.Setenv("AWS_PROFILE", "")
+		t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		g := start(t, opts{yaml: `
+providers:
+  - { name: bedrock, type: bedrock, region: ap-northeast-1, base_url: "${FAKE_URL}" }
+`})
+		resp, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "bedrock/apac.amazon.nova-lite-v1:0", Messages: userMsg("hi")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up := g.Up.Last()
+		if resp.Choices[0].Message.Content == "" || !strings.HasPrefix(up.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIAFROMENVIRONMENT/") ||
+			!strings.Contains(up.Header.Get("Authorization"), "/ap-northeast-1/bedrock/") || up.Header.Get("X-Amz-Security-Token") != "session-from-environment" {
+			t.Fatalf("upstream headers %v", up.Header)
+		}
+	})
+}
