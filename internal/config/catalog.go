@@ -25,6 +25,11 @@ func ParseProvider(spec []byte) (*Provider, error) {
 	if err := decodeEntry(spec, &p, "provider"); err != nil {
 		return nil, err
 	}
+	if p.SecretAccessKey != "" || p.SessionToken != "" {
+		// Only api_key is stored sealed; these would be stored in clear.
+		return nil, &ValidationError{Source: "provider", Problems: []Problem{{Path: "secret_access_key",
+			Message: "AWS secret keys cannot be stored through the API (only api_key is stored sealed); put them in the config file, use a Bedrock API key as api_key, or leave them out for the AWS default credential chain"}}}
+	}
 	return &p, nil
 }
 

@@ -313,6 +313,9 @@ func (p *Provider) complete() {
 			p.AnthropicModels = slices.Clone(DefaultVertexAnthropicModels)
 		}
 	}
+	if p.Type == "bedrock" && p.BaseURL == "" && validRegion(p.Region) {
+		p.BaseURL = "https://bedrock-runtime." + p.Region + ".amazonaws.com"
+	}
 	if isOpenAIItself(p) {
 		if p.Responses == nil {
 			on := true

@@ -264,7 +264,7 @@ type Billing struct {
 // Provider is one upstream account at one base URL.
 type Provider struct {
 	Name    string `yaml:"name"`
-	Type    string `yaml:"type"` // openai | anthropic | gemini | azure | vertex | mock
+	Type    string `yaml:"type"` // openai | anthropic | gemini | azure | vertex | bedrock | mock
 	BaseURL string `yaml:"base_url"`
 	APIKey  Secret `yaml:"api_key"`
 	// Preset names an OpenAI-compatible service (Presets: deepseek, groq,
@@ -289,6 +289,17 @@ type Provider struct {
 	Models []string `yaml:"models"`
 	// APIVersion is Azure's api-version query parameter.
 	APIVersion string `yaml:"api_version"`
+	// Region is the AWS region of a bedrock provider ("us-east-1"): its
+	// default base_url and the region requests are signed for.
+	Region string `yaml:"region"`
+	// AccessKeyID, SecretAccessKey and SessionToken are a bedrock
+	// provider's AWS credentials, signed with SigV4. Absent (and no
+	// api_key, a Bedrock API key): the standard AWS credential chain
+	// (environment, shared config and credentials files, SSO, web
+	// identity, container and instance roles).
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey Secret `yaml:"secret_access_key"`
+	SessionToken    Secret `yaml:"session_token"`
 	// Responses says the provider also serves OpenAI's Responses API
 	// ({base_url}/responses), so Responses clients are served by
 	// passthrough and built-in tools reach it. Type openai only; absent:
@@ -463,4 +474,4 @@ func (c *Config) Provider(name string) (*Provider, bool) {
 }
 
 // ProviderTypes lists the provider types the config language knows.
-var ProviderTypes = []string{"openai", "anthropic", "gemini", "azure", "vertex", "mock"}
+var ProviderTypes = []string{"openai", "anthropic", "gemini", "azure", "vertex", "bedrock", "mock"}

@@ -402,7 +402,9 @@ func (v *validator) provider(p *Provider, at string) {
 	var host string
 	if p.Type != "mock" {
 		if p.BaseURL == "" {
-			if p.Type == "azure" {
+			if p.Type == "bedrock" {
+				// Reported with region below: base_url follows from it.
+			} else if p.Type == "azure" {
 				v.add(at+".base_url", "type azure needs base_url, the resource endpoint; add e.g. base_url: \"https://my-resource.openai.azure.com\"")
 			} else if p.Type == "vertex" {
 				// No location to make it from: reported with location.
@@ -428,6 +430,7 @@ func (v *validator) provider(p *Provider, at string) {
 			}
 		}
 	}
+	v.bedrock(p, at, known)
 	if p.Timeout < 0 {
 		v.add(at+".timeout", "cannot be negative (%s); leave it out for the default %s", p.Timeout, DefaultTimeout)
 	}
@@ -796,4 +799,46 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// bedrock checks a bedrock provider's region and AWS credentials, and that
+// no other type carries them.
+func (v *validator) bedrock(p *Provider, at string, known bool) {
+	aws := p.Region != "" || p.AccessKeyID != "" || p.SecretAccessKey != "" || p.SessionToken != ""
+	if p.Type != "bedrock" {
+		if aws && known {
+			v.add(at+".region", "region, access_key_id, secret_access_key and session_token are settings of type bedrock; remove them")
+		}
+		return
+	}
+	switch {
+	case p.Region == "":
+		v.add(at+".region", "type bedrock needs region, the AWS region its requests are signed for; add e.g. region: us-east-1")
+	case !validRegion(p.Region):
+		v.add(at+".region", "%q is not an AWS region name; write it like us-east-1", p.Region)
+	}
+	if (p.AccessKeyID == "") != (p.SecretAccessKey == "") {
+		v.add(at+".secret_access_key", "access_key_id and secret_access_key go together; give both, or neither to use the AWS default credential chain")
+	}
+	if p.SessionToken != "" && p.AccessKeyID == "" {
+		v.add(at+".session_token", "session_token needs access_key_id and secret_access_key")
+	}
+	if p.APIKey != "" && p.AccessKeyID != "" {
+		v.add(at+".api_key", "give either api_key (a Bedrock API key) or access_key_id and secret_access_key, not both")
+	}
+}
+
+// validRegion reports whether s looks like an AWS region name
+// (us-east-1, eu-central-2, us-gov-west-1): it becomes part of a host name.
+func validRegion(s string) bool {
+	if len(s) < 4 || len(s) > 32 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

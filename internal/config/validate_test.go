@@ -29,8 +29,14 @@ func TestEachProblemHasPathAndFix(t *testing.T) {
 		{name: "provider name unique", src: "providers: [{name: a, type: mock}, {name: a, type: mock}]", path: "providers[1].name", want: []string{`duplicate provider name "a" (also providers[0].name)`, "give each provider its own name"}},
 		{name: "provider name with slash", src: "providers: [{name: my/oai, type: mock}]", path: "providers[0].name", want: []string{`"my/oai" may hold only`, `rename it, e.g. "my-oai"`}},
 		{name: "provider name with colon", src: "providers: [{name: \"a:b\", type: mock}]", path: "providers[0].name", want: []string{"'/' and ':' separate provider from model"}},
-		{name: "provider type typo", src: "providers: [{name: x, type: opnai, api_key: k}]", path: "providers[0].type", want: []string{`unknown provider type "opnai"; use one of openai, anthropic, gemini, azure, vertex, mock`, `did you mean "openai"?`}},
-		{name: "provider type far off", src: "providers: [{name: x, type: bedrock}]", path: "providers[0].type", want: []string{`unknown provider type "bedrock"; use one of openai, anthropic, gemini, azure, vertex, mock`}},
+		{name: "provider type typo", src: "providers: [{name: x, type: opnai, api_key: k}]", path: "providers[0].type", want: []string{`unknown provider type "opnai"; use one of openai, anthropic, gemini, azure, vertex, bedrock, mock`, `did you mean "openai"?`}},
+		{name: "bedrock without region", src: "providers: [{name: x, type: bedrock}]", path: "providers[0].region", want: []string{"type bedrock needs region", "region: us-east-1"}},
+		{name: "bedrock bad region", src: "providers: [{name: x, type: bedrock, region: \"us-east-1.evil.com/\"}]", path: "providers[0].region", want: []string{"is not an AWS region name"}},
+		{name: "bedrock half credentials", src: "providers: [{name: x, type: bedrock, region: us-east-1, access_key_id: AKIA}]", path: "providers[0].secret_access_key", want: []string{"go together"}},
+		{name: "bedrock session token alone", src: "providers: [{name: x, type: bedrock, region: us-east-1, session_token: t}]", path: "providers[0].session_token", want: []string{"needs access_key_id"}},
+		{name: "bedrock key and access keys", src: "providers: [{name: x, type: bedrock, region: us-east-1, api_key: k, access_key_id: A, secret_access_key: s}]", path: "providers[0].api_key", want: []string{"not both"}},
+		{name: "region on another type", src: "providers: [{name: x, type: openai, api_key: k, region: us-east-1}]", path: "providers[0].region", want: []string{"settings of type bedrock"}},
+		{name: "provider type far off", src: "providers: [{name: x, type: cohere}]", path: "providers[0].type", want: []string{`unknown provider type "cohere"; use one of openai, anthropic, gemini, azure, vertex, bedrock, mock`}},
 		{name: "provider type missing", src: "providers: [{name: x}]", path: "providers[0].type", want: []string{"needs a type; use one of openai"}},
 		{name: "base url not absolute", src: "providers: [{name: x, type: openai, api_key: k, base_url: api.openai.com/v1}]", path: "providers[0].base_url", want: []string{"has no scheme", `like "https://api.example.com/v1"`}},
 		{name: "base url wrong scheme", src: "providers: [{name: x, type: openai, api_key: k, base_url: \"ftp://h/v1\"}]", path: "providers[0].base_url", want: []string{`scheme "ftp" is not http or https`}},
@@ -201,7 +207,7 @@ models:
 		}
 	}
 	msg := err.Error()
-	if !strings.HasPrefix(msg, "switchyard.yaml: 9 problems:\n  server.listen: \"nope\" is not host:port; write e.g. \"127.0.0.1:8080\", \":8080\" or \"[::1]:8080\" (line 2)\n  providers[0].type: unknown provider type \"opnai\"; use one of openai, anthropic, gemini, azure, vertex, mock (did you mean \"openai\"?) (line 5)\n  providers[0].api_key: environment variable OPENAI_API_KEY is not set; export it or remove the provider (line 6)\n") {
+	if !strings.HasPrefix(msg, "switchyard.yaml: 9 problems:\n  server.listen: \"nope\" is not host:port; write e.g. \"127.0.0.1:8080\", \":8080\" or \"[::1]:8080\" (line 2)\n  providers[0].type: unknown provider type \"opnai\"; use one of openai, anthropic, gemini, azure, vertex, bedrock, mock (did you mean \"openai\"?) (line 5)\n  providers[0].api_key: environment variable OPENAI_API_KEY is not set; export it or remove the provider (line 6)\n") {
 		t.Errorf("Error() =\n%s", msg)
 	}
 	if strings.Count(msg, "\n  ") != 9 {

@@ -11,7 +11,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/money"
 )
 
-// matrixConfig routes one model pattern to each upstream format, all four
+// matrixConfig routes one model pattern to each upstream format, all five
 // served by the one fake (it answers each format at its own paths). The
 // Responses route's models are Responses-only: every client dialect
 // reaches them in the Responses API (a Responses client by passthrough). Every
@@ -25,6 +25,8 @@ providers:
   - { name: ge, type: gemini, base_url: "${FAKE_URL}", api_key: "${FAKE_KEY}", timeout: 5s, first_byte_timeout: 100ms }
   - { name: rs, type: openai, base_url: "${FAKE_URL}/v1", api_key: "${FAKE_KEY}", timeout: 5s, first_byte_timeout: 100ms,
       responses: true, responses_only_models: ["mx-responses-*"] }
+  - { name: bk, type: bedrock, base_url: "${FAKE_URL}", region: us-east-1, access_key_id: AKIAMATRIX, secret_access_key: "${FAKE_KEY}",
+      timeout: 5s, first_byte_timeout: 100ms }
 models:
   - id: "mx-openai-*"
     pricing: { prompt: 1.00, completion: 2.00 }
@@ -38,6 +40,9 @@ models:
   - id: "mx-responses-*"
     pricing: { prompt: 1.00, completion: 2.00 }
     routes: [{ provider: rs }]
+  - id: "mx-bedrock-*"
+    pricing: { prompt: 1.00, completion: 2.00 }
+    routes: [{ provider: bk }]
 `
 
 // mxDialect is a client dialect as the matrix drives it: how a request is
@@ -104,6 +109,12 @@ var mxUpstreams = []mxUpstream{
 		return "/v1beta/models/" + model + ":generateContent"
 	}},
 	{"responses", func(string, bool) string { return "/v1/responses" }},
+	{"bedrock", func(model string, stream bool) string {
+		if stream {
+			return "/model/" + model + "/converse-stream"
+		}
+		return "/model/" + model + "/converse"
+	}},
 }
 
 func mxPost(t *testing.T, g *gateway, path, body string, header http.Header) *http.Response {

@@ -41,6 +41,13 @@ type requestChecker interface {
 	checkRequest(w http.ResponseWriter, r *http.Request) bool
 }
 
+// A perWriter is a dialect whose stream events are binary messages, each
+// written whole in one Write (AWS event stream), so the fault writer counts
+// writes rather than SSE's blank lines.
+type perWriter interface {
+	perWrite() bool
+}
+
 var (
 	errDropped = errors.New("fakeupstream: connection dropped by DropAfterChunks")
 	errEnded   = errors.New("fakeupstream: stream ended by EndAfterChunks")
@@ -59,6 +66,7 @@ type faultWriter struct {
 	lastNL    bool // the last byte written was '\n': an event may end on the next
 	dropped   bool
 	ended     bool // endAfter was reached: later writes are refused, the body ends cleanly
+	perWrite  bool // each Write is one whole event (perWriter)
 }
 
 var _ http.Flusher = (*faultWriter)(nil)
@@ -110,6 +118,9 @@ func (fw *faultWriter) Write(p []byte) (int, error) {
 // p, or -1 if p does not finish one. It remembers a trailing '\n' across
 // writes, since a writer may split "\n\n".
 func (fw *faultWriter) eventEnd(p []byte) int {
+	if fw.perWrite {
+		return len(p)
+	}
 	for i, c := range p {
 		if c != '\n' {
 			fw.lastNL = false

@@ -27,5 +27,7 @@
 // ending in /v1/responses; vertex.go for Google Vertex AI's publisher model
 // paths under /v1/projects/, with an OAuth token endpoint at /token that
 // checks service-account JWT assertions and mints the short-lived tokens
-// those paths require).
+// those paths require; bedrock.go for Amazon Bedrock's Converse API at
+// /model/{id}/converse[-stream], with SigV4 signatures recomputed and AWS
+// event-stream framing).
 package fakeupstream

@@ -165,7 +165,9 @@ func New(o Options) *Server {
 			s.tokens.now = time.Now
 		}
 	}
-	s.dialects = []dialect{vertex{tokens: s.tokens}, anthropic{}, gemini{}, responses{}, openAI{}}
+	// Bedrock takes /model/{id}/converse[-stream] and checks SigV4
+	// signatures with APIKey as the secret key.
+	s.dialects = []dialect{vertex{tokens: s.tokens}, anthropic{}, gemini{}, responses{}, bedrock{secret: o.APIKey}, openAI{}}
 
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -393,6 +395,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fw := &faultWriter{ResponseWriter: w, dropAfter: b.DropAfterChunks, endAfter: b.EndAfterChunks}
+	if pw, ok := d.(perWriter); ok {
+		fw.perWrite = pw.perWrite()
+	}
 	if b.MalformedJSON {
 		fw.inject = d.malformedEvent()
 	}

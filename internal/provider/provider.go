@@ -30,6 +30,9 @@ const (
 	// FormatResponses is OpenAI's Responses API ({base_url}/responses),
 	// which an OpenAI provider may speak beside chat (config responses).
 	FormatResponses
+	// FormatBedrock is Amazon Bedrock's Converse API
+	// (/model/{modelId}/converse, AWS event-stream framing for streams).
+	FormatBedrock
 )
 
 // String names the format as users know it.
@@ -43,6 +46,8 @@ func (f Format) String() string {
 		return "Gemini"
 	case FormatResponses:
 		return "OpenAI Responses"
+	case FormatBedrock:
+		return "Bedrock Converse"
 	}
 	return "unknown"
 }
@@ -89,6 +94,9 @@ type Provider struct {
 	// the streaming method in the path, the API version in the body).
 	// nil: none.
 	envelope func(path string, body []byte, stream bool) (string, []byte, error)
+	// streamAccept is the Accept of a streamed request when the format's
+	// streams are not SSE (Bedrock's AWS event stream); nil: SSE.
+	streamAccept []string
 }
 
 // ModelFormat is a set of upstream models (patterns with '*') and the
@@ -145,6 +153,7 @@ func Registry() map[string]Builder {
 		"gemini":    newGemini,
 		"azure":     newAzure,
 		"vertex":    newVertex,
+		"bedrock":   newBedrock,
 		"mock":      newMock,
 	}
 }
@@ -220,6 +229,9 @@ func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, str
 	h["Content-Type"] = hvJSON
 	if stream {
 		h["Accept"] = hvEventStream
+		if p.streamAccept != nil {
+			h["Accept"] = p.streamAccept
+		}
 	} else {
 		h["Accept"] = hvJSON
 	}

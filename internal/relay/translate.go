@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchyard-gw/switchyard/internal/api/anthropic"
+	"github.com/switchyard-gw/switchyard/internal/api/bedrock"
 	"github.com/switchyard-gw/switchyard/internal/api/gemini"
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
 	"github.com/switchyard-gw/switchyard/internal/api/responses"
@@ -77,6 +78,16 @@ func (r *responsesDecoder) event(name string, data []byte) ([]llm.StreamEvent, e
 func (r *responsesDecoder) done() bool     { return r.d.Complete() }
 func (r *responsesDecoder) complete() bool { return r.d.Complete() }
 
+// bedrockDecoder: ConverseStream ends with metadata (usage) after
+// messageStop; the answer is whole once messageStop came.
+type bedrockDecoder struct{ d bedrock.StreamDecoder }
+
+func (b *bedrockDecoder) event(name string, data []byte) ([]llm.StreamEvent, error) {
+	return b.d.Event(name, data)
+}
+func (b *bedrockDecoder) done() bool     { return b.d.Done() }
+func (b *bedrockDecoder) complete() bool { return b.d.Complete() }
+
 // upstreamFormat is an upstream wire format as a value: how a canonical
 // request is encoded for it, how its answers, stream events and errors are
 // read back, and how its streams are framed (every path, passthrough or
@@ -144,6 +155,19 @@ var upstreamFormats = map[provider.Format]upstreamFormat{
 			newDecoder:     func() eventDecoder { return &responsesDecoder{} },
 		}, nil
 	}, framing: framing.SSE()},
+	// Amazon Bedrock's Converse API; streams in AWS event-stream framing.
+	provider.FormatBedrock: {framing: framing.EventStream(), encode: func(p *provider.Provider, r *llm.Request, maxOut int64) (egress, error) {
+		body, err := bedrock.EncodeRequest(r, maxOut)
+		if err != nil {
+			return egress{}, err
+		}
+		return egress{
+			path: p.Path(bedrock.Path(r.Model, r.Stream), r.Model), body: body,
+			decodeError:    bedrock.DecodeError,
+			decodeResponse: bedrock.DecodeResponse,
+			newDecoder:     func() eventDecoder { return &bedrockDecoder{} },
+		}, nil
+	}},
 }
 
 // encodeFor encodes r for provider p in format f.
