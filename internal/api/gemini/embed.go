@@ -2,6 +2,7 @@ package gemini
 
 import (
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -165,8 +166,10 @@ func (er *EmbedRequest) GeminiEmbedBody(model string) []byte {
 	return b
 }
 
-// EmbedPath is the batchEmbedContents path for model.
-func EmbedPath(model string) string { return "/v1beta/models/" + model + ":batchEmbedContents" }
+// EmbedPath is the batchEmbedContents path for model (escaped as in Path).
+func EmbedPath(model string) string {
+	return "/v1beta/models/" + url.PathEscape(model) + ":batchEmbedContents"
+}
 
 // EncodeEmbedResponse renders vectors, each a raw JSON array of numbers,
 // as the client's method answers: {"embedding": {"values": […]}} for

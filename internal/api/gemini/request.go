@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,11 +14,14 @@ import (
 
 // Path is the URL path of a generateContent call for model. Streaming uses
 // server-sent events (alt=sse); without it Gemini streams a JSON array.
+// The model is one path segment, escaped: a route may take it from the
+// client ("gemini/*"), and "../../files" must not reach another method of
+// the API with the gateway's key.
 func Path(model string, stream bool) string {
 	if stream {
-		return "/v1beta/models/" + model + ":streamGenerateContent?alt=sse"
+		return "/v1beta/models/" + url.PathEscape(model) + ":streamGenerateContent?alt=sse"
 	}
-	return "/v1beta/models/" + model + ":generateContent"
+	return "/v1beta/models/" + url.PathEscape(model) + ":generateContent"
 }
 
 // Thinking budgets for Reasoning.Effort. Gemini takes a token budget, not
