@@ -23,6 +23,7 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -89,7 +90,10 @@ type Form struct {
 	// FileBytes counts the bytes of file content read so far.
 	FileBytes int64
 	// Files counts the file parts seen.
-	Files    int
+	Files int
+	// Early are the fields a streamed body may not send after a file:
+	// "model" and the like, which the gateway must read before routing.
+	Early    []string
 	spool    *os.File
 	files    []file
 	done     bool // the whole body is read: the form can be written again
@@ -246,8 +250,8 @@ func (f *Form) Spool(dir string) error {
 // the value of the field "model" replaced by model when model is not "",
 // then the files. A spooled (Done) form is written from its spool; else the
 // rest of the client's body is streamed as it arrives, once. Fields that
-// come after a file in a streamed body pass as they are, except a "model",
-// which is refused (the gateway routed by the first one). An error reading
+// come after a file in a streamed body pass as they are, except those in
+// Early, which are refused. An error reading
 // the client's body is an *Error; any other error is mw's.
 func (f *Form) WriteTo(mw *multipart.Writer, model string) error {
 	if f.consumed {
@@ -287,8 +291,8 @@ func (f *Form) WriteTo(mw *multipart.Writer, model string) error {
 				return err
 			}
 		} else {
-			if p.FormName() == "model" {
-				return bad("the field \"model\" is sent twice")
+			if slices.Contains(f.Early, p.FormName()) {
+				return bad("the field %q must come before the files, once", p.FormName())
 			}
 			if err := f.readField(p); err != nil {
 				return err

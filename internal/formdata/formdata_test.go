@@ -115,6 +115,7 @@ func TestHostileBodiesAreErrors(t *testing.T) {
 	manyBody, manyCT := build(t, many...)
 	good, goodCT := build(t, "model=m", "file@a.wav=abc")
 	hugeBody, hugeCT := build(t, "prompt="+strings.Repeat("a", 300<<10))
+	lateModel, lateCT := build(t, "model=m", "file@a.wav=abc", "model=other")
 	cases := map[string]struct {
 		body []byte
 		ct   string
@@ -126,6 +127,7 @@ func TestHostileBodiesAreErrors(t *testing.T) {
 		"10,000 parts":   {manyBody, manyCT},
 		"huge field":     {hugeBody, hugeCT},
 		"unnamed part":   {[]byte("--B\r\nContent-Disposition: form-data\r\n\r\nx\r\n--B--\r\n"), "multipart/form-data; boundary=B"},
+		"late model":     {lateModel, lateCT},
 		"control name":   {[]byte("--B\r\nContent-Disposition: form-data; name*=utf-8''a%0D%0Ab\r\n\r\nx\r\n--B--\r\n"), "multipart/form-data; boundary=B"},
 	}
 	for name, c := range cases {
@@ -147,6 +149,7 @@ func readAll(body []byte, ct string) error {
 		return err
 	}
 	defer f.Close()
+	f.Early = []string{"model"}
 	return f.WriteTo(multipart.NewWriter(io.Discard), "m")
 }
 
