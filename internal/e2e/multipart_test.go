@@ -398,3 +398,23 @@ func TestSpooledUploadFailsOver(t *testing.T) {
 		t.Fatalf("text %q after %d upstream calls", resp.Text, len(reqs))
 	}
 }
+
+// TestEndpointBodyLimitOnJSON: a JSON endpoint's own limit replaces
+// server.max_body_bytes for it alone: a body over it is a 413 naming the
+// endpoint, and the same body to another endpoint is served.
+func TestEndpointBodyLimitOnJSON(t *testing.T) {
+	y := strings.Replace(baseConfig, "  max_body_bytes: 1048576\n", "  max_body_bytes: 1048576\n  endpoint_max_body_bytes: { /chat/completions: 2000 }\n", 1)
+	g := start(t, opts{yaml: y})
+	long := strings.Repeat("word ", 600)
+	resp := g.post(t, "/v1/chat/completions", g.Key, `{"model":"gpt-4o","messages":[{"role":"user","content":"`+long+`"}]}`)
+	out := readAll(t, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.Contains(out, "/chat/completions (server.endpoint_max_body_bytes)") {
+		t.Fatalf("chat over its limit: %d %s", resp.StatusCode, out)
+	}
+	resp = g.post(t, "/v1/embeddings", g.Key, `{"model":"fake-embed","input":"`+long+`"}`)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("embeddings under max_body_bytes: %d", resp.StatusCode)
+	}
+}
