@@ -11,7 +11,7 @@ import (
 func TestSubtitleSeconds(t *testing.T) {
 	for in, want := range map[string]float64{
 		"1\n00:00:00,000 --> 00:01:02,500\nhi\n\n2\n00:01:02,500 --> 01:00:03,250\nbye\n": 3603.25,
-		"WEBVTT\n\n00:00.000 --> 00:07.125\nhi\n":                                          7.125,
+		"WEBVTT\n\n00:00.000 --> 00:07.125\nhi\n":                                         7.125,
 		"plain text, no cue": 0,
 		"x --> ab:cd":        0,
 		"x --> -5":           0,
