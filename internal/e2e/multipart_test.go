@@ -331,7 +331,7 @@ func TestMultipartHostileBodies(t *testing.T) {
 	mw2 := multipart.NewWriter(noFile)
 	_ = mw2.WriteField("model", "whisper-1")
 	_ = mw2.Close()
-	streamed, streamedCT := formParts(t, "whisper-1", wav(100), "stream", "true")
+	streamed, streamedCT := formParts(t, "gpt-4o-transcribe", wav(100), "stream", "true")
 	big, bigCT := formParts(t, "whisper-1", wav(300_000))
 	cases := []struct {
 		name, path, ct string
@@ -347,7 +347,7 @@ func TestMultipartHostileBodies(t *testing.T) {
 		{"10,000 parts", "/v1/audio/transcriptions", mw.FormDataContentType(), many.Bytes(), false, 400},
 		{"no file", "/v1/audio/transcriptions", mw2.FormDataContentType(), noFile.Bytes(), false, 400},
 		{"model after the file, twice", "/v1/audio/transcriptions", twiceCT, twice, false, 400},
-		{"stream", "/v1/audio/transcriptions", streamedCT, streamed, false, 400},
+		{"stream after the file", "/v1/audio/transcriptions", streamedCT, streamed, false, 400},
 		{"over the endpoint limit", "/v1/audio/translations", bigCT, big, false, 413},
 		{"over the limit while streaming", "/v1/audio/translations", bigCT, big, true, 413},
 		{"edit without an image", "/v1/images/edits", goodCT, good, false, 400},
@@ -416,5 +416,40 @@ func TestEndpointBodyLimitOnJSON(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("embeddings under max_body_bytes: %d", resp.StatusCode)
+	}
+}
+
+// TestTranscriptionStreamed: the SDK's NewStreaming (stream=true, sent
+// after the file: the upload is spooled) gets the upstream's
+// transcript.text.delta events and the done event, and the usage in the
+// done event is charged.
+func TestTranscriptionStreamed(t *testing.T) {
+	g := start(t, opts{yaml: multipartConfig})
+	audio := wav(30_000)
+	var hr *http.Response
+	st := g.client().Audio.Transcriptions.NewStreaming(context.Background(), openai.AudioTranscriptionNewParams{
+		File: openai.File(bytes.NewReader(audio), "speech.wav", "audio/wav"), Model: "gpt-4o-transcribe",
+	}, option.WithResponseInto(&hr))
+	var deltas strings.Builder
+	var done string
+	for st.Next() {
+		ev := st.Current()
+		switch ev.Type {
+		case "transcript.text.delta":
+			deltas.WriteString(ev.Delta)
+		case "transcript.text.done":
+			done = ev.Text
+		}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	digest := fakeupstream.FileDigest(audio)
+	if strings.TrimSpace(deltas.String()) != digest || done != digest {
+		t.Fatalf("deltas %q, done %q, want %q", deltas.String(), done, digest)
+	}
+	gen := storedGeneration(t, g, hr.Header.Get("X-Generation-Id"))
+	if want := money.Nanos(150*2500 + 2*10_000); gen.Cost != want || !gen.Streamed || gen.TokensPrompt != 150 {
+		t.Fatalf("cost %s (want %s), streamed %v, prompt tokens %d", gen.Cost, want, gen.Streamed, gen.TokensPrompt)
 	}
 }

@@ -301,6 +301,34 @@ func transcriptionAnswer(w http.ResponseWriter, r *http.Request, b Behavior) {
 		d := time.Duration(secs * float64(time.Second))
 		return fmt.Sprintf("%02d:%02d:%02d%s%03d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60, sep, d.Milliseconds()%1000)
 	}
+	tokens := func() map[string]any {
+		in := int64(secs * FakeTranscribeTokensPerSecond)
+		o := int64(len(strings.Fields(text)))
+		return map[string]any{"type": "tokens", "input_tokens": in, "output_tokens": o, "total_tokens": in + o,
+			"input_token_details": map[string]int64{"audio_tokens": in, "text_tokens": 0}}
+	}
+	if r.FormValue("stream") == "true" && strings.HasPrefix(model, "gpt-4o") {
+		// transcript.text.delta per word, then transcript.text.done with
+		// the usage (whisper models ignore stream, as OpenAI's do).
+		w.Header().Set("Content-Type", "text/event-stream")
+		f, _ := w.(http.Flusher)
+		send := func(v any) {
+			b, _ := json.Marshal(v)
+			_, _ = w.Write([]byte("data: " + string(b) + "\n\n"))
+			if f != nil {
+				f.Flush()
+			}
+		}
+		for _, word := range strings.Fields(text) {
+			send(map[string]any{"type": "transcript.text.delta", "delta": word + " "})
+		}
+		done := map[string]any{"type": "transcript.text.done", "text": text}
+		if !b.OmitUsage {
+			done["usage"] = tokens()
+		}
+		send(done)
+		return
+	}
 	switch f := r.FormValue("response_format"); f {
 	case "text", "srt", "vtt":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -332,10 +360,7 @@ func transcriptionAnswer(w http.ResponseWriter, r *http.Request, b Behavior) {
 	out := map[string]any{"text": text}
 	if !b.OmitUsage {
 		if strings.HasPrefix(model, "gpt-4o") {
-			in := int64(secs * FakeTranscribeTokensPerSecond)
-			o := int64(len(strings.Fields(text)))
-			out["usage"] = map[string]any{"type": "tokens", "input_tokens": in, "output_tokens": o, "total_tokens": in + o,
-				"input_token_details": map[string]int64{"audio_tokens": in, "text_tokens": 0}}
+			out["usage"] = tokens()
 		} else {
 			out["usage"] = map[string]any{"type": "duration", "seconds": secs}
 		}

@@ -136,14 +136,21 @@ func scanForm(op oa.Op, f *formdata.Form) (*oa.Request, error) {
 	if len(model) > maxModelName {
 		return nil, llm.BadRequest("model", "'model' is longer than %d characters", maxModelName)
 	}
-	if s, _ := f.Get("stream"); s == "true" {
-		return nil, llm.BadRequest("stream", "streamed transcriptions are not served by this gateway; leave 'stream' out")
+	switch s, _ := f.Get("stream"); s {
+	case "", "false":
+	case "true":
+		if !op.Audio() {
+			return nil, llm.BadRequest("stream", "'stream' is served for transcriptions only")
+		}
+	default:
+		return nil, llm.BadRequest("stream", "'stream' must be true or false")
 	}
 	want, msg := op.NeedFile()
 	if f.Files == 0 || (f.FileName != want && f.FileName != want+"[]") {
 		return nil, llm.BadRequest(want, "%s", msg)
 	}
-	req := &oa.Request{Op: op, Model: model}
+	stream, _ := f.Get("stream")
+	req := &oa.Request{Op: op, Model: model, Stream: stream == "true"}
 	if v, _ := f.Get("n"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 || n > op.MaxN() {
@@ -199,7 +206,17 @@ func (rl *Relay) attemptForm(w http.ResponseWriter, r *http.Request, c *call, re
 	}
 	defer resp.Body.Close()
 	at.firstByte()
-	if req.Op.Audio() && !hasPrefixFold(resp.Header.Get("Content-Type"), "application/json") {
+	ct := resp.Header.Get("Content-Type")
+	if req.Stream && hasPrefixFold(ct, "text/event-stream") {
+		// A streamed transcription (gpt-4o-transcribe; whisper-1 ignores
+		// stream and answers whole).
+		err = rl.pumpStream(w, r, resp, p, c, req, at, &transcriptSource{})
+		if c.audio.seconds < 0 {
+			c.audioFromFile()
+		}
+		return resp.StatusCode, err
+	}
+	if req.Op.Audio() && !hasPrefixFold(ct, "application/json") {
 		err = rl.relayText(w, r, resp, p, c, at) // response_format text, srt or vtt
 	} else {
 		err = rl.relayJSON(w, r, resp, p, c, at, oa.Rewrite{ID: c.gen.ID, Model: req.Model, Cost: c.cost})
@@ -319,4 +336,47 @@ func subtitleSeconds(raw []byte) float64 {
 		secs = secs*60 + v
 	}
 	return secs
+}
+
+// transcriptSource relays a streamed transcription's events as they are
+// (transcript.text.delta, then transcript.text.done with the usage) and
+// keeps the usage of the last.
+type transcriptSource struct {
+	usage    llm.Usage
+	events   int
+	finished bool
+}
+
+func (s *transcriptSource) event(out []byte, _ string, data []byte) ([]byte, error) {
+	if string(data) == "[DONE]" {
+		s.finished = true
+		return append(out, "data: [DONE]\n\n"...), nil
+	}
+	if !gjson.ValidBytes(data) {
+		return out, oa.ErrMalformedChunk
+	}
+	if gjson.GetBytes(data, "type").Str == "transcript.text.done" {
+		s.finished = true
+		if u := gjson.GetBytes(data, "usage"); u.IsObject() && u.Get("type").Str != "duration" {
+			s.usage = oa.ReadUsage(u)
+		}
+	}
+	s.events++
+	out = append(out, "data: "...)
+	out = append(out, data...)
+	return append(out, "\n\n"...), nil
+}
+
+func (s *transcriptSource) finish(out []byte) ([]byte, bool) { return out, s.finished }
+func (s *transcriptSource) fail(out []byte, e *llm.Error) []byte {
+	out = append(out, "data: "...)
+	out = oa.AppendErrorEnvelope(out, e, "")
+	return append(out, "\n\n"...)
+}
+func (s *transcriptSource) done() bool            { return s.finished }
+func (s *transcriptSource) textBytes() int64      { return 0 }
+func (s *transcriptSource) cut(out []byte) []byte { return out }
+func (s *transcriptSource) result(c *call) {
+	c.usage = s.usage
+	c.produced = c.produced || s.events > 0
 }
