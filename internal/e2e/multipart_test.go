@@ -397,6 +397,10 @@ func TestSpooledUploadFailsOver(t *testing.T) {
 	if resp.Text != fakeupstream.FileDigest(audio) || len(reqs) != 2 || !bytes.Contains(reqs[0].Body, audio) || !bytes.Contains(reqs[1].Body, []byte("whisper-b")) {
 		t.Fatalf("text %q after %d upstream calls", resp.Text, len(reqs))
 	}
+	// A spooled form's length is known: it is sent with a Content-Length.
+	if cl := reqs[1].Header.Get("Content-Length"); cl != fmt.Sprint(len(reqs[1].Body)) {
+		t.Fatalf("a spooled upload of %d bytes was sent with Content-Length %q", len(reqs[1].Body), cl)
+	}
 }
 
 // TestEndpointBodyLimitOnJSON: a JSON endpoint's own limit replaces

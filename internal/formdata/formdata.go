@@ -313,6 +313,40 @@ func (f *Form) WriteTo(mw *multipart.Writer, model string) error {
 	return nil
 }
 
+// Len is the length of what WriteTo writes for a spooled (Done) form
+// through a multipart.Writer with boundary, closed: the upstream request
+// can then carry a Content-Length. ok is false for a form still streaming.
+func (f *Form) Len(boundary, model string) (n int64, ok bool) {
+	if !f.done {
+		return 0, false
+	}
+	var c counter
+	mw := multipart.NewWriter(&c)
+	if err := mw.SetBoundary(boundary); err != nil {
+		return 0, false
+	}
+	for _, x := range f.Fields {
+		v := x.Value
+		if model != "" && x.Name == "model" {
+			v = model
+		}
+		_ = mw.WriteField(x.Name, v)
+	}
+	for _, x := range f.files {
+		_, _ = mw.CreatePart(fileHeader(x.name, x.filename, x.contentType))
+		c += counter(x.n)
+	}
+	_ = mw.Close()
+	return int64(c), true
+}
+
+type counter int64
+
+func (c *counter) Write(b []byte) (int, error) {
+	*c += counter(len(b))
+	return len(b), nil
+}
+
 // Close removes the spool, if any.
 func (f *Form) Close() {
 	if f.spool != nil {

@@ -99,6 +99,15 @@ func TestSpooledWhenModelComesAfterTheFile(t *testing.T) {
 	if m, _ := f.Get("model"); m != "whisper-1" || !f.Done() {
 		t.Fatalf("after spool: model %q done %v", m, f.Done())
 	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if err := f.WriteTo(mw, "m2"); err != nil {
+		t.Fatal(err)
+	}
+	_ = mw.Close()
+	if n, ok := f.Len(mw.Boundary(), "m2"); !ok || n != int64(buf.Len()) {
+		t.Fatalf("Len = %d %v, WriteTo wrote %d", n, ok, buf.Len())
+	}
 	want := "model=m2|response_format=text|file@a.mp3=ID3 audio bytes"
 	for i := range 2 { // replayable: failover sends it again
 		if got := strings.Join(rewrite(t, f, "m2"), "|"); got != want {

@@ -171,6 +171,8 @@ func scanForm(op oa.Op, f *formdata.Form) (*oa.Request, error) {
 func (rl *Relay) attemptForm(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
+	// Read before the writer runs (it changes the form while streaming).
+	size, _ := c.form.Len(mw.Boundary(), cd.t.Model)
 	done := make(chan error, 1)
 	go func() {
 		err := c.form.WriteTo(mw, cd.t.Model)
@@ -188,7 +190,11 @@ func (rl *Relay) attemptForm(w http.ResponseWriter, r *http.Request, c *call, re
 		return <-done
 	}
 	resp, status, err := rl.sendRequest(r, c, p, at, func() (*http.Request, error) {
-		return p.NewStreamRequest(at.ctx, p.Path(req.Op.Path(), cd.t.Model), pr, mw.FormDataContentType(), c.gen.RequestID)
+		ureq, err := p.NewStreamRequest(at.ctx, p.Path(req.Op.Path(), cd.t.Model), pr, mw.FormDataContentType(), c.gen.RequestID)
+		if size > 0 && err == nil {
+			ureq.ContentLength = size // a spooled form's length is known: not chunked
+		}
+		return ureq, err
 	}, decodeOpenAIError)
 	werr := wait()
 	var fe *formdata.Error
