@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// DefaultEndpointMaxBodyBytes are the body limits of the multipart
+// endpoints: OpenAI's own file limits (25 MB of audio; 50 MB of images
+// for an edit) plus 1 MiB for the other fields and the multipart framing.
+var DefaultEndpointMaxBodyBytes = map[string]int64{
+	"/audio/transcriptions": 26 << 20,
+	"/audio/translations":   26 << 20,
+	"/images/edits":         51 << 20,
+}
+
 // Defaults for values the file leaves out. A zero value means "left out":
 // writing 0 for a number or duration that has a default gets the default.
 const (
@@ -157,6 +166,14 @@ func (c *Config) complete(env Env) (listenFromEnv bool) {
 	}
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	for k, n := range DefaultEndpointMaxBodyBytes {
+		if _, ok := s.EndpointMaxBodyBytes[k]; !ok {
+			if s.EndpointMaxBodyBytes == nil {
+				s.EndpointMaxBodyBytes = make(map[string]int64, len(DefaultEndpointMaxBodyBytes))
+			}
+			s.EndpointMaxBodyBytes[k] = n
+		}
 	}
 	if s.DrainTimeout == 0 {
 		s.DrainTimeout = DefaultDrainTimeout

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +46,23 @@ func withTransportDefaults(s Server) Server {
 	s.StreamWriteTimeout, s.MaxConnections, s.MaxConnectionsPerIP = DefaultStreamWriteTimeout, DefaultMaxConnections, DefaultMaxConnectionsPerIP
 	s.MaxJSONDepth, s.MaxUpstreamBodyBytes, s.MaxStreamBytes = DefaultMaxJSONDepth, DefaultMaxUpstreamBodyBytes, DefaultMaxStreamBytes
 	s.AuthFailuresPerMinute, s.CORS.MaxAge = DefaultAuthFailuresPerMinute, DefaultCORSMaxAge
+	s.EndpointMaxBodyBytes = maps.Clone(DefaultEndpointMaxBodyBytes)
 	return s
+}
+
+// TestEndpointBodyLimits: an endpoint's own limit replaces max_body_bytes
+// for it alone; the multipart endpoints keep their defaults unless named;
+// an unknown endpoint or a non-positive limit is refused.
+func TestEndpointBodyLimits(t *testing.T) {
+	cfg := parse(t, "server: {max_body_bytes: 1000, endpoint_max_body_bytes: {/chat/completions: 5000, /images/edits: 7}}\n", nil)
+	s := cfg.Server
+	for ep, want := range map[string]int64{"/chat/completions": 5000, "/embeddings": 1000, "/images/edits": 7, "/audio/transcriptions": 26 << 20} {
+		if got := s.BodyLimit(ep); got != want {
+			t.Errorf("BodyLimit(%s) = %d, want %d", ep, got, want)
+		}
+	}
+	ps := problems(t, "server: {endpoint_max_body_bytes: {/nope: 5, /audio/translations: 0}}\n", nil)
+	if len(ps) != 2 {
+		t.Fatalf("problems = %v", ps)
+	}
 }

@@ -152,9 +152,15 @@ type Server struct {
 	Listen string `yaml:"listen"` // default 127.0.0.1:8080
 	// AdminKey, when set, is an admin key accepted in addition to the one
 	// generated on first start.
-	AdminKey     Secret        `yaml:"admin_key"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"` // default 32 MiB
-	DrainTimeout time.Duration `yaml:"drain_timeout"`  // default 30s
+	AdminKey     Secret `yaml:"admin_key"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"` // default 32 MiB
+	// EndpointMaxBodyBytes bounds the request body of the endpoints it
+	// names (their path below /v1, one of BodyLimitEndpoints) in place of
+	// MaxBodyBytes. The multipart endpoints have defaults
+	// (DefaultEndpointMaxBodyBytes); every other endpoint takes
+	// MaxBodyBytes unless listed.
+	EndpointMaxBodyBytes map[string]int64 `yaml:"endpoint_max_body_bytes"`
+	DrainTimeout         time.Duration    `yaml:"drain_timeout"` // default 30s
 	// SSEKeepAlive is the longest upstream silence before the gateway sends a
 	// ": keep-alive" comment to a streaming client. Default 15s.
 	SSEKeepAlive time.Duration `yaml:"sse_keepalive"`
@@ -381,6 +387,10 @@ type Pricing struct {
 	// Characters is the price of 1M characters of text to speak
 	// (POST /audio/speech), as OpenAI prices tts-1.
 	Characters money.Nanos `yaml:"characters"`
+	// PerMinute is the price of one minute of audio transcribed or
+	// translated (POST /audio/transcriptions and /audio/translations), as
+	// OpenAI prices whisper-1; charged by the second, rounded up.
+	PerMinute money.Nanos `yaml:"per_minute"`
 }
 
 // ImagePrice is the price of one image of size and quality: the most
@@ -407,6 +417,24 @@ func (p *Pricing) MaxImagePrice() money.Nanos {
 		}
 	}
 	return m
+}
+
+// BodyLimit is the most bytes a request body to endpoint (a path below
+// /v1, such as "/audio/transcriptions") may hold.
+func (s *Server) BodyLimit(endpoint string) int64 {
+	if n, ok := s.EndpointMaxBodyBytes[endpoint]; ok {
+		return n
+	}
+	return s.MaxBodyBytes
+}
+
+// BodyLimitEndpoints are the endpoints server.endpoint_max_body_bytes may
+// name: every model endpoint that reads a body, by its path below /v1.
+// (Gemini's …/models/MODEL:METHOD take server.max_body_bytes.)
+var BodyLimitEndpoints = []string{
+	"/chat/completions", "/completions", "/embeddings", "/images/generations", "/images/edits",
+	"/moderations", "/rerank", "/audio/speech", "/audio/transcriptions", "/audio/translations",
+	"/responses", "/messages", "/messages/count_tokens",
 }
 
 // Route sends a catalogue model to one provider.

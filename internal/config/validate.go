@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +92,14 @@ func (v *validator) server(s *Server) {
 	}
 	if s.MaxBodyBytes <= 0 {
 		v.add("server.max_body_bytes", "must be a positive number of bytes, got %d; leave it out for the default %d (32 MiB)", s.MaxBodyBytes, DefaultMaxBodyBytes)
+	}
+	for k, n := range s.EndpointMaxBodyBytes {
+		switch {
+		case !slices.Contains(BodyLimitEndpoints, k):
+			v.add("server.endpoint_max_body_bytes."+k, "is not an endpoint with a body limit; name one of %s", strings.Join(BodyLimitEndpoints, ", "))
+		case n <= 0:
+			v.add("server.endpoint_max_body_bytes."+k, "must be a positive number of bytes, got %d", n)
+		}
 	}
 	if s.DrainTimeout < 0 {
 		v.add("server.drain_timeout", "cannot be negative (%s); leave it out for the default %s", s.DrainTimeout, DefaultDrainTimeout)
@@ -759,6 +768,9 @@ func (v *validator) pricing(at string, pr *Pricing) {
 	}
 	if pr.Characters < 0 {
 		v.add(at+".pricing.characters", "a price cannot be negative; write US dollars per 1M characters, e.g. 15.00")
+	}
+	if pr.PerMinute < 0 {
+		v.add(at+".pricing.per_minute", "a price cannot be negative; write US dollars per minute of audio, e.g. 0.006")
 	}
 	if pr.SearchUnit < 0 {
 		v.add(at+".pricing.search_unit", "a price cannot be negative; write US dollars per search unit, e.g. 0.002")

@@ -1,9 +1,14 @@
 package fakeupstream
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +30,11 @@ func mediaAnswer(w http.ResponseWriter, r *http.Request, b Behavior) bool {
 		answer = rerankAnswer
 	case "/v1/audio/speech":
 		speechAnswer(w, r)
+		return true
+	case "/v1/images/edits":
+		answer = imageEditsAnswer
+	case "/v1/audio/transcriptions", "/v1/audio/translations":
+		transcriptionAnswer(w, r, b)
 		return true
 	default:
 		return false
@@ -191,4 +201,170 @@ func speechAnswer(w http.ResponseWriter, r *http.Request) {
 			f.Flush()
 		}
 	}
+}
+
+// maxForm bounds what the fake keeps of a form in memory (the rest goes to
+// temporary files, as net/http does).
+const maxForm = 1 << 20
+
+// FileDigest is how the fake names the file it received: its SHA-256 and
+// size, so that a test can check the file arrived intact.
+func FileDigest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:]) + " bytes:" + strconv.Itoa(len(b))
+}
+
+// formFile reads the first file of the form field name (or name+"[]").
+func formFile(r *http.Request, names ...string) ([]byte, bool) {
+	for _, n := range names {
+		if fs := r.MultipartForm.File[n]; len(fs) > 0 {
+			f, err := fs[0].Open()
+			if err != nil {
+				return nil, false
+			}
+			defer f.Close()
+			b, err := io.ReadAll(f)
+			return b, err == nil
+		}
+	}
+	return nil, false
+}
+
+// imageEditsAnswer is CreateImageEdit: as CreateImage, for a form with an
+// image and a prompt; the images' count is echoed in "revised_prompt".
+func imageEditsAnswer(r *http.Request, b Behavior) (any, int) {
+	if err := r.ParseMultipartForm(maxForm); err != nil {
+		return badRequest("the body is not a multipart form: " + err.Error())
+	}
+	img, ok := formFile(r, "image", "image[]")
+	if !ok || r.FormValue("prompt") == "" || r.FormValue("model") == "" {
+		return badRequest("'image', 'prompt' and 'model' are required")
+	}
+	n := 1
+	if v := r.FormValue("n"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	if n < 1 || n > 10 {
+		return badRequest("'n' must be from 1 to 10")
+	}
+	data := make([]map[string]string, n)
+	for i := range data {
+		data[i] = map[string]string{"b64_json": onePixelPNG, "revised_prompt": FileDigest(img)}
+	}
+	out := map[string]any{"created": time.Now().Unix(), "data": data}
+	if model := r.FormValue("model"); strings.HasPrefix(model, "gpt-image") && !b.OmitUsage {
+		in := int64(len(strings.Fields(r.FormValue("prompt")))) + FakeImageInputTokens*int64(len(r.MultipartForm.File["image"])+len(r.MultipartForm.File["image[]"]))
+		o := int64(FakeImageOutputTokens * n)
+		out["usage"] = map[string]any{"input_tokens": in, "output_tokens": o, "total_tokens": in + o}
+	}
+	return out, http.StatusOK
+}
+
+// FakeImageInputTokens is the input tokens the fake reports per image
+// given to a gpt-image edit.
+const FakeImageInputTokens = 323
+
+// FakeAudioBytesPerSecond is the bitrate the fake takes audio to have:
+// a file of N bytes lasts N/2000 seconds (16 kbit/s).
+const FakeAudioBytesPerSecond = 2000
+
+// FakeTranscribeTokensPerSecond is the audio tokens per second the fake
+// reports for a gpt-4o transcription model; its output tokens are the
+// words of the text.
+const FakeTranscribeTokensPerSecond = 10
+
+// transcriptionAnswer is CreateTranscription and CreateTranslation: the
+// "text" is the received file's FileDigest, the duration its size at
+// FakeAudioBytesPerSecond; in each response_format as OpenAI answers it.
+// whisper models report usage {"type":"duration"} in json, gpt-4o ones
+// token usage; OmitUsage leaves it out.
+func transcriptionAnswer(w http.ResponseWriter, r *http.Request, b Behavior) {
+	fail := func(msg string) {
+		body, status := badRequest(msg)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(body)
+	}
+	if err := r.ParseMultipartForm(maxForm); err != nil {
+		fail("the body is not a multipart form: " + err.Error())
+		return
+	}
+	audio, ok := formFile(r, "file")
+	model := r.FormValue("model")
+	if !ok || model == "" {
+		fail("'file' and 'model' are required")
+		return
+	}
+	text := FileDigest(audio)
+	secs := float64(len(audio)) / FakeAudioBytesPerSecond
+	stamp := func(sep string) string {
+		d := time.Duration(secs * float64(time.Second))
+		return fmt.Sprintf("%02d:%02d:%02d%s%03d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60, sep, d.Milliseconds()%1000)
+	}
+	tokens := func() map[string]any {
+		in := int64(secs * FakeTranscribeTokensPerSecond)
+		o := int64(len(strings.Fields(text)))
+		return map[string]any{"type": "tokens", "input_tokens": in, "output_tokens": o, "total_tokens": in + o,
+			"input_token_details": map[string]int64{"audio_tokens": in, "text_tokens": 0}}
+	}
+	if r.FormValue("stream") == "true" && strings.HasPrefix(model, "gpt-4o") {
+		// transcript.text.delta per word, then transcript.text.done with
+		// the usage (whisper models ignore stream, as OpenAI's do).
+		w.Header().Set("Content-Type", "text/event-stream")
+		f, _ := w.(http.Flusher)
+		send := func(v any) {
+			b, _ := json.Marshal(v)
+			_, _ = w.Write([]byte("data: " + string(b) + "\n\n"))
+			if f != nil {
+				f.Flush()
+			}
+		}
+		for _, word := range strings.Fields(text) {
+			send(map[string]any{"type": "transcript.text.delta", "delta": word + " "})
+		}
+		done := map[string]any{"type": "transcript.text.done", "text": text}
+		if !b.OmitUsage {
+			done["usage"] = tokens()
+		}
+		send(done)
+		return
+	}
+	switch f := r.FormValue("response_format"); f {
+	case "text", "srt", "vtt":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		switch f {
+		case "srt":
+			text = "1\n00:00:00,000 --> " + stamp(",") + "\n" + text + "\n\n"
+		case "vtt":
+			text = "WEBVTT\n\n00:00:00.000 --> " + stamp(".") + "\n" + text + "\n\n"
+		default:
+			text += "\n"
+		}
+		_, _ = io.WriteString(w, text)
+		return
+	case "verbose_json":
+		task := "transcribe"
+		if strings.HasSuffix(r.URL.Path, "/translations") {
+			task = "translate"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"task": task, "language": "english", "duration": secs, "text": text,
+			"segments": []map[string]any{{"id": 0, "seek": 0, "start": 0.0, "end": secs, "text": text, "tokens": []int{1},
+				"temperature": 0.0, "avg_logprob": -0.1, "compression_ratio": 1.0, "no_speech_prob": 0.01}}})
+		return
+	case "", "json":
+	default:
+		fail("'response_format' must be json, text, srt, verbose_json or vtt")
+		return
+	}
+	out := map[string]any{"text": text}
+	if !b.OmitUsage {
+		if strings.HasPrefix(model, "gpt-4o") {
+			out["usage"] = tokens()
+		} else {
+			out["usage"] = map[string]any{"type": "duration", "seconds": secs}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }

@@ -122,6 +122,11 @@ type Server struct {
 	stop      context.CancelFunc // ends the context of every request in flight
 	closeOnce sync.Once
 
+	// received counts request body bytes as they are read, across requests
+	// (BodyBytesReceived): a test can see an upload arrive while it is
+	// still being sent.
+	received atomic.Int64
+
 	mu      sync.Mutex
 	def     Behavior
 	queue   []Behavior
@@ -320,7 +325,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Header:     r.Header.Clone(),
 		ReceivedAt: time.Now(),
 	}}
-	body, err := io.ReadAll(r.Body)
+	body, err := io.ReadAll(&countingReader{r: r.Body, n: &s.received})
 	rec.req.Body = body
 	s.record(rec)
 	if err != nil {
@@ -419,4 +424,19 @@ func (s *Server) dialectFor(r *http.Request) dialect {
 		}
 	}
 	return s.dialects[len(s.dialects)-1]
+}
+
+// BodyBytesReceived is how many request body bytes the fake has read so
+// far, over all requests, including one still arriving.
+func (s *Server) BodyBytesReceived() int64 { return s.received.Load() }
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sort"
@@ -220,29 +221,50 @@ func (p *Provider) NewRequest(ctx context.Context, path string, body []byte, str
 	if err != nil {
 		return nil, err
 	}
-	h := req.Header
+	accept := hvJSON
+	if stream {
+		accept = hvEventStream
+		if p.streamAccept != nil {
+			accept = p.streamAccept
+		}
+	}
+	p.setHeaders(req.Header, hvJSON, accept, requestID)
+	if err := p.sign(req, body); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// NewStreamRequest builds a POST of path whose body streams from body (a
+// multipart upload, of contentType) as the upstream reads it. It is signed
+// like NewRequest's but without the body: the OpenAI-format signers (a
+// header) do not read it. The body quirks of a preset do not apply (they
+// edit JSON).
+func (p *Provider) NewStreamRequest(ctx context.Context, path string, body io.Reader, contentType, requestID string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.BaseURL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	p.setHeaders(req.Header, []string{contentType}, hvAny, requestID)
+	if err := p.sign(req, nil); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// setHeaders sets the provider's headers and the request's own on h.
+func (p *Provider) setHeaders(h http.Header, contentType, accept []string, requestID string) {
 	for k, v := range p.headers {
 		h[k] = v
 	}
 	// Shared, never-mutated value slices: Header.Set would allocate one
 	// per header per request.
-	h["Content-Type"] = hvJSON
-	if stream {
-		h["Accept"] = hvEventStream
-		if p.streamAccept != nil {
-			h["Accept"] = p.streamAccept
-		}
-	} else {
-		h["Accept"] = hvJSON
-	}
+	h["Content-Type"] = contentType
+	h["Accept"] = accept
 	h["User-Agent"] = hvUserAgent
 	if requestID != "" {
 		h["X-Request-Id"] = []string{requestID}
 	}
-	if err := p.sign(req, body); err != nil {
-		return nil, err
-	}
-	return req, nil
 }
 
 // sign signs req with the provider's signer; a failure is a *SignError.
@@ -261,6 +283,7 @@ var errNoSigner = errors.New("the provider has no signer (a bug in its builder)"
 var (
 	hvJSON        = []string{"application/json"}
 	hvEventStream = []string{"text/event-stream"}
+	hvAny         = []string{"*/*"}
 	hvUserAgent   = []string{"switchyard"}
 )
 

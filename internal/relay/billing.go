@@ -2,6 +2,7 @@ package relay
 
 import (
 	"errors"
+	"github.com/switchyard-gw/switchyard/internal/formdata"
 	"math"
 	"time"
 
@@ -42,6 +43,8 @@ type call struct {
 	produced      bool           // some answer reached (or was ready for) the client
 	req           *oa.Request    // the scanned request
 	delivered     int64          // images in the answer (OpImages), for mediaCost
+	form          *formdata.Form // a multipart request's body (Op.Multipart)
+	audio         audioMeter     // a transcription's metering (Op.Audio)
 	abort         bool           // cut the client's connection once recorded (a broken binary answer)
 }
 

@@ -34,12 +34,16 @@ const imageOutputTokens = 8192
 // searchUnits is how many search units a rerank over docs documents costs.
 func searchUnits(docs int64) int64 { return (max(docs, 1) + searchUnitDocs - 1) / searchUnitDocs }
 
-// unitsCost is the per-unit part of a request's price for images images.
-func (c *call) unitsCost(images int64) money.Nanos {
+// unitsCost is the per-unit part of a request's price for units images
+// (or seconds of audio).
+func (c *call) unitsCost(units int64) money.Nanos {
 	p := c.price
 	total := p.PerRequest
+	images := units
 	switch c.op {
-	case oa.OpImages:
+	case oa.OpTranscriptions, oa.OpTranslations:
+		total = money.Add(total, perMinute(units, p.PerMinute))
+	case oa.OpImages, oa.OpImageEdits:
 		per, ok := p.ImagePrice(c.req.Size, c.req.Quality)
 		if !ok && (c.req.Size == "" || c.req.Size == "auto") {
 			per = p.MaxImagePrice() // the upstream picks the size: the dearest
@@ -58,7 +62,11 @@ func (c *call) mediaCost(u llm.Usage) money.Nanos {
 	if c.price == nil {
 		return 0
 	}
-	total := c.unitsCost(c.delivered)
+	units := c.delivered
+	if c.op.Audio() {
+		units = max(c.audio.seconds, 0)
+	}
+	total := c.unitsCost(units)
 	if u.Present && !u.Estimated {
 		if c.op == oa.OpRerank && u.PromptTokens == 0 {
 			u.PromptTokens = u.TotalTokens // Jina reports only total_tokens
@@ -72,20 +80,52 @@ func (c *call) mediaCost(u llm.Usage) money.Nanos {
 // mediaEstimate is estimate for an operation priced per unit: every unit
 // it may use (n images), the prompt at one token per two bytes of body, and
 // for images priced by tokens the output of n images.
+//
+// An edit adds the input images (editImageTokens each: the number sent,
+// else the most an edit may send); a transcription reserves its worst-case
+// seconds (audioMeter.maxSeconds) and, for a model priced by tokens, their
+// audio tokens in and text out.
 func (rl *Relay) mediaEstimate(c *call, req *oa.Request, res *routing.Resolution) billing.Estimate {
 	n := max(req.N, 1)
+	prompt := int64(len(c.body)+1) / 2
 	var maxOut int64
-	if req.Op == oa.OpImages && c.price.Completion > 0 {
+	switch {
+	case (req.Op == oa.OpImages || req.Op == oa.OpImageEdits) && c.price.Completion > 0:
 		per := int64(imageOutputTokens)
 		if res.Entry != nil && res.Entry.MaxOutputTokens > 0 {
 			per = int64(res.Entry.MaxOutputTokens)
 		}
 		maxOut = satMul(per, n)
 		c.maxOut = maxOut
+	case req.Op.Audio():
+		n = c.audio.maxSeconds
+		prompt += satMul(n, audioTokensPerSecond)
+		if c.price.Completion > 0 {
+			maxOut = satMul(n, textTokensPerSecond)
+			c.maxOut = maxOut
+		}
 	}
-	e := rl.estimateFor(c, int64(len(c.body)+1)/2, maxOut)
+	if req.Op == oa.OpImageEdits {
+		images := int64(maxEditImages)
+		if c.form.Done() {
+			images = int64(c.form.Files)
+		}
+		prompt += satMul(images, editImageTokens)
+	}
+	e := rl.estimateFor(c, prompt, maxOut)
 	e.Amount = money.Add(e.Amount, c.unitsCost(n))
 	return e
+}
+
+// perMinute is the price of secs seconds at price per minute, rounded up
+// to the nano-dollar.
+func perMinute(secs int64, price money.Nanos) money.Nanos {
+	x := satMul(secs, int64(price))
+	q := x / 60
+	if x%60 != 0 {
+		q++
+	}
+	return money.Nanos(q)
 }
 
 // relayBinary streams a binary answer (speech audio) to the client as it
@@ -146,7 +186,10 @@ func (rl *Relay) relayBinary(w http.ResponseWriter, r *http.Request, resp *http.
 // countDelivered notes how many images an answer holds (at most the n
 // asked for): they are what is charged.
 func (c *call) countDelivered(raw []byte) {
-	if c.op == oa.OpImages {
+	switch {
+	case c.op == oa.OpImages || c.op == oa.OpImageEdits:
 		c.delivered = min(gjson.GetBytes(raw, "data.#").Int(), max(c.req.N, 1))
+	case c.op.Audio():
+		c.meterAudio(raw)
 	}
 }

@@ -65,6 +65,9 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		}
 		rl.finish(r.Context(), c, err)
 		putTextHead(c.text.Head) // the ledger and the estimate are done with it
+		if c.form != nil {
+			c.form.Close() // removes a spooled upload
+		}
 		if c.abort {
 			// A binary answer broke after its headers: cut the connection so
 			// the client cannot take the body for complete.
@@ -72,10 +75,12 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request, in Ingress, op oa
 		}
 	}()
 
-	if c.body, err = rl.readJSON(r); err != nil {
-		return err
+	var req *oa.Request
+	if op.Multipart() {
+		req, err = rl.readForm(r, c)
+	} else if c.body, err = rl.readJSON(r); err == nil {
+		req, err = scan(c)
 	}
-	req, err := scan(c)
 	if err != nil {
 		return err
 	}
@@ -217,8 +222,8 @@ func (rl *Relay) failover(w http.ResponseWriter, r *http.Request, c *call, req *
 				rl.Cooling.set(id, now, until)
 			}
 		}
-		if !v.failover {
-			return err
+		if !v.failover || (c.form != nil && c.form.Consumed()) {
+			return err // a streamed upload cannot be sent again
 		}
 		last = err
 	}
@@ -273,6 +278,9 @@ func (rl *Relay) attempt(w http.ResponseWriter, r *http.Request, c *call, req *o
 // spliced (and include_usage forced on for streams); the answer is rewritten
 // in one pass for ids and usage.cost.
 func (rl *Relay) attemptOpenAIPassthrough(w http.ResponseWriter, r *http.Request, c *call, req *oa.Request, cd candidate, p *provider.Provider, at *attemptCtx) (int, error) {
+	if req.Op.Multipart() {
+		return rl.attemptForm(w, r, c, req, cd, p, at)
+	}
 	resp, status, err := rl.send(r, c, p, at, p.Path(req.Op.Path(), cd.t.Model), req.UpstreamBody(c.body, cd.t.Model), req.Stream, decodeOpenAIError)
 	if resp == nil {
 		return status, err

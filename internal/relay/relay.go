@@ -6,6 +6,7 @@ package relay
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,7 +75,6 @@ type Deps struct {
 // Relay serves the client-facing model endpoints.
 type Relay struct {
 	Deps
-	maxBody   int64
 	maxDepth  int
 	keepAlive time.Duration
 	accessLog bool
@@ -91,7 +91,7 @@ func New(d Deps) *Relay {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Relay{Deps: d, maxBody: d.Config.Server.MaxBodyBytes, maxDepth: d.Config.Server.MaxJSONDepth, keepAlive: d.Config.Server.SSEKeepAlive,
+	return &Relay{Deps: d, maxDepth: d.Config.Server.MaxJSONDepth, keepAlive: d.Config.Server.SSEKeepAlive,
 		accessLog: d.Config.Server.AccessLog != "off"}
 }
 
@@ -106,22 +106,49 @@ func (rl *Relay) Authenticate(r *http.Request) (*store.Key, error) {
 
 // readBody reads at most the configured limit; more is a 413.
 func (rl *Relay) readBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength > rl.maxBody {
-		return nil, llm.TooLarge(rl.maxBody)
+	limit, ep := rl.bodyLimit(r)
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit, ep)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, rl.maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if asMaxBytes(err, &mbe) {
-			return nil, llm.TooLarge(rl.maxBody)
-		}
-		var e *llm.Error
-		if errors.As(err, &e) {
-			return nil, e // the server's body deadline: a 408
-		}
-		return nil, llm.BadRequest("", "could not read the request body: %v", err)
+		return nil, bodyError(err, limit, ep)
 	}
 	return body, nil
+}
+
+// bodyError is the client's error for a failure to read its body: over
+// the limit (413), the server's body deadline (its 408), else a 400.
+func bodyError(err error, limit int64, ep string) error {
+	var mbe *http.MaxBytesError
+	if asMaxBytes(err, &mbe) {
+		return tooLarge(limit, ep)
+	}
+	var e *llm.Error
+	if errors.As(err, &e) {
+		return e // the server's body deadline: a 408
+	}
+	return llm.BadRequest("", "could not read the request body: %v", err)
+}
+
+// bodyLimit is the body limit of r's endpoint (server.max_body_bytes, or
+// the endpoint's own in server.endpoint_max_body_bytes), and the endpoint
+// when it has its own.
+func (rl *Relay) bodyLimit(r *http.Request) (int64, string) {
+	ep := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api"), "/v1")
+	if n, ok := rl.Config.Server.EndpointMaxBodyBytes[ep]; ok {
+		return n, ep
+	}
+	return rl.Config.Server.MaxBodyBytes, ""
+}
+
+// tooLarge is the 413 for a body over limit, naming the setting.
+func tooLarge(limit int64, ep string) *llm.Error {
+	e := llm.TooLarge(limit)
+	if ep != "" {
+		e.Message = fmt.Sprintf("request body is larger than the gateway's limit of %d bytes for %s (server.endpoint_max_body_bytes)", limit, ep)
+	}
+	return e
 }
 
 // readJSON reads the body (readBody) and checks it (oa.CheckBody) before

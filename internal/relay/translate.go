@@ -253,6 +253,11 @@ const largeAnswer = 4 << 10
 
 // writeJSON writes a whole 200 answer.
 func (rl *Relay) writeJSON(w http.ResponseWriter, c *call, out []byte) {
+	rl.writeAnswer(w, c, "application/json", out)
+}
+
+// writeAnswer writes a whole answer of contentType.
+func (rl *Relay) writeAnswer(w http.ResponseWriter, c *call, contentType string, out []byte) {
 	if len(out) > largeAnswer {
 		// More than the server buffers: the write reaches the connection
 		// inside the handler, so a client that does not read must not hold
@@ -260,7 +265,7 @@ func (rl *Relay) writeJSON(w http.ResponseWriter, c *call, out []byte) {
 		_ = http.NewResponseController(w).SetWriteDeadline(rl.Now().Add(rl.Config.Server.StreamWriteTimeout))
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(out); err != nil {

@@ -95,7 +95,15 @@ func buildError(p *provider.Provider, err error) *llm.Error {
 // error, or nil when the client went away (recorded as cancelled).
 func (rl *Relay) send(r *http.Request, c *call, p *provider.Provider, at *attemptCtx, path string, body []byte, stream bool,
 	decodeError func(status int, body []byte) *llm.Error) (*http.Response, int, error) {
-	ureq, err := p.NewRequest(at.ctx, path, body, stream, c.gen.RequestID) // signed here, once per attempt
+	return rl.sendRequest(r, c, p, at, func() (*http.Request, error) {
+		return p.NewRequest(at.ctx, path, body, stream, c.gen.RequestID) // signed here, once per attempt
+	}, decodeError)
+}
+
+// sendRequest is send for a request that build makes (a streamed body).
+func (rl *Relay) sendRequest(r *http.Request, c *call, p *provider.Provider, at *attemptCtx, build func() (*http.Request, error),
+	decodeError func(status int, body []byte) *llm.Error) (*http.Response, int, error) {
+	ureq, err := build()
 	if err != nil {
 		if clientGone(r) {
 			c.gen.Cancelled = true

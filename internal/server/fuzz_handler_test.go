@@ -144,6 +144,7 @@ type fuzzEndpoint struct {
 	method, path string // path may hold {model}, {sandbox} or {sandboxKey}
 	dialect      string // "openai", "anthropic" or "gemini"
 	admin        bool   // natural caller: the admin key
+	multipart    bool   // the body is sent as multipart/form-data; boundary=B
 }
 
 var fuzzEndpoints = []fuzzEndpoint{
@@ -169,6 +170,15 @@ var fuzzEndpoints = []fuzzEndpoint{
 	{method: "POST", path: "/v1/responses", dialect: "openai"},
 	{method: "GET", path: "/v1/responses/{model}", dialect: "openai"},
 	{method: "DELETE", path: "/v1/responses/{model}", dialect: "openai"},
+	{method: "POST", path: "/v1/audio/transcriptions", dialect: "openai", multipart: true},
+	{method: "POST", path: "/v1/images/edits", dialect: "openai", multipart: true},
+}
+
+// fuzzSeed is one seed input of FuzzHandler.
+type fuzzSeed struct {
+	route, hdr uint8
+	model      string
+	body       string
 }
 
 // FuzzHandler drives the whole gateway with generated requests: a route,
@@ -178,11 +188,7 @@ var fuzzEndpoints = []fuzzEndpoint{
 // request the money adds up (see checkMoney).
 func FuzzHandler(f *testing.F) {
 	g := newFuzzGateway(f)
-	seeds := []struct {
-		route, hdr uint8
-		model      string
-		body       string
-	}{
+	seeds := []fuzzSeed{
 		{0, 0, "", `{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}`},
 		{0, 0, "", `{"model": "gpt-4o", "stream": true, "stream_options": {"include_usage": true}, "max_tokens": 5, "messages": [{"role": "user", "content": "Hi"}]}`},
 		{0, 0, "", `{"model": "cheap-x", "models": ["gpt-4o"], "provider": {"ignore": ["mock"]}, "n": 3, "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": [{"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]}`},
@@ -227,6 +233,25 @@ func FuzzHandler(f *testing.F) {
 		{0, 0, "", `{"model": "gpt-4o", "provider": {"only": ["nope"], "allow_fallbacks": false}, "messages": [{"role": "user", "content": "x"}]}`},
 		{0, 0, "", `{"model": "gpt-4o", "streAm": true, "messages": [{"0000": "0000"}]}`},
 	}
+	// Multipart forms: the model before the file (streamed), after it
+	// (spooled), a truncated one.
+	form := func(parts ...string) string {
+		var b strings.Builder
+		for _, p := range parts {
+			name, rest, _ := strings.Cut(p, "=")
+			if n, file, ok := strings.Cut(name, "@"); ok {
+				b.WriteString("--B\r\nContent-Disposition: form-data; name=\"" + n + "\"; filename=\"" + file + "\"\r\nContent-Type: audio/wav\r\n\r\n" + rest + "\r\n")
+				continue
+			}
+			b.WriteString("--B\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + rest + "\r\n")
+		}
+		return b.String() + "--B--\r\n"
+	}
+	seeds = append(seeds,
+		fuzzSeed{22, 0, "", form("model=gpt-4o", "file@a.wav=RIFF....WAVE", "response_format=text")},
+		fuzzSeed{22, 0, "", form("file@a.wav=RIFF....WAVE", "model=gpt-4o", "stream=true")},
+		fuzzSeed{23, 0, "", form("model=gpt-4o", "image[]@a.png=PNG", "prompt=hat", "n=2")[:40]},
+	)
 	for _, s := range seeds {
 		f.Add(s.route, s.hdr, s.model, "app title", []byte(s.body))
 	}
@@ -269,6 +294,9 @@ func FuzzHandler(f *testing.F) {
 			key = ""
 		}
 		h.Set("Content-Type", "application/json")
+		if ep.multipart {
+			h.Set("Content-Type", "multipart/form-data; boundary=B")
+		}
 		if hdr&8 != 0 {
 			h.Set("Content-Type", "text/plain; charset=utf-16")
 		}

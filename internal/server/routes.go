@@ -71,6 +71,9 @@ func routes() []route {
 		{method: "POST", path: "/images/generations", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpImages) }},
 		{method: "POST", path: "/moderations", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpModerations) }},
 		{method: "POST", path: "/audio/speech", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpSpeech) }},
+		{method: "POST", path: "/images/edits", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpImageEdits) }},
+		{method: "POST", path: "/audio/transcriptions", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpTranscriptions) }},
+		{method: "POST", path: "/audio/translations", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpTranslations) }},
 		{method: "POST", path: "/rerank", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.OpenAI(oa.OpRerank) }},
 		{method: "POST", path: "/responses", group: groupModel, build: func(_ *Server, sn *snapshot) handlerFunc { return sn.relay.Responses }},
 		// A stored response (POST /responses stores it), for any key of its account.

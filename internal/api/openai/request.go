@@ -7,6 +7,7 @@
 package openai
 
 import (
+	"cmp"
 	"errors"
 	"unicode/utf8"
 	"unsafe"
@@ -43,6 +44,11 @@ const (
 	OpModerations // POST /moderations
 	OpRerank      // POST /rerank (the Cohere/Jina shape)
 	OpSpeech      // POST /audio/speech: the answer is audio bytes
+	// The multipart operations: their bodies are forms (package formdata),
+	// never scanned as JSON.
+	OpImageEdits     // POST /images/edits
+	OpTranscriptions // POST /audio/transcriptions
+	OpTranslations   // POST /audio/translations
 )
 
 // Path is the operation's path below the base URL.
@@ -50,6 +56,12 @@ func (o Op) Path() string { return o.spec().path }
 
 // Binary reports whether the operation answers bytes (audio), not JSON.
 func (o Op) Binary() bool { return o.spec().binary }
+
+// Multipart reports whether the operation's body is multipart/form-data.
+func (o Op) Multipart() bool { return o.spec().multipart }
+
+// Audio reports whether the operation is priced by seconds of audio in.
+func (o Op) Audio() bool { return o == OpTranscriptions || o == OpTranslations }
 
 // Tokens reports whether the operation is priced by tokens alone (chat,
 // completions, embeddings); the others have per-unit prices (per image,
@@ -65,9 +77,10 @@ type opSpec struct {
 	// noStream: the operation has no streamed form.
 	noStream bool
 	// maxN bounds "n" (0: MaxChoices).
-	maxN   int64
-	tokens bool
-	binary bool
+	maxN      int64
+	tokens    bool
+	binary    bool
+	multipart bool
 }
 
 var opSpecs = [...]opSpec{
@@ -78,7 +91,18 @@ var opSpecs = [...]opSpec{
 	OpModerations: {path: "/moderations", need: "input", needMsg: "you must provide an 'input' to classify", noStream: true},
 	OpRerank:      {path: "/rerank", need: "documents", needMsg: "you must provide a 'query' and a non-empty 'documents' array", noStream: true},
 	OpSpeech:      {path: "/audio/speech", need: "input", needMsg: "you must provide the 'input' text to speak", noStream: true, binary: true},
+	// need is the file part; needMsg the refusal of a form without it.
+	OpImageEdits:     {path: "/images/edits", need: "image", needMsg: "you must provide the 'image' to edit as a file part (image or image[])", noStream: true, maxN: MaxImages, multipart: true},
+	OpTranscriptions: {path: "/audio/transcriptions", need: "file", needMsg: "you must provide the audio as the file part 'file'", noStream: true, multipart: true},
+	OpTranslations:   {path: "/audio/translations", need: "file", needMsg: "you must provide the audio as the file part 'file'", noStream: true, multipart: true},
 }
+
+// NeedFile is the form name of the file part a multipart operation cannot
+// do without, and the message refusing a form without it.
+func (o Op) NeedFile() (name, msg string) { return o.spec().need, o.spec().needMsg }
+
+// MaxN bounds the operation's "n".
+func (o Op) MaxN() int64 { return cmp.Or(o.spec().maxN, MaxChoices) }
 
 // MaxSpeechChars bounds a speech request's input (OpenAI's own limit).
 const MaxSpeechChars = 4096
@@ -242,10 +266,7 @@ func ScanChecked(op Op, body []byte) (*Request, error) {
 			if v.Type == gjson.Null {
 				return true
 			}
-			maxN := op.spec().maxN
-			if maxN == 0 {
-				maxN = MaxChoices
-			}
+			maxN := op.MaxN()
 			if v.Type != gjson.Number || v.Num < 1 || v.Num > float64(maxN) || v.Num != float64(int64(v.Num)) {
 				bad = llm.BadRequest("n", "'n' must be an integer from 1 to %d", maxN)
 				return false
