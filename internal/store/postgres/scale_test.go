@@ -2,16 +2,12 @@ package postgres
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/benchseed"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -29,29 +25,22 @@ import (
 // 36,000 rows), never generations. The listings time ListGenerations
 // (GET /api/v1/generations): a key's 50 newest (generations_key_created),
 // its next page, one model of its rows, an account's 50 newest
-// (generations_account_created, 0009) and everyone's
-// (generations_created); "generation by id" times GetGeneration.
+// (generations_account_created, 0009), one model's
+// (generations_model_created, 0017; then again without it, up to 1,000,000
+// rows) and everyone's (generations_created); "generation by id" times
+// GetGeneration.
 func BenchmarkUsageAtScale(b *testing.B) {
-	n, err := strconv.Atoi(os.Getenv("SWITCHYARD_BENCH_ROWS"))
-	if err != nil || n <= 0 {
-		b.Skip("set SWITCHYARD_BENCH_ROWS to the number of generations to seed, e.g. 10000000")
-	}
+	n := benchseed.Rows(b)
 	db := openTest(b)
 	ctx := context.Background()
 	const accounts, keys = 20, 200
-	for a := range accounts {
-		if err := db.CreateAccount(ctx, &store.Account{ID: fmt.Sprintf("acct-%02d", a), Name: "bench"}); err != nil {
-			b.Fatal(err)
-		}
+	created, err := benchseed.CreateKeys(ctx, db, accounts, keys)
+	if err != nil {
+		b.Fatal(err)
 	}
 	hashes := make([]string, keys)
-	for k := range keys {
-		sum := sha256.Sum256(fmt.Appendf(nil, "sk-sy-bench-%d", k))
-		hashes[k] = hex.EncodeToString(sum[:])
-		key := &store.Key{Hash: hashes[k], Label: "sk-sy-…", Kind: store.KindAPI, AccountID: fmt.Sprintf("acct-%02d", k%accounts)}
-		if err := db.CreateKey(ctx, key); err != nil {
-			b.Fatal(err)
-		}
+	for k, c := range created {
+		hashes[k] = c.Hash
 	}
 	end := time.Now().UnixNano()
 	start := end - (90 * 24 * time.Hour).Nanoseconds()
@@ -64,6 +53,7 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		`DROP INDEX generations_created`,
 		`DROP INDEX generations_key_created`,
 		`DROP INDEX generations_account_created`,
+		`DROP INDEX generations_model_created`,
 		fmt.Sprintf(`INSERT INTO generations (id, request_id, key_hash, account_id, model_requested, provider, upstream_model,
 			tokens_prompt, tokens_completion, cost_nanos, status, finish_reason, streamed, latency_ms, ttft_ms, attempts, created_at)
 		SELECT 'gen-' || lpad(to_hex(i), 16, '0'), 'req-' || i,
@@ -77,6 +67,7 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		`CREATE INDEX generations_created ON generations (created_at)`,
 		`CREATE INDEX generations_key_created ON generations (key_hash, created_at)`,
 		`CREATE INDEX generations_account_created ON generations (account_id, created_at)`,
+		`CREATE INDEX generations_model_created ON generations (model_requested, created_at)`,
 		`INSERT INTO usage_rollups (day, account_id, key_hash, model, provider,
 			requests, tokens_prompt, tokens_completion, tokens_cached, tokens_reasoning, cost_nanos)
 		SELECT created_at / 86400000000000, account_id, key_hash, model_requested, provider,
@@ -148,6 +139,15 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		{"all-listing", func(int) error {
 			return listed(db.ListGenerations(ctx, store.GenerationQuery{Limit: 50}))(min(50, n))
 		}},
+		{"model-listing", func(i int) error {
+			// A sixth of the rows each: any index yields a page quickly.
+			return listed(db.ListGenerations(ctx, store.GenerationQuery{Model: fmt.Sprintf("model-%d", i%6), Limit: 50}))(min(50, n/6))
+		}},
+		{"model-listing/absent", func(int) error {
+			// A model no row has: generations_created alone would read
+			// every row (the worst case of a rare model).
+			return listed(db.ListGenerations(ctx, store.GenerationQuery{Model: "model-none", Limit: 50}))(0)
+		}},
 		{"all-listing/errors", func(int) error {
 			// No row is an error: the worst case, a scan of every row.
 			_, err := db.ListGenerations(ctx, store.GenerationQuery{Outcome: store.OutcomeError, Limit: 50})
@@ -158,20 +158,16 @@ func BenchmarkUsageAtScale(b *testing.B) {
 		if q.name == "all-listing/errors" && n > 1_000_000 {
 			continue // minutes per call: reported at small sizes only
 		}
-		b.Run(q.name, func(b *testing.B) {
-			times := make([]time.Duration, 0, b.N)
-			for i := range b.N {
-				t0 := time.Now()
-				if err := q.run(i); err != nil {
-					b.Fatal(err)
-				}
-				times = append(times, time.Since(t0))
-			}
-			slices.Sort(times)
-			pct := func(p float64) float64 { return float64(times[int(p*float64(len(times)-1))].Microseconds()) / 1000 }
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.95), "p95-ms")
-		})
+		benchseed.Time(b, q.name, q.run)
+	}
+	// The model listings as they were before migration 0017.
+	if _, err := db.pool.Exec(ctx, `DROP INDEX generations_model_created`); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range queries {
+		if strings.HasPrefix(q.name, "model-listing") && n <= 1_000_000 {
+			benchseed.Time(b, q.name+"/without-0017", q.run)
+		}
 	}
 }
 
