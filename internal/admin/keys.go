@@ -385,6 +385,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 
 // SetClientAddr sets how a request's client address is read for the
 // per-address limits (failed redemptions, code exchanges and
-// registrations): the server's
-// reading of server.trusted_proxies. The default is the connection's peer.
+// registrations): the server's reading of server.trusted_proxies. The
+// default is the connection's peer (clientaddr.Peer).
 func (a *API) SetClientAddr(f func(*http.Request) string) { a.clientAddr = f }

@@ -431,6 +431,42 @@ console:
 	}
 }
 
+// Behind a trusted proxy the console's API calls carry the browser's
+// address: refusals from one browser do not hold another's registration
+// at the API's per-address limit.
+func TestConsoleRegistrationCountsTheBrowserBehindAProxy(t *testing.T) {
+	g := newGatewayConfig(t, testConfig+`
+server:
+  trusted_proxies: ["192.0.2.0/24"]
+console:
+  registration:
+    enabled: true
+    invitation_codes: ["welcome-2026-abc"]
+`)
+	register := func(client, email, code string) int {
+		form := url.Values{"email": {email}, "password": {"a-long-password"}, "password_again": {"a-long-password"}, "invitation_code": {code}}
+		r := httptest.NewRequest(http.MethodPost, "http://gw.test/console/register", strings.NewReader(form.Encode()))
+		r.RemoteAddr = "192.0.2.1:40000"
+		r.Header.Set("X-Forwarded-For", client)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", "http://gw.test")
+		w := httptest.NewRecorder()
+		g.srv.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 5 {
+		if c := register("203.0.113.1", "guess@example.com", fmt.Sprint("guess-", i)); c != http.StatusForbidden {
+			t.Fatalf("guess %d: %d", i, c)
+		}
+	}
+	if c := register("203.0.113.1", "guess@example.com", "welcome-2026-abc"); c != http.StatusTooManyRequests {
+		t.Fatalf("the guessing browser's 6th try: %d", c)
+	}
+	if c := register("203.0.113.2", "other@example.com", "welcome-2026-abc"); c != http.StatusSeeOther {
+		t.Fatalf("another browser behind the same proxy: %d, want 303 (registered and signed in)", c)
+	}
+}
+
 func TestConsoleRegistrationFormSignsTheNewOwnerIn(t *testing.T) {
 	closed := newGateway(t)
 	if resp, _ := closed.browser().do(t, http.MethodGet, "/console/register", nil); resp.StatusCode != http.StatusNotFound {
