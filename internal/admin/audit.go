@@ -132,9 +132,7 @@ func (a *API) Actor(r *http.Request, e *store.AuditEntry) bool {
 			return false
 		}
 	} else {
-		// Identify's error is a *llm.Error: compared as such, not as an
-		// error interface (a nil *llm.Error in one is not nil).
-		var lerr *llm.Error
+		var lerr error
 		if k, lerr = a.keys.Identify(auth.Credential(r)); lerr != nil {
 			return false
 		}

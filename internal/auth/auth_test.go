@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/apikey"
+	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -41,8 +42,9 @@ func TestIdentifyRefusesABadChecksumBeforeTheLookup(t *testing.T) {
 		t.Fatalf("good key refused: %v", err)
 	}
 	for _, k := range []string{bad, bad[:40]} {
-		_, err := c.Identify(k)
-		if err == nil || err.Status != 401 || err.Code != "invalid_api_key" || !strings.Contains(err.Message, "checksum") {
+		_, ierr := c.Identify(k)
+		err := llm.AsError(ierr)
+		if ierr == nil || err.Status != 401 || err.Code != "invalid_api_key" || !strings.Contains(err.Message, "checksum") {
 			t.Fatalf("Identify(%q) = %+v, want 401 invalid_api_key naming the checksum", k, err)
 		}
 		if strings.Contains(err.Message, strings.TrimSpace(k)) {
@@ -50,7 +52,7 @@ func TestIdentifyRefusesABadChecksumBeforeTheLookup(t *testing.T) {
 		}
 	}
 	// Whitespace is forgiven only for keys that are right once trimmed.
-	if _, err := c.Identify(" " + bad + "\n"); err == nil || err.Status != 401 {
+	if _, err := c.Identify(" " + bad + "\n"); err == nil || llm.AsError(err).Status != 401 {
 		t.Fatalf("padded bad key: %+v, want 401", err)
 	}
 }

@@ -91,7 +91,7 @@ func (c *Cache) Refresh(ctx context.Context) error {
 
 // Identify finds the key for a presented credential (raw, as sent). It
 // checks existence only; see Caller and Admin for what the key may do.
-func (c *Cache) Identify(raw string) (*store.Key, *llm.Error) {
+func (c *Cache) Identify(raw string) (*store.Key, error) {
 	// Outer whitespace from a sloppy copy cannot turn a wrong key into a
 	// right one, so it is forgiven; the 401 for a wrong key still names it.
 	key := strings.TrimSpace(raw)
@@ -115,7 +115,7 @@ func (c *Cache) Identify(raw string) (*store.Key, *llm.Error) {
 }
 
 // Caller authorizes a credential to call models.
-func (c *Cache) Caller(raw string, now time.Time) (*store.Key, *llm.Error) {
+func (c *Cache) Caller(raw string, now time.Time) (*store.Key, error) {
 	k, err := c.Identify(raw)
 	if err != nil {
 		return nil, err
@@ -123,13 +123,16 @@ func (c *Cache) Caller(raw string, now time.Time) (*store.Key, *llm.Error) {
 	if k.Kind == store.KindManagement {
 		return nil, llm.Forbidden("forbidden", "key "+k.Label+" is a management key: it manages keys and reads usage but cannot call models; use an API key")
 	}
-	return k, Usable(k, now)
+	if err := Usable(k, now); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // Admin authorizes a credential for the management API. Management keys
 // pass too; callers scope them to their account and hide admin keys from
 // them (admin.visibleTo).
-func (c *Cache) Admin(raw string, now time.Time) (*store.Key, *llm.Error) {
+func (c *Cache) Admin(raw string, now time.Time) (*store.Key, error) {
 	k, err := c.Identify(raw)
 	if err != nil {
 		return nil, err
@@ -137,11 +140,14 @@ func (c *Cache) Admin(raw string, now time.Time) (*store.Key, *llm.Error) {
 	if k.Kind != store.KindAdmin && k.Kind != store.KindManagement {
 		return nil, llm.Forbidden("forbidden", "this endpoint needs the admin key or a management key; key "+k.Label+" is an API key")
 	}
-	return k, Usable(k, now)
+	if err := Usable(k, now); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
-// Usable reports why k may not be used now, or nil.
-func Usable(k *store.Key, now time.Time) *llm.Error {
+// Usable reports why k may not be used now (a *llm.Error), or nil.
+func Usable(k *store.Key, now time.Time) error {
 	if k.Disabled {
 		return llm.Forbidden("key_disabled", "key "+k.Label+" is disabled; an operator can re-enable it")
 	}

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,47 @@ const (
 	// Catalog: providers or models were changed through the API.
 	Catalog = "catalog"
 	Resync  = "resync"
+	// AuthBlock: an address passed server.auth_failures_per_minute across
+	// the instances. Its notice carries arguments: "authblock ADDR UNTIL"
+	// (UNTIL in Unix nanoseconds); see AuthBlockNotice.
+	AuthBlock = "authblock"
 )
+
+// AuthBlockNotice is the topic that tells every instance to refuse addr
+// until until.
+func AuthBlockNotice(addr string, until time.Time) string {
+	return AuthBlock + " " + addr + " " + strconv.FormatInt(until.UnixNano(), 10)
+}
+
+// ParseAuthBlock reads an AuthBlockNotice topic.
+func ParseAuthBlock(topic string) (addr string, until time.Time, ok bool) {
+	rest, ok := strings.CutPrefix(topic, AuthBlock+" ")
+	if !ok {
+		return "", time.Time{}, false
+	}
+	addr, ns, ok := strings.Cut(rest, " ")
+	n, err := strconv.ParseInt(ns, 10, 64)
+	if !ok || err != nil || addr == "" {
+		return "", time.Time{}, false
+	}
+	return addr, time.Unix(0, n), true
+}
+
+// Count adds one to the counter key, which expires ttl after its first
+// count, and returns its new value: a tally every instance shares (failed
+// authentications of one address in one minute).
+func (b *Bus) Count(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	var incr *redis.IntCmd
+	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, key)
+		p.ExpireNX(ctx, key, ttl)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return incr.Val(), nil
+}
 
 // Bus publishes and receives change notices on one Redis channel.
 type Bus struct {
@@ -100,8 +141,8 @@ func (b *Bus) Run(ctx context.Context, handle func(ctx context.Context, topic st
 			if !ok || from == b.self {
 				continue
 			}
-			switch topic {
-			case Keys, Accounts, Reload, Catalog:
+			switch name, _, _ := strings.Cut(topic, " "); name {
+			case Keys, Accounts, Reload, Catalog, AuthBlock:
 				handle(ctx, topic)
 			}
 		}

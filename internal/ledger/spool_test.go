@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -277,5 +278,48 @@ func TestSpoolCreatesItsDirectory(t *testing.T) {
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o750 {
 		t.Fatalf("spool directory: %v %v, want mode 0750", fi, err)
+	}
+}
+
+// migratedAway is a store a newer release migrated: it answers pings but
+// refuses every write for its schema, until fixed (the instance replaced).
+type migratedAway struct {
+	store.Billing
+	refusing atomic.Bool
+}
+
+func (m *migratedAway) WriteBatch(ctx context.Context, b *store.Batch) error {
+	if m.refusing.Load() {
+		return fmt.Errorf("write batch: %w: ERROR: function hist_add(bigint[], bigint[]) does not exist (SQLSTATE 42883)", store.ErrSchema)
+	}
+	return m.Billing.WriteBatch(ctx, b)
+}
+
+// A schema refusal is the store's fault, not the records': they are
+// spooled (no dead letters), and written once the store takes them.
+func TestSchemaRefusalSpoolsInsteadOfDroppingRecords(t *testing.T) {
+	db := &migratedAway{Billing: openDBWithKey(t)}
+	db.refusing.Store(true)
+	sp, err := OpenSpool(filepath.Join(t.TempDir(), "spool"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	w := New(db, Options{Interval: 5 * time.Millisecond, Queue: 8, Spool: sp, DrainInterval: 10 * time.Millisecond})
+	now := time.Now().UTC()
+	for i := range 20 {
+		w.Record(charged(i, now))
+	}
+	waitFor(t, "records spooled", func() bool { return w.Stats().Spooled == 20 })
+	if st := w.Stats(); st.DeadLetters != 0 {
+		t.Fatalf("dead letters = %d: records were dropped for the store's schema", st.DeadLetters)
+	}
+	db.refusing.Store(false)
+	waitFor(t, "spool drained", func() bool { return sp.Waiting() == 0 })
+	if got := spent(t, db.Billing); got != 20*10 {
+		t.Fatalf("spent %d after the drain, want %d", got, 20*10)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

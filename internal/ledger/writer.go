@@ -58,10 +58,12 @@ type Writer struct {
 
 	// full: the store is down and the spool has no room, so records wait
 	// in memory (see Blocked).
-	full      atomic.Bool
-	stopDrain chan struct{}
-	drained   chan struct{}
-	drainMu   sync.Mutex // one Drain at a time
+	full atomic.Bool
+	// schemaWarned: the schema-mismatch error has been logged once.
+	schemaWarned atomic.Bool
+	stopDrain    chan struct{}
+	drained      chan struct{}
+	drainMu      sync.Mutex // one Drain at a time
 }
 
 // Stats are counters for metrics and tests.
@@ -333,16 +335,24 @@ func (w *Writer) flush(items []item) {
 // answer a Ping (before the records are tried one by one, or after every
 // one failed), the store is down: nothing is dropped and commit returns
 // true.
+//
+// A refusal for the schema (store.ErrSchema: a newer release migrated the
+// database under this instance) is the store's, not the records': it
+// counts as down too, so the records are spooled or wait, never dropped.
 func (w *Writer) commit(items []item, tries int) (down bool) {
-	if w.write(items, tries) {
+	err := w.write(items, tries)
+	if err == nil {
 		return false
 	}
-	if w.st.Ping(context.Background()) != nil {
+	if w.schemaMismatch(err) || w.st.Ping(context.Background()) != nil {
 		return true // not the records: the store
 	}
 	var failed []item
 	for i := range items {
-		if !w.write(items[i:i+1], 1) {
+		if err := w.write(items[i:i+1], 1); err != nil {
+			if w.schemaMismatch(err) {
+				return true
+			}
 			failed = append(failed, items[i])
 		}
 	}
@@ -360,8 +370,20 @@ func (w *Writer) commit(items []item, tries int) (down bool) {
 	return false
 }
 
-// write tries a batch up to tries times with backoff.
-func (w *Writer) write(items []item, tries int) bool {
+// schemaMismatch reports a store.ErrSchema, saying once what it means.
+func (w *Writer) schemaMismatch(err error) bool {
+	if !errors.Is(err, store.ErrSchema) {
+		return false
+	}
+	if !w.schemaWarned.Swap(true) {
+		w.o.Log.Error("ledger: the database refuses this release's writes for its schema (a newer release migrated it?); records are kept in the spool, not dropped: replace this instance with the release that migrated",
+			slog.String("error", err.Error()))
+	}
+	return true
+}
+
+// write tries a batch up to tries times with backoff; nil means written.
+func (w *Writer) write(items []item, tries int) error {
 	b := batchOf(items)
 	backoff := 50 * time.Millisecond
 	for try := 1; ; try++ {
@@ -376,13 +398,13 @@ func (w *Writer) write(items []item, tries int) bool {
 				delete(w.pending, it.g.ID)
 			}
 			w.mu.Unlock()
-			return true
+			return nil
 		}
 		w.stats.Failures++
 		w.mu.Unlock()
 		w.o.Log.Error("ledger batch failed", slog.Int("records", len(items)), slog.Int("try", try), slog.String("error", err.Error()))
-		if try == tries {
-			return false
+		if try == tries || errors.Is(err, store.ErrSchema) {
+			return err
 		}
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 2*time.Second)

@@ -51,33 +51,59 @@ func ProcessCPU(pid int) (time.Duration, error) {
 }
 
 // ParseVmRSS returns the VmRSS line of /proc/PID/status in bytes.
-func ParseVmRSS(status []byte) (int64, error) {
+func ParseVmRSS(status []byte) (int64, error) { return statusKB(status, "VmRSS") }
+
+// ParseRssAnon returns the RssAnon line of /proc/PID/status in bytes: the
+// process's own memory (heap, stacks), without the pages of its binary and
+// libraries that VmRSS also counts (RssFile: shared, clean, and as large as
+// the kernel maps around each page the program touched).
+func ParseRssAnon(status []byte) (int64, error) { return statusKB(status, "RssAnon") }
+
+// statusKB returns the "name: <n> kB" line of /proc/PID/status in bytes.
+func statusKB(status []byte, name string) (int64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
-		v, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		v, ok := strings.CutPrefix(sc.Text(), name+":")
 		if !ok {
 			continue
 		}
 		f := strings.Fields(v)
 		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("VmRSS line %q: want \"<n> kB\"", v)
+			return 0, fmt.Errorf("%s line %q: want \"<n> kB\"", name, v)
 		}
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("VmRSS: %w", err)
+			return 0, fmt.Errorf("%s: %w", name, err)
 		}
 		return kb << 10, nil
 	}
-	return 0, errors.New("no VmRSS line (a zombie process has none)")
+	return 0, fmt.Errorf("no %s line (a zombie process has none)", name)
 }
 
 // ProcessRSS returns the resident set size of process pid in bytes.
 func ProcessRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	b, err := readStatus(pid)
 	if err != nil {
-		return 0, fmt.Errorf("reading RSS of process %d (the benchmark needs Linux /proc): %w", pid, err)
+		return 0, err
 	}
 	return ParseVmRSS(b)
+}
+
+// ProcessAnonRSS returns the anonymous part of process pid's RSS in bytes.
+func ProcessAnonRSS(pid int) (int64, error) {
+	b, err := readStatus(pid)
+	if err != nil {
+		return 0, err
+	}
+	return ParseRssAnon(b)
+}
+
+func readStatus(pid int) ([]byte, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, fmt.Errorf("reading RSS of process %d (the benchmark needs Linux /proc): %w", pid, err)
+	}
+	return b, nil
 }
 
 // ParseIO returns syscr + syscw from the text of /proc/PID/io: the number of

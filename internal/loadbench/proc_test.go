@@ -20,10 +20,13 @@ func TestParseStat(t *testing.T) {
 }
 
 func TestParseVmRSS(t *testing.T) {
-	status := "Name:\tswitchyard\nVmPeak:\t 1300000 kB\nVmRSS:\t   25680 kB\nThreads:\t8\n"
+	status := "Name:\tswitchyard\nVmPeak:\t 1300000 kB\nVmRSS:\t   25680 kB\nRssAnon:\t    6012 kB\nRssFile:\t   19668 kB\nThreads:\t8\n"
 	n, err := ParseVmRSS([]byte(status))
 	if err != nil || n != 25680*1024 {
 		t.Fatalf("ParseVmRSS = %d, %v; want %d", n, err, 25680*1024)
+	}
+	if n, err := ParseRssAnon([]byte(status)); err != nil || n != 6012*1024 {
+		t.Fatalf("ParseRssAnon = %d, %v; want %d", n, err, 6012*1024)
 	}
 	if _, err := ParseVmRSS([]byte("Name:\tx\nState:\tZ (zombie)\n")); err == nil {
 		t.Error("no VmRSS line: no error")
@@ -37,8 +40,12 @@ func TestOwnProcess(t *testing.T) {
 	if _, err := ProcessCPU(os.Getpid()); err != nil {
 		t.Error(err)
 	}
-	if rss, err := ProcessRSS(os.Getpid()); err != nil || rss <= 0 {
+	rss, err := ProcessRSS(os.Getpid())
+	if err != nil || rss <= 0 {
 		t.Errorf("ProcessRSS(self) = %d, %v", rss, err)
+	}
+	if anon, err := ProcessAnonRSS(os.Getpid()); err != nil || anon <= 0 || anon > rss {
+		t.Errorf("ProcessAnonRSS(self) = %d, %v (RSS %d)", anon, err, rss)
 	}
 }
 

@@ -32,6 +32,7 @@ func (r *Results) Table() []Row {
 	}
 
 	add("RSS idle (MiB)", "%.1f", true, func(t *TargetResult) float64 { return mib(t.IdleRSSBytes) })
+	add("RSS idle, anonymous (MiB)", "%.1f", true, func(t *TargetResult) float64 { return mib(t.IdleAnonRSSBytes) })
 	add("c=1 chat p50 (µs)", "%.0f", true, func(t *TargetResult) float64 { return t.Latency.P50US })
 	add("c=1 chat p99 (µs)", "%.0f", true, func(t *TargetResult) float64 { return t.Latency.P99US })
 	add("c=1 chat p99.9 (µs)", "%.0f", true, func(t *TargetResult) float64 { return t.Latency.P999US })

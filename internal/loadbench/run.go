@@ -99,9 +99,12 @@ type Machine struct {
 type TargetResult struct {
 	Name         string `json:"name"`
 	IdleRSSBytes int64  `json:"idle_rss_bytes"` // after start, before any request
-	Requests     int64  `json:"requests"`       // successful requests and streams, all phases
-	Errors       int64  `json:"errors"`
-	FirstError   string `json:"first_error,omitempty"`
+	// IdleAnonRSSBytes is the anonymous part of IdleRSSBytes (RssAnon):
+	// what the process allocated, without its binary's mapped pages.
+	IdleAnonRSSBytes int64  `json:"idle_anon_rss_bytes"`
+	Requests         int64  `json:"requests"` // successful requests and streams, all phases
+	Errors           int64  `json:"errors"`
+	FirstError       string `json:"first_error,omitempty"`
 
 	Latency      Summary  `json:"latency_c1"`
 	AddedLatency *Added   `json:"added_latency_c1,omitempty"` // vs direct; not for direct
@@ -193,6 +196,9 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Results, error) {
 	for i, t := range targets {
 		res.Targets = append(res.Targets, &TargetResult{Name: targetNames[i]})
 		if res.Targets[i].IdleRSSBytes, err = ProcessRSS(t.proc.pid()); err != nil {
+			return nil, err
+		}
+		if res.Targets[i].IdleAnonRSSBytes, err = ProcessAnonRSS(t.proc.pid()); err != nil {
 			return nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 
 	"github.com/switchyard-gw/switchyard/internal/billing"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
@@ -11,9 +12,14 @@ import (
 // JoinCluster makes this instance tell the others, through bus, of every
 // key and account write and admin reload it makes, and apply theirs (Run
 // the bus with s.Apply). The periodic Refresh stays as the safety net.
+//
+// Failed authentications are counted across the instances too: an address
+// past server.auth_failures_per_minute on all of them together is refused
+// by each (cluster.AuthBlock).
 func (s *Server) JoinCluster(bus *cluster.Bus) {
 	s.bus = bus
 	s.admin.OnChange(bus.Publish)
+	s.guard.share(bus, s.log, s.stop)
 }
 
 // ShareCredits makes key limits and account credits hold across every
@@ -22,8 +28,15 @@ func (s *Server) JoinCluster(bus *cluster.Bus) {
 func (s *Server) ShareCredits(sh billing.Shared) { s.acct.ShareWith(sh, s.log) }
 
 // Apply brings this instance up to date with a change another instance
-// announced: topic is one of cluster.Keys, Accounts, Reload, Catalog or Resync.
+// announced: topic is one of cluster.Keys, Accounts, Reload, Catalog or Resync,
+// or an AuthBlock notice.
 func (s *Server) Apply(ctx context.Context, topic string) {
+	if addr, until, ok := cluster.ParseAuthBlock(topic); ok {
+		if a, err := netip.ParseAddr(addr); err == nil {
+			s.guard.blockUntil(a, until)
+		}
+		return
+	}
 	switch topic {
 	case cluster.Keys:
 		s.refreshKeys(ctx)

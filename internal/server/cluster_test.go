@@ -45,6 +45,13 @@ func send(t *testing.T, method, url, key, body string) (int, string) {
 // admin key.
 func clusterPair(t *testing.T) (a, b, adminKey string) {
 	t.Helper()
+	return clusterPairWith(t, "")
+}
+
+// clusterPairWith is clusterPair with extra config appended to each
+// instance's.
+func clusterPairWith(t *testing.T, extra string) (a, b, adminKey string) {
+	t.Helper()
 	rdb := testenv.Redis(t)
 	channel := testenv.Prefix()
 
@@ -61,7 +68,7 @@ func clusterPair(t *testing.T) (a, b, adminKey string) {
 	}
 	var urls [2]string
 	for i := range urls {
-		srv, err := server.New(ctx, parse(t, simConfig("1", "2", "0s")), server.Options{Store: st, LedgerInterval: 10 * time.Millisecond})
+		srv, err := server.New(ctx, parse(t, simConfig("1", "2", "0s")+extra), server.Options{Store: st, LedgerInterval: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,4 +153,47 @@ func TestClusterPropagatesKeyChanges(t *testing.T) {
 		t.Fatalf("top up on A: %d %s", code, body)
 	}
 	within("credits topped up on A spendable on B", func() bool { return chatOn(b, paid) == 200 })
+}
+
+// An address that spreads its failed authentications over two instances
+// is refused by both once their sum passes server.auth_failures_per_minute,
+// though neither alone saw more than the limit.
+func TestFailedAuthenticationsAreCountedAcrossInstances(t *testing.T) {
+	if s := time.Now().Second(); s >= 50 {
+		time.Sleep(time.Duration(61-s) * time.Second) // the shared windows are clock minutes
+	}
+	a, b, adminKey := clusterPairWith(t, `
+server:
+  auth_failures_per_minute: 3
+  trusted_proxies: ["127.0.0.1", "::1"]
+`)
+	from := func(url, key, addr string) int {
+		req, _ := http.NewRequest("GET", url+"/api/v1/key", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Forwarded-For", addr)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	bad := "sk-sy-not-a-key-" + strings.Repeat("x", 30)
+	for i, base := range []string{a, b, a, b} { // two each: neither alone passes 3
+		if code := from(base, bad, "203.0.113.9"); code != http.StatusUnauthorized {
+			t.Fatalf("failure %d: status %d, want 401", i+1, code)
+		}
+	}
+	for _, base := range []string{a, b} {
+		deadline := time.Now().Add(time.Second)
+		for from(base, adminKey, "203.0.113.9") != http.StatusTooManyRequests {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still serves the address a second after its 4th failure over both instances", base)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if code := from(base, adminKey, "198.51.100.4"); code != http.StatusOK {
+			t.Fatalf("%s: another address got %d, want 200", base, code)
+		}
+	}
 }

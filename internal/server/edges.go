@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/clientaddr"
+	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/relay"
@@ -159,6 +162,26 @@ type authGuard struct {
 	// until is the latest end of a block, in Unix nanoseconds; 0 or past:
 	// nobody is blocked.
 	until atomic.Int64
+
+	// tallies, when the instance shares Redis (share), carries each
+	// failure to a goroutine that counts it in a tally every instance adds
+	// to: an address that spreads its attempts over the instances behind
+	// a load balancer is blocked on all of them once the sum passes the
+	// limit. Off the request path; a full queue drops the shared count of
+	// a failure (the local count still holds).
+	tallies chan tally
+}
+
+type tally struct {
+	src       netip.Addr
+	minute    time.Time // the shared windows are whole clock minutes
+	perMinute int
+}
+
+// sharedTally is what the guard needs of the cluster (cluster.Bus).
+type sharedTally interface {
+	Count(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	Publish(ctx context.Context, topic string)
 }
 
 type authWindow struct {
@@ -207,6 +230,76 @@ func (g *authGuard) fail(r *http.Request) {
 		if end := win.start.Add(authWindowLen).UnixNano(); end > g.until.Load() {
 			g.until.Store(end)
 		}
+	}
+	if g.tallies != nil {
+		select {
+		case g.tallies <- tally{src: src, minute: now.Truncate(authWindowLen), perMinute: perMinute}:
+		default:
+		}
+	}
+}
+
+// share counts failures in sh's shared tally as well, until stop is
+// closed: when an address's failures over every instance in one clock
+// minute pass the limit, this instance blocks it to the minute's end and
+// tells the others (cluster.AuthBlock), which block it too (blockUntil).
+// While Redis fails, each instance counts alone, as without it.
+func (g *authGuard) share(sh sharedTally, log *slog.Logger, stop <-chan struct{}) {
+	g.tallies = make(chan tally, 1024)
+	go func() {
+		failing := false
+		for {
+			var t tally
+			select {
+			case <-stop:
+				return
+			case t = <-g.tallies:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			key := "switchyard:authfail:" + t.src.String() + ":" + strconv.FormatInt(t.minute.Unix(), 10)
+			n, err := sh.Count(ctx, key, 2*authWindowLen)
+			cancel()
+			if err != nil {
+				if !failing {
+					failing = true
+					log.Warn("failed authentications are counted per instance until Redis answers again", slog.String("error", err.Error()))
+				}
+				continue
+			}
+			if failing {
+				failing = false
+				log.Info("failed authentications are counted across instances again")
+			}
+			if n == int64(t.perMinute)+1 { // announced once, by the instance that crossed
+				until := t.minute.Add(authWindowLen)
+				g.blockUntil(t.src, until)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				sh.Publish(ctx, cluster.AuthBlockNotice(t.src.String(), until))
+				cancel()
+			}
+		}
+	}()
+}
+
+// blockUntil refuses src until until (another instance saw its failures
+// pass the limit, or the shared tally did).
+func (g *authGuard) blockUntil(src netip.Addr, until time.Time) {
+	perMinute, _ := g.limit()
+	if perMinute < 0 || !src.IsValid() || !until.After(g.now()) {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if win := g.windows[src]; win == nil && len(g.windows) >= maxAuthWindows {
+		g.sweep(g.now())
+		if len(g.windows) >= maxAuthWindows {
+			return
+		}
+	}
+	// A window that ends at until and holds one failure more than allowed.
+	g.windows[src] = &authWindow{start: until.Add(-authWindowLen), failures: perMinute + 1}
+	if end := until.UnixNano(); end > g.until.Load() {
+		g.until.Store(end)
 	}
 }
 

@@ -63,7 +63,11 @@ type Server struct {
 	// guard refuses client addresses with too many failed authentications;
 	// errs renders every error answer (and counts those failures).
 	guard *authGuard
-	errs  errorWriter
+	// stop ends the server's own goroutines (the guard's shared tally) at
+	// Close.
+	stop     chan struct{}
+	stopOnce sync.Once
+	errs     errorWriter
 }
 
 // Options are what New needs besides the config.
@@ -155,6 +159,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		acct:        acct,
 		limits:      limits,
 		ledgerSpool: o.LedgerSpool != nil,
+		stop:        make(chan struct{}),
 	}
 	s.guard = newAuthGuard(o.Now, func() (int, []netip.Prefix) {
 		sn := s.current()
@@ -231,6 +236,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 // Redis client. Call it after the HTTP server has drained, so that no
 // request records after it.
 func (s *Server) Close(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stop) })
 	err := s.ledger.Close(ctx)
 	_ = s.limits.Close()
 	return err

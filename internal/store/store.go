@@ -21,6 +21,13 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique value (a key hash) already exists.
 var ErrConflict = errors.New("already exists")
 
+// ErrSchema wraps a write the database refused because its schema is not
+// the one this release knows (a column, table or function missing: a newer
+// release migrated it during a rolling upgrade) or this role may not use
+// it. The records are not at fault: the ledger keeps them (spooled) instead
+// of dropping them as dead letters.
+var ErrSchema = errors.New("the database schema does not match this release")
+
 // DefaultAccountID is the unmetered account that holds keys created without one.
 const DefaultAccountID = "acct-default"
 

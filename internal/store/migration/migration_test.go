@@ -71,3 +71,74 @@ func TestBackendsHaveTheSameVersions(t *testing.T) {
 		t.Errorf("internal/store/sqlite/migrations has versions %v, internal/store/postgres/migrations %v: each version needs a file in both (SQL per dialect)", sqlite, postgres)
 	}
 }
+
+// lastUnmarkedContraction is the last PostgreSQL migration written before
+// the rule below; 0008 and 0015 among them break the release before them
+// (docs/operations.md, "Upgrading several instances").
+const lastUnmarkedContraction = 15
+
+// TestPostgresContractionsSayWhatTheyBreak: several instances share one
+// PostgreSQL, and in a rolling upgrade the first new instance migrates
+// while old ones still serve. A migration that drops or renames what the
+// previous release reads or writes breaks those instances. Each such
+// statement must follow a "-- contract:" comment saying why the previous
+// release still works (nothing of it uses the object), or that it does
+// not and the upgrade needs every instance stopped (then operations.md
+// lists the version). Dropping an index only costs speed: it is allowed.
+func TestPostgresContractionsSayWhatTheyBreak(t *testing.T) {
+	ms, err := Load(os.DirFS("../postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version <= lastUnmarkedContraction {
+			continue
+		}
+		for _, f := range contractionsWithoutNote(m.SQL) {
+			t.Errorf("postgres migration %s: %q drops or renames without a preceding \"-- contract:\" comment", m.Name, f)
+		}
+	}
+}
+
+func TestContractionRuleCatchesDropsAndRenames(t *testing.T) {
+	sql := `ALTER TABLE a ADD COLUMN x INT;
+DROP INDEX IF EXISTS a_x;
+ALTER TABLE a DROP COLUMN y;
+-- contract: nothing since 0012 reads z.
+ALTER TABLE a DROP COLUMN z;
+
+ALTER TABLE a RENAME COLUMN p TO q;
+DROP FUNCTION f(INT);
+alter table a alter column r type text;
+`
+	got := contractionsWithoutNote(sql)
+	want := []string{"ALTER TABLE a DROP COLUMN y;", "ALTER TABLE a RENAME COLUMN p TO q;", "DROP FUNCTION f(INT);", "alter table a alter column r type text;"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// contractionsWithoutNote returns the lines of sql that drop (but for an
+// index), rename or retype something and are not in a statement group
+// that a "-- contract:" comment opens. A blank line ends the group.
+func contractionsWithoutNote(sql string) []string {
+	var out []string
+	noted := false
+	for _, line := range strings.Split(sql, "\n") {
+		l := strings.ToUpper(strings.TrimSpace(line))
+		switch {
+		case l == "":
+			noted = false
+		case strings.HasPrefix(l, "-- CONTRACT:"):
+			noted = true
+		case strings.HasPrefix(l, "--"):
+		case (strings.Contains(l, "DROP ") && !strings.Contains(l, "DROP INDEX")) ||
+			strings.Contains(l, " RENAME ") ||
+			(strings.Contains(l, "ALTER COLUMN") && strings.Contains(l, " TYPE ")):
+			if !noted {
+				out = append(out, strings.TrimSpace(line))
+			}
+		}
+	}
+	return out
+}

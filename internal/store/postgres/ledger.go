@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -94,7 +96,8 @@ const (
 // Rows are updated in a fixed order (keys by hash, accounts by id, rollups
 // by their primary key), so that two gateway instances writing batches at
 // once wait for each other instead of deadlocking.
-func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
+func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) (err error) {
+	defer func() { err = schemaError(err) }()
 	now := db.now()
 	gens, err := newGenerationColumns(b.Generations, now)
 	if err != nil {
@@ -606,4 +609,17 @@ func (db *DB) LoadBalances(ctx context.Context) ([]store.AccountBalance, []store
 		return nil, nil, fmt.Errorf("load balances: %w", err)
 	}
 	return accounts, keys, nil
+}
+
+// schemaError marks err as store.ErrSchema when PostgreSQL refused the
+// statement for what it names rather than for the values: SQLSTATE class
+// 42 (undefined column, table or function; insufficient privilege). An
+// instance of an older release writing after a newer one migrated gets
+// these on every batch; its records must wait, not be dropped.
+func schemaError(err error) error {
+	var pe *pgconn.PgError
+	if err != nil && errors.As(err, &pe) && strings.HasPrefix(pe.Code, "42") {
+		return fmt.Errorf("%w: %w", store.ErrSchema, err)
+	}
+	return err
 }
