@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
@@ -289,7 +288,7 @@ func (a *API) Redeem(w http.ResponseWriter, r *http.Request) error {
 		return llm.Forbidden("forbidden", "redeem a code with the management key of the account to credit; the admin adds credits with POST /api/v1/accounts/{id}/credits")
 	}
 	who := []string{"account " + caller.AccountID, "address " + a.clientAddr(r)}
-	if wait := a.redeemFails.blocked(who...); wait > 0 {
+	if wait := a.redeemFails.Blocked(who...); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		return llm.RateLimited("too many failed redemptions from this account or address; try again in "+strconv.Itoa(secs)+" seconds", strconv.Itoa(secs))
 	}
@@ -301,7 +300,7 @@ func (a *API) Redeem(w http.ResponseWriter, r *http.Request) error {
 	}
 	code := strings.TrimSpace(req.Code)
 	fail := func(status int, errCode, msg string) error {
-		a.redeemFails.fail(who...)
+		a.redeemFails.Fail(who...)
 		return &llm.Error{Kind: llm.KindCaller, Status: status, Type: "invalid_request_error", Code: errCode, Param: "code", Message: msg}
 	}
 	if !wellFormedCode(code) {
@@ -330,61 +329,4 @@ func (a *API) Redeem(w http.ResponseWriter, r *http.Request) error {
 		Redeemed money.Nanos   `json:"redeemed"`
 		Memo     string        `json:"memo"`
 	}{a.accountObject(ac), b.Value, b.Memo})
-}
-
-// attempts counts failures per name in fixed windows: after max in a
-// window, a name is blocked until the window ends. Names whose window has
-// ended are dropped as others are counted, so the table holds only the
-// names that failed in the last window.
-type attempts struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	seen   map[string]attemptWindow
-}
-
-type attemptWindow struct {
-	start time.Time
-	n     int
-}
-
-func newAttempts(max int, window time.Duration, now func() time.Time) *attempts {
-	return &attempts{max: max, window: window, now: now, seen: map[string]attemptWindow{}}
-}
-
-// blocked is how long the most blocked of names must wait, or 0.
-func (t *attempts) blocked(names ...string) time.Duration {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	for _, n := range names {
-		w, ok := t.seen[n]
-		if !ok || w.n < t.max {
-			continue
-		}
-		wait = max(wait, w.start.Add(t.window).Sub(now))
-	}
-	return wait
-}
-
-// fail counts a failure against each of names.
-func (t *attempts) fail(names ...string) {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for n, w := range t.seen {
-		if !now.Before(w.start.Add(t.window)) {
-			delete(t.seen, n)
-		}
-	}
-	for _, n := range names {
-		w, ok := t.seen[n]
-		if !ok {
-			w = attemptWindow{start: now}
-		}
-		w.n++
-		t.seen[n] = w
-	}
 }

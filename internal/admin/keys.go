@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,8 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
+	"github.com/switchyard-gw/switchyard/internal/clientaddr"
+	"github.com/switchyard-gw/switchyard/internal/failwindow"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/ratelimit"
@@ -56,10 +57,16 @@ type API struct {
 	// clientAddr is the address per-address limits count (SetClientAddr).
 	clientAddr func(*http.Request) string
 	// redeemFails counts failed redemptions per account and per address.
-	redeemFails *attempts
+	redeemFails *failwindow.Counter
 	// exchangeFails counts failed OAuth code exchanges per address.
-	exchangeFails *addrFailures
+	exchangeFails *failwindow.Counter
+	// registerFails counts refused registrations per address.
+	registerFails *failwindow.Counter
 }
+
+// trackedNames bounds each failure table (failwindow): the addresses and
+// accounts whose failures are counted at once.
+const trackedNames = 10000
 
 // OnChange sets what is told after a write to keys ("keys") or accounts
 // ("accounts") commits: other gateway instances refresh their caches then.
@@ -73,9 +80,10 @@ func (a *API) notify(ctx context.Context, topic string) {
 
 // New builds the management API.
 func New(st Store, keys *auth.Cache, acct *billing.Accountant, limits *ratelimit.Limiter, pending Generations, now func() time.Time) *API {
-	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now, clientAddr: peerAddr,
-		redeemFails:   newAttempts(redeemFailures, redeemWindow, now),
-		exchangeFails: newAddrFailures(exchangeFailures, exchangeFailureWindow, exchangeTrackedAddrs, now)}
+	return &API{st: st, keys: keys, acct: acct, limits: limits, pending: pending, now: now, clientAddr: clientaddr.Peer,
+		redeemFails:   failwindow.New(redeemFailures, redeemWindow, trackedNames, now),
+		exchangeFails: failwindow.New(exchangeFailures, exchangeFailureWindow, trackedNames, now),
+		registerFails: failwindow.New(registerFailures, registerWindow, trackedNames, now)}
 }
 
 // KeyObject is a key as the API shows it (OpenRouter's field names).
@@ -292,13 +300,17 @@ func (a *API) ListKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	acct := r.URL.Query().Get("account_id")
+	if caller.Kind != store.KindAdmin && acct != "" && acct != caller.AccountID {
+		return llm.Forbidden("forbidden", "a management key can only list its own account's keys ("+caller.AccountID+")")
+	}
 	keys, err := a.st.ListKeys(r.Context())
 	if err != nil {
 		return err
 	}
 	out := make([]KeyObject, 0, len(keys))
 	for i := range keys {
-		if visibleTo(caller, &keys[i]) {
+		if visibleTo(caller, &keys[i]) && (acct == "" || keys[i].AccountID == acct) {
 			out = append(out, a.object(&keys[i]))
 		}
 	}
@@ -372,14 +384,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // SetClientAddr sets how a request's client address is read for the
-// per-address limits (failed redemptions and code exchanges): the server's
-// reading of server.trusted_proxies. The default is the connection's peer.
+// per-address limits (failed redemptions, code exchanges and
+// registrations): the server's reading of server.trusted_proxies. The
+// default is the connection's peer (clientaddr.Peer).
 func (a *API) SetClientAddr(f func(*http.Request) string) { a.clientAddr = f }
-
-// peerAddr is the connection's peer address.
-func peerAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
@@ -27,7 +26,6 @@ type OAuthPolicy struct {
 const (
 	exchangeFailures      = 10
 	exchangeFailureWindow = time.Minute
-	exchangeTrackedAddrs  = 10000
 )
 
 // AuthCodeRequest is POST /auth/keys/code's body (OpenRouter's fields, and
@@ -128,14 +126,14 @@ type ExchangeRequest struct {
 func (a *API) ExchangeAuthCode(p OAuthPolicy) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		addr := a.clientAddr(r)
-		if wait := a.exchangeFails.blocked(addr); wait > 0 {
+		if wait := a.exchangeFails.Blocked(addr); wait > 0 {
 			secs := strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 			return llm.RateLimited("too many failed code exchanges from your address; try again in "+secs+" seconds", secs)
 		}
 		k, plain, err := a.exchange(r, p)
 		if err != nil {
 			if e := llm.AsError(err); e != nil && e.Status >= 400 && e.Status < 500 {
-				a.exchangeFails.fail(addr)
+				a.exchangeFails.Fail(addr)
 			}
 			return err
 		}
@@ -185,74 +183,4 @@ func (a *API) exchange(r *http.Request, p OAuthPolicy) (*store.Key, string, erro
 		return nil, "", llm.Forbidden("invalid_code", "the key that approved this code has been disabled or has expired since")
 	}
 	return a.createKey(r.Context(), CreateKeyRequest{Name: c.AppID, AccountID: c.AccountID, Limit: c.Limit})
-}
-
-// addrFailures counts failures per address in fixed windows, for a
-// bounded number of addresses (when full, an unknown address waits a
-// window: failing closed).
-type addrFailures struct {
-	mu     sync.Mutex
-	counts map[string]failCount
-	limit  int
-	window time.Duration
-	size   int
-	now    func() time.Time
-}
-
-type failCount struct {
-	since time.Time
-	n     int
-}
-
-func newAddrFailures(limit int, window time.Duration, size int, now func() time.Time) *addrFailures {
-	return &addrFailures{counts: map[string]failCount{}, limit: limit, window: window, size: size, now: now}
-}
-
-// current is addr's count in the window at now; the caller holds mu.
-// It forgets ended windows, all of them when the table is full.
-func (f *addrFailures) current(addr string, now time.Time) (failCount, bool) {
-	if len(f.counts) >= f.size {
-		for a, c := range f.counts {
-			if now.Sub(c.since) >= f.window {
-				delete(f.counts, a)
-			}
-		}
-	}
-	c, ok := f.counts[addr]
-	if ok && now.Sub(c.since) >= f.window {
-		delete(f.counts, addr)
-		return failCount{}, false
-	}
-	return c, ok
-}
-
-// blocked is how long addr must wait, or 0.
-func (f *addrFailures) blocked(addr string) time.Duration {
-	now := f.now()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, ok := f.current(addr, now)
-	switch {
-	case !ok && len(f.counts) >= f.size:
-		return f.window
-	case ok && c.n >= f.limit:
-		return c.since.Add(f.window).Sub(now)
-	}
-	return 0
-}
-
-// fail counts one failure of addr.
-func (f *addrFailures) fail(addr string) {
-	now := f.now()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, ok := f.current(addr, now)
-	if !ok {
-		if len(f.counts) >= f.size {
-			return
-		}
-		c.since = now
-	}
-	c.n++
-	f.counts[addr] = c
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 
@@ -388,12 +389,36 @@ func (a *API) ChangePassword(w http.ResponseWriter, r *http.Request, id string) 
 // Register serves POST /register {"email", "password",
 // "invitation_code", "account_name"}, without a key, when
 // console.registration.enabled: a new account (its starting credits from
-// the config) with the new user as its owner.
+// the config) with the new user as its owner. Refusals (a wrong
+// invitation code, a taken email, a bad field) count against the
+// caller's address as failed sign-ins do: after registerFailures in a
+// window, 429 until it ends.
 func (a *API) Register(w http.ResponseWriter, r *http.Request) error {
 	reg := a.registration.Load()
 	if reg == nil || !reg.Enabled {
 		return llm.Forbidden("registration_disabled", "self-registration is off on this gateway; ask its operator for an account")
 	}
+	addr := a.clientAddr(r)
+	if wait := a.registerFails.Blocked(addr); wait > 0 {
+		secs := strconv.Itoa(int((wait + time.Second - 1) / time.Second))
+		return llm.RateLimited("too many refused registrations from your address; try again in "+secs+" seconds", secs)
+	}
+	err := a.register(w, r, reg)
+	if e := llm.AsError(err); e != nil && e.Status >= 400 && e.Status < 500 {
+		a.registerFails.Fail(addr)
+	}
+	return err
+}
+
+// Refused registrations allowed per client address per window: the
+// console's limit on failed sign-ins.
+const (
+	registerFailures = 5
+	registerWindow   = time.Minute
+)
+
+// register is Register once the address may try.
+func (a *API) register(w http.ResponseWriter, r *http.Request, reg *Registration) error {
 	var req struct {
 		Email       string `json:"email"`
 		Password    string `json:"password"`

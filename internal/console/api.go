@@ -45,7 +45,13 @@ func (c *Console) roundTrip(r *http.Request, s *session, method, path string, bo
 		return nil, err
 	}
 	req.Host = r.Host
+	// The client's address as the API reads it: the peer and, from a
+	// trusted proxy, its X-Forwarded-For (server.trusted_proxies), so that
+	// the API's per-address limits count the browser, not the proxy.
 	req.RemoteAddr = r.RemoteAddr
+	if fwd := r.Header.Values("X-Forwarded-For"); len(fwd) > 0 {
+		req.Header["X-Forwarded-For"] = fwd
+	}
 	req.Header.Set("User-Agent", "switchyard-console")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -17,7 +17,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/clientaddr"
+	"github.com/switchyard-gw/switchyard/internal/failwindow"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
 
@@ -114,9 +115,9 @@ type Console struct {
 	now       func() time.Time
 	log       *slog.Logger
 	sessions  sessionTable
-	failures  *failures
+	failures  *failwindow.Counter
 	// userFails counts failed password sign-ins per email.
-	userFails *failures
+	userFails *failwindow.Counter
 	pages     map[string]*template.Template
 	assets    http.Handler
 	mux       *http.ServeMux
@@ -131,7 +132,7 @@ func New(o Options) *Console {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.ClientAddr == nil {
-		o.ClientAddr = peerAddr
+		o.ClientAddr = clientaddr.Peer
 	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = DefaultMaxSessions
@@ -144,8 +145,8 @@ func New(o Options) *Console {
 	}
 	c := &Console{
 		api: o.API, addr: o.ClientAddr, onSignIn: o.SignedIn, verify: o.Verify, signInFn: o.SignIn, resolve: o.Resolve, regOpen: o.RegistrationOpen, rankMode: o.RankingsMode, topUsage: o.TopUsage, now: o.Now, log: o.Log,
-		failures:  newFailures(signInFailures, signInWindow, trackedAddresses, o.Now),
-		userFails: newFailures(userFailures, userWindow, trackedAddresses, o.Now),
+		failures:  failwindow.New(signInFailures, signInWindow, trackedAddresses, o.Now),
+		userFails: failwindow.New(userFailures, userWindow, trackedAddresses, o.Now),
 		pages:     map[string]*template.Template{},
 	}
 	if o.Sessions != nil {
@@ -331,15 +332,6 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "signin", &page{Title: "Sign in", Next: next})
 }
 
-// peerAddr is the connection's peer, the default Options.ClientAddr.
-func peerAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // tooMany answers a sign-in refused for wait by a failure limit.
 func (c *Console) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration, whose string, p *page) {
 	secs := int((wait + time.Second - 1) / time.Second)
@@ -353,7 +345,7 @@ func (c *Console) tooMany(w http.ResponseWriter, r *http.Request, wait time.Dura
 // session cookie.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	addr := c.addr(r)
-	if wait := c.failures.blocked(addr); wait > 0 {
+	if wait := c.failures.Blocked(addr); wait > 0 {
 		c.tooMany(w, r, wait, "from your address", &page{Next: r.PostFormValue("next")})
 		return
 	}
@@ -372,7 +364,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.onSignIn(r, who, err)
 	}
 	if err != nil {
-		c.failures.fail(addr)
+		c.failures.Fail(addr)
 		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))
 		c.render(w, r, http.StatusUnauthorized, "signin", &page{Title: "Sign in", Next: r.PostFormValue("next"), Error: "Sign-in refused: " + err.Error()})
 		return
@@ -387,7 +379,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 // same, whether the email exists or not.
 func (c *Console) signInUser(w http.ResponseWriter, r *http.Request, addr, email string) {
 	p := &page{Email: email}
-	if wait := c.userFails.blocked(email); wait > 0 {
+	if wait := c.userFails.Blocked(email); wait > 0 {
 		c.tooMany(w, r, wait, "for this email", p)
 		return
 	}
@@ -402,8 +394,8 @@ func (c *Console) signInUser(w http.ResponseWriter, r *http.Request, addr, email
 		c.onSignIn(r, who, err)
 	}
 	if err != nil {
-		c.failures.fail(addr)
-		c.userFails.fail(email)
+		c.failures.Fail(addr)
+		c.userFails.Fail(email)
 		c.log.Info("console sign-in refused", slog.String("addr", addr), slog.String("reason", err.Error()))
 		p.Title, p.Error = "Sign in", "Sign-in refused: wrong email or password."
 		c.render(w, r, http.StatusUnauthorized, "signin", p)

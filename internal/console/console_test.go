@@ -69,13 +69,13 @@ type gateway struct {
 	tlsOrigin bool
 }
 
-func newGateway(t *testing.T) *gateway {
+func newGateway(t testing.TB) *gateway {
 	t.Helper()
 	return newGatewayConfig(t, testConfig)
 }
 
 // newGatewayConfig is newGateway with the config file text yaml.
-func newGatewayConfig(t *testing.T, yaml string) *gateway {
+func newGatewayConfig(t testing.TB, yaml string) *gateway {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), "console.yaml", config.MapEnv(nil))
 	if err != nil {
@@ -115,7 +115,7 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // do sends one request as the browser would (same-origin, its cookie) and
 // keeps the cookie it is given and the CSRF token of the page.
-func (b *browser) do(t *testing.T, method, path string, form url.Values) (*http.Response, string) {
+func (b *browser) do(t testing.TB, method, path string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -165,7 +165,7 @@ func (b *browser) post(t *testing.T, path string, form url.Values) (*http.Respon
 	return b.do(t, http.MethodPost, path, form)
 }
 
-func (b *browser) signIn(t *testing.T, key string) {
+func (b *browser) signIn(t testing.TB, key string) {
 	t.Helper()
 	resp, page := b.do(t, http.MethodPost, "/console/signin", url.Values{"key": {key}})
 	if resp.StatusCode != http.StatusSeeOther || b.cookie == nil {

@@ -82,18 +82,19 @@ func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, s *session,
 	var list struct {
 		Data []admin.KeyObject `json:"data"`
 	}
-	if err := c.call(r, s, http.MethodGet, "/keys", nil, &list); err != nil {
+	// The admin's choice of account is the API's account_id filter.
+	p.Filter = c.filterOf(r, s, p)
+	path := "/keys"
+	if p.Filter != nil && p.Filter.Selected != "" {
+		path += "?" + url.Values{"account_id": {p.Filter.Selected}}.Encode()
+	}
+	if err := c.call(r, s, http.MethodGet, path, nil, &list); err != nil {
 		p.Error = joinErr(p.Error, "Listing keys failed: "+err.Error())
 		status = statusOf(err)
 	}
-	// GET /api/v1/keys has no account filter: the admin's choice of
-	// account is applied here, to the whole listing.
-	p.Filter = c.filterOf(r, s, p)
 	now := c.now()
 	for _, k := range list.Data {
-		if p.Filter == nil || p.Filter.Selected == "" || k.AccountID == p.Filter.Selected {
-			p.Keys = append(p.Keys, rowOf(k, now))
-		}
+		p.Keys = append(p.Keys, rowOf(k, now))
 	}
 	p.Title, p.Nav, p.Who, p.CSRF = "Keys", "keys", &s.who, s.csrf
 	c.render(w, r, status, "keys", p)

@@ -25,7 +25,7 @@ func (c *Console) registerPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) register(w http.ResponseWriter, r *http.Request) {
 	addr := c.addr(r)
 	p := &page{Title: "Create an account", Email: store.NormalEmail(r.PostFormValue("email")), AccountName: strings.TrimSpace(r.PostFormValue("account_name"))}
-	if wait := c.failures.blocked(addr); wait > 0 {
+	if wait := c.failures.Blocked(addr); wait > 0 {
 		c.tooMany(w, r, wait, "from your address", p)
 		return
 	}
@@ -41,7 +41,7 @@ func (c *Console) register(w http.ResponseWriter, r *http.Request) {
 	}
 	body := map[string]string{"email": p.Email, "password": pw, "invitation_code": strings.TrimSpace(r.PostFormValue("invitation_code")), "account_name": p.AccountName}
 	if err := c.call(r, nil, http.MethodPost, "/register", body, nil); err != nil {
-		c.failures.fail(addr)
+		c.failures.Fail(addr)
 		p.Error = "Registration refused: " + err.Error()
 		c.render(w, r, statusOf(err), "register", p)
 		return

@@ -393,6 +393,80 @@ console:
 	}
 }
 
+// POST /api/v1/register has the sign-in limit per address: after 5
+// refusals (wrong invitation codes, here) in a minute, that address gets
+// 429 with Retry-After, even with the right code; another address is not
+// held; after the minute the first may register again.
+func TestRegistrationRefusalsAreLimitedPerAddress(t *testing.T) {
+	g := newGatewayConfig(t, testConfig+`
+console:
+  registration:
+    enabled: true
+    invitation_codes: ["welcome-2026-abc"]
+`)
+	register := func(addr, email, code string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "http://gw.test/api/v1/register", strings.NewReader(
+			`{"email":"`+email+`","password":"a-long-password","invitation_code":"`+code+`"}`))
+		r.RemoteAddr = addr + ":40000"
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		g.srv.ServeHTTP(w, r)
+		return w
+	}
+	for i := range 5 {
+		if w := register("203.0.113.7", "guess@example.com", fmt.Sprint("guess-", i)); w.Code != http.StatusForbidden {
+			t.Fatalf("guess %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	w := register("203.0.113.7", "right@example.com", "welcome-2026-abc")
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "registrations") {
+		t.Fatalf("the 6th try from the address: %d, Retry-After %q, %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := register("203.0.113.8", "other@example.com", "welcome-2026-abc"); w.Code != http.StatusCreated {
+		t.Fatalf("another address: %d %s", w.Code, w.Body)
+	}
+	g.clock.advance(time.Minute)
+	if w := register("203.0.113.7", "right@example.com", "welcome-2026-abc"); w.Code != http.StatusCreated {
+		t.Fatalf("after the window: %d %s", w.Code, w.Body)
+	}
+}
+
+// Behind a trusted proxy the console's API calls carry the browser's
+// address: refusals from one browser do not hold another's registration
+// at the API's per-address limit.
+func TestConsoleRegistrationCountsTheBrowserBehindAProxy(t *testing.T) {
+	g := newGatewayConfig(t, testConfig+`
+server:
+  trusted_proxies: ["192.0.2.0/24"]
+console:
+  registration:
+    enabled: true
+    invitation_codes: ["welcome-2026-abc"]
+`)
+	register := func(client, email, code string) int {
+		form := url.Values{"email": {email}, "password": {"a-long-password"}, "password_again": {"a-long-password"}, "invitation_code": {code}}
+		r := httptest.NewRequest(http.MethodPost, "http://gw.test/console/register", strings.NewReader(form.Encode()))
+		r.RemoteAddr = "192.0.2.1:40000"
+		r.Header.Set("X-Forwarded-For", client)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", "http://gw.test")
+		w := httptest.NewRecorder()
+		g.srv.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 5 {
+		if c := register("203.0.113.1", "guess@example.com", fmt.Sprint("guess-", i)); c != http.StatusForbidden {
+			t.Fatalf("guess %d: %d", i, c)
+		}
+	}
+	if c := register("203.0.113.1", "guess@example.com", "welcome-2026-abc"); c != http.StatusTooManyRequests {
+		t.Fatalf("the guessing browser's 6th try: %d", c)
+	}
+	if c := register("203.0.113.2", "other@example.com", "welcome-2026-abc"); c != http.StatusSeeOther {
+		t.Fatalf("another browser behind the same proxy: %d, want 303 (registered and signed in)", c)
+	}
+}
+
 func TestConsoleRegistrationFormSignsTheNewOwnerIn(t *testing.T) {
 	closed := newGateway(t)
 	if resp, _ := closed.browser().do(t, http.MethodGet, "/console/register", nil); resp.StatusCode != http.StatusNotFound {
@@ -448,4 +522,38 @@ func (g *gateway) user(t *testing.T, account, id string) admin.UserObject {
 		}
 	}
 	return admin.UserObject{}
+}
+
+// GET /api/v1/keys?account_id= is one account's keys for the admin; a
+// management key sees its own account's whatever it asks, and asking for
+// another account is a 403.
+func TestListKeysFiltersByAccount(t *testing.T) {
+	g := newGateway(t)
+	a, b := g.team(t, "alpha"), g.team(t, "beta")
+	names := func(key, query string) (int, []string) {
+		var list struct {
+			Data []admin.KeyObject `json:"data"`
+		}
+		c, _ := g.send(t, "GET", "/keys"+query, key, "", &list)
+		var out []string
+		for _, k := range list.Data {
+			out = append(out, k.Name)
+		}
+		return c, out
+	}
+	if c, got := names(g.adminKey, "?account_id="+a.id); c != 200 || strings.Join(got, ",") != "alpha-manager,alpha-app" && strings.Join(got, ",") != "alpha-app,alpha-manager" {
+		t.Errorf("the admin's listing of alpha: %d %q", c, got)
+	}
+	if c, got := names(g.adminKey, ""); c != 200 || len(got) < 4 {
+		t.Errorf("the admin's whole listing: %d %q", c, got)
+	}
+	if c, got := names(b.mgmt, ""); c != 200 || len(got) != 2 || !strings.HasPrefix(got[0], "beta-") || !strings.HasPrefix(got[1], "beta-") {
+		t.Errorf("beta's management key: %d %q", c, got)
+	}
+	if c, got := names(b.mgmt, "?account_id="+b.id); c != 200 || len(got) != 2 {
+		t.Errorf("beta's management key naming its own account: %d %q", c, got)
+	}
+	if c, b := g.send(t, "GET", "/keys?account_id="+a.id, b.mgmt, "", nil); c != http.StatusForbidden {
+		t.Errorf("beta's management key asking for alpha's keys: %d %s", c, b)
+	}
 }

@@ -68,8 +68,9 @@ type flowRun struct {
 // in with email and password; and every page is shot at desktop and
 // phone width without sideways overflow. Top-up and redeem codes are
 // TestConsoleAccountsTopUpAndRedeemInABrowser's; the management key's
-// sign-in is TestConsoleAccountsTopUpAndRedeemInABrowser's too.
-// TODO(playground helper): chat in the Playground with streaming.
+// sign-in is TestConsoleAccountsTopUpAndRedeemInABrowser's too. The
+// Playground is shot after one answer; that it streams word by word is
+// TestConsolePlaygroundAndRankingsInABrowser's.
 func TestConsoleFullFlowInABrowser(t *testing.T) {
 	node, chromium := browserTools(t)
 	y := baseConfig + "console:\n  registration:\n    enabled: true\n"
@@ -122,7 +123,8 @@ func TestConsoleFullFlowInABrowser(t *testing.T) {
 	// The new key through the OpenAI SDK: the file's model, and the model
 	// routed to the provider added in the browser.
 	ctx := context.Background()
-	c := g.client(option.WithAPIKey(setup.NewKey))
+	// X-Title names the app on Rankings (in the screenshots).
+	c := g.client(option.WithAPIKey(setup.NewKey), option.WithHeader("X-Title", "Flow Test App"))
 	for _, model := range []string{"gpt-4o", "second-model"} {
 		if _, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: model,
 			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello from the flow")}}); err != nil {
@@ -161,11 +163,11 @@ func TestConsoleFullFlowInABrowser(t *testing.T) {
 	}
 	authURL := g.URL + "/auth?" + url.Values{"callback_url": {"http://127.0.0.1:9/cb"}, "code_challenge": {strings.Repeat("A", 43)},
 		"code_challenge_method": {"S256"}}.Encode()
-	shotsRun := phase("shots", "USER_EMAIL="+email, "USER_PASSWORD="+pw, "AUTH_URL="+authURL)
+	shotsRun := phase("shots", "USER_EMAIL="+email, "USER_PASSWORD="+pw, "AUTH_URL="+authURL, "PLAYGROUND_KEY="+g.Key)
 	if !strings.Contains(shotsRun.UserWho, email) {
 		t.Errorf("signed in with a password, the header says %q", shotsRun.UserWho)
 	}
-	pages := []string{"signin", "register", "connect", "keys", "usage", "generations", "generation", "models", "providers", "accounts", "consent", "password"}
+	pages := []string{"signin", "register", "connect", "keys", "usage", "generations", "generation", "models", "providers", "accounts", "users", "rankings", "playground", "consent", "password"}
 	for _, p := range pages {
 		if o, ok := shotsRun.Overflow[p]; !ok || o > 0 {
 			t.Errorf("%s at 390 px: %d px wider than the window (measured %v): %q", p, o, ok, shotsRun.Wide[p])

@@ -107,3 +107,52 @@ func TestConsoleUsageInABrowser(t *testing.T) {
 		t.Errorf("at 390 px: %+v (the page or a chart is wider than the screen)", run.Phone)
 	}
 }
+
+// TestConsoleUsageChartDaysAreUTCInABrowser: the ledger's days are UTC
+// days, so in a browser in Los Angeles (UTC−8/−7, where a UTC midnight is
+// the afternoon before) the Usage chart still has a tick at today's UTC
+// midnight, labelled with today's UTC date, not yesterday's.
+func TestConsoleUsageChartDaysAreUTCInABrowser(t *testing.T) {
+	node, chromium := browserTools(t)
+	g := start(t, opts{})
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if _, err := g.client().Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if r, ok := usageRows(t, g, g.AdminKey, "group_by=provider")["fake"]; ok && num(t, r, "requests") == 1 {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the ledger never recorded the request")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var run struct {
+		Error         string   `json:"error"`
+		Steps         []string `json:"steps"`
+		ConsoleErrors []string `json:"consoleErrors"`
+		TimeZone      string   `json:"timeZone"`
+		Ticks         [][2]any `json:"ticks"`
+	}
+	runNodeScript(t, node, "usage_tz.mjs", []string{"SWITCHYARD_URL=" + g.URL, "SWITCHYARD_ADMIN_KEY=" + g.AdminKey,
+		"CHROMIUM=" + chromium, "TZ_ID=America/Los_Angeles",
+		"FROM=" + today.AddDate(0, 0, -2).Format(time.DateOnly), "TO=" + today.AddDate(0, 0, 1).Format(time.DateOnly)}, &run)
+	if run.Error != "" || len(run.ConsoleErrors) > 0 {
+		t.Fatalf("in the browser, after steps %v: %s %q", run.Steps, run.Error, run.ConsoleErrors)
+	}
+	if run.TimeZone != "America/Los_Angeles" {
+		t.Fatalf("the browser's time zone is %q, not the one asked for", run.TimeZone)
+	}
+	want := today.Format("Jan 2")
+	found := false
+	for _, tk := range run.Ticks {
+		ts, _ := tk[0].(float64)
+		if int64(ts) == today.Unix() {
+			found = tk[1] == want
+		}
+	}
+	if !found {
+		t.Errorf("ticks %v: want one at %d (today, UTC midnight) labelled %q", run.Ticks, today.Unix(), want)
+	}
+}

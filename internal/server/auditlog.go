@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-gw/switchyard/internal/audit"
 	"github.com/switchyard-gw/switchyard/internal/auth"
+	"github.com/switchyard-gw/switchyard/internal/clientaddr"
 	"github.com/switchyard-gw/switchyard/internal/console"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/relay"
@@ -75,7 +76,7 @@ func (s *Server) audit(rt route, h handlerFunc) handlerFunc {
 		}
 		e := &store.AuditEntry{Action: action, Target: note.Target, AccountID: note.AccountID,
 			Before: note.Before, After: note.After, Status: sw.status,
-			RequestID: w.Header().Get("X-Request-Id"), Source: ClientAddr(r, s.current().proxies).String()}
+			RequestID: w.Header().Get("X-Request-Id"), Source: clientaddr.Of(r, s.current().proxies).String()}
 		if note.ActorKind != "" {
 			e.ActorKind, e.ActorID, e.Actor = note.ActorKind, note.ActorID, note.Actor
 		} else if !s.admin.Actor(r, e) {
@@ -114,7 +115,7 @@ func (s *Server) Record(ctx context.Context, e store.AuditEntry) { s.record(ctx,
 // masked form of the key typed (never the key itself).
 func (s *Server) auditSignIn(r *http.Request, who console.Identity, err error) {
 	e := store.AuditEntry{Action: "console sign-in", Status: http.StatusOK, RequestID: r.Header.Get("X-Request-Id"),
-		Source: ClientAddr(r, s.current().proxies).String()}
+		Source: clientaddr.Of(r, s.current().proxies).String()}
 	if err != nil {
 		e.ActorKind, e.Status = "unknown", http.StatusUnauthorized
 		if email := store.NormalEmail(r.PostFormValue("email")); email != "" && strings.TrimSpace(r.PostFormValue("key")) == "" {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/clientaddr"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -149,56 +150,6 @@ func proxiesOf(c *config.Server) []netip.Prefix {
 	return out
 }
 
-// ClientAddr is the address of the client that sent r: the connection's
-// peer, or, when the peer is a trusted proxy, the last address of
-// X-Forwarded-For that is not itself a trusted proxy (each proxy appends
-// the address it received the request from, so addresses left of the
-// last untrusted one may be made up by the client).
-func ClientAddr(r *http.Request, proxies []netip.Prefix) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	addr := ap.Addr().Unmap()
-	if len(proxies) == 0 || !trusted(addr, proxies) {
-		return addr
-	}
-	fwd := r.Header.Values("X-Forwarded-For")
-	for i := len(fwd) - 1; i >= 0; i-- {
-		parts := strings.Split(fwd[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return addr // a malformed entry: trust nothing left of it
-			}
-			addr = a.Unmap()
-			if !trusted(addr, proxies) {
-				return addr
-			}
-		}
-	}
-	return addr
-}
-
-func trusted(a netip.Addr, proxies []netip.Prefix) bool {
-	for _, p := range proxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// sourceOf is the key an address is counted under: the address, and for
-// IPv6 its /64 (one host or customer line).
-func sourceOf(a netip.Addr) netip.Addr {
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.Addr()
-	}
-	return a
-}
-
 // authGuard counts failed authentications per client address in one-minute
 // windows; an address past server.auth_failures_per_minute is refused
 // until its window ends. Requests pay one atomic load while no address is
@@ -256,7 +207,7 @@ func (g *authGuard) fail(r *http.Request) {
 	if perMinute < 0 {
 		return
 	}
-	src := sourceOf(ClientAddr(r, proxies))
+	src := clientaddr.Source(clientaddr.Of(r, proxies))
 	if !src.IsValid() {
 		return
 	}
@@ -367,7 +318,7 @@ func (g *authGuard) blocked(r *http.Request, clock func() time.Time) time.Durati
 	if perMinute < 0 {
 		return 0
 	}
-	src := sourceOf(ClientAddr(r, proxies))
+	src := clientaddr.Source(clientaddr.Of(r, proxies))
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	win := g.windows[src]

@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-gw/switchyard/internal/admin"
 	"github.com/switchyard-gw/switchyard/internal/auth"
 	"github.com/switchyard-gw/switchyard/internal/billing"
+	"github.com/switchyard-gw/switchyard/internal/clientaddr"
 	"github.com/switchyard-gw/switchyard/internal/cluster"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/console"
@@ -165,7 +166,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 		return sn.cfg.Server.AuthFailuresPerMinute, sn.proxies
 	})
 	s.errs = errorWriter{log: o.Log, guard: s.guard}
-	s.admin.SetClientAddr(func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() })
+	s.admin.SetClientAddr(func(r *http.Request) string { return clientaddr.Of(r, s.current().proxies).String() })
 	routeHealth := routing.NewHealth(routing.HealthConfig{MaxRoutes: cfg.Routing.MaxTrackedRoutes,
 		AuthFailures: cfg.Routing.AuthFailures, AuthCooldown: cfg.Routing.AuthCooldown}, o.Now)
 	m.Func("switchyard_ledger_queue_depth", "Generation records waiting to be written.", func() float64 { return float64(lw.QueueDepth()) })
@@ -204,7 +205,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	})
 	s.console = console.New(console.Options{API: s, Verify: s.consoleIdentity, SignIn: s.consoleSignIn, Resolve: s.consolePrincipal,
 		Sessions: o.Store, RegistrationOpen: s.admin.RegistrationOpen, Now: o.Now, Log: o.Log,
-		ClientAddr: func(r *http.Request) string { return ClientAddr(r, s.current().proxies).String() },
+		ClientAddr: func(r *http.Request) string { return clientaddr.Of(r, s.current().proxies).String() },
 		SignedIn:   s.auditSignIn, RankingsMode: s.rankingsMode, TopUsage: s.topUsage})
 	s.conns = newConnCounter()
 	m.Func("switchyard_connections_open", "Client connections open (server.max_connections caps them).", func() float64 { return float64(s.conns.openConns()) })

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchyard-gw/switchyard/internal/clientaddr"
 	"github.com/switchyard-gw/switchyard/internal/config"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/relay"
@@ -137,17 +138,14 @@ func refuse(c net.Conn, knob string) {
 	_ = c.Close()
 }
 
-// sourceKey is the address a connection is counted under: its IP, and for
-// IPv6 its /64, the block one host or one customer line usually gets.
+// sourceKey is the address a connection is counted under
+// (clientaddr.Source: its IP, and for IPv6 its /64).
 func sourceKey(a net.Addr) string {
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
 		return a.String()
 	}
-	if ip4 := ta.IP.To4(); ip4 != nil {
-		return ip4.String()
-	}
-	return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	return clientaddr.Source(ta.AddrPort().Addr().Unmap()).String()
 }
 
 // countedConn gives its place back when it is closed (once, however often

@@ -55,8 +55,9 @@ type GenerationCursor struct {
 // Where renders q as a SQL condition over the generations table (never
 // empty: "TRUE" selects all) and its arguments, naming the n-th argument
 // (from 1) with placeholder(n). Both backends run it; their indexes
-// (key_hash, created_at), (account_id, created_at) and (created_at) serve
-// the time range and the order, the rest filters the rows they yield.
+// (key_hash, created_at), (account_id, created_at), (model_requested,
+// created_at) and (created_at) serve the time range and the order, the
+// rest filters the rows they yield.
 func (q *GenerationQuery) Where(placeholder func(n int) string) (string, []any, error) {
 	var (
 		conds []string

@@ -10,6 +10,19 @@
   // Tick steps of counts and milliseconds: whole numbers.
   var whole = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5,
     1e6, 2e6, 5e6, 1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9, 1e10, 1e11, 1e12];
+  // Tick steps of the day axis: whole days, months (uPlot's 30-day
+  // month) and years; the data has one point a day, never an hour.
+  var day = 86400, month = 30 * day;
+  var days = [day, 2 * day, 3 * day, 7 * day, 14 * day, month, 2 * month, 3 * month, 6 * month, 365 * day];
+
+  // dayLabel is a tick's label: the UTC day (the data's days are UTC
+  // days, whatever the browser's time zone), or its month when the ticks
+  // are months apart.
+  function dayLabel(ts, incr) {
+    var o = incr >= month ? { month: "short", year: "numeric" } : { month: "short", day: "numeric" };
+    o.timeZone = "UTC";
+    return new Date(ts * 1000).toLocaleDateString("en-US", o);
+  }
 
   function loadUPlot(done) {
     if (window.uPlot) { done(); return; }
@@ -65,7 +78,14 @@
           tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
           scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
           axes: [
-            { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid } },
+            { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, incrs: days,
+              // The labels drawn are also the box's data-x-ticks ([unix
+              // seconds, label] pairs): the canvas has no text to read.
+              values: function (u, splits, ax, space, incr) {
+                var labels = splits.map(function (ts) { return dayLabel(ts, incr); });
+                box.setAttribute("data-x-ticks", JSON.stringify(splits.map(function (ts, i) { return [ts, labels[i]]; })));
+                return labels;
+              } },
             { stroke: axis, grid: { stroke: grid }, ticks: { stroke: grid }, size: 64,
               incrs: metric === "requests" || metric === "tokens" || metric.indexOf("_p") > 0 ? whole : undefined,
               values: function (u, vals) { return vals.map(function (v) { return number(v, metric); }); } }

@@ -13,8 +13,9 @@ var _ store.Generations = (*DB)(nil)
 
 // ListGenerations returns the generations q selects, newest first. With a
 // key, generations_key_created yields that key's rows in time order; with
-// an account and no key, generations_account_created (0009); with
-// neither, generations_created. The other filters are checked on the rows
+// an account and no key, generations_account_created (0009); with a
+// model and neither, generations_model_created (0017); with none of them,
+// generations_created. The other filters are checked on the rows
 // the index yields.
 func (db *DB) ListGenerations(ctx context.Context, q store.GenerationQuery) ([]store.Generation, error) {
 	if q.Limit <= 0 {

@@ -12,8 +12,9 @@ import (
 var _ store.Generations = (*DB)(nil)
 
 // ListGenerations returns the generations q selects, newest first, read
-// through generations_key_created, generations_account_created or
-// generations_created as the filters allow.
+// through generations_key_created, generations_account_created,
+// generations_model_created (0017) or generations_created as the filters
+// allow.
 func (db *DB) ListGenerations(ctx context.Context, q store.GenerationQuery) ([]store.Generation, error) {
 	if q.Limit <= 0 {
 		return nil, errors.New("list generations: limit must be positive")

@@ -5,12 +5,13 @@
 //          routed to it on Providers.
 //   after: the requests are in Generations, the chart data moved; the key
 //          is disabled on Keys.
-//   shots: every page at 1280×800 and 390×844, with its overflow at 390 px.
-// TODO(playground helper): chat in the Playground with streaming.
+//   shots: every page at 1280×800 and 390×844, with its overflow at 390 px;
+//          the Playground after one streamed answer (its word-by-word
+//          streaming is TestConsolePlaygroundAndRankingsInABrowser's).
 //
 // Environment: PHASE, SWITCHYARD_URL, SWITCHYARD_ADMIN_KEY, CHROMIUM, SHOTS,
 // and per phase SECOND_URL, SECOND_KEY (setup), USER_EMAIL, USER_PASSWORD,
-// AUTH_URL (shots). Prints one JSON line.
+// AUTH_URL, PLAYGROUND_KEY (shots). Prints one JSON line.
 import { chromium } from "playwright-core";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -143,10 +144,21 @@ try {
     await shoot("register");
     await signInKey(env.SWITCHYARD_ADMIN_KEY);
     for (const [name, sel] of [["connect", "h1"], ["keys", "#create-key"], ["usage", "dl.usage-totals"],
-      ["generations", "table.generations"], ["models", "h1"], ["providers", "#add-provider"], ["accounts", "h1"]]) {
+      ["generations", "table.generations"], ["models", "h1"], ["providers", "#add-provider"], ["accounts", "h1"],
+      ["users", "table.users"], ["rankings", "#rank-models"]]) {
       await go("/console/" + name, sel);
       await shoot(name);
     }
+    // The Playground with one streamed answer in it.
+    await go("/console/playground", "#playground[data-ready]");
+    await page.fill("#pg-key", env.PLAYGROUND_KEY);
+    await page.click("#pg-load");
+    await page.waitForFunction(() => Number(document.getElementById("playground").getAttribute("data-models")) > 0);
+    await page.selectOption("#pg-model", "gpt-4o");
+    await page.fill("#pg-input", "Say hello to the screenshot.");
+    await page.click("#pg-send");
+    await page.waitForSelector("#pg-log .pg-assistant[data-done]");
+    await shoot("playground");
     await go("/console/generations", "table.generations tbody tr[data-id] a");
     await page.click("table.generations tbody tr[data-id] a >> nth=0");
     await page.waitForSelector("h1 code");
