@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/audit"
@@ -205,6 +206,25 @@ func parseDay(v string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Parse(time.RFC3339, v)
+}
+
+// parseRange reads the query's from and to (a day or an RFC 3339 time)
+// into from and to, leaving either as it is when absent. A time an int64
+// of unix nanoseconds cannot hold is refused like a malformed one.
+func parseRange(v url.Values, from, to *time.Time) error {
+	for _, f := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", from}, {"to", to}} {
+		if s := v.Get(f.name); s != "" {
+			t, err := parseDay(s)
+			if err != nil || t.Before(store.MinTime) || t.After(store.MaxTime) {
+				return llm.BadRequest(f.name, "'%s' must be a date (2026-01-31) or an RFC 3339 time", f.name)
+			}
+			*f.dst = t
+		}
+	}
+	return nil
 }
 
 // AdminOnly refuses every caller but the admin key (a console session

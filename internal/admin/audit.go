@@ -67,17 +67,8 @@ func (a *API) Audit(w http.ResponseWriter, r *http.Request) error {
 	if q.Before != "" && (!strings.HasPrefix(q.Before, "aud-") || len(q.Before) > 64) {
 		return llm.BadRequest("cursor", "'cursor' must be the next_cursor of an earlier page")
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if s := v.Get(f.name); s != "" {
-			t, err := parseDay(s)
-			if err != nil {
-				return llm.BadRequest(f.name, "'%s' must be a date (2026-01-31) or an RFC 3339 time", f.name)
-			}
-			*f.dst = t
-		}
+	if err := parseRange(v, &q.From, &q.To); err != nil {
+		return err
 	}
 	// One more than asked says whether there is a next page.
 	q.Limit++

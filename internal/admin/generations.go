@@ -122,17 +122,8 @@ func generationQuery(r *http.Request) (store.GenerationQuery, error) {
 	default:
 		return q, llm.BadRequest("status", "'status' must be ok, error, an HTTP status (429) or an error code (rate_limited)")
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if s := v.Get(f.name); s != "" {
-			t, err := parseDay(s)
-			if err != nil || t.Before(store.MinTime) || t.After(store.MaxTime) {
-				return q, llm.BadRequest(f.name, "'%s' must be a date (2026-01-31) or an RFC 3339 time", f.name)
-			}
-			*f.dst = t
-		}
+	if err := parseRange(v, &q.From, &q.To); err != nil {
+		return q, err
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

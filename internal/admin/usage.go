@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/money"
@@ -70,17 +69,8 @@ func (a *API) Usage(w http.ResponseWriter, r *http.Request) error {
 	if format != "" && format != "json" && format != "csv" {
 		return llm.BadRequest("format", "'format' must be json or csv")
 	}
-	for _, f := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &q.From}, {"to", &q.To}} {
-		if s := v.Get(f.name); s != "" {
-			t, err := parseDay(s)
-			if err != nil {
-				return llm.BadRequest(f.name, "'%s' must be a date (2026-01-31) or an RFC 3339 time", f.name)
-			}
-			*f.dst = t
-		}
+	if err := parseRange(v, &q.From, &q.To); err != nil {
+		return err
 	}
 	if caller.Kind == store.KindManagement {
 		q.AccountID = caller.AccountID
