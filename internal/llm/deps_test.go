@@ -11,7 +11,7 @@ import (
 // a database or a logger (STYLE: dependency direction is tested).
 func TestPurePackagesImportNoTransportStorageOrLogging(t *testing.T) {
 	forbidden := []string{"net/http", "net", "database/sql", "modernc.org/sqlite", "log/slog", "log"}
-	for _, pkg := range []string{"llm", "api/openai", "api/anthropic", "api/gemini", "api/responses", "sse", "money", "jsonstr", "wildcard"} {
+	for _, pkg := range []string{"llm", "api/openai", "api/anthropic", "api/gemini", "api/responses", "api/bedrock", "sse", "money", "jsonstr", "wildcard"} {
 		out, err := exec.Command("go", "list", "-deps", "github.com/switchyard-gw/switchyard/internal/"+pkg).Output()
 		if err != nil {
 			if os.Getenv("CI") == "true" {

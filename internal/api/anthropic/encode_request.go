@@ -494,7 +494,7 @@ func partSource(p llm.Part) (wireSource, bool) {
 	case p.Data != "":
 		return wireSource{Type: "base64", MediaType: p.MediaType, Data: p.Data}, true
 	case p.URL != "":
-		if mt, data, ok := parseDataURL(p.URL); ok {
+		if mt, data, ok := llm.ParseDataURL(p.URL); ok {
 			return wireSource{Type: "base64", MediaType: mt, Data: data}, true
 		}
 		return wireSource{Type: "url", URL: p.URL}, true
@@ -504,24 +504,6 @@ func partSource(p llm.Part) (wireSource, bool) {
 		return wireSource{Type: "text", MediaType: "text/plain", Data: p.Text}, true
 	}
 	return wireSource{}, false
-}
-
-// parseDataURL splits an OpenAI-style data:MEDIA;base64,DATA URL, which
-// Anthropic does not accept as a url source.
-func parseDataURL(u string) (mediaType, data string, ok bool) {
-	rest, found := strings.CutPrefix(u, "data:")
-	if !found {
-		return "", "", false
-	}
-	meta, data, found := strings.Cut(rest, ",")
-	if !found {
-		return "", "", false
-	}
-	mediaType, found = strings.CutSuffix(meta, ";base64")
-	if !found {
-		return "", "", false
-	}
-	return mediaType, data, true
 }
 
 func encodeToolResult(m *llm.Message) toolResultBlock {

@@ -184,7 +184,7 @@ func EncodeRequest(r *llm.Request, maxOut int64) ([]byte, error) {
 				return nil, err
 			}
 			for _, tc := range m.ToolCalls {
-				content = append(content, block{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: argsObject(tc.Arguments)}})
+				content = append(content, block{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: llm.ArgsObject(tc.Arguments)}})
 				content = appendCachePoint(content, tc.CacheControl)
 				hasToolBlocks = true
 			}
@@ -317,7 +317,7 @@ func encodeMedia(p llm.Part, at string, index int) (*media, error) {
 	case data != "":
 	case strings.HasPrefix(p.URL, "data:"):
 		var ok bool
-		if mt, data, ok = parseDataURL(p.URL); !ok {
+		if mt, data, ok = llm.ParseDataURL(p.URL); !ok {
 			return nil, llm.BadRequest(at, "the data URL is not base64 (data:<type>;base64,<data>)")
 		}
 	case strings.HasPrefix(p.URL, "s3://"):
@@ -397,17 +397,6 @@ func documentName(filename string, index int) string {
 	return name
 }
 
-// parseDataURL splits "data:image/png;base64,AAAA".
-func parseDataURL(u string) (mediaType, data string, ok bool) {
-	rest, _ := strings.CutPrefix(u, "data:")
-	meta, data, found := strings.Cut(rest, ",")
-	if !found {
-		return "", "", false
-	}
-	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
-	return mediaType, data, isB64
-}
-
 // encodeToolResult is a tool's output: JSON when it is a JSON object (or
 // array), else text; status error for a failed run.
 func encodeToolResult(m *llm.Message) *toolResult {
@@ -432,22 +421,6 @@ func encodeToolResult(m *llm.Message) *toolResult {
 	}
 	tr.Content = []toolResultContent{{Text: &t}}
 	return tr
-}
-
-// argsObject is a tool call's arguments as the JSON object toolUse.input
-// must be: the arguments when they are one, else {"arguments": <text>}.
-func argsObject(args string) json.RawMessage {
-	a := bytes.TrimSpace([]byte(args))
-	if len(a) == 0 {
-		return json.RawMessage(`{}`)
-	}
-	if a[0] == '{' && json.Valid(a) {
-		var b bytes.Buffer
-		_ = json.Compact(&b, a)
-		return b.Bytes()
-	}
-	b, _ := json.Marshal(map[string]string{"arguments": args})
-	return b
 }
 
 func encodeTools(r *llm.Request, hasToolBlocks bool) (*toolConfig, error) {

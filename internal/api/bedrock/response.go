@@ -1,7 +1,6 @@
 package bedrock
 
 import (
-	"bytes"
 	"encoding/json"
 
 	"github.com/switchyard-gw/switchyard/internal/llm"
@@ -91,7 +90,7 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 		case b.Text != nil:
 			r.Message.Parts = append(r.Message.Parts, llm.Part{Type: llm.PartText, Text: *b.Text})
 		case b.ToolUse != nil:
-			r.Message.ToolCalls = append(r.Message.ToolCalls, llm.ToolCall{ID: b.ToolUse.ToolUseID, Name: b.ToolUse.Name, Arguments: compactArgs(b.ToolUse.Input)})
+			r.Message.ToolCalls = append(r.Message.ToolCalls, llm.ToolCall{ID: b.ToolUse.ToolUseID, Name: b.ToolUse.Name, Arguments: llm.CompactArgs(b.ToolUse.Input)})
 		case b.ReasoningContent != nil && b.ReasoningContent.ReasoningText != nil:
 			rt := b.ReasoningContent.ReasoningText
 			r.Message.Parts = append(r.Message.Parts, llm.Part{Type: llm.PartThinking, Text: rt.Text, Signature: rt.Signature, SignatureVendor: vendorOf(rt.Signature)})
@@ -111,16 +110,4 @@ func vendorOf(sig string) string {
 		return ""
 	}
 	return Vendor
-}
-
-// compactArgs is a toolUse input as the arguments text of a tool call.
-func compactArgs(args json.RawMessage) string {
-	if len(args) == 0 || string(args) == "null" {
-		return "{}"
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, args) != nil {
-		return "{}"
-	}
-	return b.String()
 }

@@ -70,7 +70,7 @@ func EncodeRequest(r *llm.Request) ([]byte, error) {
 			parts = encodeParts(m.Parts)
 			for _, tc := range m.ToolCalls {
 				callNames[tc.ID] = tc.Name
-				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Name, Args: argsObject(tc.Arguments)},
+				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Name, Args: llm.ArgsObject(tc.Arguments)},
 					ThoughtSignature: tc.Signature})
 			}
 		case llm.RoleTool:
@@ -160,7 +160,7 @@ func encodeParts(ps []llm.Part) []part {
 			case p.Data != "":
 				out = append(out, part{InlineData: &blob{MimeType: p.MediaType, Data: p.Data}})
 			case strings.HasPrefix(p.URL, "data:"):
-				mt, data, ok := parseDataURL(p.URL)
+				mt, data, ok := llm.ParseDataURL(p.URL)
 				if ok {
 					out = append(out, part{InlineData: &blob{MimeType: mt, Data: data}})
 				}
@@ -175,20 +175,6 @@ func encodeParts(ps []llm.Part) []part {
 		// cannot read it, so it is dropped.
 	}
 	return out
-}
-
-// parseDataURL splits "data:image/png;base64,AAAA".
-func parseDataURL(u string) (mediaType, data string, ok bool) {
-	rest, _ := strings.CutPrefix(u, "data:")
-	meta, data, found := strings.Cut(rest, ",")
-	if !found {
-		return "", "", false
-	}
-	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
-	if !isB64 {
-		return "", "", false
-	}
-	return mediaType, data, true
 }
 
 // toolResponse is the functionResponse.response object for a tool result:
@@ -394,7 +380,7 @@ func DecodeRequest(model string, body []byte) (*llm.Request, error) {
 						nextCall++
 					}
 					pending[fc.Name] = append(pending[fc.Name], id)
-					m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: id, Name: fc.Name, Arguments: compactArgs(fc.Args), Signature: p.ThoughtSignature})
+					m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: id, Name: fc.Name, Arguments: llm.CompactArgs(fc.Args), Signature: p.ThoughtSignature})
 					continue
 				}
 				if mp, ok := decodePart(p); ok {
@@ -503,19 +489,7 @@ func toolResultText(resp json.RawMessage) (string, bool) {
 			}
 		}
 	}
-	return compactArgs(resp), false
-}
-
-// compactArgs is args as compact JSON text; absent args are "{}".
-func compactArgs(args json.RawMessage) string {
-	if len(args) == 0 || string(args) == "null" {
-		return "{}"
-	}
-	var b bytes.Buffer
-	if json.Compact(&b, args) != nil {
-		return "{}"
-	}
-	return b.String()
+	return llm.CompactArgs(resp), false
 }
 
 func decodeTool(raw json.RawMessage, field string) ([]llm.Tool, error) {

@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 
@@ -32,7 +31,7 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 			if fc := p.FunctionCall; fc != nil {
 				r.Message.ToolCalls = append(r.Message.ToolCalls, llm.ToolCall{
 					ID: callID(fc.ID, len(r.Message.ToolCalls)), Name: fc.Name,
-					Arguments: compactArgs(fc.Args), Signature: p.ThoughtSignature})
+					Arguments: llm.CompactArgs(fc.Args), Signature: p.ThoughtSignature})
 				continue
 			}
 			if mp, ok := decodePart(p); ok {
@@ -131,7 +130,7 @@ func geminiFinish(fr llm.FinishReason) string {
 func EncodeResponse(r *llm.Response) []byte {
 	parts := encodeParts(r.Message.Parts)
 	for _, tc := range r.Message.ToolCalls {
-		parts = append(parts, part{FunctionCall: &functionCall{ID: tc.ID, Name: tc.Name, Args: argsObject(tc.Arguments)},
+		parts = append(parts, part{FunctionCall: &functionCall{ID: tc.ID, Name: tc.Name, Args: llm.ArgsObject(tc.Arguments)},
 			ThoughtSignature: tc.Signature})
 	}
 	c := candidate{FinishReason: nonEmpty(geminiFinish(r.FinishReason), "STOP")}
@@ -145,22 +144,5 @@ func EncodeResponse(r *llm.Response) []byte {
 		ResponseID:    r.ID,
 	}
 	b, _ := json.Marshal(&w)
-	return b
-}
-
-// argsObject is a tool call's arguments as the JSON object Gemini's args
-// must be; arguments that are not an object (a truncated stream, a model
-// that wrote garbage) are kept under "arguments" rather than lost.
-func argsObject(args string) json.RawMessage {
-	a := bytes.TrimSpace([]byte(args))
-	if len(a) == 0 {
-		return json.RawMessage(`{}`)
-	}
-	if a[0] == '{' && json.Valid(a) {
-		var b bytes.Buffer
-		_ = json.Compact(&b, a)
-		return b.Bytes()
-	}
-	b, _ := json.Marshal(map[string]string{"arguments": args})
 	return b
 }

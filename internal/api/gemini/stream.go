@@ -87,7 +87,7 @@ func (d *StreamDecoder) partEvents(evs []llm.StreamEvent, p part) []llm.StreamEv
 		return append(evs,
 			llm.StreamEvent{Kind: llm.EventToolCallStart, Index: i,
 				ToolCall: &llm.ToolCall{ID: callID(fc.ID, i), Name: fc.Name, Signature: p.ThoughtSignature}},
-			llm.StreamEvent{Kind: llm.EventToolCallDelta, Index: i, ToolCall: &llm.ToolCall{Arguments: compactArgs(fc.Args)}})
+			llm.StreamEvent{Kind: llm.EventToolCallDelta, Index: i, ToolCall: &llm.ToolCall{Arguments: llm.CompactArgs(fc.Args)}})
 	case p.Text != nil && p.Thought:
 		return append(evs, llm.StreamEvent{Kind: llm.EventThinking, Text: *p.Text, Signature: p.ThoughtSignature, SignatureVendor: signatureVendor(p.ThoughtSignature)})
 	case p.Text != nil && (*p.Text != "" || p.ThoughtSignature != ""):
@@ -198,7 +198,7 @@ func (e *StreamEncoder) flushCall(out []byte) []byte {
 		return out
 	}
 	e.call = nil
-	return e.chunk(out, part{FunctionCall: &functionCall{ID: c.id, Name: c.name, Args: argsObject(c.args.String())},
+	return e.chunk(out, part{FunctionCall: &functionCall{ID: c.id, Name: c.name, Args: llm.ArgsObject(c.args.String())},
 		ThoughtSignature: c.sig})
 }
 

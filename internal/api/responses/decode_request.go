@@ -518,7 +518,7 @@ func image(pp string, p gjson.Result) (llm.Part, error) {
 		return llm.Part{}, err
 	}
 	part := llm.Part{Type: llm.PartImage, Detail: detail}
-	switch mt, data, ok := parseDataURL(u); {
+	switch mt, data, ok := llm.ParseDataURL(u); {
 	case ok && data != "":
 		part.MediaType, part.Data = mt, data
 	case strings.HasPrefix(u, "data:"):
@@ -542,7 +542,7 @@ func file(pp string, p gjson.Result) (llm.Part, error) {
 	if err != nil {
 		return part, err
 	}
-	switch mt, data, ok := parseDataURL(fd); {
+	switch mt, data, ok := llm.ParseDataURL(fd); {
 	case ok:
 		part.MediaType, part.Data = mt, data
 	case strings.HasPrefix(fd, "data:"):
@@ -777,22 +777,4 @@ func (d *decoder) reasoning(v gjson.Result) error {
 		return llm.BadRequest("reasoning.effort", "'reasoning.effort' must be none, minimal, low, medium, high or xhigh")
 	}
 	return nil
-}
-
-// parseDataURL splits data:[<mediatype>];base64,<data>. Data URLs that
-// are not base64 are not read (ok is false); no Responses client sends them.
-func parseDataURL(s string) (mediaType, data string, ok bool) {
-	rest, found := strings.CutPrefix(s, "data:")
-	if !found {
-		return "", "", false
-	}
-	meta, payload, found := strings.Cut(rest, ",")
-	if !found {
-		return "", "", false
-	}
-	mt, isB64 := strings.CutSuffix(meta, ";base64")
-	if !isB64 {
-		return "", "", false
-	}
-	return mt, payload, true
 }
