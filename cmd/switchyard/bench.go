@@ -138,6 +138,7 @@ func cmdBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "listen address")
 	upstream := fs.String("upstream", "", "upstream base URL (http://HOST:PORT)")
+	profiled := fs.Bool("pprof", false, "also serve GET /debug/pprof/profile (bench --profile)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -147,5 +148,9 @@ func cmdBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return loadbench.Serve(ctx, *listen, loadbench.ProxyHandler(u), stdout)
+	h := loadbench.ProxyHandler(u)
+	if *profiled {
+		h = loadbench.ProfiledProxyHandler(u)
+	}
+	return loadbench.Serve(ctx, *listen, h, stdout)
 }

@@ -43,11 +43,11 @@ type Options struct {
 	Rounds   int           `json:"rounds"` // repetitions of each scenario over the targets
 	Postgres string        `json:"-"`      // DSN; "" runs the gateway on SQLite
 	Keep     bool          `json:"-"`      // keep the temporary directory (config, logs, database)
-	// ProfileDir, when set, receives CPU profiles of the gateway process
-	// taken during its closed-loop phases, one per round
-	// (gateway-chat.1.pprof, gateway-stream.1.pprof, …; `go tool pprof`
-	// merges the files it is given), read from its /debug/pprof with the
-	// admin key.
+	// ProfileDir, when set, receives CPU profiles of the gateway and of
+	// the proxy taken during their closed-loop phases, one per round
+	// (gateway-chat.1.pprof, proxy-stream.1.pprof, …; `go tool pprof`
+	// merges the files it is given), read from the gateway's /debug/pprof
+	// with the admin key and from the proxy's (started with --pprof).
 	ProfileDir string `json:"-"`
 	// Bin is the switchyard binary to start the servers from; "" is the
 	// running executable.
@@ -274,7 +274,11 @@ func startTargets(ctx context.Context, bin, dir string, o Options, res *Results,
 		return nil, nil, err
 	}
 	procs = append(procs, up)
-	px, pxAddr, err := startServer(bin, dir, "proxy", []string{"bench", "proxy", "--listen", "127.0.0.1:0", "--upstream", "http://" + upAddr})
+	pxArgs := []string{"bench", "proxy", "--listen", "127.0.0.1:0", "--upstream", "http://" + upAddr}
+	if o.ProfileDir != "" {
+		pxArgs = append(pxArgs, "--pprof")
+	}
+	px, pxAddr, err := startServer(bin, dir, "proxy", pxArgs)
 	if err != nil {
 		stop()
 		return nil, nil, err
@@ -371,8 +375,8 @@ func runScenarios(ctx context.Context, hc *http.Client, targets []*target, talli
 		for round := range o.Rounds {
 			for i, t := range targets {
 				var prof func() error
-				if t.name == "gateway" && o.ProfileDir != "" {
-					name := fmt.Sprintf("gateway-%s.%d.pprof", kind, round+1)
+				if (t.name == "gateway" || t.name == "proxy") && o.ProfileDir != "" {
+					name := fmt.Sprintf("%s-%s.%d.pprof", t.name, kind, round+1)
 					prof = startProfile(ctx, t, o.Duration, filepath.Join(o.ProfileDir, name))
 				}
 				r, err := closedLoop(ctx, hc, t, o.Concurrency, o.Duration, stream, &tallies[i])
@@ -426,7 +430,7 @@ func runScenarios(ctx context.Context, hc *http.Client, targets []*target, talli
 // of length d and returns a function that waits for it and writes it to path.
 func startProfile(ctx context.Context, t *target, d time.Duration, path string) func() error {
 	secs := max(1, int(d.Seconds())-1)
-	base := strings.TrimSuffix(t.chatURL, "/v1/chat/completions")
+	base := strings.TrimSuffix(t.chatURL, "/v1/chat/completions") // the proxy's path, or the gateway's
 	done := make(chan error, 1)
 	go func() {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), nil)

@@ -27,7 +27,7 @@ func BenchmarkClientStreamSend(b *testing.B) {
 	for b.Loop() {
 		cs := newClientStream(w, 15*time.Second, keepAliveComment, 60*time.Second)
 		for range 23 {
-			cs.send(event, true)
+			cs.write(event)
 		}
 		cs.close()
 	}

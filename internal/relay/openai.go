@@ -446,8 +446,12 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	bufs := streamBufs.Get().(*streamBuffers)
 	rd := bufs.reader(fr.framing)
 	rd.Reset(&limitedBody{r: resp.Body, n: rl.Config.Server.MaxStreamBytes})
+	// out collects the client's bytes of the events read so far that
+	// have not been written yet: events that arrived together leave in one
+	// Write (one HTTP chunk, one syscall), not one each.
 	out := bufs.out[:0]
 	defer func() { bufs.release(out) }()
+	first := true
 	for {
 		name, data, err := rd.Next()
 		if err != nil {
@@ -456,13 +460,14 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 				return nil
 			}
 			if err == io.EOF {
-				if rest, ok := src.finish(out[:0]); ok {
-					cw.write(rest)
+				var ok bool
+				if out, ok = src.finish(out); ok {
+					cw.write(out)
 					return nil
 				}
 			}
 			failure := at.explain(p, streamFailure(p, err))
-			if !cw.started() {
+			if !cw.started() && len(out) == 0 {
 				return failure // the attempt failed before its first byte: judge decides
 			}
 			// Answered in-stream: the error is rendered here, in the
@@ -470,12 +475,13 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			e := llm.AsError(failure)
 			c.gen.ErrorCode = llm.LedgerCode(e)
 			rl.Metrics.UpstreamError(p.Name, metrics.KindStream)
-			cw.write(src.fail(out[:0], e))
+			cw.write(src.fail(out, e))
 			return nil
 		}
 		at.event()
+		held := len(out)
 		// A preset's service may carry usage elsewhere (provider.LiftUsage).
-		out, err = src.event(out[:0], string(name), p.LiftUsage(data))
+		out, err = src.event(out, string(name), p.LiftUsage(data))
 		if err != nil {
 			e := streamFailure(p, err)
 			if !cw.started() && len(out) == 0 {
@@ -494,19 +500,21 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			cw.write(out)
 			return nil
 		}
-		if len(out) > 0 {
-			if !cw.started() {
-				at.firstByte()
-				c.gen.TimeToFirst = rl.Now().Sub(c.start)
-				c.gen.Status = http.StatusOK
-			}
-			// Events that arrived together leave together: hold the flush
-			// only while a whole further event is already buffered (one
-			// syscall, not one each); never while waiting on the network.
-			if !cw.send(out, !rd.Buffered() || src.done() || err != nil) {
+		if first && len(out) > held {
+			first = false
+			at.firstByte()
+			c.gen.TimeToFirst = rl.Now().Sub(c.start)
+			c.gen.Status = http.StatusOK
+		}
+		// Events that arrived together leave together: held only while a
+		// whole further event is already buffered, never while waiting on
+		// the network, and never past maxHeldOut.
+		if len(out) > 0 && (!rd.Buffered() || src.done() || err != nil || len(out) >= maxHeldOut) {
+			if !cw.write(out) {
 				c.gen.Cancelled = true
 				return nil
 			}
+			out = out[:0]
 		}
 		if src.done() || err != nil {
 			break
@@ -519,6 +527,10 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 	}
 	return nil
 }
+
+// maxHeldOut is how many bytes of client events pumpStream holds before it
+// writes them even though more are already buffered.
+const maxHeldOut = 8 << 10
 
 // maxBytesPerToken is the most text one output token is taken to stand
 // for when judging, without a tokenizer, that a stream has run past its
@@ -642,18 +654,13 @@ func (cs *clientStream) started() bool {
 }
 
 // write sends b and flushes; false means the client is gone.
-func (cs *clientStream) write(b []byte) bool { return cs.send(b, true) }
-
-// send writes b, flushing when flush is set; false means the client is gone.
-func (cs *clientStream) send(b []byte, flush bool) bool {
+func (cs *clientStream) write(b []byte) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return cs.sendLocked(b, flush)
+	return cs.writeLocked(b)
 }
 
-func (cs *clientStream) writeLocked(b []byte) bool { return cs.sendLocked(b, true) }
-
-func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
+func (cs *clientStream) writeLocked(b []byte) bool {
 	if cs.dead {
 		return false
 	}
@@ -678,9 +685,6 @@ func (cs *clientStream) sendLocked(b []byte, flush bool) bool {
 	if _, err := cs.w.Write(b); err != nil {
 		cs.dead = true
 		return false
-	}
-	if !flush {
-		return true
 	}
 	if err := cs.rc.Flush(); err != nil {
 		cs.dead = true
