@@ -24,7 +24,9 @@ const generationColumns = `id, request_id, key_hash, account_id, model_requested
 
 // The statements of WriteBatch. Each writes all its rows in one statement
 // (a multi-row INSERT of unnest of one array per column), however many the
-// batch holds: one round trip and one plan for a whole batch.
+// batch holds: one round trip and one plan for a whole batch. The
+// generations and the charges' ledger entries of a batch that holds no
+// stored record go in by COPY instead (see batchWrite).
 const (
 	// insertGenerationsSQL inserts the generations, skipping ids stored
 	// already (a batch written again after a failure whose outcome the
@@ -149,90 +151,157 @@ func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) (err error) {
 	if len(wantKeys) == 0 && len(wantAccounts) == 0 {
 		return nil // nothing to write
 	}
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		// Two round trips after BEGIN, each a pipeline: the reference check
-		// and the INSERTs (a failed check rolls the INSERTs back with the
-		// transaction), then the updates that depend on what was inserted.
-		var inserts pgx.Batch
-		inserts.Queue(lockReferencesSQL, wantKeys, wantAccounts)
-		if len(b.Generations) > 0 {
-			queueGenerations(&inserts, gens)
-		}
-		if len(b.Charges) > 0 {
-			queueCharges(&inserts, charges)
-		}
-		br := tx.SendBatch(ctx, &inserts)
-		defer br.Close()
-		if err := checkReferences(br.QueryRow(), wantKeys, wantAccounts); err != nil {
+	w := &batchWrite{b: b, gens: gens, charges: charges, keys: wantKeys, accounts: wantAccounts, copy: true}
+	err = db.inTx(ctx, func(tx pgx.Tx) error { return w.run(ctx, tx) })
+	if isCode(err, uniqueViolation) {
+		// A generation or a charge of the batch is stored already (the
+		// batch is written again after a failure whose outcome the ledger
+		// writer could not know), or an id is in it twice: COPY cannot
+		// skip those, the INSERTs can.
+		w.copy = false
+		db.rewrites.Add(1)
+		err = db.inTx(ctx, func(tx pgx.Tx) error { return w.run(ctx, tx) })
+	}
+	if err != nil {
+		return fmt.Errorf("write batch: %w", err)
+	}
+	return nil
+}
+
+// batchWrite is one WriteBatch's transaction.
+//
+// With copy set, the generations and the charges' ledger entries go in by
+// COPY, which pgx streams through a small reused buffer; a conflict with a
+// stored row fails the transaction, and WriteBatch writes the batch again
+// without copy: multi-row INSERTs (one unnest array per column) that skip
+// stored rows. Those are as fast for the database, but pgx builds their
+// parameters by growing one buffer per statement to the whole batch's
+// size (hundreds of KiB, reallocated tens of times, each time on fresh
+// pages): that was most of the ledger's CPU in the gateway's process.
+type batchWrite struct {
+	b              *store.Batch
+	gens           *generationArrays
+	charges        *chargeArrays
+	keys, accounts []string
+	copy           bool
+}
+
+func (w *batchWrite) run(ctx context.Context, tx pgx.Tx) error {
+	b := w.b
+	// Round trips after BEGIN: the reference check (with the INSERTs
+	// pipelined behind it, or followed by the COPYs; a failed check rolls
+	// them back with the transaction), then the updates that depend on
+	// what was inserted, then the rollups' sums.
+	var inserts pgx.Batch
+	inserts.Queue(lockReferencesSQL, w.keys, w.accounts)
+	if !w.copy && len(b.Generations) > 0 {
+		queueGenerations(&inserts, w.gens)
+	}
+	if !w.copy && len(b.Charges) > 0 {
+		queueCharges(&inserts, w.charges)
+	}
+	br := tx.SendBatch(ctx, &inserts)
+	defer br.Close()
+	if err := checkReferences(br.QueryRow(), w.keys, w.accounts); err != nil {
+		return err
+	}
+	var insertedGens, insertedCharges []string
+	if w.copy {
+		if err := br.Close(); err != nil {
 			return err
 		}
-		var (
-			rollups [len(rollupTables)][]rollup
-			updates pgx.Batch
-		)
 		if len(b.Generations) > 0 {
-			if rollups[0], err = insertedGenerations(br, b.Generations, gens); err != nil {
-				return err
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"generations"}, generationColumnNames, w.gens.copyRows()); err != nil {
+				return fmt.Errorf("generations %s…: %w", b.Generations[0].ID, err)
 			}
-			for i, key := range rollupRegroup[1:] {
-				rollups[i+1] = regroup(rollups[0], key)
+			insertedGens = w.gens.id
+		}
+		if len(b.Charges) > 0 {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ledger_entries"}, chargeColumnNames, w.charges.copyRows()); err != nil {
+				return fmt.Errorf("charges of generations %s…: %w", b.Charges[0].GenerationID, err)
+			}
+			insertedCharges = w.charges.generationID
+		}
+	} else {
+		var err error
+		if len(b.Generations) > 0 {
+			if insertedGens, err = returnedIDs(br); err != nil {
+				return fmt.Errorf("generations %s…: %w", b.Generations[0].ID, err)
 			}
 		}
 		if len(b.Charges) > 0 {
-			if err := chargedBalances(br, &updates, b.Charges, charges); err != nil {
-				return err
+			if insertedCharges, err = returnedIDs(br); err != nil {
+				return fmt.Errorf("charges of generations %s…: %w", b.Charges[0].GenerationID, err)
 			}
 		}
 		if err := br.Close(); err != nil {
 			return err
 		}
-		// Balances first, then the rollups of each table (created if new,
-		// locked and read) in the same round trip; then the rollups' new
-		// sums, in one more. Every table's rows are locked in one order,
-		// and the tables in one order, so writers never deadlock.
-		balances := updates.Len()
-		if len(rollups[0]) > 0 {
-			for i, t := range rollupTables {
-				keys := rollupKeyArrays(rollups[i], t.perKey)
-				updates.Queue(t.ensure, keys...)
-				updates.Queue(t.lock, keys...)
-			}
+	}
+	var (
+		rollups [len(rollupTables)][]rollup
+		updates pgx.Batch
+	)
+	if len(b.Generations) > 0 {
+		rollups[0] = generationRollups(insertedGens, b.Generations, w.gens)
+		for i, key := range rollupRegroup[1:] {
+			rollups[i+1] = regroup(rollups[0], key)
 		}
-		if updates.Len() == 0 {
-			return nil
-		}
-		ur := tx.SendBatch(ctx, &updates)
-		defer ur.Close()
-		for range balances {
-			if _, err := ur.Exec(); err != nil {
-				return fmt.Errorf("balances: %w", err)
-			}
-		}
-		if len(rollups[0]) == 0 {
-			return ur.Close()
-		}
-		var sums pgx.Batch
+	}
+	if len(b.Charges) > 0 {
+		queueBalances(&updates, insertedCharges, b.Charges, w.charges)
+	}
+	// Balances first, then the rollups of each table (created if new,
+	// locked and read) in the same round trip; then the rollups' new
+	// sums, in one more. Every table's rows are locked in one order,
+	// and the tables in one order, so writers never deadlock.
+	balances := updates.Len()
+	if len(rollups[0]) > 0 {
 		for i, t := range rollupTables {
-			if _, err := ur.Exec(); err != nil {
-				return fmt.Errorf("usage rollups: %w", err)
-			}
-			if err := mergeRollupHistograms(ur, rollups[i]); err != nil {
-				return fmt.Errorf("usage rollups: %w", err)
-			}
-			sums.Queue(t.update, rollupArrays(rollups[i], t.perKey)...)
+			keys := rollupKeyArrays(rollups[i], t.perKey)
+			updates.Queue(t.ensure, keys...)
+			updates.Queue(t.lock, keys...)
 		}
-		if err := ur.Close(); err != nil {
-			return fmt.Errorf("usage rollups: %w", err)
-		}
-		if err := tx.SendBatch(ctx, &sums).Close(); err != nil {
-			return fmt.Errorf("usage rollups: %w", err)
-		}
+	}
+	if updates.Len() == 0 {
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("write batch: %w", err)
+	}
+	ur := tx.SendBatch(ctx, &updates)
+	defer ur.Close()
+	for range balances {
+		if _, err := ur.Exec(); err != nil {
+			return fmt.Errorf("balances: %w", err)
+		}
+	}
+	if len(rollups[0]) == 0 {
+		return ur.Close()
+	}
+	var sums pgx.Batch
+	for i, t := range rollupTables {
+		if _, err := ur.Exec(); err != nil {
+			return fmt.Errorf("usage rollups: %w", err)
+		}
+		if err := mergeRollupHistograms(ur, rollups[i]); err != nil {
+			return fmt.Errorf("usage rollups: %w", err)
+		}
+		sums.Queue(t.update, rollupArrays(rollups[i], t.perKey)...)
+	}
+	if err := ur.Close(); err != nil {
+		return fmt.Errorf("usage rollups: %w", err)
+	}
+	if err := tx.SendBatch(ctx, &sums).Close(); err != nil {
+		return fmt.Errorf("usage rollups: %w", err)
 	}
 	return nil
+}
+
+// returnedIDs reads the ids an INSERT … RETURNING of the batch returned.
+func returnedIDs(br pgx.BatchResults) ([]string, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return collectRows(rows, pgx.RowTo[string])
 }
 
 // lockReferencesSQL locks the keys $1 and the accounts $2 that exist
@@ -306,7 +375,16 @@ type generationArrays struct {
 }
 
 func newGenerationColumns(gs []store.Generation, now time.Time) (*generationArrays, error) {
-	c := &generationArrays{}
+	n := len(gs)
+	c := &generationArrays{
+		id: make([]string, 0, n), requestID: make([]string, 0, n), keyHash: make([]string, 0, n), accountID: make([]string, 0, n),
+		model: make([]string, 0, n), provider: make([]string, 0, n), upstreamModel: make([]string, 0, n),
+		prompt: make([]int64, 0, n), completion: make([]int64, 0, n), cached: make([]int64, 0, n), reasoning: make([]int64, 0, n),
+		cost: make([]int64, 0, n), estimated: make([]bool, 0, n), status: make([]int32, 0, n),
+		errorCode: make([]string, 0, n), finishReason: make([]string, 0, n), streamed: make([]bool, 0, n), cancelled: make([]bool, 0, n),
+		latency: make([]int64, 0, n), ttft: make([]*int64, 0, n), genTime: make([]*int64, 0, n),
+		origin: make([]string, 0, n), appTitle: make([]string, 0, n), attempts: make([]string, 0, n), created: make([]int64, 0, n),
+	}
 	for i := range gs {
 		g := &gs[i]
 		if g.ID == "" {
@@ -347,6 +425,39 @@ func newGenerationColumns(gs []store.Generation, now time.Time) (*generationArra
 		c.created = append(c.created, created)
 	}
 	return c, nil
+}
+
+// generationColumnNames are generationColumns as COPY takes them.
+var generationColumnNames = func() []string {
+	var names []string
+	for _, n := range strings.Split(generationColumns, ",") {
+		names = append(names, strings.TrimSpace(n))
+	}
+	return names
+}()
+
+// copyRows is the generations as rows for COPY, in generationColumns'
+// order.
+func (c *generationArrays) copyRows() pgx.CopyFromSource {
+	return &generationRows{c: c, i: -1}
+}
+
+type generationRows struct {
+	c   *generationArrays
+	i   int
+	row [25]any // reused: pgx encodes a row before it asks for the next
+}
+
+func (r *generationRows) Next() bool { r.i++; return r.i < len(r.c.id) }
+func (r *generationRows) Err() error { return nil }
+
+func (r *generationRows) Values() ([]any, error) {
+	c, i := r.c, r.i
+	r.row = [...]any{c.id[i], c.requestID[i], c.keyHash[i], c.accountID[i], c.model[i], c.provider[i], c.upstreamModel[i],
+		c.prompt[i], c.completion[i], c.cached[i], c.reasoning[i], c.cost[i], c.estimated[i],
+		c.status[i], c.errorCode[i], c.finishReason[i], c.streamed[i], c.cancelled[i], c.latency[i], c.ttft[i], c.genTime[i],
+		c.origin[i], c.appTitle[i], c.attempts[i], c.created[i]}
+	return r.row[:], nil
 }
 
 // durationMS is the stored form of a duration that may not have been
@@ -390,19 +501,11 @@ func queueGenerations(b *pgx.Batch, c *generationArrays) {
 		c.origin, c.appTitle, c.attempts, c.created)
 }
 
-// insertedGenerations reads the result of queueGenerations' INSERT and
-// returns the rollup increments of the generations it inserted, sorted.
-func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generationArrays) ([]rollup, error) {
-	rows, err := br.Query()
-	if err != nil {
-		return nil, fmt.Errorf("generations %s…: %w", gs[0].ID, err)
-	}
-	ids, err := collectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("generations %s…: %w", gs[0].ID, err)
-	}
-	inserted := make(map[string]bool, len(ids))
-	for _, id := range ids {
+// generationRollups returns the rollup increments of the generations
+// whose ids are in inserted (what this write stored), sorted.
+func generationRollups(insertedIDs []string, gs []store.Generation, c *generationArrays) []rollup {
+	inserted := make(map[string]bool, len(insertedIDs))
+	for _, id := range insertedIDs {
 		inserted[id] = true
 	}
 	// Only what was inserted now counts towards the usage rollups: a
@@ -438,7 +541,7 @@ func insertedGenerations(br pgx.BatchResults, gs []store.Generation, c *generati
 		}
 	}
 	slices.SortFunc(rs, compareRollups)
-	return rs, nil
+	return rs
 }
 
 // rollupKeyArrays is the primary keys of rs as the arguments of a
@@ -545,7 +648,9 @@ type chargeArrays struct {
 }
 
 func newChargeColumns(cs []store.Charge, now time.Time) (*chargeArrays, error) {
-	a := &chargeArrays{}
+	n := len(cs)
+	a := &chargeArrays{accountID: make([]string, 0, n), keyHash: make([]string, 0, n), generationID: make([]string, 0, n),
+		amount: make([]int64, 0, n), at: make([]int64, 0, n), periodStart: make([]*int64, 0, n)}
 	for i := range cs {
 		c := &cs[i]
 		if c.GenerationID == "" {
@@ -577,6 +682,29 @@ func newChargeColumns(cs []store.Charge, now time.Time) (*chargeArrays, error) {
 	return a, nil
 }
 
+// chargeColumnNames are the columns of ledger_entries a charge's COPY
+// writes: insertChargesSQL's.
+var chargeColumnNames = []string{"account_id", "key_hash", "kind", "amount_nanos", "generation_id", "created_at"}
+
+// copyRows is the charges' ledger entries as rows for COPY, in
+// chargeColumnNames' order.
+func (a *chargeArrays) copyRows() pgx.CopyFromSource { return &chargeRows{a: a, i: -1} }
+
+type chargeRows struct {
+	a   *chargeArrays
+	i   int
+	row [6]any
+}
+
+func (r *chargeRows) Next() bool { r.i++; return r.i < len(r.a.generationID) }
+func (r *chargeRows) Err() error { return nil }
+
+func (r *chargeRows) Values() ([]any, error) {
+	a, i := r.a, r.i
+	r.row = [...]any{a.accountID[i], a.keyHash[i], store.EntryCharge, a.amount[i], a.generationID[i], a.at[i]}
+	return r.row[:], nil
+}
+
 // keyCharge is the sum of consecutive charges of one key in one period.
 type keyCharge struct {
 	hash        string
@@ -594,19 +722,11 @@ func queueCharges(b *pgx.Batch, a *chargeArrays) {
 	b.Queue(insertChargesSQL, a.accountID, a.keyHash, a.amount, a.generationID, a.at)
 }
 
-// chargedBalances reads the result of queueCharges' INSERT and queues the
-// balance updates of the charges it inserted onto updates.
-func chargedBalances(br pgx.BatchResults, updates *pgx.Batch, cs []store.Charge, a *chargeArrays) error {
-	rows, err := br.Query()
-	if err != nil {
-		return fmt.Errorf("charges of generations %s…: %w", cs[0].GenerationID, err)
-	}
-	ids, err := collectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("charges of generations %s…: %w", cs[0].GenerationID, err)
-	}
-	inserted := make(map[string]bool, len(ids))
-	for _, id := range ids {
+// queueBalances queues onto updates the balance updates of the charges
+// whose generation ids are in inserted (what this write stored).
+func queueBalances(updates *pgx.Batch, insertedIDs []string, cs []store.Charge, a *chargeArrays) {
+	inserted := make(map[string]bool, len(insertedIDs))
+	for _, id := range insertedIDs {
 		inserted[id] = true
 	}
 	var (
@@ -642,7 +762,6 @@ func chargedBalances(br pgx.BatchResults, updates *pgx.Batch, cs []store.Charge,
 	for _, id := range slices.Sorted(maps.Keys(accounts)) {
 		updates.Queue(chargeAccountSQL, int64(accounts[id]), id)
 	}
-	return nil
 }
 
 // LoadBalances returns every account's credits and spend and every

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,9 @@ type DB struct {
 	// pruneChunk is how many rows one statement of PruneGenerations and
 	// PruneResponses deletes.
 	pruneChunk int
+	// rewrites counts the batches WriteBatch wrote again with INSERTs
+	// after their COPY met a stored row (see batchWrite).
+	rewrites atomic.Int64
 }
 
 var (
