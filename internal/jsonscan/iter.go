@@ -71,14 +71,32 @@ func (it *Iter) Object(fn func(key []byte)) bool {
 		it.Skip()
 		return false
 	}
+	it.Members(fn)
+	return true
+}
+
+// ResumeObject continues a walk of b inside its top-level object at byte i,
+// the end of a member's value: the bytes before i must be the start of an
+// object and whole members, as a walk of another text with the same first
+// i bytes found them (Stream in package openai resumes after the members
+// every chunk of a stream repeats). Members then reads the rest.
+func ResumeObject(b []byte, i int) Iter { return Iter{b: b, i: i, depth: 1} }
+
+// Members calls fn for each further member of the object the cursor is
+// inside, as Object does, and moves past its end.
+func (it *Iter) Members(fn func(key []byte)) {
 	for {
 		key, ok := it.nextKey()
 		if !ok {
-			return true
+			return
 		}
 		fn(key)
 	}
 }
+
+// Pos is the cursor's offset in the text: after a value that was read or
+// skipped, its end.
+func (it *Iter) Pos() int { return it.i }
 
 // Array calls fn for each element of the array at the cursor, with the
 // cursor on the element, which fn must read or skip. A value that is not an

@@ -136,3 +136,33 @@ func FuzzIter(f *testing.F) {
 		}
 	})
 }
+
+func TestResumeObject(t *testing.T) {
+	const prefix = `{"a":1,"b":"x"`
+	for _, c := range []struct {
+		rest string
+		keys string
+		ok   bool
+	}{
+		{`}`, "", true},
+		{`,"c":[1,2],"d":{}}`, "cd", true},
+		{` , "c" : null }`, "c", true},
+		{`,"c":}`, "", false},
+		{`,"c":1`, "c", false},
+		{`}}`, "", false},
+		{`"c":1}`, "", false},
+		{`,"c":1} x`, "c", false},
+	} {
+		b := []byte(prefix + c.rest)
+		it := ResumeObject(b, len(prefix))
+		var keys string
+		it.Members(func(key []byte) {
+			keys += string(key)
+			it.Skip()
+		})
+		err := it.End()
+		if (err == nil) != c.ok || (c.ok && keys != c.keys) {
+			t.Errorf("%s: keys %q, End %v; want keys %q, valid %v", b, keys, err, c.keys, c.ok)
+		}
+	}
+}

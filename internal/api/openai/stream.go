@@ -47,6 +47,13 @@ type Stream struct {
 	// idJSON and modelJSON are ID and Model as JSON strings, written once
 	// and spliced into every chunk.
 	idJSON, modelJSON []byte
+	// prefix is the leading members of the last chunk read whole that
+	// Event needs nothing from but their edits (the id, the model and the
+	// members it skips: everything before choices, usage or error), and
+	// prefixEdits those edits. Chunks of one stream repeat them byte for
+	// byte, so a chunk that starts with prefix is walked from its end.
+	prefix      []byte
+	prefixEdits edits
 }
 
 var (
@@ -91,60 +98,114 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 			s.modelJSON = jsonstr.Append(b[len(b):], s.Model)
 		}
 	}
-	var e edits
-	choices, hasFinish, hasUsage := -1, false, false
-	var upstreamErr *UpstreamStreamError
 	// One validating pass over the chunk: the fields below are read on the
 	// way, everything else is only checked and passes through as it is.
-	it := jsonscan.NewIter(payload)
-	isObject := it.Object(func(key []byte) {
-		switch string(key) {
-		case "id":
-			_, start, end := it.Skip()
-			e.add(start, end, s.idJSON)
-		case "model":
-			_, start, end := it.Skip()
-			if s.modelJSON != nil {
-				e.add(start, end, s.modelJSON)
+	// It starts after the stream's repeated prefix when the chunk has it.
+	sc := chunkScan{choices: -1}
+	resumed := len(s.prefix) > 0 && bytes.HasPrefix(payload, s.prefix)
+	prefixEnd, lastEnd := -1, 0
+	member := func(key []byte) {
+		if prefixEnd < 0 {
+			switch string(key) {
+			case "choices", "usage", "error":
+				prefixEnd = lastEnd
 			}
-		case "choices":
-			choices = 0
-			it.Array(func() {
-				choices++
-				if s.readChoice(&it, payload) {
-					hasFinish = true
-				}
-			})
-		case "usage":
-			kind, start, end := it.Skip()
-			if kind == jsonscan.Object {
-				v := gjson.ParseBytes(payload[start:end])
-				hasUsage = true
-				s.Usage = ReadUsage(v)
-				if s.Cost != nil {
-					e.add(start, end, withCost(v.Raw, s.Cost(s.Usage)))
-				}
-			}
-		case "error":
-			kind, start, end := it.Skip()
-			if kind != jsonscan.Null {
-				v := gjson.ParseBytes(payload[start:end])
-				msg := v.Get("message").String()
-				if msg == "" {
-					msg = string(payload[start:end])
-				}
-				upstreamErr = &UpstreamStreamError{Message: msg}
-			}
-		default:
-			it.Skip()
 		}
-	})
-	if !isObject || it.End() != nil {
+		s.member(&sc, payload, key)
+		lastEnd = sc.it.Pos()
+	}
+	isObject := true
+	if resumed {
+		sc.e = s.prefixEdits
+		sc.it = jsonscan.ResumeObject(payload, len(s.prefix))
+		sc.it.Members(member)
+	} else {
+		sc.it = jsonscan.NewIter(payload)
+		isObject = sc.it.Object(member)
+	}
+	if !isObject || sc.it.End() != nil {
 		return out, ErrMalformedChunk
 	}
-	if upstreamErr != nil {
-		return out, upstreamErr
+	if !resumed && prefixEnd > 0 {
+		s.learnPrefix(payload[:prefixEnd], &sc.e)
 	}
+	return s.emit(out, payload, &sc)
+}
+
+// chunkScan is what the walk of one chunk found.
+type chunkScan struct {
+	it          jsonscan.Iter
+	e           edits // to the chunk's bytes: id, model, usage.cost
+	choices     int   // how many; -1: no "choices"
+	hasFinish   bool  // a choice has a finish_reason
+	hasUsage    bool
+	upstreamErr *UpstreamStreamError
+}
+
+// learnPrefix keeps prefix, the leading members of a valid chunk, and the
+// edits that fall in it.
+func (s *Stream) learnPrefix(prefix []byte, e *edits) {
+	s.prefix = append(s.prefix[:0], prefix...)
+	s.prefixEdits = edits{}
+	for _, x := range e.list[:e.n] {
+		if x.end <= len(prefix) {
+			s.prefixEdits.add(x.start, x.end, x.with)
+		}
+	}
+}
+
+// member reads the top-level member key of a chunk, at sc's cursor.
+func (s *Stream) member(sc *chunkScan, payload, key []byte) {
+	it := &sc.it
+	switch string(key) {
+	case "id":
+		_, start, end := it.Skip()
+		sc.e.add(start, end, s.idJSON)
+	case "model":
+		_, start, end := it.Skip()
+		if s.modelJSON != nil {
+			sc.e.add(start, end, s.modelJSON)
+		}
+	case "choices":
+		sc.choices = 0
+		it.Array(func() {
+			sc.choices++
+			if s.readChoice(it, payload) {
+				sc.hasFinish = true
+			}
+		})
+	case "usage":
+		kind, start, end := it.Skip()
+		if kind == jsonscan.Object {
+			v := gjson.ParseBytes(payload[start:end])
+			sc.hasUsage = true
+			s.Usage = ReadUsage(v)
+			if s.Cost != nil {
+				sc.e.add(start, end, withCost(v.Raw, s.Cost(s.Usage)))
+			}
+		}
+	case "error":
+		kind, start, end := it.Skip()
+		if kind != jsonscan.Null {
+			v := gjson.ParseBytes(payload[start:end])
+			msg := v.Get("message").String()
+			if msg == "" {
+				msg = string(payload[start:end])
+			}
+			sc.upstreamErr = &UpstreamStreamError{Message: msg}
+		}
+	default:
+		it.Skip()
+	}
+}
+
+// emit appends to out what the client receives for a chunk, by what its
+// walk found.
+func (s *Stream) emit(out, payload []byte, sc *chunkScan) ([]byte, error) {
+	if sc.upstreamErr != nil {
+		return out, sc.upstreamErr
+	}
+	e, choices, hasFinish, hasUsage := &sc.e, sc.choices, sc.hasFinish, sc.hasUsage
 	if s.ClientWantsUsage || (choices != 0 && !hasFinish) {
 		// The common case: the chunk goes out now, edited straight into out.
 		s.Chunks++

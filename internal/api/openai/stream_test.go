@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -200,6 +201,52 @@ func FuzzStreamEvent(f *testing.F) {
 		for _, ev := range events(string(out)) {
 			if ev != "[DONE]" && !json.Valid([]byte(ev)) {
 				t.Fatalf("payload %q produced invalid chunk %q", payload, ev)
+			}
+		}
+	})
+}
+
+// FuzzStreamEventAfterPrefix: a chunk after c1 (whose leading members the
+// stream keeps, see Stream.prefix) is judged and rewritten as it would be
+// alone: refused exactly when it is not a JSON object, its id and model
+// replaced wherever it differs from c1.
+func FuzzStreamEventAfterPrefix(f *testing.F) {
+	prefix := c1[:strings.Index(c1, `,"choices"`)]
+	for _, s := range []string{cFin, cUse, c1, prefix + `}`, prefix + `,"choices":[}`, prefix + `,"choices":[]`, prefix + `,"usage":{"prompt_tokens":1}}`,
+		prefix + `,"id":"again"}`, prefix + ` ,"choices":[]}`, strings.Replace(cFin, "gpt-4o-2024", "other", 1)} {
+		f.Add([]byte(s), false)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte, wants bool) {
+		s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: true, CollectText: true}
+		if _, err := s.Event(nil, []byte(c1)); err != nil {
+			t.Fatal(err)
+		}
+		s.ClientWantsUsage = wants
+		out, err := s.Event(nil, payload)
+		var obj map[string]json.RawMessage
+		isObject := json.Unmarshal(payload, &obj) == nil && obj != nil
+		if errors.Is(err, ErrMalformedChunk) && isObject {
+			t.Fatalf("valid chunk %q refused as malformed", payload)
+		}
+		if err != nil {
+			return
+		}
+		if !isObject && string(payload) != "[DONE]" {
+			t.Fatalf("malformed chunk %q accepted", payload)
+		}
+		for _, ev := range events(string(s.Finish(out))) {
+			if ev == "[DONE]" {
+				continue
+			}
+			var got map[string]json.RawMessage
+			if json.Unmarshal([]byte(ev), &got) != nil {
+				t.Fatalf("payload %q produced invalid chunk %q", payload, ev)
+			}
+			if id, ok := got["id"]; ok && string(id) != `"g"` && bytes.Count(payload, []byte(`"id"`)) == 1 {
+				t.Fatalf("payload %q: the client's chunk %q keeps the upstream's id", payload, ev)
+			}
+			if m, ok := got["model"]; ok && string(m) != `"m"` && bytes.Count(payload, []byte(`"model"`)) == 1 {
+				t.Fatalf("payload %q: the client's chunk %q keeps the upstream's model", payload, ev)
 			}
 		}
 	})
