@@ -186,16 +186,8 @@ func FuzzStreamEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, wants bool) {
 		s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: wants, CollectText: true}
 		out, err := s.Event(nil, payload)
-		var obj map[string]json.RawMessage
-		isObject := json.Unmarshal(payload, &obj) == nil && obj != nil
-		if errors.Is(err, ErrMalformedChunk) && isObject {
-			t.Fatalf("valid chunk %q refused as malformed", payload)
-		}
-		if err != nil {
+		if !judgedAsAlone(t, payload, err) {
 			return
-		}
-		if !isObject && string(payload) != "[DONE]" {
-			t.Fatalf("malformed chunk %q accepted", payload)
 		}
 		out = s.Finish(out)
 		for _, ev := range events(string(out)) {
@@ -223,16 +215,8 @@ func FuzzStreamEventAfterPrefix(f *testing.F) {
 		}
 		s.ClientWantsUsage = wants
 		out, err := s.Event(nil, payload)
-		var obj map[string]json.RawMessage
-		isObject := json.Unmarshal(payload, &obj) == nil && obj != nil
-		if errors.Is(err, ErrMalformedChunk) && isObject {
-			t.Fatalf("valid chunk %q refused as malformed", payload)
-		}
-		if err != nil {
+		if !judgedAsAlone(t, payload, err) {
 			return
-		}
-		if !isObject && string(payload) != "[DONE]" {
-			t.Fatalf("malformed chunk %q accepted", payload)
 		}
 		for _, ev := range events(string(s.Finish(out))) {
 			if ev == "[DONE]" {
@@ -250,4 +234,22 @@ func FuzzStreamEventAfterPrefix(f *testing.F) {
 			}
 		}
 	})
+}
+
+// judgedAsAlone fails t unless Event refused payload (err) exactly when it
+// is neither a JSON object nor [DONE]; it reports whether Event took it.
+func judgedAsAlone(t *testing.T, payload []byte, err error) bool {
+	t.Helper()
+	var obj map[string]json.RawMessage
+	isObject := json.Unmarshal(payload, &obj) == nil && obj != nil
+	if errors.Is(err, ErrMalformedChunk) && isObject {
+		t.Fatalf("valid chunk %q refused as malformed", payload)
+	}
+	if err != nil {
+		return false
+	}
+	if !isObject && string(payload) != "[DONE]" {
+		t.Fatalf("malformed chunk %q accepted", payload)
+	}
+	return true
 }
