@@ -7,8 +7,8 @@
 package metrics
 
 import (
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +30,42 @@ type Metrics struct {
 	streaming prometheus.Gauge
 	limited   *prometheus.CounterVec
 	redisErrs prometheus.Counter
+
+	// series caches ObserveRequest's children by model, provider and
+	// status class (a seriesKey): WithLabelValues hashes, validates and
+	// looks up its labels on every call, six times a request.
+	series sync.Map
+}
+
+type seriesKey struct{ model, provider, class string }
+
+// requestSeries are the children one seriesKey's requests update; those
+// not every request touches are made on first use, as WithLabelValues
+// would, so that no series appears before it has a value.
+type requestSeries struct {
+	requests                 prometheus.Counter
+	latency                  prometheus.Observer
+	ttft                     func() prometheus.Observer
+	prompt, completion, cost func() prometheus.Counter
+}
+
+func (m *Metrics) seriesOf(model, provider, class string) *requestSeries {
+	k := seriesKey{model, provider, class}
+	if s, ok := m.series.Load(k); ok {
+		return s.(*requestSeries)
+	}
+	s := &requestSeries{
+		requests: m.requests.WithLabelValues(model, provider, class),
+		latency:  m.latency.WithLabelValues(model, provider, class),
+		ttft:     sync.OnceValue(func() prometheus.Observer { return m.ttft.WithLabelValues(model, provider) }),
+		prompt:   sync.OnceValue(func() prometheus.Counter { return m.tokens.WithLabelValues(model, provider, "prompt") }),
+		completion: sync.OnceValue(func() prometheus.Counter {
+			return m.tokens.WithLabelValues(model, provider, "completion")
+		}),
+		cost: sync.OnceValue(func() prometheus.Counter { return m.cost.WithLabelValues(model, provider) }),
+	}
+	got, _ := m.series.LoadOrStore(k, s)
+	return got.(*requestSeries)
 }
 
 // New registers the gateway's series (and the Go runtime and process ones).
@@ -71,13 +107,15 @@ type Request struct {
 	CostUSD          float64
 }
 
+var statusClasses = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
+
 // StatusClass maps a status to its class label ("2xx", "4xx", "499", "5xx").
 func StatusClass(status int) string {
 	switch {
 	case status == 499:
 		return "499"
 	case status >= 100 && status < 600:
-		return strconv.Itoa(status/100) + "xx"
+		return statusClasses[status/100-1]
 	}
 	return "other"
 }
@@ -87,21 +125,20 @@ func (m *Metrics) ObserveRequest(r Request) {
 	if m == nil {
 		return
 	}
-	model, provider := nonEmpty(r.Model), nonEmpty(r.Provider)
-	class := StatusClass(r.Status)
-	m.requests.WithLabelValues(model, provider, class).Inc()
-	m.latency.WithLabelValues(model, provider, class).Observe(r.Latency.Seconds())
+	s := m.seriesOf(nonEmpty(r.Model), nonEmpty(r.Provider), StatusClass(r.Status))
+	s.requests.Inc()
+	s.latency.Observe(r.Latency.Seconds())
 	if r.TTFT > 0 {
-		m.ttft.WithLabelValues(model, provider).Observe(r.TTFT.Seconds())
+		s.ttft().Observe(r.TTFT.Seconds())
 	}
 	if r.Prompt > 0 {
-		m.tokens.WithLabelValues(model, provider, "prompt").Add(float64(r.Prompt))
+		s.prompt().Add(float64(r.Prompt))
 	}
 	if r.Complete > 0 {
-		m.tokens.WithLabelValues(model, provider, "completion").Add(float64(r.Complete))
+		s.completion().Add(float64(r.Complete))
 	}
 	if r.CostUSD > 0 {
-		m.cost.WithLabelValues(model, provider).Add(r.CostUSD)
+		s.cost().Add(r.CostUSD)
 	}
 }
 
