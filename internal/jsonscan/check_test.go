@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -135,4 +136,43 @@ func FuzzCheck(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlainRunStopsWhereTheByteLoopDoes: the word-at-a-time skip stops at
+// the first '"', '\\' or control byte, as the byte loop does, wherever it
+// lies in a word and whatever follows it (a borrow never hides one).
+func TestPlainRunStopsWhereTheByteLoopDoes(t *testing.T) {
+	byteLoop := func(b []byte, i int) int {
+		for i < len(b) && plain[b[i]] {
+			i++
+		}
+		return i
+	}
+	specials := []byte{'"', '\\', 0x00, 0x1f, 0x0a, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff, 'a'}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		b := make([]byte, rng.IntN(40))
+		for j := range b {
+			if rng.IntN(4) == 0 {
+				b[j] = specials[rng.IntN(len(specials))]
+			} else {
+				b[j] = byte(rng.IntN(256))
+			}
+		}
+		start := 0
+		if len(b) > 0 {
+			start = rng.IntN(len(b))
+		}
+		want := byteLoop(b, start)
+		got := plainRun(b, start)
+		if got > want {
+			t.Fatalf("plainRun(%q, %d) = %d skips the stop at %d", b, start, got, want)
+		}
+		if byteLoop(b, got) != want {
+			t.Fatalf("plainRun(%q, %d) = %d", b, start, got)
+		}
+		if want-start >= 8 && got == start {
+			t.Fatalf("plainRun(%q, %d) skipped nothing of a plain run of %d", b, start, want-start)
+		}
+	}
 }
