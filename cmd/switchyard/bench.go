@@ -150,7 +150,7 @@ func cmdBenchProxy(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer stop()
 	h := loadbench.ProxyHandler(u)
 	if *profiled {
-		h = loadbench.ProfiledProxyHandler(u)
+		h = loadbench.WithCPUProfile(h)
 	}
 	return loadbench.Serve(ctx, *listen, h, stdout)
 }

@@ -47,24 +47,6 @@ func UpstreamHandler(slowDelay time.Duration) http.Handler {
 // that flushes every write (as a streaming proxy must) and keeps enough idle
 // upstream connections for the benchmark's concurrency.
 func ProxyHandler(upstream *url.URL) http.Handler {
-	return proxyHandler(upstream)
-}
-
-// ProfiledProxyHandler is ProxyHandler that also answers
-// GET /debug/pprof/profile, so that --profile can set the baseline's CPU
-// profile beside the gateway's.
-func ProfiledProxyHandler(upstream *url.URL) http.Handler {
-	px := proxyHandler(upstream)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/debug/pprof/profile" {
-			pprof.Profile(w, r)
-			return
-		}
-		px.ServeHTTP(w, r)
-	})
-}
-
-func proxyHandler(upstream *url.URL) *httputil.ReverseProxy {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0 // no limit across hosts
 	tr.MaxIdleConnsPerHost = 1024
@@ -77,6 +59,18 @@ func proxyHandler(upstream *url.URL) *httputil.ReverseProxy {
 		FlushInterval: -1,
 		Transport:     tr,
 	}
+}
+
+// WithCPUProfile is h that also answers GET /debug/pprof/profile, so that
+// --profile can set the baseline's CPU profile beside the gateway's.
+func WithCPUProfile(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/debug/pprof/profile" {
+			pprof.Profile(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // bufferBody reads the request body into memory before it is sent on, as
