@@ -462,7 +462,9 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			if err == io.EOF {
 				var ok bool
 				if out, ok = src.finish(out); ok {
-					cw.write(out)
+					if !cw.end(out, nil) {
+						c.gen.Cancelled = true
+					}
 					return nil
 				}
 			}
@@ -506,27 +508,36 @@ func (rl *Relay) pumpStream(w http.ResponseWriter, r *http.Request, resp *http.R
 			c.gen.TimeToFirst = rl.Now().Sub(c.start)
 			c.gen.Status = http.StatusOK
 		}
+		if src.done() && err == nil {
+			break
+		}
 		// Events that arrived together leave together: held only while a
 		// whole further event is already buffered, never while waiting on
 		// the network, and never past maxHeldOut.
-		if len(out) > 0 && (!rd.Buffered() || src.done() || err != nil || len(out) >= maxHeldOut) {
+		if len(out) > 0 && (!rd.Buffered() || err != nil || len(out) >= maxHeldOut) {
 			if !cw.write(out) {
 				c.gen.Cancelled = true
 				return nil
 			}
 			out = out[:0]
 		}
-		if src.done() || err != nil {
-			break
+		if err != nil {
+			return nil
 		}
 	}
-	if src.done() {
-		// Read what follows [DONE] (the end of the chunked body) so the
-		// connection goes back to the pool instead of being closed.
-		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	// The answer is whole: its last events leave with the end of the
+	// chunked body, in one write, once what follows [DONE] upstream is
+	// read (so that the connection goes back to the pool instead of
+	// being closed).
+	if !cw.end(out, func() { _, _ = io.CopyN(io.Discard, resp.Body, 64<<10) }) {
+		c.gen.Cancelled = true
 	}
 	return nil
 }
+
+// endGrace is how long the stream's last bytes may wait, unflushed, for
+// the upstream's body to end after its [DONE] (clientStream.end).
+const endGrace = 2 * time.Millisecond
 
 // maxHeldOut is how many bytes of client events pumpStream holds before it
 // writes them even though more are already buffered.
@@ -607,6 +618,9 @@ type clientStream struct {
 	begun bool
 	done  bool
 	dead  bool
+	// unflushed: end wrote the last bytes and left them for the server
+	// to flush with the body's end (or the timer, if the drain is slow).
+	unflushed bool
 	// writeTimeout bounds a write to a client that does not read
 	// (server.stream_write_timeout): without it such a client held its
 	// upstream call until the provider's timeout. A write past it fails,
@@ -639,11 +653,17 @@ func (cs *clientStream) keepAlive() {
 	if cs.done || cs.dead {
 		return
 	}
+	if cs.unflushed { // end's grace is over
+		cs.flushLocked()
+		return
+	}
 	if quiet := time.Since(cs.last); quiet < cs.every {
 		cs.timer.Reset(cs.every - quiet)
 		return
 	}
-	cs.writeLocked(cs.ka)
+	if cs.writeLocked(cs.ka) {
+		cs.flushLocked()
+	}
 	cs.timer.Reset(cs.every)
 }
 
@@ -657,9 +677,43 @@ func (cs *clientStream) started() bool {
 func (cs *clientStream) write(b []byte) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	return cs.writeLocked(b)
+	return cs.writeLocked(b) && cs.flushLocked()
 }
 
+// end writes b, the stream's last bytes, without flushing them, and then
+// runs drain (if any). Flushed when the handler returns, they leave with
+// the chunked body's terminator in one write instead of two; should drain
+// take longer than endGrace, the timer flushes them then. False means the
+// client is gone.
+func (cs *clientStream) end(b []byte, drain func()) bool {
+	cs.mu.Lock()
+	ok := cs.writeLocked(b)
+	if ok && drain != nil {
+		cs.unflushed = true
+		if cs.timer == nil {
+			cs.timer = time.AfterFunc(endGrace, cs.keepAlive)
+		} else {
+			cs.timer.Reset(endGrace)
+		}
+	}
+	cs.mu.Unlock()
+	if drain != nil {
+		drain()
+	}
+	return ok
+}
+
+// flushLocked flushes what was written; false means the client is gone.
+func (cs *clientStream) flushLocked() bool {
+	cs.unflushed = false
+	if err := cs.rc.Flush(); err != nil {
+		cs.dead = true
+		return false
+	}
+	return true
+}
+
+// writeLocked writes b, not flushed; false means the client is gone.
 func (cs *clientStream) writeLocked(b []byte) bool {
 	if cs.dead {
 		return false
@@ -683,10 +737,6 @@ func (cs *clientStream) writeLocked(b []byte) bool {
 		}
 	}
 	if _, err := cs.w.Write(b); err != nil {
-		cs.dead = true
-		return false
-	}
-	if err := cs.rc.Flush(); err != nil {
 		cs.dead = true
 		return false
 	}
