@@ -154,6 +154,16 @@ func container(b []byte, i, depth int, isObject bool) (int, error) {
 	}
 }
 
+// ScanString validates the JSON string whose opening quote is b[i] and
+// returns the index just past its closing quote.
+func ScanString(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return i, ErrSyntax
+	}
+	end, _, err := str(b, i)
+	return end, err
+}
+
 // str scans the string whose opening quote is b[i]; it returns the index
 // past the closing quote and whether the string holds escapes.
 func str(b []byte, i int) (int, bool, error) {

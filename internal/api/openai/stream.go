@@ -54,6 +54,39 @@ type Stream struct {
 	// byte, so a chunk that starts with prefix is walked from its end.
 	prefix      []byte
 	prefixEdits edits
+	// shape is the last plain chunk, which a chunk that differs from it
+	// only in its free strings matches without a walk (matchShape).
+	shape shape
+	// walkAll turns off the prefix and the shape (tests compare with it).
+	walkAll bool
+}
+
+// maxHoles bounds the free strings of a chunk shape.
+const maxHoles = 8
+
+// shape is what Event keeps of the last plain chunk (one that only adds
+// text: choices without a finish_reason, no usage, no error), so that the
+// next one need not be walked: its bytes, its free strings (holes: the
+// string values the walk does not read, or reads only as the answer's
+// text), and its edits (id, model), none inside a hole. A chunk whose
+// bytes equal it outside the holes, with a valid JSON string in each, is a
+// valid JSON object with the same members and values but for those
+// strings: the same plain chunk with other text.
+type shape struct {
+	b     []byte
+	holes [maxHoles]hole
+	n     int
+	e     edits
+	// after[k] is how many holes precede edit k.
+	after [len(edits{}.list)]int
+	known bool
+}
+
+// hole is a free string of a chunk: its span, quotes included, and
+// whether its text is the answer's (Stream.Text).
+type hole struct {
+	start, end int
+	text       bool
 }
 
 var (
@@ -98,11 +131,14 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 			s.modelJSON = jsonstr.Append(b[len(b):], s.Model)
 		}
 	}
+	if out, ok := s.matchShape(out, payload); ok {
+		return out, nil
+	}
 	// One validating pass over the chunk: the fields below are read on the
 	// way, everything else is only checked and passes through as it is.
 	// It starts after the stream's repeated prefix when the chunk has it.
-	sc := chunkScan{choices: -1}
-	resumed := len(s.prefix) > 0 && bytes.HasPrefix(payload, s.prefix)
+	sc := chunkScan{choices: -1, b: payload}
+	resumed := !s.walkAll && len(s.prefix) > 0 && bytes.HasPrefix(payload, s.prefix)
 	prefixEnd, lastEnd := -1, 0
 	member := func(key []byte) {
 		if prefixEnd < 0 {
@@ -129,17 +165,104 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	if !resumed && prefixEnd > 0 {
 		s.learnPrefix(payload[:prefixEnd], &sc.e)
 	}
+	s.learnShape(&sc)
 	return s.emit(out, payload, &sc)
+}
+
+// matchShape handles payload without a walk if it is the plain chunk of
+// s.shape with other strings in its holes; ok is false if it is not.
+func (s *Stream) matchShape(out, payload []byte) (_ []byte, ok bool) {
+	sh := &s.shape
+	if !sh.known || s.walkAll {
+		return out, false
+	}
+	var spans [maxHoles][2]int
+	p, t := 0, 0 // where payload and sh.b are matched to
+	for k, h := range sh.holes[:sh.n] {
+		lit := sh.b[t:h.start]
+		if len(payload)-p <= len(lit) || string(payload[p:p+len(lit)]) != string(lit) {
+			return out, false
+		}
+		p += len(lit)
+		end, err := jsonscan.ScanString(payload, p)
+		if err != nil {
+			return out, false
+		}
+		spans[k] = [2]int{p, end}
+		p, t = end, h.end
+	}
+	if string(payload[p:]) != string(sh.b[t:]) {
+		return out, false
+	}
+	for k, h := range sh.holes[:sh.n] {
+		if h.text {
+			s.addText(payload[spans[k][0]+1 : spans[k][1]-1])
+		}
+	}
+	// The edits, moved by how much the holes before each grew or shrank.
+	e := sh.e
+	for k := range e.list[:e.n] {
+		if h := sh.after[k]; h > 0 {
+			d := spans[h-1][1] - sh.holes[h-1].end
+			e.list[k].start += d
+			e.list[k].end += d
+		}
+	}
+	s.Chunks++
+	out = append(out, dataPrefix...)
+	out = e.applyTo(out, payload)
+	return append(out, eventEnd...), true
+}
+
+// learnShape keeps the chunk sc walked as the stream's shape if it is a
+// plain chunk on one line.
+func (s *Stream) learnShape(sc *chunkScan) {
+	if s.walkAll || sc.upstreamErr != nil || sc.hasUsage || sc.hasFinish || sc.choices < 1 || sc.nh > maxHoles ||
+		bytes.IndexByte(sc.b, '\n') >= 0 || bytes.IndexByte(sc.b, '\r') >= 0 {
+		return
+	}
+	sh := &s.shape
+	for k, x := range sc.e.list[:sc.e.n] {
+		h := 0
+		for h < sc.nh && sc.holes[h].start < x.start {
+			if sc.holes[h].end > x.start {
+				sh.known = false // an edit inside a hole: none is, but never trust it
+				return
+			}
+			h++
+		}
+		sh.after[k] = h
+	}
+	sh.b = append(sh.b[:0], sc.b...)
+	sh.holes, sh.n, sh.e, sh.known = sc.holes, sc.nh, sc.e, true
 }
 
 // chunkScan is what the walk of one chunk found.
 type chunkScan struct {
 	it          jsonscan.Iter
-	e           edits // to the chunk's bytes: id, model, usage.cost
-	choices     int   // how many; -1: no "choices"
-	hasFinish   bool  // a choice has a finish_reason
+	b           []byte // the chunk
+	e           edits  // to the chunk's bytes: id, model, usage.cost
+	choices     int    // how many; -1: no "choices"
+	hasFinish   bool   // a choice has a finish_reason
 	hasUsage    bool
 	upstreamErr *UpstreamStreamError
+	holes       [maxHoles]hole // the chunk's free strings, in order
+	nh          int            // how many were found (past maxHoles: too many for a shape)
+}
+
+// skipFree skips the value at the cursor, which the stream does not read:
+// a string there is a hole of the chunk's shape.
+func (sc *chunkScan) skipFree() {
+	if kind, start, end := sc.it.Skip(); kind == jsonscan.String {
+		sc.free(start, end, false)
+	}
+}
+
+func (sc *chunkScan) free(start, end int, text bool) {
+	if sc.nh < maxHoles {
+		sc.holes[sc.nh] = hole{start, end, text}
+	}
+	sc.nh++
 }
 
 // learnPrefix keeps prefix, the leading members of a valid chunk, and the
@@ -170,7 +293,7 @@ func (s *Stream) member(sc *chunkScan, payload, key []byte) {
 		sc.choices = 0
 		it.Array(func() {
 			sc.choices++
-			if s.readChoice(it, payload) {
+			if s.readChoice(sc) {
 				sc.hasFinish = true
 			}
 		})
@@ -195,7 +318,7 @@ func (s *Stream) member(sc *chunkScan, payload, key []byte) {
 			sc.upstreamErr = &UpstreamStreamError{Message: msg}
 		}
 	default:
-		it.Skip()
+		sc.skipFree()
 	}
 }
 
@@ -349,71 +472,78 @@ func mergeUsage(chunk, usage []byte) []byte {
 	return append(out, chunk[end:]...)
 }
 
-// readChoice reads the choice at the cursor: its finish_reason (true when
-// it has one) and, with CollectText, the text it adds.
-func (s *Stream) readChoice(it *jsonscan.Iter, payload []byte) (finished bool) {
+// readChoice reads the choice at sc's cursor: its finish_reason (true
+// when it has one) and, with CollectText, the text it adds.
+func (s *Stream) readChoice(sc *chunkScan) (finished bool) {
+	it := &sc.it
 	it.Object(func(key []byte) {
 		switch {
 		case string(key) == "finish_reason":
 			kind, start, end := it.Skip()
 			if kind == jsonscan.String && end-start > 2 {
 				finished = true
-				s.FinishReason = ownFinishReason(payload[start+1 : end-1])
+				s.FinishReason = ownFinishReason(sc.b[start+1 : end-1])
 			}
 		case string(key) == "delta" && s.CollectText:
-			s.collectDelta(it, payload)
+			s.collectDelta(sc)
 		case string(key) == "text" && s.CollectText:
-			s.appendString(it, payload)
+			s.readText(sc)
 		default:
-			it.Skip()
+			sc.skipFree()
 		}
 	})
 	return finished
 }
 
-// collectDelta appends the text of the chat delta object at the cursor:
+// collectDelta appends the text of the chat delta object at sc's cursor:
 // content, reasoning and tool-call arguments (function.arguments of each
 // tool call).
-func (s *Stream) collectDelta(it *jsonscan.Iter, payload []byte) {
+func (s *Stream) collectDelta(sc *chunkScan) {
+	it := &sc.it
 	it.Object(func(key []byte) {
 		switch string(key) {
 		case "content", "reasoning_content", "reasoning":
-			s.appendString(it, payload)
+			s.readText(sc)
 		case "tool_calls":
 			it.Array(func() {
 				it.Object(func(key []byte) {
 					if string(key) != "function" {
-						it.Skip()
+						sc.skipFree()
 						return
 					}
 					it.Object(func(key []byte) {
 						if string(key) == "arguments" {
-							s.appendString(it, payload)
+							s.readText(sc)
 						} else {
-							it.Skip()
+							sc.skipFree()
 						}
 					})
 				})
 			})
 		default:
-			it.Skip()
+			sc.skipFree()
 		}
 	})
 }
 
-// appendString skips the value at the cursor and, if it is a string,
-// appends its text to s.Text.
-func (s *Stream) appendString(it *jsonscan.Iter, payload []byte) {
-	kind, start, end := it.Skip()
-	if kind == jsonscan.String {
-		if len(s.Text.Head) >= llm.MaxTextSample {
-			s.Text.Total += int64(end - start - 2) // counted, not kept (escapes make it an upper bound)
-			return
-		}
-		n := len(s.Text.Head)
-		s.Text.Head = jsonscan.AppendUnescaped(s.Text.Head, payload[start+1:end-1])
-		s.Text.Total += int64(len(s.Text.Head) - n)
+// readText skips the value at sc's cursor and, if it is a string, adds its
+// text to s.Text.
+func (s *Stream) readText(sc *chunkScan) {
+	if kind, start, end := sc.it.Skip(); kind == jsonscan.String {
+		sc.free(start, end, true)
+		s.addText(sc.b[start+1 : end-1])
 	}
+}
+
+// addText adds raw, a JSON string's contents, to the answer's text.
+func (s *Stream) addText(raw []byte) {
+	if len(s.Text.Head) >= llm.MaxTextSample {
+		s.Text.Total += int64(len(raw)) // counted, not kept (escapes make it an upper bound)
+		return
+	}
+	n := len(s.Text.Head)
+	s.Text.Head = jsonscan.AppendUnescaped(s.Text.Head, raw)
+	s.Text.Total += int64(len(s.Text.Head) - n)
 }
 
 // ownFinishReason returns the finish reason in raw (a JSON string's contents)

@@ -253,3 +253,86 @@ func judgedAsAlone(t *testing.T, payload []byte, err error) bool {
 	}
 	return true
 }
+
+// Chunks of one stream that differ only in their strings: the text, the
+// role, a varying "obfuscation" (as OpenAI sends), a tool call's name and
+// arguments.
+const (
+	cText1 = `{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"a1"}`
+	cText2 = `{"id":"chatcmpl-up","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":" w\u00f6rld \"q\"\\"},"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"xyz9"}`
+	cTool1 = `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m0","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\""}}]},"finish_reason":null}]}`
+	cTool2 = `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m0","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":":1}"}}]},"finish_reason":null}]}`
+)
+
+// TestStreamMatchesShapeOfPlainChunks: after one plain chunk, the next that
+// differs only in its strings is answered without a walk, with its own
+// text, id and model rewritten, exactly as a stream that walks every chunk
+// answers it.
+func TestStreamMatchesShapeOfPlainChunks(t *testing.T) {
+	for _, seq := range [][]string{{cText1, cText2, cText2, cText1}, {cTool1, cTool2, cTool2}} {
+		fast := &Stream{Rewrite: Rewrite{ID: "gen-9", Model: "gpt-4o", Cost: flatCost}, Op: OpChat, CollectText: true}
+		slow := &Stream{Rewrite: Rewrite{ID: "gen-9", Model: "gpt-4o", Cost: flatCost}, Op: OpChat, CollectText: true, walkAll: true}
+		fo, err := feed(t, fast, seq...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		so, _ := feed(t, slow, seq...)
+		if fo != so || string(fast.Text.Head) != string(slow.Text.Head) || fast.Chunks != slow.Chunks {
+			t.Fatalf("shape path differs from the walk:\n got %s %q\nwant %s %q", fo, fast.Text.Head, so, slow.Text.Head)
+		}
+		if !fast.shape.known {
+			t.Fatalf("no shape learned from %s", seq[0])
+		}
+		// The shape is what answered: with its bytes corrupted on purpose,
+		// a chunk corrupted the same way (which a walk refuses) matches it.
+		fast.shape.b = bytes.Replace(fast.shape.b, []byte(`"index":0`), []byte(`"index":,`), 1)
+		out, err := fast.Event(nil, []byte(strings.Replace(seq[1], `"index":0`, `"index":,`, 1)))
+		if err != nil || !strings.Contains(string(out), `"id":"gen-9"`) || !strings.Contains(string(out), `"model":"gpt-4o"`) {
+			t.Fatalf("chunk after the shape: %s, %v", out, err)
+		}
+	}
+	s := &Stream{Rewrite: Rewrite{ID: "g"}, Op: OpChat, CollectText: true}
+	want := "Hello" + " w\u00f6rld \"q\"\\" + " w\u00f6rld \"q\"\\" + "Hello"
+	if _, err := feed(t, s, cText1, cText2, cText2, cText1); err != nil || string(s.Text.Head) != want {
+		t.Fatalf("text = %q, %v; want %q", s.Text.Head, err, want)
+	}
+}
+
+// FuzzStreamShortcuts: a stream that takes its shortcuts (the repeated
+// prefix, the last plain chunk's shape) answers any chunks exactly as one
+// that walks each chunk whole: the same bytes, the same verdict, the same
+// text, finish reason, usage and count of chunks.
+func FuzzStreamShortcuts(f *testing.F) {
+	seeds := []string{c1, cFin, cUse, cDSFi, cText1, cText2, cTool1, cTool2, "[DONE]",
+		strings.Replace(cText2, `"usage":null`, `"usage":{"total_tokens":3}`, 1),
+		strings.Replace(cText2, `"finish_reason":null`, `"finish_reason":"stop"`, 1),
+		strings.Replace(cText2, `"xyz9"`, `"x\u0000"`, 1),
+		strings.Replace(cText2, `" w`, `" \n w`, 1),
+		strings.Replace(cText2, `"obfuscation":"xyz9"`, `"obfuscation":7`, 1),
+		strings.Replace(cText1, `"Hello"`, `"Hello`, 1),
+		strings.Replace(cText1, `"chatcmpl-up"`, `"other"`, 1)}
+	for i, a := range seeds {
+		f.Add([]byte(a), []byte(seeds[(i+1)%len(seeds)]), []byte(seeds[(i+5)%len(seeds)]), i%2 == 0)
+	}
+	f.Fuzz(func(t *testing.T, a, b, c []byte, wants bool) {
+		mk := func(walkAll bool) *Stream {
+			return &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: wants, CollectText: true, walkAll: walkAll}
+		}
+		fast, slow := mk(false), mk(true)
+		for _, p := range [][]byte{[]byte(cText1), a, b, c} {
+			fo, fe := fast.Event(nil, p)
+			so, se := slow.Event(nil, p)
+			if string(fo) != string(so) || (fe == nil) != (se == nil) || (fe != nil && fe.Error() != se.Error()) {
+				t.Fatalf("chunk %q:\n shortcuts %q, %v\n walk      %q, %v", p, fo, fe, so, se)
+			}
+			if fe != nil {
+				return
+			}
+		}
+		fo, so := fast.Finish(nil), slow.Finish(nil)
+		if string(fo) != string(so) || string(fast.Text.Head) != string(slow.Text.Head) || fast.Text.Total != slow.Text.Total ||
+			fast.FinishReason != slow.FinishReason || fast.Usage != slow.Usage || fast.Chunks != slow.Chunks {
+			t.Fatalf("after %q %q %q the streams differ:\n shortcuts %q %+v\n walk      %q %+v", a, b, c, fo, *fast, so, *slow)
+		}
+	})
+}
