@@ -143,7 +143,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		}
 		defer spool.Close()
 	}
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, Version: version, Estimator: tokens.New(),
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, AccessLog: lw, Version: version, Estimator: tokens.New(),
 		ConfigPath: *cfgPath, Env: withListen(config.Env(env), *listen), LedgerSpool: spool})
 	if err != nil {
 		return err

@@ -140,7 +140,7 @@ func startWith(t testing.TB, o opts, upURL string) *gateway {
 	logs := &syncBuffer{}
 	_, logs.discard = t.(*testing.B)
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, LedgerInterval: 20 * time.Millisecond, Estimator: counter, Now: o.now})
+	srv, err := server.New(ctx, cfg, server.Options{Store: st, Log: log, AccessLog: logs, LedgerInterval: 20 * time.Millisecond, Estimator: counter, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

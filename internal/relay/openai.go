@@ -801,15 +801,9 @@ func (rl *Relay) finish(ctx context.Context, c *call, err error) {
 	}
 	rl.Metrics.ObserveRequest(metrics.Request{Model: c.metric, Provider: g.Provider, Status: g.Status, Latency: g.Latency,
 		TTFT: g.TimeToFirst, Prompt: u.PromptTokens, Complete: u.CompletionTokens, CostUSD: float64(cost) / float64(money.PerDollar)})
-	if !rl.accessLog {
-		return
+	if rl.accessLog {
+		rl.logAccess(ctx, g, u, cost)
 	}
-	rl.Log.LogAttrs(ctx, slog.LevelInfo, "generation",
-		slog.String("request_id", g.RequestID), slog.String("id", g.ID),
-		slog.String("model", g.Model), slog.String("provider", g.Provider), slog.String("upstream_model", g.UpstreamModel),
-		slog.Int("status", g.Status), slog.String("error", g.ErrorCode), slog.Bool("stream", g.Streamed), slog.Bool("cancelled", g.Cancelled),
-		slog.Int64("prompt_tokens", u.PromptTokens), slog.Int64("completion_tokens", u.CompletionTokens), slog.Bool("estimated", u.Estimated),
-		slog.String("cost", cost.String()), slog.Duration("latency", g.Latency))
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -64,8 +64,12 @@ type Deps struct {
 	// Metrics records per-request series; may be nil.
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
-	Now     func() time.Time
-	NewID   func() string // generation ids, "gen-…"
+	// AccessLog receives the access log's lines (server.access_log), one
+	// JSON object per model request as slog's JSON handler writes it, one
+	// Write each; nil: they are logged through Log.
+	AccessLog io.Writer
+	Now       func() time.Time
+	NewID     func() string // generation ids, "gen-…"
 
 	// ResponseStore keeps the Responses API answers clients store; may be
 	// nil: nothing is stored and previous_response_id finds nothing.

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -74,6 +75,9 @@ type Server struct {
 type Options struct {
 	Store admin.Store
 	Log   *slog.Logger
+	// AccessLog receives the access log's lines (relay.Deps.AccessLog);
+	// nil: they are logged through Log.
+	AccessLog io.Writer
 	// Transport for network upstreams; nil means provider.NewTransport().
 	Transport http.RoundTripper
 	Now       func() time.Time
@@ -218,7 +222,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Server, error) {
 	s.metrics = m
 	// Reload copies these deps into every later snapshot.
 	sn := s.newSnapshot(cfg, providers, relay.Deps{
-		Keys: keys, Log: o.Log, Now: o.Now,
+		Keys: keys, Log: o.Log, AccessLog: o.AccessLog, Now: o.Now,
 		NewID:    func() string { return newOrderedID("gen-", time.Now()) },
 		Recorder: lw, Accountant: acct, Estimator: o.Estimator, RateLimits: limits,
 		Health:  routeHealth,
