@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/switchyard-gw/switchyard/internal/money"
 	"github.com/switchyard-gw/switchyard/internal/store"
 )
@@ -81,5 +83,76 @@ func TestWriteBatchCopiesNewRowsAndInsertsRetries(t *testing.T) {
 	}
 	if requests != 302 {
 		t.Fatalf("usage rollups count %d requests, want 302", requests)
+	}
+}
+
+// TestCopiedRowsAreTheInsertedRows: the binary COPY stores every column of
+// a generation and of its charge as the INSERTs store it: texts (with
+// non-ASCII and quotes), large and negative numbers, both booleans, NULL
+// and measured durations.
+func TestCopiedRowsAreTheInsertedRows(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.CreateAccount(ctx, &store.Account{ID: "acct", Name: "acct", Credits: ptr(money.Nanos(1e15))}); err != nil {
+		t.Fatal(err)
+	}
+	h := strings.Repeat("c3", 32)
+	if err := db.CreateKey(ctx, &store.Key{Hash: h, Label: "sk-sy-…", Kind: store.KindAPI, AccountID: "acct"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 7, 4, 5, 6, 789, time.UTC)
+	period := now.Add(-time.Hour)
+	batch := func(prefix string) *store.Batch {
+		full := store.Generation{ID: prefix + "full", RequestID: "req-é", KeyHash: h, AccountID: "acct", Model: `gpt-4o "quoted" 三`,
+			Provider: "openai", UpstreamModel: "gpt-4o-2024-08-06", TokensPrompt: 1 << 40, TokensCompletion: 123456789, TokensCached: 7,
+			TokensReasoning: 9, Cost: 9_876_543_210, UsageEstimated: true, Status: 200, ErrorCode: "", FinishReason: "tool_calls",
+			Streamed: true, Cancelled: true, Latency: 1234 * time.Millisecond, TimeToFirst: 56 * time.Millisecond,
+			GenerationTime: 1178 * time.Millisecond, Origin: "https://app.example", AppTitle: "My App", Attempts: `[{"provider":"a","status":429}]`,
+			CreatedAt: now}
+		bare := store.Generation{ID: prefix + "bare", KeyHash: h, AccountID: "acct", Model: "m", Status: 502, ErrorCode: "upstream_error", CreatedAt: now}
+		return &store.Batch{Generations: []store.Generation{full, bare},
+			Charges: []store.Charge{{GenerationID: prefix + "full", AccountID: "acct", KeyHash: h, Amount: 9_876_543_210, KeyPeriodStart: &period, At: now}}}
+	}
+	write := func(b *store.Batch, copy bool) {
+		t.Helper()
+		gens, err := newGenerationColumns(b.Generations, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		charges, err := newChargeColumns(b.Charges, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, accounts := references(b)
+		w := &batchWrite{b: b, gens: gens, charges: charges, keys: keys, accounts: accounts, copy: copy}
+		if err := db.inTx(ctx, func(tx pgx.Tx) error { return w.run(ctx, tx) }); err != nil {
+			t.Fatalf("copy %v: %v", copy, err)
+		}
+	}
+	write(batch("c-"), true)
+	write(batch("i-"), false)
+	rows := func(query, prefix string) []string {
+		t.Helper()
+		r, err := db.pool.Query(ctx, query, prefix+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(r, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range out {
+			out[i] = strings.ReplaceAll(out[i], `"`+prefix, `"`) // the ids differ only by the prefix
+		}
+		return out
+	}
+	for _, q := range []string{
+		`SELECT (to_jsonb(g))::text FROM generations g WHERE id LIKE $1 ORDER BY id`,
+		`SELECT (to_jsonb(e) - 'id')::text FROM ledger_entries e WHERE generation_id LIKE $1 ORDER BY generation_id`,
+	} {
+		copied, inserted := rows(q, "c-"), rows(q, "i-")
+		if len(copied) == 0 || strings.Join(copied, "\n") != strings.Join(inserted, "\n") {
+			t.Fatalf("%s\ncopied:\n%s\ninserted:\n%s", q, strings.Join(copied, "\n"), strings.Join(inserted, "\n"))
+		}
 	}
 }
