@@ -27,6 +27,8 @@ type Reader struct {
 	// Event is the "event:" field of the last event returned ("" if none).
 	Event []byte
 	event []byte
+	// lineByLine turns off plainEvent (tests compare with it).
+	lineByLine bool
 }
 
 // NewReader reads from r with a buffer of size bytes.
@@ -48,6 +50,12 @@ func (rd *Reader) Reset(r io.Reader) {
 func (rd *Reader) Next() ([]byte, error) {
 	rd.data = rd.data[:0]
 	rd.event = rd.event[:0]
+	if !rd.lineByLine {
+		if data, ok := rd.plainEvent(); ok {
+			rd.Event = rd.event
+			return data, nil
+		}
+	}
 	hasData := false
 	for {
 		line, err := rd.readLine()
@@ -90,6 +98,34 @@ func (rd *Reader) Next() ([]byte, error) {
 			rd.event = append(rd.event[:0], value...)
 		}
 	}
+}
+
+// plainEvent takes the most common event, one "data:" line ended by "\n"
+// and a blank line "\n", when it is whole in the buffer, and returns its
+// data in place: no line-by-line reads, no copy. Anything else is left to
+// the general reader.
+func (rd *Reader) plainEvent() ([]byte, bool) {
+	n := rd.br.Buffered()
+	if n < len("data:\n\n") {
+		return nil, false
+	}
+	b, _ := rd.br.Peek(n)
+	if string(b[:5]) != "data:" {
+		return nil, false
+	}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 || i+1 >= len(b) || b[i+1] != '\n' {
+		return nil, false
+	}
+	data := b[5:i]
+	if len(data) > 0 && data[0] == ' ' {
+		data = data[1:]
+	}
+	if bytes.IndexByte(data, '\r') >= 0 {
+		return nil, false // the general reader trims a CR before the LF
+	}
+	_, _ = rd.br.Discard(i + 2)
+	return data, true
 }
 
 // readLine returns one line without its terminator (\n, \r\n or \r\n).

@@ -117,3 +117,44 @@ func TestEventBufferedSeesOnlyWholeEvents(t *testing.T) {
 	}
 	pw.Close()
 }
+
+// FuzzPlainEventIsTheLineReaders: events taken whole from the buffer
+// (plainEvent) are the events the line-by-line reader returns, with the
+// same names and the same errors, however the input arrives.
+func FuzzPlainEventIsTheLineReaders(f *testing.F) {
+	f.Add([]byte("data: a\n\ndata: [DONE]\n\n"), uint8(3))
+	f.Add([]byte("data:x\r\n\ndata: y\n\nevent: e\ndata: z\n\n"), uint8(200))
+	f.Add([]byte("data: a\ndata: b\n\ndata: c\r\r\n\n:k\n\ndata: d"), uint8(100))
+	f.Fuzz(func(t *testing.T, in []byte, step uint8) {
+		// Reads of 1 to 256 bytes into a buffer of 16 to 271: the smaller
+		// the reads, the less often a whole event is buffered.
+		chunked := func() io.Reader { return &stepReader{b: in, step: 1 + int(step)} }
+		fast, slow := NewReader(chunked(), 16+int(step)), NewReader(chunked(), 16+int(step))
+		slow.lineByLine = true
+		for range len(in) + 2 {
+			fd, fe := fast.Next()
+			sd, se := slow.Next()
+			if string(fd) != string(sd) || fe != se || string(fast.Event) != string(slow.Event) {
+				t.Fatalf("input %q: plain %q %q %v, line by line %q %q %v", in, fd, fast.Event, fe, sd, slow.Event, se)
+			}
+			if fe != nil {
+				return
+			}
+		}
+	})
+}
+
+// stepReader returns b step bytes at a time.
+type stepReader struct {
+	b    []byte
+	step int
+}
+
+func (r *stepReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.step)], r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
