@@ -3,7 +3,9 @@ package relay
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -55,4 +57,29 @@ func TestAccessLogGoesToItsWriter(t *testing.T) {
 	if lines.String() != want || logs.Len() != 0 {
 		t.Fatalf("access log %q, other log %q; want %q", lines.String(), logs.String(), want)
 	}
+}
+
+// FuzzAttemptsJSONIsMarshals: the attempts column reads back as the
+// records it was written from, as encoding/json's Marshal would have
+// written them.
+func FuzzAttemptsJSONIsMarshals(f *testing.F) {
+	f.Add("openai", "gpt-4o", "error", 429, "rate limited <&>", int64(12), "b\xff\u2028", "m\"\\", "ok", 0, "", int64(-1))
+	f.Fuzz(func(t *testing.T, p1, m1, o1 string, s1 int, e1 string, d1 int64, p2, m2, o2 string, s2 int, e2 string, d2 int64) {
+		recs := []attemptRecord{{p1, m1, o1, s1, e1, d1}, {p2, m2, o2, s2, e2, d2}}
+		for n := range 3 {
+			got := attemptsJSON(recs[:n])
+			want, _ := json.Marshal(recs[:n])
+			if n == 0 {
+				want = []byte("[]")
+			}
+			var a, b any
+			if err := json.Unmarshal([]byte(got), &a); err != nil {
+				t.Fatalf("attempts %q: not JSON: %v", got, err)
+			}
+			_ = json.Unmarshal(want, &b)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("\n got %s\nwant %s", got, want)
+			}
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	oa "github.com/switchyard-gw/switchyard/internal/api/openai"
+	"github.com/switchyard-gw/switchyard/internal/jsonstr"
 	"github.com/switchyard-gw/switchyard/internal/llm"
 	"github.com/switchyard-gw/switchyard/internal/routing"
 	"github.com/switchyard-gw/switchyard/internal/store"
@@ -274,12 +275,39 @@ func retryAfter(v string, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// attemptsJSON is the ledger's "attempts" column: a JSON array of the
+// records, each as encoding/json would marshal an attemptRecord (fields
+// in order, status and error omitted when empty), appended directly.
 func attemptsJSON(a []attemptRecord) string {
 	if len(a) == 0 {
 		return "[]"
 	}
-	b, _ := json.Marshal(a)
-	return string(b)
+	b := make([]byte, 0, 96*len(a))
+	for i := range a {
+		r := &a[i]
+		if i == 0 {
+			b = append(b, `[{"provider":`...)
+		} else {
+			b = append(b, `,{"provider":`...)
+		}
+		b = jsonstr.Append(b, r.Provider)
+		b = append(b, `,"model":`...)
+		b = jsonstr.Append(b, r.Model)
+		b = append(b, `,"outcome":`...)
+		b = jsonstr.Append(b, r.Outcome)
+		if r.Status != 0 {
+			b = append(b, `,"status":`...)
+			b = strconv.AppendInt(b, int64(r.Status), 10)
+		}
+		if r.Error != "" {
+			b = append(b, `,"error":`...)
+			b = jsonstr.Append(b, r.Error)
+		}
+		b = append(b, `,"duration_ms":`...)
+		b = strconv.AppendInt(b, r.DurationMs, 10)
+		b = append(b, '}')
+	}
+	return string(append(b, ']'))
 }
 
 // metricModel is the bounded model label for metrics: the catalogue entry
