@@ -147,7 +147,7 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 				prefixEnd = lastEnd
 			}
 		}
-		s.member(&sc, payload, key)
+		s.member(&sc, key)
 		lastEnd = sc.it.Pos()
 	}
 	isObject := true
@@ -173,7 +173,7 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 // s.shape with other strings in its holes; ok is false if it is not.
 func (s *Stream) matchShape(out, payload []byte) (_ []byte, ok bool) {
 	sh := &s.shape
-	if !sh.known || s.walkAll {
+	if !sh.known { // never learned under walkAll
 		return out, false
 	}
 	var spans [maxHoles][2]int
@@ -278,8 +278,8 @@ func (s *Stream) learnPrefix(prefix []byte, e *edits) {
 }
 
 // member reads the top-level member key of a chunk, at sc's cursor.
-func (s *Stream) member(sc *chunkScan, payload, key []byte) {
-	it := &sc.it
+func (s *Stream) member(sc *chunkScan, key []byte) {
+	it, payload := &sc.it, sc.b
 	switch string(key) {
 	case "id":
 		_, start, end := it.Skip()

@@ -20,14 +20,8 @@ import (
 func TestWriteBatchCopiesNewRowsAndInsertsRetries(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if err := db.CreateAccount(ctx, &store.Account{ID: "acct", Name: "acct", Credits: ptr(money.Nanos(1e12))}); err != nil {
-		t.Fatal(err)
-	}
 	h1 := strings.Repeat("a1", 32)
-	key := &store.Key{Hash: h1, Label: "sk-sy-…", Kind: store.KindAPI, AccountID: "acct"}
-	if err := db.CreateKey(ctx, key); err != nil {
-		t.Fatal(err)
-	}
+	accountWithKey(t, db, money.Nanos(1e12), h1)
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	batch := func(ids ...string) *store.Batch {
 		b := &store.Batch{}
@@ -93,13 +87,8 @@ func TestWriteBatchCopiesNewRowsAndInsertsRetries(t *testing.T) {
 func TestCopiedRowsAreTheInsertedRows(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if err := db.CreateAccount(ctx, &store.Account{ID: "acct", Name: "acct", Credits: ptr(money.Nanos(1e15))}); err != nil {
-		t.Fatal(err)
-	}
 	h := strings.Repeat("c3", 32)
-	if err := db.CreateKey(ctx, &store.Key{Hash: h, Label: "sk-sy-…", Kind: store.KindAPI, AccountID: "acct"}); err != nil {
-		t.Fatal(err)
-	}
+	accountWithKey(t, db, money.Nanos(1e15), h)
 	now := time.Date(2026, 12, 7, 4, 5, 6, 789, time.UTC)
 	period := now.Add(-time.Hour)
 	batch := func(prefix string) *store.Batch {
@@ -154,5 +143,18 @@ func TestCopiedRowsAreTheInsertedRows(t *testing.T) {
 		if len(copied) == 0 || strings.Join(copied, "\n") != strings.Join(inserted, "\n") {
 			t.Fatalf("%s\ncopied:\n%s\ninserted:\n%s", q, strings.Join(copied, "\n"), strings.Join(inserted, "\n"))
 		}
+	}
+}
+
+// accountWithKey creates the account "acct" with credits and an API key
+// of it whose hash is hash.
+func accountWithKey(t *testing.T, db *DB, credits money.Nanos, hash string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.CreateAccount(ctx, &store.Account{ID: "acct", Name: "acct", Credits: ptr(credits)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateKey(ctx, &store.Key{Hash: hash, Label: "sk-sy-…", Kind: store.KindAPI, AccountID: "acct"}); err != nil {
+		t.Fatal(err)
 	}
 }
