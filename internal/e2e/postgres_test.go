@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -56,5 +58,57 @@ func TestPostgresStorageChargesRecordsAndKeepsKeysAcrossARestart(t *testing.T) {
 	}
 	if _, err := g2.client().Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: userMsg("again")}); err != nil {
 		t.Fatalf("chat with the kept key after the restart: %v", err)
+	}
+}
+
+// TestPostgresTakesTextItCannotStore sends what PostgreSQL's text refuses
+// (a NUL written "\u0000", a raw 0xff byte) wherever a client can put it
+// into a value the store keeps or looks up. Nothing answers 5xx; the two
+// chats, routed by the catalogue's "*" and charged, are recorded with
+// their batch, never dead-lettered, their model names cleaned to U+FFFD.
+func TestPostgresTakesTextItCannotStore(t *testing.T) { testTakesTextItCannotStore(t, pgtest.DSN(t)) }
+
+// TestSQLiteTakesTextItCannotStore: the same on SQLite, which could store
+// the bytes but cleans the ledger's text the same way.
+func TestSQLiteTakesTextItCannotStore(t *testing.T) { testTakesTextItCannotStore(t, "") }
+
+func testTakesTextItCannotStore(t *testing.T, database string) {
+	g := start(t, opts{database: database})
+	var ids []string
+	for _, model := range []string{`x\u0000y`, "z\xffw"} {
+		st, body := g.adminRaw(t, "POST", "/v1/chat/completions", g.Key,
+			`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)
+		var out struct{ ID string }
+		if st != 200 || json.Unmarshal([]byte(body), &out) != nil {
+			t.Fatalf("chat with model %q: %d %s", model, st, body)
+		}
+		ids = append(ids, out.ID)
+	}
+	for _, c := range []struct {
+		method, path, key, body string
+		want                    int
+	}{
+		{"GET", "/api/v1/generation?id=gen-%00", g.Key, "", 404},
+		{"GET", "/api/v1/generation?id=gen-%FF", g.Key, "", 404},
+		{"GET", "/v1/responses/resp_%00", g.Key, "", 404},
+		{"DELETE", "/v1/responses/resp_%FF", g.Key, "", 404},
+		{"POST", "/v1/responses", g.Key, `{"model":"gpt-4o","input":"hi","previous_response_id":"resp_\u0000"}`, 404},
+		{"GET", "/api/v1/generations?model=a%00b", g.AdminKey, "", 200},
+		{"GET", "/api/v1/accounts/acct%00", g.AdminKey, "", 404},
+		{"POST", "/api/v1/accounts", g.AdminKey, `{"name":"team\u0000one"}`, 201},
+	} {
+		if st, body := g.adminRaw(t, c.method, c.path, c.key, c.body); st != c.want {
+			t.Errorf("%s %s %s: %d %s, want %d", c.method, c.path, c.body, st, body, c.want)
+		}
+	}
+	for i, want := range []string{"x\uFFFDy", "z\uFFFDw"} {
+		gen := g.waitGeneration(t, ids[i])
+		if gen.Model != want || gen.Cost <= 0 {
+			t.Errorf("generation %s: model %q cost %s, want %q, charged", ids[i], gen.Model, gen.Cost, want)
+		}
+	}
+	g.flush(t)
+	if logs := g.Logs.String(); strings.Contains(logs, "dead letter") || strings.Contains(logs, "ledger batch failed") {
+		t.Errorf("the ledger refused a record:\n%s", logs)
 	}
 }

@@ -127,7 +127,9 @@ type Billing interface {
 	LoadBalances(ctx context.Context) ([]AccountBalance, []KeyUsage, error)
 	// WriteBatch inserts the generations, applies the charges (accounts.spent,
 	// the key's period and total usage, a "charge" ledger entry each) and
-	// updates the usage rollups, all in one transaction.
+	// updates the usage rollups, all in one transaction. It first cleans the
+	// batch's text in place (Batch.CleanText): a NUL or invalid UTF-8 in a
+	// record is written as U+FFFD, never a refused batch.
 	WriteBatch(ctx context.Context, b *Batch) error
 	// Ping reports whether the database answers (a round trip to it); the
 	// ledger writer asks it to tell an outage from records the database

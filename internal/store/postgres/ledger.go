@@ -140,6 +140,7 @@ var (
 // once wait for each other instead of deadlocking.
 func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) (err error) {
 	defer func() { err = schemaError(err) }()
+	b.CleanText()
 	now := db.now()
 	gens, err := newGenerationColumns(b.Generations, now)
 	if err != nil {

@@ -38,7 +38,7 @@ import (
 // DB is a store.Store and store.Billing on a PostgreSQL database. It is safe
 // for concurrent use.
 type DB struct {
-	pool *pgxpool.Pool
+	pool cleanPool // every statement's strings cleaned: see cleanPool
 	// now is the clock for timestamps the caller did not supply.
 	now func() time.Time
 	// pruneChunk is how many rows one statement of PruneGenerations and
@@ -78,7 +78,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres database %s: %w", Redact(dsn), err)
 	}
-	db := &DB{pool: pool, now: time.Now, pruneChunk: defaultPruneChunk}
+	db := &DB{pool: cleanPool{pool}, now: time.Now, pruneChunk: defaultPruneChunk}
 	if err := db.migrate(ctx, migrationFiles); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrate postgres database %s: %w", Redact(dsn), err)
@@ -120,7 +120,7 @@ func isCode(err error, code string) bool {
 
 // inTx runs f in a transaction and commits it if f succeeds.
 func (db *DB) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, f)
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error { return f(cleanTx{tx}) })
 }
 
 // collectRows is pgx.CollectRows, but returns nil rather than an empty

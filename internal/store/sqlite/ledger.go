@@ -76,6 +76,7 @@ const (
 // CreatedAt or charge At means now.
 func (db *DB) WriteBatch(ctx context.Context, b *store.Batch) error {
 	// Everything that can be checked is checked before the write lock is taken.
+	b.CleanText()
 	now := db.now()
 	gens := make([]generationRow, len(b.Generations))
 	for i := range b.Generations {

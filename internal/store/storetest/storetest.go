@@ -90,6 +90,8 @@ var tests = []struct {
 	{"UpdateKeyErrors", testUpdateKeyErrors},
 	{"WriteBatchRoundTripsEveryGenerationField", testWriteBatchRoundTripsEveryGenerationField},
 	{"WriteBatchStoresDefaults", testWriteBatchStoresDefaults},
+	{"WriteBatchCleansTextTheDatabaseCannotHold", testWriteBatchCleansTextTheDatabaseCannotHold},
+	{"TextTheDatabaseCannotHoldFindsNothing", testTextTheDatabaseCannotHoldFindsNothing},
 	{"WriteBatchChargesBalances", testWriteBatchChargesBalances},
 	{"LoadBalancesSkipsDeletedKeys", testLoadBalancesSkipsDeletedKeys},
 	{"WriteBatchTwiceChangesNothing", testWriteBatchTwiceChangesNothing},
