@@ -64,23 +64,34 @@ const (
 
 // rollupTable is a table of usage rollups the ledger writer adds each batch
 // to: usage_rollups (per day, account, key, model, provider and app),
-// usage_rollups_all (per day, model, provider and app: migration 0016) and
-// usage_rollups_8d (as usage_rollups, per block of 8 days: 0016).
+// usage_rollups_all (per day, model, provider and app: migration 0016),
+// usage_rollups_8d (as usage_rollups, per block of 8 days: 0016) and
+// usage_rollups_keys (per day, account and key: 0018).
 // Its statements take the batch's rollups of the table, in the order of
 // compareRollups: ensure creates those that do not exist yet, empty; lock
 // then locks them all, in order, and reads their histograms, which the
 // writer merges in Go (migration 0015) and writes back with update.
 type rollupTable struct {
 	ensure, lock, update string
-	perKey               bool // keyed by account and key too
+	dims                 rollupDims
 }
 
-func newRollupTable(name string, perKey bool) rollupTable {
+// rollupDims is what a rollup table is keyed by besides the day.
+type rollupDims uint8
+
+const (
+	byKey   rollupDims = 1 << iota // account_id, key_hash
+	byModel                        // model, provider, app
+)
+
+func newRollupTable(name string, dims rollupDims) rollupTable {
 	cols, types, vars := []string{"day"}, []string{"bigint"}, []string{"d"}
-	if perKey {
+	if dims&byKey != 0 {
 		cols, types, vars = append(cols, "account_id", "key_hash"), append(types, "text", "text"), append(vars, "a", "k")
 	}
-	cols, types, vars = append(cols, "model", "provider", "app"), append(types, "text", "text", "text"), append(vars, "m", "p", "app")
+	if dims&byModel != 0 {
+		cols, types, vars = append(cols, "model", "provider", "app"), append(types, "text", "text", "text"), append(vars, "m", "p", "app")
+	}
 	params := make([]string, len(cols))
 	for i, t := range types {
 		params[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
@@ -90,7 +101,7 @@ func newRollupTable(name string, perKey bool) rollupTable {
 	keys := `unnest(` + strings.Join(params, ", ") + `) WITH ORDINALITY AS t(` + vs + `, i)`
 	match := `(u.` + strings.Join(cols, ", u.") + `) = (t.` + strings.Join(vars, ", t.") + `)`
 	return rollupTable{
-		perKey: perKey,
+		dims: dims,
 		ensure: `INSERT INTO ` + name + ` (` + key + `) SELECT ` + vs + ` FROM ` + keys + ` ORDER BY i
 			ON CONFLICT (` + key + `) DO NOTHING`,
 		lock: `SELECT u.latency_hist, u.ttft_hist FROM ` + keys + `
@@ -116,8 +127,8 @@ func newRollupTable(name string, perKey bool) rollupTable {
 // The rollup tables, in the order WriteBatch locks their rows, and how
 // each one's rows are usage_rollups' regrouped (nil: usage_rollups).
 var (
-	rollupTables = [...]rollupTable{newRollupTable("usage_rollups", true), newRollupTable("usage_rollups_all", false),
-		newRollupTable("usage_rollups_8d", true)}
+	rollupTables = [...]rollupTable{newRollupTable("usage_rollups", byKey|byModel), newRollupTable("usage_rollups_all", byModel),
+		newRollupTable("usage_rollups_8d", byKey|byModel), newRollupTable("usage_rollups_keys", byKey)}
 	rollupRegroup = [len(rollupTables)]func(r *rollup) rollupKey{
 		nil,
 		func(r *rollup) rollupKey {
@@ -125,6 +136,9 @@ var (
 		},
 		func(r *rollup) rollupKey {
 			return rollupKey{day: blockOf(r.day), accountID: r.accountID, keyHash: r.keyHash, model: r.model, provider: r.provider, app: r.app}
+		},
+		func(r *rollup) rollupKey {
+			return rollupKey{day: r.day, accountID: r.accountID, keyHash: r.keyHash}
 		},
 	}
 )
@@ -262,7 +276,7 @@ func (w *batchWrite) run(ctx context.Context, tx pgx.Tx) error {
 	balances := updates.Len()
 	if len(rollups[0]) > 0 {
 		for i, t := range rollupTables {
-			keys := rollupKeyArrays(rollups[i], t.perKey)
+			keys := rollupKeyArrays(rollups[i], t.dims)
 			updates.Queue(t.ensure, keys...)
 			updates.Queue(t.lock, keys...)
 		}
@@ -288,7 +302,7 @@ func (w *batchWrite) run(ctx context.Context, tx pgx.Tx) error {
 		if err := mergeRollupHistograms(ur, rollups[i]); err != nil {
 			return fmt.Errorf("usage rollups: %w", err)
 		}
-		sums.Queue(t.update, rollupArrays(rollups[i], t.perKey)...)
+		sums.Queue(t.update, rollupArrays(rollups[i], t.dims)...)
 	}
 	if err := ur.Close(); err != nil {
 		return fmt.Errorf("usage rollups: %w", err)
@@ -551,8 +565,8 @@ func generationRollups(insertedIDs []string, gs []store.Generation, c *generatio
 }
 
 // rollupKeyArrays is the primary keys of rs as the arguments of a
-// rollupTable's ensure and lock: with their accounts and keys if perKey.
-func rollupKeyArrays(rs []rollup, perKey bool) []any {
+// rollupTable's ensure and lock: the day, then the columns of dims.
+func rollupKeyArrays(rs []rollup, dims rollupDims) []any {
 	n := len(rs)
 	day := make([]int64, 0, n)
 	account, key, model, provider, app := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
@@ -561,10 +575,14 @@ func rollupKeyArrays(rs []rollup, perKey bool) []any {
 		account, key, model, provider = append(account, r.accountID), append(key, r.keyHash), append(model, r.model), append(provider, r.provider)
 		app = append(app, r.app)
 	}
-	if !perKey {
-		return []any{day, model, provider, app}
+	out := []any{day}
+	if dims&byKey != 0 {
+		out = append(out, account, key)
 	}
-	return []any{day, account, key, model, provider, app}
+	if dims&byModel != 0 {
+		out = append(out, model, provider, app)
+	}
+	return out
 }
 
 // regroup is the rollups that rs (usage_rollups' increments) add up to
@@ -629,7 +647,7 @@ func mergeRollupHistograms(br pgx.BatchResults, rs []rollup) error {
 
 // rollupArrays is rs, their histograms merged with the stored ones, as the
 // arguments of a rollupTable's update.
-func rollupArrays(rs []rollup, perKey bool) []any {
+func rollupArrays(rs []rollup, dims rollupDims) []any {
 	n := len(rs)
 	var (
 		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
@@ -642,7 +660,7 @@ func rollupArrays(rs []rollup, perKey bool) []any {
 		errors = append(errors, r.errors)
 		latency, ttft = append(latency, r.latency.AppendCompact(nil)), append(ttft, r.ttft.AppendCompact(nil))
 	}
-	return append(rollupKeyArrays(rs, perKey), requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
+	return append(rollupKeyArrays(rs, dims), requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
 }
 
 // chargeArrays holds a batch's charges column by column, in their stored

@@ -155,7 +155,7 @@ func seedUsageAtScale(b *testing.B, db *DB, n int, hashes []string, end int64) {
 		}
 	}
 	// The coarser rollups, from usage_rollups, as migration 0016 makes them.
-	for _, q := range []string{`SELECT usage_rollups_refill()`, `VACUUM ANALYZE usage_rollups_all`, `VACUUM ANALYZE usage_rollups_8d`} {
+	for _, q := range []string{`SELECT usage_rollups_refill()`, `VACUUM ANALYZE usage_rollups_all`, `VACUUM ANALYZE usage_rollups_8d`, `VACUUM ANALYZE usage_rollups_keys`} {
 		if _, err := db.pool.Exec(ctx, q); err != nil {
 			b.Fatalf("seeding: %v", err)
 		}

@@ -311,7 +311,7 @@ func TestRefillCountsWhatAnOlderReleaseWrote(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.Add(100)
-	for _, q := range []store.UsageQuery{all, blocks, {GroupBy: "day"}} {
+	for _, q := range []store.UsageQuery{all, blocks, {GroupBy: "day"}, {GroupBy: "day", AccountID: store.DefaultAccountID}, {GroupBy: "day", Split: "key"}} {
 		rows, err := db.Usage(ctx, q)
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("%+v: %+v, %v", q, rows, err)
