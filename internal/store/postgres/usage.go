@@ -54,12 +54,11 @@ func (db *DB) usage(ctx context.Context, q store.UsageQuery, all bool) ([]store.
 		from, to *int64
 	}
 	sources := []source{{"usage_rollups", from, to}}
-	ofKeys := col == "day" && (split == "" || split == "key_hash")
 	switch {
 	case !all:
 	case q.AccountID == "" && col != "key_hash" && split != "key_hash":
 		sources[0].table = "usage_rollups_all"
-	case ofKeys:
+	case col == "day" && (split == "" || split == "key_hash"):
 		sources[0].table = "usage_rollups_keys"
 	case col != "day":
 		lo, hi := from, to
