@@ -140,6 +140,9 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 	sc := chunkScan{choices: -1, b: payload}
 	resumed := !s.walkAll && len(s.prefix) > 0 && bytes.HasPrefix(payload, s.prefix)
 	prefixEnd, lastEnd := -1, 0
+	if resumed {
+		lastEnd = len(s.prefix)
+	}
 	member := func(key []byte) {
 		if prefixEnd < 0 {
 			switch string(key) {
@@ -147,6 +150,7 @@ func (s *Stream) Event(out, payload []byte) ([]byte, error) {
 				prefixEnd = lastEnd
 			}
 		}
+		sc.memberStart = lastEnd
 		s.member(&sc, key)
 		lastEnd = sc.it.Pos()
 	}
@@ -248,6 +252,7 @@ type chunkScan struct {
 	upstreamErr *UpstreamStreamError
 	holes       [maxHoles]hole // the chunk's free strings, in order
 	nh          int            // how many were found (past maxHoles: too many for a shape)
+	memberStart int            // where the member being read begins: the previous one's end, 0 for the first
 }
 
 // skipFree skips the value at the cursor, which the stream does not read:
@@ -299,6 +304,14 @@ func (s *Stream) member(sc *chunkScan, key []byte) {
 		})
 	case "usage":
 		kind, start, end := it.Skip()
+		if kind == jsonscan.Null && !s.ClientWantsUsage && sc.memberStart > 0 {
+			// The gateway asked the upstream for usage; OpenAI sends a
+			// client that did not ask no "usage" member at all. The span
+			// from the previous member's end is the comma, the key and
+			// null: dropped, the object stays valid. (As the first member
+			// it is kept: rare, and harmless.)
+			sc.e.add(sc.memberStart, end, nil)
+		}
 		if kind == jsonscan.Object {
 			v := gjson.ParseBytes(payload[start:end])
 			sc.hasUsage = true

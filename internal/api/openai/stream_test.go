@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -335,4 +336,41 @@ func FuzzStreamShortcuts(f *testing.F) {
 			t.Fatalf("after %q %q %q the streams differ:\n shortcuts %q %+v\n walk      %q %+v", a, b, c, fo, *fast, so, *slow)
 		}
 	})
+}
+
+// A client that did not ask for usage gets no "usage" member on its
+// chunks, as from OpenAI, although the gateway asked the upstream for it
+// (which then sends "usage":null on each); one that asked keeps it. The
+// rest of each chunk is the upstream's, but for the id and the model.
+func TestStreamDropsNullUsageForAClientThatDidNotAsk(t *testing.T) {
+	spaced := strings.Replace(cText2, `,"usage":null`, ` , "usage" : null `, 1)
+	first := `{"usage":null,"id":"x","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}`
+	for _, wants := range []bool{false, true} {
+		s := &Stream{Rewrite: Rewrite{ID: "g", Model: "m", Cost: flatCost}, Op: OpChat, ClientWantsUsage: wants, CollectText: true}
+		var out []byte
+		for _, p := range []string{cText1, cText2, cText2, spaced, first} {
+			var err error
+			if out, err = s.Event(out, []byte(p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := events(string(out))
+		rewrite := func(c string) string {
+			c = strings.Replace(c, `"chatcmpl-up"`, `"g"`, 1)
+			c = strings.Replace(c, `"id":"x"`, `"id":"g"`, 1)
+			c = strings.Replace(c, `"gpt-4o-2024"`, `"m"`, 1)
+			if !wants {
+				c = strings.Replace(c, `,"usage":null`, ``, 1)
+				c = strings.Replace(c, ` , "usage" : null`, ``, 1)
+			}
+			return c
+		}
+		want := []string{rewrite(cText1), rewrite(cText2), rewrite(cText2), rewrite(spaced), rewrite(first)}
+		if !slices.Equal(got, want) {
+			t.Errorf("client wants usage %v:\n got %q\nwant %q", wants, got, want)
+		}
+		if !wants && strings.Count(strings.Join(got, ""), `"usage"`) != 1 {
+			t.Errorf("only the chunk with usage first keeps it: %q", got)
+		}
+	}
 }
