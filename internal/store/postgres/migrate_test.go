@@ -152,3 +152,13 @@ func TestOpenErrorsNeverShowThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenUnreachableNamesTheSetting: a server that does not answer is
+// reported as a connection failure naming storage.database, the fix.
+func TestOpenUnreachableNamesTheSetting(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://gw:s3cret-pw@127.0.0.1:1/sy?connect_timeout=2")
+	if err == nil || !strings.Contains(err.Error(), "cannot connect; check storage.database") ||
+		!strings.Contains(err.Error(), "127.0.0.1:1") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Fatalf("Open of a closed port: %v", err)
+	}
+}

@@ -81,6 +81,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	db := &DB{pool: cleanPool{pool}, now: time.Now, pruneChunk: defaultPruneChunk}
 	if err := db.migrate(ctx, migrationFiles); err != nil {
 		pool.Close()
+		if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+			// pgx names the user and database, never the password.
+			return nil, fmt.Errorf("postgres database %s: cannot connect; check storage.database (host, port, user, password, database) and that the server is running: %w", Redact(dsn), err)
+		}
 		return nil, fmt.Errorf("migrate postgres database %s: %w", Redact(dsn), err)
 	}
 	return db, nil
