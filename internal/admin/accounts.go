@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"time"
@@ -192,6 +193,9 @@ func (a *API) TopUp(w http.ResponseWriter, r *http.Request, id string) error {
 		return llm.BadRequest("amount", "'amount' (USD) is required and must be positive; to correct an account's credits, PATCH /accounts/{id} with the right \"credits\" total")
 	}
 	ac, err := a.st.TopUp(r.Context(), id, *req.Amount, req.Memo, a.now().UTC())
+	if errors.Is(err, store.ErrCreditsOverflow) {
+		return llm.BadRequest("amount", "this top-up would take the credits of account %s past $%s, the largest amount the gateway holds; nothing was added", id, money.Nanos(math.MaxInt64))
+	}
 	if err != nil {
 		return notFoundAs(err, "no account "+id)
 	}

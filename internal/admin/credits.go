@@ -3,6 +3,7 @@ package admin
 import (
 	"crypto/rand"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -319,6 +320,8 @@ func (a *API) Redeem(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusBadRequest, "redeem_code_expired", "that redeem code has expired")
 	case errors.Is(err, store.ErrCodeRedeemed):
 		return fail(http.StatusConflict, "redeem_code_redeemed", "that redeem code has already been redeemed")
+	case errors.Is(err, store.ErrCreditsOverflow):
+		return llm.BadRequest("code", "redeeming this code would take the credits of account %s past $%s, the largest amount the gateway holds; the code stays unused", caller.AccountID, money.Nanos(math.MaxInt64))
 	case err != nil:
 		return err
 	}

@@ -214,3 +214,33 @@ func TestRedeemRefusals(t *testing.T) {
 		t.Errorf("after 10 failures, a good code: %d %q %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
+
+// TestCreditsPastTheLargestAmountAre400: a top-up or a redemption that
+// would take an account's credits past $9223372036.854775807 is the
+// caller's error (400 naming it), not a 500, and changes nothing: the
+// credits stay, and the code stays unused.
+func TestCreditsPastTheLargestAmountAre400(t *testing.T) {
+	g := start(t, opts{})
+	acct, _ := g.newAccount(t, "9000000000", "")
+	st, out := g.admin(t, "POST", "/api/v1/accounts/"+acct+"/credits", g.AdminKey, `{"amount": 9000000000}`)
+	if e, _ := out["error"].(map[string]any); st != 400 || e["param"] != "amount" || !strings.Contains(e["message"].(string), "past $9223372036.854775807") {
+		t.Fatalf("top-up past the largest amount: %d %v", st, out)
+	}
+	st, out = g.admin(t, "POST", "/api/v1/redeem-codes", g.AdminKey, `{"count": 1, "value": 9000000000}`)
+	if st != 201 {
+		t.Fatalf("generate a code: %d %v", st, out)
+	}
+	code := out["codes"].([]any)[0].(string)
+	m := g.mgmtKeyOf(t, acct)
+	if st, out := g.admin(t, "POST", "/api/v1/credits/redeem", m, `{"code":"`+code+`"}`); st != 400 || errCode(out) != "invalid_request_error" {
+		t.Fatalf("redeem past the largest amount: %d %v", st, out)
+	}
+	if _, out := g.admin(t, "GET", "/api/v1/accounts/"+acct, g.AdminKey, ""); toJSON(out["data"].(map[string]any)["credits"]) != "9000000000" {
+		t.Fatalf("credits changed: %v", out)
+	}
+	// The code was not spent: an account with room redeems it.
+	other, _ := g.newAccount(t, "0", "")
+	if st, out := g.admin(t, "POST", "/api/v1/credits/redeem", g.mgmtKeyOf(t, other), `{"code":"`+code+`"}`); st != 200 {
+		t.Fatalf("the code after the refused redemption: %d %v", st, out)
+	}
+}

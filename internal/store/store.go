@@ -28,6 +28,11 @@ var ErrConflict = errors.New("already exists")
 // of dropping them as dead letters.
 var ErrSchema = errors.New("the database schema does not match this release")
 
+// ErrCreditsOverflow is returned by TopUp and Redeem when the account's
+// credits would pass the largest amount the store holds
+// ($9223372036.854775807): the caller's request, not the store, is at fault.
+var ErrCreditsOverflow = errors.New("the account's credits would exceed $9223372036.854775807")
+
 // DefaultAccountID is the unmetered account that holds keys created without one.
 const DefaultAccountID = "acct-default"
 

@@ -165,7 +165,7 @@ func addCredits(ctx context.Context, tx pgx.Tx, accountID string, amount money.N
 	}
 	credits := valueOrZero(a.Credits)
 	if credits > math.MaxInt64-amount {
-		return nil, fmt.Errorf("credits would exceed $%s", money.Nanos(math.MaxInt64))
+		return nil, fmt.Errorf("account %s: %w", accountID, store.ErrCreditsOverflow)
 	}
 	credits += amount
 	var updated int64

@@ -187,7 +187,7 @@ func addCredits(ctx context.Context, tx *sql.Tx, accountID string, amount money.
 	// Checked here because SQLite turns an integer overflow into a REAL.
 	credits := valueOrZero(a.Credits)
 	if credits > math.MaxInt64-amount {
-		return nil, fmt.Errorf("credits would exceed $%s", money.Nanos(math.MaxInt64))
+		return nil, fmt.Errorf("account %s: %w", accountID, store.ErrCreditsOverflow)
 	}
 	credits += amount
 	var updated int64

@@ -178,8 +178,8 @@ func testTopUpRefusesToOverflowCredits(t *testing.T, h *Harness) {
 	if err := db.CreateAccount(ctx, &store.Account{ID: "acct-rich", Credits: nanos(1 << 62)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.TopUp(ctx, "acct-rich", 1<<62, "", time.Time{}); err == nil {
-		t.Fatal("TopUp past the largest amount succeeded")
+	if _, err := db.TopUp(ctx, "acct-rich", 1<<62, "", time.Time{}); !errors.Is(err, store.ErrCreditsOverflow) {
+		t.Fatalf("TopUp past the largest amount = %v, want ErrCreditsOverflow", err)
 	}
 	if a, _ := db.GetAccount(ctx, "acct-rich"); *a.Credits != 1<<62 {
 		t.Errorf("credits = %d after a refused top-up", *a.Credits)
