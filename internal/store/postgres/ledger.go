@@ -274,11 +274,12 @@ func (w *batchWrite) run(ctx context.Context, tx pgx.Tx) error {
 	// sums, in one more. Every table's rows are locked in one order,
 	// and the tables in one order, so writers never deadlock.
 	balances := updates.Len()
+	var keys [len(rollupTables)][]any // each table's rollup keys, for ensure, lock and update
 	if len(rollups[0]) > 0 {
 		for i, t := range rollupTables {
-			keys := rollupKeyArrays(rollups[i], t.dims)
-			updates.Queue(t.ensure, keys...)
-			updates.Queue(t.lock, keys...)
+			keys[i] = rollupKeyArrays(rollups[i], t.dims)
+			updates.Queue(t.ensure, keys[i]...)
+			updates.Queue(t.lock, keys[i]...)
 		}
 	}
 	if updates.Len() == 0 {
@@ -302,7 +303,7 @@ func (w *batchWrite) run(ctx context.Context, tx pgx.Tx) error {
 		if err := mergeRollupHistograms(ur, rollups[i]); err != nil {
 			return fmt.Errorf("usage rollups: %w", err)
 		}
-		sums.Queue(t.update, rollupArrays(rollups[i], t.dims)...)
+		sums.Queue(t.update, rollupArrays(rollups[i], keys[i])...)
 	}
 	if err := ur.Close(); err != nil {
 		return fmt.Errorf("usage rollups: %w", err)
@@ -569,18 +570,25 @@ func generationRollups(insertedIDs []string, gs []store.Generation, c *generatio
 func rollupKeyArrays(rs []rollup, dims rollupDims) []any {
 	n := len(rs)
 	day := make([]int64, 0, n)
-	account, key, model, provider, app := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	for _, r := range rs {
 		day = append(day, r.day)
-		account, key, model, provider = append(account, r.accountID), append(key, r.keyHash), append(model, r.model), append(provider, r.provider)
-		app = append(app, r.app)
 	}
 	out := []any{day}
+	column := func(f func(r *rollup) string) {
+		c := make([]string, 0, n)
+		for i := range rs {
+			c = append(c, f(&rs[i]))
+		}
+		out = append(out, c)
+	}
 	if dims&byKey != 0 {
-		out = append(out, account, key)
+		column(func(r *rollup) string { return r.accountID })
+		column(func(r *rollup) string { return r.keyHash })
 	}
 	if dims&byModel != 0 {
-		out = append(out, model, provider, app)
+		column(func(r *rollup) string { return r.model })
+		column(func(r *rollup) string { return r.provider })
+		column(func(r *rollup) string { return r.app })
 	}
 	return out
 }
@@ -646,8 +654,8 @@ func mergeRollupHistograms(br pgx.BatchResults, rs []rollup) error {
 }
 
 // rollupArrays is rs, their histograms merged with the stored ones, as the
-// arguments of a rollupTable's update.
-func rollupArrays(rs []rollup, dims rollupDims) []any {
+// arguments of a rollupTable's update, after keys (rollupKeyArrays of rs).
+func rollupArrays(rs []rollup, keys []any) []any {
 	n := len(rs)
 	var (
 		requests, prompt, completion, cached, reasoning = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
@@ -660,7 +668,7 @@ func rollupArrays(rs []rollup, dims rollupDims) []any {
 		errors = append(errors, r.errors)
 		latency, ttft = append(latency, r.latency.AppendCompact(nil)), append(ttft, r.ttft.AppendCompact(nil))
 	}
-	return append(rollupKeyArrays(rs, dims), requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
+	return append(keys[:len(keys):len(keys)], requests, prompt, completion, cached, reasoning, cost, errors, latency, ttft)
 }
 
 // chargeArrays holds a batch's charges column by column, in their stored
